@@ -1,0 +1,1 @@
+//! The async ZooKeeper client (work in progress).

@@ -1,0 +1,1 @@
+//! Curator-compatible recipes (work in progress).

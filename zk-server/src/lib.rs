@@ -1,0 +1,1 @@
+//! The ZooKeeper-compatible server (work in progress).
