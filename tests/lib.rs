@@ -1,1 +1,145 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: free loopback ports, and a real Apache ZooKeeper 3.8
+//! server (Debian's `zookeeper` package) started on one, stopped when dropped.
+//!
+//! Tests that need Apache ZooKeeper call [`ApacheZk::start`]; when the package is not installed
+//! it returns an error that says so, and the README's test command installs it.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The classpath of Debian's Apache ZooKeeper package.
+pub const ZK_CLASSPATH: &str = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar";
+
+/// A free TCP port on 127.0.0.1 (bound, read, released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral loopback port")
+}
+
+/// Sends a four-letter word and returns the whole answer.
+pub fn four_letter_word(addr: SocketAddr, cmd: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(cmd.as_bytes())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// True when Debian's zookeeper package is installed.
+pub fn apache_zk_installed() -> bool {
+    Path::new("/usr/share/java/zookeeper.jar").exists()
+}
+
+/// A running Apache ZooKeeper 3.8 standalone server on a loopback port, killed on drop.
+pub struct ApacheZk {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl ApacheZk {
+    /// Starts a server with extendedTypesEnabled (TTL nodes), every four-letter word, the
+    /// super digest `super:test`, and `extra` zoo.cfg lines; waits until it serves (`srvr` answers; `ruok` answers
+    /// before the server is ready).
+    pub fn start(extra: &[&str]) -> Result<ApacheZk, String> {
+        Self::start_in(None, extra)
+    }
+
+    /// Like [`ApacheZk::start`], on an existing data directory (kept after the server stops).
+    pub fn start_in(data_dir: Option<&Path>, extra: &[&str]) -> Result<ApacheZk, String> {
+        if !apache_zk_installed() {
+            return Err(
+                "Apache ZooKeeper is not installed: run scripts/test, which installs \
+                        Debian's zookeeper package"
+                    .into(),
+            );
+        }
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("apache-zk-{}-{}", std::process::id(), port));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let data = data_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.join("data"));
+        std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+        let mut cfg = format!(
+            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+             admin.enableServer=false\n4lw.commands.whitelist=*\nmaxClientCnxns=0\n",
+            data.display()
+        );
+        for line in extra {
+            cfg.push_str(line);
+            cfg.push('\n');
+        }
+        let cfg_path = dir.join("zoo.cfg");
+        std::fs::write(&cfg_path, cfg).map_err(|e| e.to_string())?;
+        let log = std::fs::File::create(dir.join("zookeeper.log")).map_err(|e| e.to_string())?;
+        let child = Command::new("java")
+            .args([
+                "-Xmx512m",
+                "-Dzookeeper.extendedTypesEnabled=true",
+                "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
+                "-Dzookeeper.admin.enableServer=false",
+                "-cp",
+                ZK_CLASSPATH,
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+            ])
+            .arg(&cfg_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start java: {e}"))?;
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let mut zk = ApacheZk { child, addr, dir };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if four_letter_word(addr, "srvr")
+                .map(|s| s.starts_with("Zookeeper version"))
+                .unwrap_or(false)
+            {
+                return Ok(zk);
+            }
+            if let Ok(Some(status)) = zk.child.try_wait() {
+                return Err(format!("Apache ZooKeeper exited early: {status}"));
+            }
+            if Instant::now() > deadline {
+                return Err("Apache ZooKeeper did not serve within 60 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The client address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The connect string, `127.0.0.1:PORT`.
+    pub fn connect_string(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The server's scratch directory (config, log, default data directory).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Stops the server (SIGKILL) and waits for it.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ApacheZk {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
