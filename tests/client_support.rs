@@ -75,8 +75,8 @@ impl TestServer for ApacheServer {
 // data directory), then add `suite!(zk_server, ZkServer);` in tests/tests/client_suite.rs.
 
 /// A TCP proxy in front of a server: [`TcpProxy::cut`] closes every connection,
-/// [`TcpProxy::blackhole`] keeps connections open but drops every byte and accepts new
-/// connections without forwarding them.
+/// [`TcpProxy::reject`] closes new connections at once, [`TcpProxy::blackhole`] keeps
+/// connections open but drops every byte.
 pub struct TcpProxy {
     addr: SocketAddr,
     state: Arc<ProxyState>,
@@ -86,6 +86,7 @@ pub struct TcpProxy {
 struct ProxyState {
     upstream: SocketAddr,
     blackhole: AtomicBool,
+    reject: AtomicBool,
     conns: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -97,11 +98,16 @@ impl TcpProxy {
         let state = Arc::new(ProxyState {
             upstream,
             blackhole: AtomicBool::new(false),
+            reject: AtomicBool::new(false),
             conns: Mutex::new(Vec::new()),
         });
         let st = state.clone();
         let accept = tokio::spawn(async move {
             while let Ok((down, _)) = listener.accept().await {
+                if st.reject.load(Ordering::SeqCst) {
+                    drop(down);
+                    continue;
+                }
                 let st2 = st.clone();
                 let task = tokio::spawn(async move { pipe(st2, down).await });
                 st.conns.lock().expect("not poisoned").push(task);
@@ -124,6 +130,11 @@ impl TcpProxy {
         for t in self.state.conns.lock().expect("not poisoned").drain(..) {
             t.abort();
         }
+    }
+
+    /// Starts or stops closing new connections as soon as they are accepted.
+    pub fn reject(&self, on: bool) {
+        self.state.reject.store(on, Ordering::SeqCst);
     }
 
     /// Starts or stops dropping all traffic.

@@ -14,6 +14,15 @@ macro_rules! suite {
                 crud_and_stat,
                 every_create_mode,
                 pipelined_requests_keep_call_order,
+                one_shot_watches_fire_once,
+                dropping_the_last_watch_removes_it,
+                remove_watches_tells_the_watchers,
+                persistent_watches_stream_events,
+                chroot_applies_everywhere,
+                acls_and_digest_auth,
+                refused_credentials_end_the_client,
+                multi_commits_all_or_nothing,
+                multi_read_answers_each_read,
             );
         }
     };

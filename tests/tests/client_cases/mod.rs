@@ -2,9 +2,15 @@
 
 #![allow(dead_code)]
 
+mod chroot_auth;
 mod core_ops;
+mod multi;
+mod watches;
 
+pub(crate) use chroot_auth::*;
 pub(crate) use core_ops::*;
+pub(crate) use multi::*;
+pub(crate) use watches::*;
 
 use std::time::Duration;
 

@@ -152,6 +152,12 @@ impl Session {
         }
     }
 
+    /// Uses an existing session instead of asking for a new one.
+    pub(crate) fn resume(&mut self, session_id: SessionId, passwd: Bytes) {
+        self.session_id = session_id;
+        self.passwd = passwd;
+    }
+
     // ---- accessors ----
 
     pub(crate) fn state(&self) -> SessionState {
