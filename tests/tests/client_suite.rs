@@ -23,6 +23,12 @@ macro_rules! suite {
                 refused_credentials_end_the_client,
                 multi_commits_all_or_nothing,
                 multi_read_answers_each_read,
+                server_restart_rearms_every_watch,
+                changes_while_disconnected_still_fire,
+                connection_loss_mid_request,
+                client_side_expiry_is_reported_once,
+                server_reported_expiry,
+                many_tasks_share_one_client,
             );
         }
     };

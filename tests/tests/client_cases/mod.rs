@@ -4,11 +4,13 @@
 
 mod chroot_auth;
 mod core_ops;
+mod faults;
 mod multi;
 mod watches;
 
 pub(crate) use chroot_auth::*;
 pub(crate) use core_ops::*;
+pub(crate) use faults::*;
 pub(crate) use multi::*;
 pub(crate) use watches::*;
 
