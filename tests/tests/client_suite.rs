@@ -29,6 +29,8 @@ macro_rules! suite {
                 client_side_expiry_is_reported_once,
                 server_reported_expiry,
                 many_tasks_share_one_client,
+                failover_between_hosts_keeps_the_session,
+                request_timeout_fails_only_the_late_request,
             );
         }
     };

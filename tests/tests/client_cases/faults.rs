@@ -170,12 +170,11 @@ pub(crate) async fn connection_loss_mid_request<S: TestServer>() {
             .unwrap();
         let mut states = c.state_stream();
         expect_state(&mut states, SessionState::Connected).await;
-        // The request leaves the client but its reply never comes back: outcome unknown.
-        proxy.blackhole(true);
+        // The request leaves the client but no reply comes back before the cut: outcome unknown.
+        proxy.partition(true);
         let lost = c.set_data("/loss", b"1", None);
-        tokio::time::sleep(Duration::from_millis(200)).await;
         proxy.cut();
-        proxy.blackhole(false);
+        proxy.partition(false);
         assert_eq!(lost.await, Err(Error::ConnectionLoss));
         expect_state(&mut states, SessionState::Disconnected).await;
         expect_state(&mut states, SessionState::Connected).await;
@@ -222,7 +221,7 @@ pub(crate) async fn client_side_expiry_is_reported_once<S: TestServer>() {
         let mut states = c.state_stream();
         expect_state(&mut states, SessionState::Connected).await;
         let start = Instant::now();
-        proxy.blackhole(true);
+        proxy.partition(true);
         expect_state(&mut states, SessionState::Disconnected).await;
         expect_state(&mut states, SessionState::Expired).await;
         let elapsed = start.elapsed();
@@ -244,7 +243,7 @@ pub(crate) async fn client_side_expiry_is_reported_once<S: TestServer>() {
             .await
             .unwrap();
         assert_eq!(e.event_type, EventType::NodeDeleted);
-        proxy.blackhole(false);
+        proxy.partition(false);
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(c.state(), SessionState::Expired, "the client stays closed");
     })
@@ -339,6 +338,60 @@ pub(crate) async fn many_tasks_share_one_client<S: TestServer>() {
         assert_eq!(c.get_data("/counter").await.unwrap().0, b"160");
         assert_eq!(c.get_all_children_number("/conc").await, Ok(0));
         assert_eq!(c.pending_requests(), 0);
+    })
+    .await;
+}
+
+pub(crate) async fn failover_between_hosts_keeps_the_session<S: TestServer>() {
+    let server = S::start().await;
+    within(CASE_LIMIT, "multi-host failover", async {
+        let p1 = TcpProxy::start(server.addr()).await;
+        let p2 = TcpProxy::start(server.addr()).await;
+        // A host with nothing listening is skipped.
+        let dead = tests::free_port();
+        let cs = format!("127.0.0.1:{dead},{},{}", p1.addr(), p2.addr());
+        let c = Client::builder()
+            .session_timeout(Duration::from_secs(20))
+            .connect(&cs)
+            .await
+            .unwrap();
+        let id = c.session_id();
+        c.create("/f", b"", CreateMode::Ephemeral).await.unwrap();
+        let mut states = c.state_stream();
+        expect_state(&mut states, SessionState::Connected).await;
+        for (down, up) in [(&p1, &p2), (&p2, &p1)] {
+            down.reject(true);
+            up.reject(false);
+            p1.cut();
+            p2.cut();
+            expect_state(&mut states, SessionState::Disconnected).await;
+            expect_state(&mut states, SessionState::Connected).await;
+            assert_eq!(c.session_id(), id);
+            assert!(c.exists("/f").await.unwrap().is_some());
+        }
+    })
+    .await;
+}
+
+pub(crate) async fn request_timeout_fails_only_the_late_request<S: TestServer>() {
+    let server = S::start().await;
+    within(CASE_LIMIT, "request timeout", async {
+        let proxy = TcpProxy::start(server.addr()).await;
+        let c = Client::builder()
+            .session_timeout(Duration::from_secs(20))
+            .request_timeout(Duration::from_millis(300))
+            .connect(&proxy.addr().to_string())
+            .await
+            .unwrap();
+        c.create("/rt", b"0", CreateMode::Persistent).await.unwrap();
+        proxy.partition(true);
+        let start = Instant::now();
+        assert_eq!(c.set_data("/rt", b"1", None).await, Err(Error::Timeout));
+        assert!(start.elapsed() < Duration::from_secs(2));
+        proxy.partition(false);
+        // The late reply is matched and dropped; the connection is still good.
+        assert_eq!(c.get_data("/rt").await.unwrap().0, b"1");
+        assert_eq!(c.state(), SessionState::Connected);
     })
     .await;
 }
