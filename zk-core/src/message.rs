@@ -1,8 +1,8 @@
 //! Whole request and response bodies, keyed by op code, and the multi framing.
 //!
-//! A request frame is a [`RequestHeader`](crate::proto::RequestHeader) followed by the body its
+//! A request frame is a [`RequestHeader`] followed by the body its
 //! op code names; [`Request::decode`] reads that body. A reply frame is a
-//! [`ReplyHeader`](crate::proto::ReplyHeader) followed, only when `err == 0`, by the body of the
+//! [`ReplyHeader`] followed, only when `err == 0`, by the body of the
 //! request's op code; [`Response::decode`] reads it.
 
 use crate::data::Stat;
