@@ -1,27 +1,14 @@
 //! Faults: a server restart with watches set, changes made while disconnected, a connection
-//! cut in the middle of requests, and session expiry (client-side and server-reported).
+//! cut in the middle of requests, failover between hosts, request timeouts.
 
 use std::time::{Duration, Instant};
 
 use tests::client_support::{within, TcpProxy, TestServer};
-use zk_client::{AddWatchMode, Client, CreateMode, Error, EventType, SessionState, StateStream};
+use zk_client::{AddWatchMode, Client, CreateMode, Error, EventType, SessionState};
 
-use super::{connect, CASE_LIMIT};
+use super::{connect, expect_state, via_proxy, CASE_LIMIT};
 
 const EVENT: Duration = Duration::from_secs(10);
-
-async fn expect_state(states: &mut StateStream, want: SessionState) {
-    let got = within(Duration::from_secs(30), "state change", states.next_state()).await;
-    assert_eq!(got, Some(want));
-}
-
-async fn via_proxy(proxy: &TcpProxy, timeout: Duration) -> Client {
-    Client::builder()
-        .session_timeout(timeout)
-        .connect(&proxy.addr().to_string())
-        .await
-        .expect("connect through the proxy")
-}
 
 pub(crate) async fn server_restart_rearms_every_watch<S: TestServer>() {
     let mut server = S::start().await;
@@ -199,145 +186,6 @@ pub(crate) async fn connection_loss_mid_request<S: TestServer>() {
         expect_state(&mut states, SessionState::Connected).await;
         let version = c.get_data("/loss").await.unwrap().1.version;
         assert!(version >= ok, "{version} >= {ok}");
-    })
-    .await;
-}
-
-pub(crate) async fn client_side_expiry_is_reported_once<S: TestServer>() {
-    let server = S::start().await;
-    within(CASE_LIMIT, "client-side expiry", async {
-        let proxy = TcpProxy::start(server.addr()).await;
-        // The smallest timeout a default server grants (2 ticks of 2 s).
-        let c = via_proxy(&proxy, Duration::from_secs(4)).await;
-        assert_eq!(c.session_timeout(), Duration::from_secs(4));
-        c.create("/gone", b"", CreateMode::Ephemeral).await.unwrap();
-        let (_, _, w) = c.get_data_and_watch("/gone").await.unwrap();
-        let mut p = c
-            .watch("/", AddWatchMode::PersistentRecursive)
-            .await
-            .unwrap();
-        let other = connect(&server, "").await;
-        let (_, deleted) = other.exists_and_watch("/gone").await.unwrap();
-        let mut states = c.state_stream();
-        expect_state(&mut states, SessionState::Connected).await;
-        let start = Instant::now();
-        proxy.partition(true);
-        expect_state(&mut states, SessionState::Disconnected).await;
-        expect_state(&mut states, SessionState::Expired).await;
-        let elapsed = start.elapsed();
-        assert!(
-            elapsed >= Duration::from_millis(3500) && elapsed < Duration::from_secs(8),
-            "{elapsed:?}"
-        );
-        assert_eq!(
-            states.next_state().await,
-            None,
-            "reported once, then the stream ends"
-        );
-        assert_eq!(c.state(), SessionState::Expired);
-        assert_eq!(w.await, Err(Error::SessionExpired));
-        assert_eq!(p.next_event().await, None);
-        assert_eq!(c.get_data("/").await, Err(Error::SessionExpired));
-        // The server expires it too: the ephemeral goes.
-        let e = within(Duration::from_secs(20), "server-side expiry", deleted)
-            .await
-            .unwrap();
-        assert_eq!(e.event_type, EventType::NodeDeleted);
-        proxy.partition(false);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(c.state(), SessionState::Expired, "the client stays closed");
-    })
-    .await;
-}
-
-pub(crate) async fn server_reported_expiry<S: TestServer>() {
-    let server = S::start().await;
-    within(CASE_LIMIT, "server-reported expiry", async {
-        let proxy = TcpProxy::start(server.addr()).await;
-        let c = via_proxy(&proxy, Duration::from_secs(20)).await;
-        let (id, passwd) = (c.session_id(), c.session_password());
-        let mut states = c.state_stream();
-        expect_state(&mut states, SessionState::Connected).await;
-        proxy.reject(true);
-        proxy.cut();
-        expect_state(&mut states, SessionState::Disconnected).await;
-        // Another client resumes the live session, then closes it...
-        let twin = Client::builder()
-            .session(id, passwd.clone())
-            .connect(&server.connect_string())
-            .await
-            .unwrap();
-        assert_eq!(twin.session_id(), id);
-        twin.create("/twin", b"", CreateMode::Ephemeral)
-            .await
-            .unwrap();
-        twin.close().await.unwrap();
-        // ...so resuming it again is refused with an "expired" answer,
-        let late = Client::builder()
-            .session(id, passwd)
-            .connect(&server.connect_string())
-            .await;
-        assert_eq!(late.map(|_| ()), Err(Error::SessionExpired));
-        // and the first client learns it from the server on its next connection, long
-        // before its own 20 s expiry timer.
-        proxy.reject(false);
-        expect_state(&mut states, SessionState::Expired).await;
-        assert_eq!(c.get_data("/").await, Err(Error::SessionExpired));
-        let other = connect(&server, "").await;
-        assert_eq!(other.exists("/twin").await, Ok(None));
-    })
-    .await;
-}
-
-pub(crate) async fn many_tasks_share_one_client<S: TestServer>() {
-    let server = S::start().await;
-    within(CASE_LIMIT, "concurrency", async {
-        let c = connect(&server, "").await;
-        c.create("/conc", b"", CreateMode::Persistent)
-            .await
-            .unwrap();
-        c.create("/counter", b"0", CreateMode::Persistent)
-            .await
-            .unwrap();
-        let mut tasks = Vec::new();
-        for t in 0..32 {
-            let c = c.clone();
-            tasks.push(tokio::spawn(async move {
-                for i in 0..25 {
-                    let p = format!("/conc/t{t}-{i}");
-                    c.create(&p, p.as_bytes(), CreateMode::Persistent)
-                        .await
-                        .unwrap();
-                    assert_eq!(c.get_data(&p).await.unwrap().0, p.as_bytes());
-                    c.delete(&p, Some(0)).await.unwrap();
-                }
-                // Optimistic increments: BadVersion means someone else won; read and retry.
-                for _ in 0..5 {
-                    loop {
-                        let (data, stat) = c.get_data("/counter").await.unwrap();
-                        let n: u32 = String::from_utf8(data).unwrap().parse().unwrap();
-                        match c
-                            .set_data(
-                                "/counter",
-                                (n + 1).to_string().as_bytes(),
-                                Some(stat.version),
-                            )
-                            .await
-                        {
-                            Ok(_) => break,
-                            Err(Error::BadVersion) => continue,
-                            Err(e) => panic!("{e:?}"),
-                        }
-                    }
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        assert_eq!(c.get_data("/counter").await.unwrap().0, b"160");
-        assert_eq!(c.get_all_children_number("/conc").await, Ok(0));
-        assert_eq!(c.pending_requests(), 0);
     })
     .await;
 }

@@ -9,6 +9,7 @@
 mod hosts;
 mod pending;
 mod rearm;
+mod watch_kind;
 mod watches;
 
 #[cfg(test)]
