@@ -267,20 +267,20 @@ impl Session {
             }
             _ => {}
         }
-        let Some(mut p) = self.inflight.pop_front() else {
+        let Some(front) = self.inflight.front() else {
             return Err(format!("reply xid {} with nothing in flight", header.xid));
         };
-        if p.xid != header.xid {
-            let msg = format!("xid out of order: got {}, expected {}", header.xid, p.xid);
-            self.inflight.push_front(p);
-            return Err(msg);
+        if front.xid != header.xid {
+            return Err(format!(
+                "xid out of order: got {}, expected {}",
+                header.xid, front.xid
+            ));
         }
-        if header.zxid.0 > 0 {
-            self.last_zxid = header.zxid;
-        }
+        // Decode before taking the request off the queue: on a malformed body the request
+        // stays in flight and fails with ConnectionLoss like the others.
         let code = ErrorCode::from_i32(header.err);
         let outcome = if code.is_ok() {
-            let body = Response::decode(p.op, &mut r).map_err(|e| e.to_string())?;
+            let body = Response::decode(front.op, &mut r).map_err(|e| e.to_string())?;
             Ok(Reply {
                 zxid: header.zxid,
                 body,
@@ -288,6 +288,12 @@ impl Session {
         } else {
             Err(Error::from_code(code))
         };
+        let Some(mut p) = self.inflight.pop_front() else {
+            return Err("the request in flight vanished".into());
+        };
+        if header.zxid.0 > 0 {
+            self.last_zxid = header.zxid;
+        }
         let mut next = Next::Continue;
         match std::mem::replace(&mut p.hook, Hook::None) {
             Hook::None => {}
