@@ -106,9 +106,17 @@ impl Session {
         if let Some(e) = self.expiry_deadline() {
             min(e);
         }
-        for p in self.unsent.iter().chain(self.inflight.iter()) {
-            if let (Some(d), Some(_)) = (p.deadline, &p.reply) {
-                min(d);
+        // Deadlines grow with call order in both queues: the first waiting request of each
+        // has the earliest one.
+        if self.cfg.request_timeout.is_some() {
+            for q in [&self.unsent, &self.inflight] {
+                if let Some(d) = q
+                    .iter()
+                    .find(|p| p.reply.is_some())
+                    .and_then(|p| p.deadline)
+                {
+                    min(d);
+                }
             }
         }
         t
@@ -130,24 +138,8 @@ impl Session {
             self.end(SessionState::Expired);
             return Next::Disconnect;
         }
-        // Timed-out requests: unsent ones are dropped (never executed), in-flight ones keep
-        // their FIFO place but nobody waits for them any more.
-        let mut kept = VecDeque::with_capacity(self.unsent.len());
-        for mut p in self.unsent.drain(..) {
-            if p.deadline.is_some_and(|d| now >= d) {
-                p.answer(Err(Error::Timeout));
-                if let Hook::Register { id, .. } = p.hook {
-                    let _ = self.watches.dropped(id);
-                }
-            } else {
-                kept.push_back(p);
-            }
-        }
-        self.unsent = kept;
-        for p in self.inflight.iter_mut() {
-            if p.deadline.is_some_and(|d| now >= d) {
-                p.answer(Err(Error::Timeout));
-            }
+        if self.cfg.request_timeout.is_some() {
+            self.expire_requests(now);
         }
         match self.phase {
             Phase::Handshaking { since } if now >= since + self.connect_timeout() => {
@@ -163,6 +155,31 @@ impl Session {
                 Next::Continue
             }
             _ => Next::Continue,
+        }
+    }
+
+    /// Fails the requests whose deadline passed: unsent ones are dropped (never executed),
+    /// in-flight ones keep their FIFO place but nobody waits for them any more.
+    fn expire_requests(&mut self, now: Instant) {
+        while self
+            .unsent
+            .front()
+            .is_some_and(|p| p.deadline.is_some_and(|d| now >= d))
+        {
+            if let Some(mut p) = self.unsent.pop_front() {
+                p.answer(Err(Error::Timeout));
+                if let Hook::Register { id, .. } = p.hook {
+                    let _ = self.watches.dropped(id);
+                }
+            }
+        }
+        for p in self.inflight.iter_mut() {
+            match p.deadline {
+                Some(d) if now >= d => p.answer(Err(Error::Timeout)),
+                // Later requests have later deadlines.
+                Some(_) => break,
+                None => {}
+            }
         }
     }
 
