@@ -88,14 +88,16 @@ mod state;
 mod watch;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_SESSION_TIMEOUT};
+pub use bytes::Bytes;
 pub use client::Client;
 pub use create::CreateOptions;
 pub use error::{Error, Result};
 pub use multi::{MultiBuilder, MultiReadBuilder, OpResult, ReadResult};
 pub use state::{SessionState, StateStream};
 pub use watch::{OneshotWatch, PersistentWatch};
+pub use zk_core::auth::{digest_id, digest_id_for};
 pub use zk_core::data::ClientInfo;
 pub use zk_core::{
-    Acl, AddWatchMode, CreateMode, ErrorCode, EventType, Id, KeeperState, Perms, SessionId, Stat,
-    WatchedEvent, WatcherType, Zxid,
+    Acl, AddWatchMode, CreateMode, ErrorCode, EventType, Id, KeeperState, PathError, Perms,
+    SessionId, Stat, WatchedEvent, WatcherType, Zxid,
 };
