@@ -73,6 +73,16 @@
 //! * **Timers**: a ping after a third of the session timeout without sending, a reconnect
 //!   after two thirds without receiving, and a connection attempt timeout of the session
 //!   timeout divided by the number of hosts.
+//!
+//! # Limitations
+//!
+//! * No TLS, no SASL, no reconfig; a client on a read-only server does not look for a
+//!   read-write one (it stays `ConnectedReadOnly` until the connection drops).
+//! * Apache ZooKeeper 3.8 keeps one watch mode per connection and path: a one-shot watch set
+//!   on a path that has a persistent watch turns the server's watch into a one-shot one. 3.9
+//!   keeps them apart. Removing only a persistent watch (types 4 and 5) needs 3.9; on 3.8 the
+//!   removal is refused and the watch stays until the path has no other local watcher.
+//! * Null node data reads as empty.
 
 #![forbid(unsafe_code)]
 

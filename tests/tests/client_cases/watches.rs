@@ -291,3 +291,31 @@ pub(crate) async fn many_watches_rearm_in_batches<S: TestServer>() {
     })
     .await;
 }
+
+pub(crate) async fn dropping_a_persistent_watch_beside_a_standard_one<S: TestServer>() {
+    let server = S::start().await;
+    within(CASE_LIMIT, "mixed removal", async {
+        let c = connect(&server, "").await;
+        let other = connect(&server, "").await;
+        c.create("/x", b"", CreateMode::Persistent).await.unwrap();
+        let p = c.watch("/x", AddWatchMode::Persistent).await.unwrap();
+        let (_, _, cw) = c.get_children_and_watch("/x").await.unwrap();
+        let mut states = c.state_stream();
+        // Removing only the persistent watch needs type 4 (3.9+); an older server refuses it,
+        // which must not hurt the connection or the standard watch.
+        drop(p);
+        c.sync("/").await.unwrap();
+        assert_eq!(
+            states.next_state().await,
+            Some(zk_client::SessionState::Connected)
+        );
+        other
+            .create("/x/k", b"", CreateMode::Persistent)
+            .await
+            .unwrap();
+        let e = within(EVENT, "child watch", cw).await.unwrap();
+        assert_eq!(pair(e), ev(EventType::NodeChildrenChanged, "/x"));
+        assert_eq!(c.state(), zk_client::SessionState::Connected);
+    })
+    .await;
+}
