@@ -80,8 +80,8 @@
 //!   read-write one (it stays `ConnectedReadOnly` until the connection drops).
 //! * Apache ZooKeeper 3.8 keeps one watch mode per connection and path: a one-shot watch set
 //!   on a path that has a persistent watch turns the server's watch into a one-shot one. 3.9
-//!   keeps them apart. Removing only a persistent watch (types 4 and 5) needs 3.9; on 3.8 the
-//!   removal is refused and the watch stays until the path has no other local watcher.
+//!   keeps them apart. Removing only a persistent watch while other watches share its path
+//!   needs 3.9 (watcher types 4 and 5); 3.8 refuses it, and its events then reach nobody.
 //! * Null node data reads as empty.
 
 #![forbid(unsafe_code)]
