@@ -366,10 +366,19 @@ impl Core {
         c.last_cxid = xid;
         c.last_op = OpCode::from_i32(op_type).map_or("UNKNOWN", |o| o.name());
         self.sessions.touch(session, now_ms);
+        if op_type == OpCode::Check.as_i32() {
+            // Apache ZooKeeper 3.8 prepares a top-level check like a write (it consumes a
+            // zxid), then drops the connection without an answer.
+            if let Ok(req) = Request::decode(op_type, &mut Reader::new(body)) {
+                self.write_txn(now_ms, conn, session, xid, &req);
+            }
+            self.close(conn);
+            return;
+        }
         let valid = OpCode::from_i32(op_type).is_some_and(|op| {
             !matches!(
                 op,
-                OpCode::Notification | OpCode::Check | OpCode::CreateSession | OpCode::Error
+                OpCode::Notification | OpCode::CreateSession | OpCode::Error
             )
         });
         if !valid {
@@ -439,6 +448,20 @@ impl Core {
 
     /// Prepares, logs and applies a write, then queues its reply.
     fn write(&mut self, now_ms: i64, conn: ConnId, session: SessionId, xid: i32, req: &Request) {
+        let (zxid, result) = self.write_txn(now_ms, conn, session, xid, req);
+        let (err, resp) = super::reply::write_response(req, result);
+        self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
+    }
+
+    /// Prepares, logs and applies a write; returns its zxid and result.
+    fn write_txn(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        req: &Request,
+    ) -> (Zxid, TxnResult) {
         let zxid = self.tree.last_zxid().next();
         let ids = self
             .conns
@@ -452,6 +475,7 @@ impl Core {
             time: now_ms,
             extended_types: self.cfg.extended_types_enabled,
             reconfig_enabled: false,
+            internal: false,
         };
         let (txn_type, body) = Preparer::new(&self.tree, ctx).prepare(req);
         let header = TxnHeader {
@@ -461,9 +485,7 @@ impl Core {
             time: now_ms,
             txn_type,
         };
-        let result = self.log_and_apply(now_ms, header, body);
-        let (err, resp) = super::reply::write_response(req, result);
-        self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
+        (zxid, self.log_and_apply(now_ms, header, body))
     }
 
     /// Logs and applies a closeSession (client request or expiry).
@@ -531,6 +553,7 @@ impl Core {
                 time: now_ms,
                 extended_types: self.cfg.extended_types_enabled,
                 reconfig_enabled: false,
+                internal: true,
             };
             let (txn_type, body) = Preparer::new(&self.tree, ctx).prepare(&req);
             let header = TxnHeader {

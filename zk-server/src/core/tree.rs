@@ -93,10 +93,12 @@ impl DataTree {
             ("/zookeeper/quota", Acl::open_unsafe()),
             ("/zookeeper/config", Acl::read_unsafe()),
         ] {
-            t.nodes.insert(
-                p.into(),
-                DataNode::new(empty(), acl, StatPersisted::default()),
-            );
+            let mut stat = StatPersisted::default();
+            if p == "/zookeeper/config" {
+                // Apache ZooKeeper's config node starts with aversion -1.
+                stat.aversion = -1;
+            }
+            t.nodes.insert(p.into(), DataNode::new(empty(), acl, stat));
             let parent = path::parent(p).to_owned();
             if let Some(n) = t.nodes.get_mut(&parent) {
                 n.add_child(path::node_name(p));
