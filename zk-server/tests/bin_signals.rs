@@ -7,7 +7,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn srvr(addr: SocketAddr) -> Option<String> {
@@ -50,7 +54,10 @@ fn run_until_signal(signal: &str) {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(out.contains("Mode: standalone\n"), "{out}");
-    let ok = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+    let ok = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(ok.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
