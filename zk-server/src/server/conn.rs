@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
@@ -16,6 +16,9 @@ use crate::core::ConnId;
 use crate::fourlw;
 
 use super::engine::{ToConn, ToEngine};
+
+/// Bytes read from a socket at a time.
+const READ_BUFFER: usize = 64 * 1024;
 
 /// Limits a connection enforces.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +42,9 @@ pub(crate) async fn serve(
     limits: ConnLimits,
 ) {
     let _ = stream.set_nodelay(true);
-    let (mut rd, wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
+    // Buffered, so a burst of pipelined requests costs one read system call, not two each.
+    let mut rd = BufReader::with_capacity(READ_BUFFER, rd);
     let mut first = [0u8; 4];
     if rd.read_exact(&mut first).await.is_err() {
         return;
@@ -87,7 +92,7 @@ pub(crate) async fn serve(
 }
 
 async fn read_frame(
-    rd: &mut OwnedReadHalf,
+    rd: &mut BufReader<OwnedReadHalf>,
     len_bytes: [u8; 4],
     max: usize,
 ) -> Result<Vec<u8>, &'static str> {
@@ -101,7 +106,7 @@ async fn read_frame(
 }
 
 async fn read_loop(
-    rd: &mut OwnedReadHalf,
+    rd: &mut BufReader<OwnedReadHalf>,
     first: [u8; 4],
     conn: ConnId,
     engine: &mpsc::Sender<ToEngine>,
