@@ -185,6 +185,38 @@ impl Runner {
         self.clients[i] = None;
     }
 
+    /// Sends a hand-made body under op code `op` and logs what comes back, including a close.
+    fn call_raw(&mut self, i: usize, op: i32, body: &[u8]) {
+        self.log
+            .push(format!("> S{i} raw op {op} body {body:02x?}"));
+        let xid = self.client(i).next_xid();
+        let frame = raw_frame(|w| {
+            w.extend_from_slice(&xid.to_be_bytes());
+            w.extend_from_slice(&op.to_be_bytes());
+            w.extend_from_slice(body);
+        });
+        self.client(i).send_raw(&frame).expect("send");
+        let opc = OpCode::from_i32(op).unwrap_or(OpCode::Error);
+        loop {
+            match self.client(i).recv() {
+                Ok(r) => {
+                    let d = self.describe(opc, &r);
+                    self.log.push(format!("  S{i} {d}"));
+                    if r.header.xid == xid {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    self.log.push(format!("  S{i} closed"));
+                    self.clients[i] = None;
+                    return;
+                }
+            }
+        }
+        self.check_closed(i);
+        self.drain_others(i);
+    }
+
     fn call_inner(&mut self, i: usize, op: i32, req: Request, probe: bool) {
         let label = format!("S{i} {:?}", req)
             .chars()

@@ -502,6 +502,48 @@ fn protocol_errors(r: &mut Runner) {
     r.clients[last + 1] = None;
     r.call(last, Request::Ping);
     r.call(last, exists("/dce", false));
+    malformed(r, last);
     r.call_closing(last, OpCode::CloseSession.as_i32(), Request::CloseSession);
     r.call(0, exists("/dce", false));
+}
+
+/// Bodies no well-behaved client sends.
+fn malformed(r: &mut Runner, i: usize) {
+    // A multi with an invalid create flag, and one mixing reads and writes.
+    r.call(i, Request::Multi(vec![create("/mf", None, 9)]));
+    let mut body = Vec::new();
+    MultiHeader { op_type: 1, done: false, err: -1 }.encode(&mut body);
+    create_req("/mix", None, Acl::open_unsafe(), 0).encode(&mut body);
+    MultiHeader { op_type: 4, done: false, err: -1 }.encode(&mut body);
+    GetDataRequest { path: "/d".into(), watch: false }.encode(&mut body);
+    MultiHeader { op_type: -1, done: true, err: -1 }.encode(&mut body);
+    r.call_raw(i, 14, &body);
+    r.call(i, exists("/mix", false));
+    // A multi with a read op, a multiRead with a write op.
+    let mut body = Vec::new();
+    MultiHeader { op_type: 4, done: false, err: -1 }.encode(&mut body);
+    GetDataRequest { path: "/d".into(), watch: false }.encode(&mut body);
+    MultiHeader { op_type: -1, done: true, err: -1 }.encode(&mut body);
+    r.call_raw(i, 14, &body);
+    let mut body = Vec::new();
+    MultiHeader { op_type: 1, done: false, err: -1 }.encode(&mut body);
+    create_req("/mr", None, Acl::open_unsafe(), 0).encode(&mut body);
+    MultiHeader { op_type: -1, done: true, err: -1 }.encode(&mut body);
+    r.call_raw(i, 22, &body);
+    // Trailing bytes after a getData body are ignored; a truncated one is not a getData.
+    let mut body = GetDataRequest { path: "/d".into(), watch: false }.to_bytes();
+    body.extend_from_slice(&[1, 2, 3]);
+    r.call_raw(i, 4, &body);
+    r.call(i, Request::Ping);
+    r.call(i, check_watches("/d", 9));
+    r.connect(i);
+    r.call(i, remove_watches("/d", 0));
+    r.connect(i);
+    r.call(i, Request::GetEphemerals(GetEphemeralsRequest { prefix_path: Some("/d".into()) }));
+    // setData with a null path is the same as an empty path: not valid.
+    r.call_raw(i, 5, &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    r.connect(i);
+    r.call_raw(i, 4, &[0, 0, 0, 2, b'/', b'd']);
+    r.connect(i);
+    r.call(i, Request::Ping);
 }

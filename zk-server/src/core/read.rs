@@ -217,7 +217,7 @@ impl Core {
             ],
             4 => &[WatchKind::Persistent],
             5 => &[WatchKind::Recursive],
-            _ => return Err(ErrorCode::BadArguments),
+            _ => return Err(ErrorCode::MarshallingError),
         };
         let mut found = false;
         for k in kinds {

@@ -311,16 +311,66 @@ impl Core {
             self.close(conn);
             return;
         }
-        let req = match Request::decode(op_type, &mut Reader::new(body)) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::debug!(?conn, %e, "undecodable request");
-                let z = self.tree.last_zxid();
-                self.reply(now_ms, conn, xid, z, ErrorCode::MarshallingError, None);
-                return;
+        let decoded = Request::decode(op_type, &mut Reader::new(body)).and_then(|r| {
+            // multi carries only writes and multiRead only reads.
+            let ok = match &r {
+                Request::Multi(ops) => ops.iter().all(|o| o.op_code().is_write()),
+                Request::MultiRead(ops) => ops.iter().all(|o| !o.op_code().is_write()),
+                _ => true,
+            };
+            if ok {
+                Ok(r)
+            } else {
+                Err(zk_core::DecodeError::BadOpCode(op_type))
             }
-        };
-        self.handle(now_ms, conn, session, xid, req);
+        });
+        match decoded {
+            Ok(req) => self.handle(now_ms, conn, session, xid, req),
+            Err(e) => self.undecodable(now_ms, conn, session, xid, op_type, &e),
+        }
+    }
+
+    /// A request whose body does not decode: MarshallingError, as Apache ZooKeeper answers it
+    /// (a multi still consumes a zxid; a multiRead's answer carries an empty result list).
+    fn undecodable(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        op_type: i32,
+        e: &zk_core::DecodeError,
+    ) {
+        tracing::debug!(?conn, %e, "undecodable request");
+        let err = ErrorCode::MarshallingError;
+        if op_type == OpCode::Multi.as_i32() {
+            let zxid = self.tree.last_zxid().next();
+            let header = TxnHeader {
+                client_id: session,
+                cxid: xid,
+                zxid,
+                time: now_ms,
+                txn_type: OpCode::Error.as_i32(),
+            };
+            let body = TxnBody::Error(zk_core::txn::ErrorTxn { err: err.as_i32() });
+            self.log_and_apply(now_ms, header, body);
+            self.reply(now_ms, conn, xid, zxid, err, None);
+        } else if op_type == OpCode::MultiRead.as_i32() {
+            let mut f = Vec::new();
+            write_frame(&mut f, |w| {
+                ReplyHeader {
+                    xid,
+                    zxid: self.tree.last_zxid(),
+                    err: err.as_i32(),
+                }
+                .encode(w);
+                Response::Multi(Vec::new()).encode(w);
+            });
+            self.send(conn, f, true);
+        } else {
+            let z = self.tree.last_zxid();
+            self.reply(now_ms, conn, xid, z, err, None);
+        }
     }
 
     fn handle(&mut self, now_ms: i64, conn: ConnId, session: SessionId, xid: i32, req: Request) {
