@@ -82,6 +82,7 @@ impl Runner {
             }
             return s;
         }
+        s.push_str(&format!(" len={}", r.body.len()));
         let body = match r.response(op) {
             None => format!("undecodable {:?}", r.body),
             Some(resp) => self.body(resp),
