@@ -17,6 +17,9 @@ use crate::fourlw;
 
 use super::engine::{ToConn, ToEngine};
 
+/// How long a new connection may stay silent before it is dropped.
+const SESSIONLESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Bytes read from a socket at a time.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -46,8 +49,11 @@ pub(crate) async fn serve(
     // Buffered, so a burst of pipelined requests costs one read system call, not two each.
     let mut rd = BufReader::with_capacity(READ_BUFFER, rd);
     let mut first = [0u8; 4];
-    if rd.read_exact(&mut first).await.is_err() {
-        return;
+    // A connection that never says anything is dropped (Apache ZooKeeper's
+    // sessionlessCnxnTimeout).
+    match tokio::time::timeout(SESSIONLESS_TIMEOUT, rd.read_exact(&mut first)).await {
+        Ok(Ok(_)) => {}
+        _ => return,
     }
     if let Some(cmd) = fourlw::detect(first) {
         let (tx, rx) = oneshot::channel();
@@ -113,7 +119,9 @@ async fn read_loop(
     limits: ConnLimits,
     permits: &Semaphore,
 ) -> Result<(), &'static str> {
-    let frame = read_frame(rd, first, limits.max_frame).await?;
+    let frame = tokio::time::timeout(SESSIONLESS_TIMEOUT, read_frame(rd, first, limits.max_frame))
+        .await
+        .map_err(|_| "no connect request")??;
     let req = ConnectRequest::decode(&mut zk_core::jute::Reader::new(&frame))
         .map_err(|_| "bad connect request")?;
     engine

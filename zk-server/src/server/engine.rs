@@ -16,10 +16,18 @@ use crate::fourlw::{self, DriverStats};
 use super::logger::{Logger, Synced};
 
 /// The wall clock in milliseconds.
+///
+/// It is read once and then advanced by the monotonic clock, so a wall-clock jump cannot
+/// expire every session at once.
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    static START: std::sync::OnceLock<(i64, Instant)> = std::sync::OnceLock::new();
+    let (wall, mono) = START.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        (wall, Instant::now())
+    });
+    wall + mono.elapsed().as_millis() as i64
 }
 
 /// What a connection task receives.
