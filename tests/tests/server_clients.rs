@@ -248,3 +248,26 @@ fn java_client_reconnects_resumes_and_rearms_watches() {
         lines.join("\n")
     );
 }
+
+#[test]
+fn c_client_cli_mt() {
+    let cli = "/usr/lib/zookeeper/bin/cli_mt";
+    if !Path::new(cli).exists() {
+        eprintln!("skipping: Debian's zookeeper-bin (cli_mt) is missing");
+        return;
+    }
+    let srv = server();
+    let script = "sleep 1; for c in 'create /cmt hello' 'get /cmt hello' 'ls /' 'delete /cmt hello' 'ls /'; \
+                  do echo \"$c\"; sleep 0.3; done; echo quit; sleep 1";
+    let (_, out) = run_bounded(
+        Command::new("bash").args([
+            "-c",
+            &format!("({script}) | {cli} {}", srv.connect_string()),
+        ]),
+        Duration::from_secs(30),
+    );
+    assert!(out.contains("state = CONNECTED_STATE"), "{out}");
+    assert!(out.contains("[/cmt hello]: rc = 0"), "create:\n{out}");
+    assert!(out.contains("\tcmt hello\n"), "ls:\n{out}");
+    assert!(!out.contains("rc = -"), "an operation failed:\n{out}");
+}
