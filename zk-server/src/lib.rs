@@ -1,1 +1,3 @@
 //! The ZooKeeper-compatible server (work in progress).
+
+pub mod persist;
