@@ -292,21 +292,29 @@ impl ReplayTree {
         self.nodes.get(path)
     }
 
-    /// The client-visible `Stat` of the node at `path`.
+    /// The client-visible `Stat` of the node at `path`, as `DataNode.copyStat` derives it: the
+    /// stored cversion counts creates only, clients see `cversion * 2 - numChildren` (creates
+    /// plus deletes); container and TTL owners read as 0.
     pub fn stat(&self, path: &str) -> Option<Stat> {
         let n = self.nodes.get(path)?;
         let s = &n.stat;
+        let num_children = n.children.len() as i32;
+        let owner = if s.ephemeral_owner < 0 {
+            0
+        } else {
+            s.ephemeral_owner
+        };
         Some(Stat {
             czxid: s.czxid,
             mzxid: s.mzxid,
             ctime: s.ctime,
             mtime: s.mtime,
             version: s.version,
-            cversion: s.cversion,
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
             aversion: s.aversion,
-            ephemeral_owner: SessionId(s.ephemeral_owner),
+            ephemeral_owner: SessionId(owner),
             data_length: n.data.as_ref().map_or(0, |d| d.len() as i32),
-            num_children: n.children.len() as i32,
+            num_children,
             pzxid: s.pzxid,
         })
     }
@@ -333,9 +341,11 @@ impl ReplayTree {
         self.digest
     }
 
-    /// Writes the tree as `snapshot.<last_zxid>` in `snap_dir`, parents first, with its digest.
-    pub fn write_snapshot(&self, snap_dir: &Path) -> Result<PathBuf> {
-        let mut w = SnapshotWriter::create(snap_dir, self.last_zxid)?;
+    /// Writes the tree as `snapshot.<name>` in `snap_dir`, parents first, with its digest as of
+    /// `last_zxid`. `name` is normally `last_zxid`; an older `name` makes a fuzzy snapshot, as if
+    /// the writes up to `last_zxid` had happened while it was being written.
+    pub fn write_snapshot(&self, snap_dir: &Path, name: Zxid) -> Result<PathBuf> {
+        let mut w = SnapshotWriter::create(snap_dir, name)?;
         w.sessions(
             self.sessions
                 .iter()

@@ -93,11 +93,11 @@ fn corrupt_newest_snapshot_falls_back_to_an_older_one() {
     for e in &all[..5] {
         tree.apply(e).unwrap();
     }
-    tree.write_snapshot(&dirs.snap_dir).unwrap();
+    tree.write_snapshot(&dirs.snap_dir, tree.last_zxid).unwrap();
     for e in &all[5..15] {
         tree.apply(e).unwrap();
     }
-    let newest = tree.write_snapshot(&dirs.snap_dir).unwrap();
+    let newest = tree.write_snapshot(&dirs.snap_dir, tree.last_zxid).unwrap();
     write_log(&dirs.log_dir, &all);
     let mut bytes = fs::read(&newest).unwrap();
     let mid = bytes.len() / 2;
@@ -163,9 +163,7 @@ fn fuzzy_snapshot_replay_is_idempotent() {
         live.apply(e).unwrap();
     }
     // A snapshot that started after zxid 6 but saw every change up to 14: named 6.
-    let mut fuzzy = live.clone();
-    fuzzy.last_zxid = Zxid(6);
-    fuzzy.write_snapshot(&dirs.snap_dir).unwrap();
+    live.write_snapshot(&dirs.snap_dir, Zxid(6)).unwrap();
     write_log(&dirs.log_dir, &all);
     let rec = recover(&dirs).unwrap();
     assert_eq!(rec.txns.len(), 8);
@@ -198,7 +196,7 @@ fn dump_tool_output() {
     assert!(out.contains("EOF reached after 2 txns"), "{out}");
     let mut t = ReplayTree::new();
     t.apply(&creates(1)[0]).unwrap();
-    let snap = t.write_snapshot(dir.path()).unwrap();
+    let snap = t.write_snapshot(dir.path(), t.last_zxid).unwrap();
     let out = dump_snapshot(&snap, true).unwrap();
     assert!(out.starts_with("ZNode Details (count=5):"), "{out}");
     assert!(out.contains("/n1\n  cZxid = 0x00000000000001"), "{out}");
