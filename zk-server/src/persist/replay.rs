@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use zk_core::data::{Acl, Stat, StatPersisted};
 use zk_core::txn::TxnHeader;
-use zk_core::{DecodeError, SessionId, Zxid};
+use zk_core::{DecodeError, OpCode, SessionId, Zxid};
 
 use super::acl_cache::AclCache;
 use super::checksum::{node_digest, DIGEST_VERSION};
@@ -149,12 +149,12 @@ impl ReplayTree {
     /// missing ones are skipped, so replaying over a fuzzy snapshot is idempotent.
     pub fn apply(&mut self, entry: &TxnEntry) -> Result<(), DecodeError> {
         let txn = entry.txn()?;
-        self.apply_txn(&entry.header, &txn);
+        self.apply_txn(&entry.header, entry.header.txn_type, &txn);
         self.last_zxid = self.last_zxid.max(entry.header.zxid);
         Ok(())
     }
 
-    fn apply_txn(&mut self, h: &TxnHeader, txn: &LogTxn) {
+    fn apply_txn(&mut self, h: &TxnHeader, txn_type: i32, txn: &LogTxn) {
         let zxid = h.zxid;
         match txn {
             LogTxn::CreateSession(t) => {
@@ -172,7 +172,18 @@ impl ReplayTree {
             }
             LogTxn::Create(t) => {
                 let owner = if t.ephemeral { h.client_id.0 } else { 0 };
-                self.create(&t.path, &t.data, &t.acl, owner, t.parent_cversion, h);
+                // Replay of a `create` (not create2) that finds the node adjusts the parent's
+                // cversion anyway (DataTree.processTxn, "Adjusting parent cversion").
+                let adjust = txn_type == OpCode::Create.as_i32();
+                self.create(
+                    &t.path,
+                    &t.data,
+                    &t.acl,
+                    owner,
+                    t.parent_cversion,
+                    h,
+                    adjust,
+                );
             }
             LogTxn::CreateContainer(t) => {
                 self.create(
@@ -182,11 +193,12 @@ impl ReplayTree {
                     CONTAINER_OWNER,
                     t.parent_cversion,
                     h,
+                    false,
                 );
             }
             LogTxn::CreateTtl(t) => {
                 let owner = TTL_OWNER_MASK | t.ttl;
-                self.create(&t.path, &t.data, &t.acl, owner, t.parent_cversion, h);
+                self.create(&t.path, &t.data, &t.acl, owner, t.parent_cversion, h, false);
             }
             LogTxn::Delete(t) => self.delete(&t.path, zxid),
             LogTxn::SetData(t) => {
@@ -211,14 +223,15 @@ impl ReplayTree {
                 if subs.iter().any(|(_, t)| matches!(t, LogTxn::Error(_))) {
                     return; // A failed multi changed nothing.
                 }
-                for (_, sub) in subs {
-                    self.apply_txn(h, sub);
+                for (sub_type, sub) in subs {
+                    self.apply_txn(h, *sub_type, sub);
                 }
             }
             _ => {} // check, error: nothing to apply
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn create(
         &mut self,
         path: &str,
@@ -227,6 +240,7 @@ impl ReplayTree {
         owner: i64,
         parent_cversion: i32,
         h: &TxnHeader,
+        adjust_on_exists: bool,
     ) {
         let (parent, name) = parent_and_name(path);
         let Some(p) = self.nodes.get(parent) else {
@@ -236,20 +250,23 @@ impl ReplayTree {
         let cur = p.stat.cversion;
         // As Apache ZooKeeper: the ACL is interned before the existence check.
         let acl_id = self.acls.intern(acl);
-        if exists {
-            return; // NodeExists: already in the fuzzy snapshot
-        }
         let cv = if parent_cversion == -1 {
             cur + 1
         } else {
             parent_cversion
         };
+        if exists && !adjust_on_exists {
+            return; // NodeExists: already in the fuzzy snapshot
+        }
         self.update(parent, |p| {
             if cv > p.stat.cversion {
                 p.stat.cversion = cv;
                 p.stat.pzxid = h.zxid;
             }
         });
+        if exists {
+            return;
+        }
         let stat = StatPersisted {
             czxid: h.zxid,
             mzxid: h.zxid,
@@ -264,11 +281,19 @@ impl ReplayTree {
         self.insert(path, data.clone(), acl_id, stat);
     }
 
+    /// `DataTree.deleteNode`: the parent's pzxid moves forward even when the child is already
+    /// gone (a fuzzy snapshot may have missed it), then the child goes if it is there.
     fn delete(&mut self, path: &str, zxid: Zxid) {
         let (parent, name) = parent_and_name(path);
         if path == "/" || !self.nodes.contains_key(parent) {
             return;
         }
+        self.update(parent, |p| {
+            p.children.remove(name);
+            if zxid > p.stat.pzxid {
+                p.stat.pzxid = zxid;
+            }
+        });
         let Some(node) = self.nodes.remove(path) else {
             return;
         };
@@ -279,12 +304,6 @@ impl ReplayTree {
         if let Some(set) = self.ephemerals.get_mut(&node.stat.ephemeral_owner) {
             set.remove(path);
         }
-        self.update(parent, |p| {
-            p.children.remove(name);
-            if zxid > p.stat.pzxid {
-                p.stat.pzxid = zxid;
-            }
-        });
     }
 
     /// The node at `path`.

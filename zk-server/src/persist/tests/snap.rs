@@ -202,3 +202,42 @@ fn dump_tool_output() {
     assert!(out.contains("/n1\n  cZxid = 0x00000000000001"), "{out}");
     assert!(out.contains("  data = 'd1'"), "{out}");
 }
+
+/// Regressions found against Apache ZooKeeper's fuzzy snapshots: a replayed delete whose node
+/// the snapshot already missed still moves the parent's pzxid (`DataTree.deleteNode`), and a
+/// replayed `create` (op 1) of an existing node still raises the parent's cversion.
+#[test]
+fn replay_quirks_of_data_tree() {
+    let mut t = ReplayTree::new();
+    t.apply(&create(1, "/a", 1)).unwrap();
+    t.apply(&create(2, "/a/b", 1)).unwrap();
+    let del = TxnEntry {
+        header: header(3, OpCode::Delete),
+        body: DeleteTxn {
+            path: "/a/b".into(),
+        }
+        .to_bytes()
+        .into(),
+        digest: None,
+    };
+    t.apply(&del).unwrap();
+    assert_eq!(t.get("/a").unwrap().stat.pzxid, Zxid(3));
+    let mut fuzzy = ReplayTree::new();
+    fuzzy.apply(&create(1, "/a", 1)).unwrap();
+    fuzzy.apply(&del).unwrap(); // /a/b never seen: only the pzxid moves
+    assert_eq!(fuzzy.get("/a").unwrap().stat.pzxid, Zxid(3));
+
+    let mut again = create(4, "/a", 7);
+    again.header.txn_type = OpCode::Create.as_i32();
+    t.apply(&again).unwrap();
+    assert_eq!(t.get("/").unwrap().stat.cversion, 7);
+    assert_eq!(t.get("/").unwrap().stat.pzxid, Zxid(4));
+    let mut again2 = create(5, "/a", 9);
+    again2.header.txn_type = OpCode::Create2.as_i32();
+    t.apply(&again2).unwrap();
+    assert_eq!(
+        t.get("/").unwrap().stat.cversion,
+        7,
+        "create2 does not adjust"
+    );
+}
