@@ -56,7 +56,7 @@ pub use logscan::{scan_log_bytes, scan_log_file, LogEnd, LogFileScan};
 pub use policy::{purge, purge_plan, SnapScheduler, DEFAULT_SNAP_COUNT, DEFAULT_SNAP_SIZE_BYTES};
 pub use recovery::{recover, DataDirs, Recovered};
 pub use replay::{ReplayNode, ReplayTree, CONTAINER_OWNER, TTL_OWNER_MASK};
-pub use snapshot::{SnapDigest, SnapshotWriter, SNAPSHOT_DBID};
+pub use snapshot::{SnapDigest, SnapshotWriter, SNAPSHOT_DBID, SNAPSHOT_SYNC_EVERY};
 pub use snapshot_read::{parse_snapshot, read_snapshot, SnapNode, Snapshot};
 pub use txnlog::{
     encode_record, padded_size, TxnLog, TxnLogConfig, DEFAULT_PRE_ALLOC_SIZE, END_OF_RECORD,

@@ -47,6 +47,9 @@ use super::checksum::{Adler32Stream, DIGEST_VERSION};
 use super::error::{IoContext, PersistError, Result};
 use super::files::{fsync_dir, snapshot_name};
 
+/// How many bytes a snapshot writer writes between incremental write-backs: 8 MiB.
+pub const SNAPSHOT_SYNC_EVERY: u64 = 8 << 20;
+
 /// The dbid Apache ZooKeeper writes in snapshot headers.
 pub const SNAPSHOT_DBID: i64 = -1;
 
@@ -92,6 +95,8 @@ pub struct SnapshotWriter {
     stage: Stage,
     nodes: u64,
     buf: Vec<u8>,
+    unsynced: u64,
+    sync_every: u64,
 }
 
 impl SnapshotWriter {
@@ -110,6 +115,8 @@ impl SnapshotWriter {
             stage: Stage::Sessions,
             nodes: 0,
             buf: Vec::with_capacity(4096),
+            unsynced: 0,
+            sync_every: SNAPSHOT_SYNC_EVERY,
         };
         FileHeader {
             magic: FileHeader::SNAP_MAGIC,
@@ -124,8 +131,22 @@ impl SnapshotWriter {
     fn emit(&mut self) -> Result<()> {
         self.crc.update(&self.buf);
         self.out.write_all(&self.buf).at(&self.tmp)?;
+        self.unsynced += self.buf.len() as u64;
         self.buf.clear();
+        if self.sync_every > 0 && self.unsynced >= self.sync_every {
+            // Write back in slices, so that the final fsync does not flush hundreds of MB at
+            // once and stall the transaction log's fsyncs behind it.
+            self.out.flush().at(&self.tmp)?;
+            self.out.get_ref().sync_data().at(&self.tmp)?;
+            self.unsynced = 0;
+        }
         Ok(())
+    }
+
+    /// Writes back every `bytes` written (0: only at the end). The default,
+    /// [`SNAPSHOT_SYNC_EVERY`], keeps the log's fsync latency low while a snapshot is written.
+    pub fn sync_every(&mut self, bytes: u64) {
+        self.sync_every = bytes;
     }
 
     fn expect(&self, stage: Stage, what: &str) -> Result<()> {
