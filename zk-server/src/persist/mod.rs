@@ -12,9 +12,30 @@
 //! | [`AclCache`] | `ReferenceCountedACLCache` | ACL ids with reference counts |
 //! | [`read_epoch`], [`write_epoch`] | `QuorumPeer` epoch files | acceptedEpoch, currentEpoch |
 //! | [`recover`] | `FileTxnSnapLog.restore` | newest valid snapshot + the log after it |
+//! | [`truncate_log`], [`last_logged_zxid`] | `FileTxnLog.truncate`, `getLastLoggedZxid` | TRUNC |
 //! | [`SnapScheduler`], [`purge`] | `SyncRequestProcessor`, `PurgeTxnLog` | when to snapshot, autopurge |
 //! | [`ReplayTree`] | `DataTree.processTxn` on replay | reference model of apply, tree digest |
 //! | [`dump_log`], [`dump_snapshot`] | `LogFormatter`, `SnapshotFormatter` | the operator tool's output |
+//!
+//! # How the server uses it
+//!
+//! 1. Start-up: [`recover`]`(&`[`DataDirs`]`::new(data_dir, data_log_dir))` returns the newest
+//!    readable [`Snapshot`] and the [`TxnEntry`]s after it. Build the tree from
+//!    `snapshot.nodes` / `acls` / `sessions`, then apply every entry idempotently (see
+//!    [`ReplayTree`] for the exact rules, including the quirks Apache ZooKeeper has).
+//!    Sessions restored this way must expire after their timeout unless their clients return.
+//!    With no snapshot at all, write one of the empty tree first (Apache ZooKeeper writes
+//!    `snapshot.0`), so that later logs never lack a base.
+//! 2. Writes: one thread owns a [`TxnLog`]. For each queued transaction `append(header,
+//!    body, digest)`; when the queue is empty (or 1000 are pending) `sync()`, then reply to
+//!    all of them. The body is the transaction record encoded with `zk_core::jute`; the digest
+//!    is the tree digest after applying it (3.8 logs one; `None` is accepted by 3.8 too).
+//! 3. Snapshots: feed every logged transaction's size to [`SnapScheduler::record`]; when it says
+//!    so, [`TxnLog::roll`], remember the last applied zxid Z, and on another thread write
+//!    `SnapshotWriter::create(snap_dir, Z)` → `sessions` → `acl_cache` → `node`... → `finish`
+//!    while writes go on. Then [`purge`] if autopurge is on.
+//! 4. Ensembles: [`read_epoch`]/[`write_epoch`] for acceptedEpoch/currentEpoch (fsynced,
+//!    atomic), [`truncate_log`] for TRUNC.
 //!
 //! # Durability contract
 //!
@@ -39,6 +60,7 @@ mod recovery;
 mod replay;
 mod snapshot;
 mod snapshot_read;
+mod truncate;
 mod txnlog;
 
 pub use acl_cache::{AclCache, OPEN_UNSAFE_ACL_ID};
@@ -58,6 +80,7 @@ pub use recovery::{recover, DataDirs, Recovered};
 pub use replay::{ReplayNode, ReplayTree, CONTAINER_OWNER, TTL_OWNER_MASK};
 pub use snapshot::{SnapDigest, SnapshotWriter, SNAPSHOT_DBID, SNAPSHOT_SYNC_EVERY};
 pub use snapshot_read::{parse_snapshot, read_snapshot, SnapNode, Snapshot};
+pub use truncate::{last_logged_zxid, truncate_log};
 pub use txnlog::{
     encode_record, padded_size, TxnLog, TxnLogConfig, DEFAULT_PRE_ALLOC_SIZE, END_OF_RECORD,
     FILE_HEADER_LEN,

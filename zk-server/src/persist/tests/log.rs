@@ -200,3 +200,29 @@ fn torn_tail_in_an_older_file_is_a_hard_error() {
         "{err}"
     );
 }
+
+#[test]
+fn truncate_cuts_back_to_a_zxid_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = creates(30);
+    let mut log = TxnLog::open(dir.path(), config()).unwrap();
+    for (i, e) in all.iter().enumerate() {
+        if i == 10 || i == 20 {
+            log.roll().unwrap();
+        }
+        log.append(&e.header, &e.body, None).unwrap();
+    }
+    log.close().unwrap();
+    assert_eq!(last_logged_zxid(dir.path()).unwrap(), Some(Zxid(30)));
+    let deleted = truncate_log(dir.path(), Zxid(15)).unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(read_all(dir.path(), 0), all[..15]);
+    assert_eq!(last_logged_zxid(dir.path()).unwrap(), Some(Zxid(15)));
+    // The writer continues after the cut, in a new file.
+    write_log(dir.path(), &all[15..17]);
+    assert_eq!(read_all(dir.path(), 0), all[..17]);
+    assert!(
+        truncate_log(dir.path(), Zxid(0)).is_err(),
+        "no file holds zxid 0"
+    );
+}
