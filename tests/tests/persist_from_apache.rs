@@ -449,3 +449,57 @@ fn zk_server_reads_and_recovers_what_apache_zookeeper_wrote() {
         .count();
     assert_eq!(c_owned, 70, "C's ephemerals");
 }
+
+/// Apache ZooKeeper with `zookeeper.snapshot.compression.method=gz` writes
+/// `snapshot.<zxid>.gz`; recovery reads those too.
+#[test]
+fn zk_server_reads_gzip_snapshots() {
+    let data = tempfile::tempdir().unwrap();
+    let mut zk = ApacheZk::start_in(
+        Some(data.path()),
+        &["snapCount=40", "snapshot.compression.method=gz"],
+    )
+    .expect("start Apache ZooKeeper");
+    let mut a = RawClient::connect(zk.addr(), 30_000);
+    let reqs: Vec<Request> = (0..200)
+        .map(|i| {
+            create(
+                &format!("/g{i}"),
+                Some(b"gz"),
+                Acl::open_unsafe(),
+                CreateMode::Persistent,
+            )
+        })
+        .collect();
+    assert!(a.pipeline(&reqs).iter().all(|r| r.is_ok()));
+    let served = walk(&mut a);
+    let dirs = DataDirs::new(data.path(), None);
+    let gz = |dirs: &DataDirs| -> Vec<std::path::PathBuf> {
+        list(&dirs.snap_dir, SNAPSHOT_PREFIX)
+            .unwrap()
+            .into_iter()
+            .map(|(_, p)| p)
+            .filter(|p| p.to_string_lossy().ends_with(".gz"))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while gz(&dirs).len() < 2 || gz(&dirs).iter().any(|p| read_snapshot(p).is_err()) {
+        assert!(
+            Instant::now() < deadline,
+            "no complete gzip snapshots: {:?}",
+            gz(&dirs)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    zk.stop();
+    let rec = recover(&dirs).unwrap();
+    assert!(rec.snapshot.as_ref().unwrap().nodes.len() > 10);
+    let mut tree = ReplayTree::from_snapshot(rec.snapshot.as_ref().unwrap()).unwrap();
+    for t in &rec.txns {
+        tree.apply(t).unwrap();
+    }
+    assert_eq!(tree.paths(), served.keys().cloned().collect::<Vec<_>>());
+    for (path, view) in &served {
+        assert_eq!(tree.stat(path).unwrap(), view.stat, "{path}");
+    }
+}

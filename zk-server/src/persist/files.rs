@@ -33,11 +33,15 @@ pub fn snapshot_name(zxid: Zxid) -> String {
     format!("{SNAPSHOT_PREFIX}.{:x}", zxid.0 as u64)
 }
 
-/// The zxid in a file name `<prefix>.<hex>`; `None` for any other name (as `Util.getZxidFromName`
-/// returns -1): temporary files such as `snapshot.1f.tmp` are not snapshots.
+/// The zxid in a file name `<prefix>.<hex>[.<anything>]`, as `Util.getZxidFromName` reads it
+/// (the suffix is a compression extension such as `.gz`); `None` for any other name.
 pub fn zxid_from_name(name: &str, prefix: &str) -> Option<Zxid> {
-    let (p, hex) = name.split_once('.')?;
-    if p != prefix || hex.is_empty() || hex.len() > 16 {
+    let mut parts = name.split('.');
+    if parts.next()? != prefix {
+        return None;
+    }
+    let hex = parts.next()?;
+    if hex.is_empty() || hex.len() > 16 {
         return None;
     }
     u64::from_str_radix(hex, 16).ok().map(|v| Zxid(v as i64))
@@ -108,7 +112,11 @@ mod tests {
             zxid_from_name("snapshot.30000001f", "snapshot"),
             Some(Zxid::new(3, 0x1f))
         );
-        assert_eq!(zxid_from_name("snapshot.1f.tmp", "snapshot"), None);
+        assert_eq!(
+            zxid_from_name("snapshot.1f.gz", "snapshot"),
+            Some(Zxid(0x1f))
+        );
+        assert_eq!(zxid_from_name("tmp.snapshot.1f", "snapshot"), None);
         assert_eq!(zxid_from_name("log.zz", "log"), None);
         assert_eq!(zxid_from_name("log.1", "snapshot"), None);
     }

@@ -30,7 +30,7 @@
 //! forward (`parentCVersion > cversion`). [`ReplayTree`](super::ReplayTree) is the reference.
 //! The session table and ACL map are written first: the server should take both at the start.
 //!
-//! The file is written as `snapshot.<zxid>.tmp`, fsynced and renamed, so a crash never leaves a
+//! The file is written as `tmp.snapshot.<zxid>`, fsynced and renamed, so a crash never leaves a
 //! partial file under a snapshot name.
 
 use std::fs::File;
@@ -85,7 +85,7 @@ enum Stage {
 
 /// Writes one snapshot, section by section: [`sessions`](Self::sessions), then
 /// [`acl_cache`](Self::acl_cache), then any number of [`node`](Self::node), then
-/// [`finish`](Self::finish). Dropping it unfinished leaves only the `.tmp` file.
+/// [`finish`](Self::finish). Dropping it unfinished leaves only the `tmp.` file.
 #[derive(Debug)]
 pub struct SnapshotWriter {
     path: PathBuf,
@@ -105,7 +105,8 @@ impl SnapshotWriter {
     pub fn create(snap_dir: &Path, zxid: Zxid) -> Result<SnapshotWriter> {
         std::fs::create_dir_all(snap_dir).at(snap_dir)?;
         let path = snap_dir.join(snapshot_name(zxid));
-        let tmp = snap_dir.join(format!("{}.tmp", snapshot_name(zxid)));
+        // Not `snapshot.<zxid>.tmp`: Apache ZooKeeper would take that name for a snapshot.
+        let tmp = snap_dir.join(format!("tmp.{}", snapshot_name(zxid)));
         let file = File::create(&tmp).at(&tmp)?;
         let mut w = SnapshotWriter {
             path,

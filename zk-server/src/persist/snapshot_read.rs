@@ -1,9 +1,11 @@
 //! The snapshot reader (`FileSnap.deserialize`, `SnapStream.checkSealIntegrity`).
 //!
-//! The whole file is read into memory and checked: header, sections, the Adler32 seal over every
+//! The whole file is read into memory (gunzipped for `snapshot.<zxid>.gz`, as written with
+//! `zookeeper.snapshot.compression.method=gz`) and checked: header, sections, the Adler32 seal over every
 //! byte before it, the 3.6+ digest trailer and its seal, and the 3.9 lastProcessedZxid section
 //! when present. Node data is sliced from the file's buffer without copying.
 
+use std::io::Read;
 use std::path::Path;
 
 use bytes::Bytes;
@@ -58,8 +60,28 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
         .and_then(|n| n.to_str())
         .and_then(|n| zxid_from_name(n, SNAPSHOT_PREFIX))
         .ok_or_else(|| PersistError::corrupt(path, 0, "not named snapshot.<hex zxid>"))?;
-    let buf = Bytes::from(std::fs::read(path).at(path)?);
-    parse_snapshot(path, zxid, &buf)
+    let raw = std::fs::read(path).at(path)?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    // SnapStream: the extension names the compression; the checksums cover the plain bytes.
+    let buf = if name.ends_with(".gz") {
+        let mut plain = Vec::with_capacity(raw.len() * 4);
+        flate2::read::MultiGzDecoder::new(raw.as_slice())
+            .read_to_end(&mut plain)
+            .map_err(|e| PersistError::corrupt(path, 0, format!("gzip: {e}")))?;
+        plain
+    } else if name.ends_with(".snappy") {
+        return Err(PersistError::corrupt(
+            path,
+            0,
+            "snappy-compressed snapshots are not supported",
+        ));
+    } else {
+        raw
+    };
+    parse_snapshot(path, zxid, &Bytes::from(buf))
 }
 
 /// [`read_snapshot`] on bytes already read; `path` names them in errors.
