@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use zk_core::data::Acl;
 use zk_core::OpCode;
 
 use super::entry::LogTxn;
@@ -53,32 +54,45 @@ fn data_str(d: Option<&[u8]>) -> String {
     }
 }
 
+/// ACLs as zkCli prints them: `scheme:id:cdrwa`.
+pub fn acl_str(acls: &[Acl]) -> String {
+    let one = |a: &Acl| {
+        let perms: String = [(4, 'c'), (8, 'd'), (1, 'r'), (2, 'w'), (16, 'a')]
+            .iter()
+            .filter(|(bit, _)| a.perms & bit != 0)
+            .map(|(_, c)| *c)
+            .collect();
+        format!("{}:{}:{perms}", a.id.scheme, a.id.id)
+    };
+    format!("[{}]", acls.iter().map(one).collect::<Vec<_>>().join(", "))
+}
+
 /// A one-line description of a transaction record.
 pub fn describe_txn(txn: &LogTxn) -> String {
     match txn {
         LogTxn::CreateSession(t) => format!("timeout={}", t.timeout_ms),
         LogTxn::CloseSession(t) => format!("paths2Delete={:?}", t.paths_to_delete),
         LogTxn::Create(t) => format!(
-            "path={} data={} acl={:?} ephemeral={} parentCVersion={}",
+            "path={} data={} acl={} ephemeral={} parentCVersion={}",
             t.path,
             data_str(t.data.as_deref()),
-            t.acl,
+            acl_str(&t.acl),
             t.ephemeral,
             t.parent_cversion
         ),
         LogTxn::CreateTtl(t) => format!(
-            "path={} data={} acl={:?} parentCVersion={} ttl={}",
+            "path={} data={} acl={} parentCVersion={} ttl={}",
             t.path,
             data_str(t.data.as_deref()),
-            t.acl,
+            acl_str(&t.acl),
             t.parent_cversion,
             t.ttl
         ),
         LogTxn::CreateContainer(t) => format!(
-            "path={} data={} acl={:?} parentCVersion={}",
+            "path={} data={} acl={} parentCVersion={}",
             t.path,
             data_str(t.data.as_deref()),
-            t.acl,
+            acl_str(&t.acl),
             t.parent_cversion
         ),
         LogTxn::Delete(t) => format!("path={}", t.path),
@@ -88,7 +102,12 @@ pub fn describe_txn(txn: &LogTxn) -> String {
             data_str(t.data.as_deref()),
             t.version
         ),
-        LogTxn::SetAcl(t) => format!("path={} acl={:?} version={}", t.path, t.acl, t.version),
+        LogTxn::SetAcl(t) => format!(
+            "path={} acl={} version={}",
+            t.path,
+            acl_str(&t.acl),
+            t.version
+        ),
         LogTxn::Check(t) => format!("path={} version={}", t.path, t.version),
         LogTxn::Error(t) => format!("err={}", t.err),
         LogTxn::Multi(subs) => {
@@ -212,7 +231,7 @@ pub fn dump_snapshot(path: &Path, with_data: bool) -> Result<String> {
     }
     let _ = writeln!(out, "----\nACL map (count={}):", snap.acls.len());
     for (id, acls) in snap.acls.entries() {
-        let _ = writeln!(out, "{id}: {acls:?}");
+        let _ = writeln!(out, "{id}: {}", acl_str(acls));
     }
     let _ = writeln!(out, "----\nSession Details (sid, timeout, ephemeralCount):");
     for (sid, timeout) in &snap.sessions {
@@ -238,6 +257,12 @@ pub fn dump_snapshot(path: &Path, with_data: bool) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acls_as_zkcli_prints_them() {
+        assert_eq!(acl_str(&Acl::open_unsafe()), "[world:anyone:cdrwa]");
+        assert_eq!(acl_str(&Acl::read_unsafe()), "[world:anyone:r]");
+    }
 
     #[test]
     fn times() {

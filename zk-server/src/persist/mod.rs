@@ -65,7 +65,7 @@ mod txnlog;
 
 pub use acl_cache::{AclCache, OPEN_UNSAFE_ACL_ID};
 pub use checksum::{adler32, node_digest, Adler32Stream, Crc32, DIGEST_VERSION};
-pub use dump::{describe_txn, dump_log, dump_snapshot, format_time};
+pub use dump::{acl_str, describe_txn, dump_log, dump_snapshot, format_time};
 pub use entry::{LogTxn, TxnEntry};
 pub use epoch::{read_epoch, write_epoch, ACCEPTED_EPOCH, CURRENT_EPOCH};
 pub use error::{PersistError, Result};
