@@ -78,6 +78,20 @@ impl PersistError {
     }
 }
 
+/// For callers whose interfaces speak `std::io` (a `TxnSink`-style hook): corruption becomes
+/// `InvalidData`, misuse `InvalidInput`, I/O errors keep their kind; the message keeps the file
+/// and offset.
+impl From<PersistError> for io::Error {
+    fn from(e: PersistError) -> io::Error {
+        let kind = match &e {
+            PersistError::Io { source, .. } => source.kind(),
+            PersistError::Misuse { .. } => io::ErrorKind::InvalidInput,
+            _ => io::ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
 /// Attaches a path to `std::io` results.
 pub(crate) trait IoContext<T> {
     /// Maps an I/O error to [`PersistError::Io`] naming `path`.
