@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod apache_load;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
