@@ -12,6 +12,33 @@ pub const ACCEPTED_EPOCH: &str = "acceptedEpoch";
 /// The file of the epoch a peer last acknowledged NEWLEADER for.
 pub const CURRENT_EPOCH: &str = "currentEpoch";
 
+/// The marker a learner creates while it takes the snapshot of a sync and updates
+/// currentEpoch (`QuorumPeer.UPDATING_EPOCH_FILENAME`, ZOOKEEPER-2354). Found at start-up, it
+/// means the crash came in between: set currentEpoch to the epoch of the last zxid, then remove
+/// the marker.
+pub const UPDATING_EPOCH: &str = "updatingEpoch";
+
+/// Creates (`true`) or removes (`false`) the [`UPDATING_EPOCH`] marker durably.
+pub fn set_updating_epoch(snap_dir: &Path, updating: bool) -> Result<()> {
+    let path = snap_dir.join(UPDATING_EPOCH);
+    if updating {
+        std::fs::create_dir_all(snap_dir).at(snap_dir)?;
+        std::fs::File::create(&path).at(&path)?;
+    } else {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(PersistError::io(&path, e)),
+        }
+    }
+    super::files::fsync_dir(snap_dir)
+}
+
+/// True when the [`UPDATING_EPOCH`] marker exists.
+pub fn is_updating_epoch(snap_dir: &Path) -> bool {
+    snap_dir.join(UPDATING_EPOCH).exists()
+}
+
 /// Reads an epoch file in `snap_dir` (a `version-2` directory); `Ok(None)` when it does not
 /// exist. Only the first line counts, as `BufferedReader.readLine` reads it.
 pub fn read_epoch(snap_dir: &Path, name: &str) -> Result<Option<i64>> {
@@ -49,6 +76,12 @@ mod tests {
         assert_eq!(read_epoch(dir.path(), ACCEPTED_EPOCH).unwrap(), Some(6));
         std::fs::write(dir.path().join(CURRENT_EPOCH), "7\n").unwrap();
         assert_eq!(read_epoch(dir.path(), CURRENT_EPOCH).unwrap(), Some(7));
+        assert!(!is_updating_epoch(dir.path()));
+        set_updating_epoch(dir.path(), true).unwrap();
+        assert!(is_updating_epoch(dir.path()));
+        set_updating_epoch(dir.path(), false).unwrap();
+        set_updating_epoch(dir.path(), false).unwrap();
+        assert!(!is_updating_epoch(dir.path()));
         std::fs::write(dir.path().join(CURRENT_EPOCH), "x").unwrap();
         assert!(read_epoch(dir.path(), CURRENT_EPOCH).is_err());
     }

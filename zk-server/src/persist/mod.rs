@@ -67,7 +67,10 @@ pub use acl_cache::{AclCache, OPEN_UNSAFE_ACL_ID};
 pub use checksum::{adler32, node_digest, Adler32Stream, Crc32, DIGEST_VERSION};
 pub use dump::{acl_str, describe_txn, dump_log, dump_snapshot, format_time};
 pub use entry::{LogTxn, TxnEntry};
-pub use epoch::{read_epoch, write_epoch, ACCEPTED_EPOCH, CURRENT_EPOCH};
+pub use epoch::{
+    is_updating_epoch, read_epoch, set_updating_epoch, write_epoch, ACCEPTED_EPOCH, CURRENT_EPOCH,
+    UPDATING_EPOCH,
+};
 pub use error::{PersistError, Result};
 pub use files::{
     fsync_dir, list, log_name, logs_from, snapshot_name, version_dir, write_atomic, zxid_from_name,
