@@ -17,11 +17,12 @@ const NODES: i64 = 1_000_000;
 
 /// Latencies of append + sync of single txns for ~1.5 s, while `snapshot` (if given) is written
 /// by another thread with 1M nodes.
-fn sync_latencies(snapshot: Option<&std::path::Path>) -> Vec<std::time::Duration> {
-    let writer = snapshot.map(|d| {
+fn sync_latencies(snapshot: Option<(&std::path::Path, u64)>) -> Vec<std::time::Duration> {
+    let writer = snapshot.map(|(d, sync_every)| {
         let d = d.to_path_buf();
         std::thread::spawn(move || {
             let mut w = SnapshotWriter::create(&d, Zxid(1)).expect("create");
+            w.sync_every(sync_every);
             w.sessions(Vec::new()).expect("sessions");
             w.acl_cache(&AclCache::new()).expect("acls");
             let data = [b'x'; 100];
@@ -157,9 +158,19 @@ fn main() {
     // Write latency (append + fsync of one txn) with and without a concurrent snapshot.
     for round in 0..2 {
         let idle = sync_latencies(None);
-        let snap_dir = dir.path().join(format!("snap-{round}"));
-        let busy = sync_latencies(Some(&snap_dir));
-        for (name, mut v) in [("no snapshot", idle), ("during a 1M-node snapshot", busy)] {
+        let snap_a = dir.path().join(format!("snap-a{round}"));
+        let sliced = sync_latencies(Some((&snap_a, zk_server::persist::SNAPSHOT_SYNC_EVERY)));
+        let snap_b = dir.path().join(format!("snap-b{round}"));
+        let at_end = sync_latencies(Some((&snap_b, 0)));
+        let runs = [
+            ("no snapshot", idle),
+            (
+                "during a 1M-node snapshot, written back every 8 MiB",
+                sliced,
+            ),
+            ("during a 1M-node snapshot, one fsync at the end", at_end),
+        ];
+        for (name, mut v) in runs {
             v.sort();
             let p = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
             println!(
