@@ -150,7 +150,7 @@ impl SnapshotWriter {
         self.sync_every = bytes;
     }
 
-    fn expect(&self, stage: Stage, what: &str) -> Result<()> {
+    fn require(&self, stage: Stage, what: &str) -> Result<()> {
         if self.stage == stage {
             Ok(())
         } else {
@@ -170,7 +170,7 @@ impl SnapshotWriter {
         I: IntoIterator<Item = (SessionId, i32)>,
         I::IntoIter: ExactSizeIterator,
     {
-        self.expect(Stage::Sessions, "the session table")?;
+        self.require(Stage::Sessions, "the session table")?;
         let it = sessions.into_iter();
         self.buf.put_i32(it.len() as i32);
         for (id, timeout) in it {
@@ -184,7 +184,7 @@ impl SnapshotWriter {
 
     /// Writes the ACL map.
     pub fn acl_cache(&mut self, acls: &AclCache) -> Result<()> {
-        self.expect(Stage::Acls, "the ACL map")?;
+        self.require(Stage::Acls, "the ACL map")?;
         acls.encode(&mut self.buf);
         self.emit()?;
         self.stage = Stage::Nodes;
@@ -200,7 +200,7 @@ impl SnapshotWriter {
         acl: i64,
         stat: &StatPersisted,
     ) -> Result<()> {
-        self.expect(Stage::Nodes, "a node")?;
+        self.require(Stage::Nodes, "a node")?;
         self.buf.put_ustring(if path == "/" { "" } else { path });
         self.buf.put_buffer(data);
         self.buf.put_i64(acl);
@@ -217,7 +217,7 @@ impl SnapshotWriter {
     /// Ends the node list, seals, writes the digest trailer (`None` writes the empty digest)
     /// and its seal, fsyncs, and renames the file into place. Returns its path.
     pub fn finish(mut self, digest: Option<SnapDigest>) -> Result<PathBuf> {
-        self.expect(Stage::Nodes, "the end of the snapshot")?;
+        self.require(Stage::Nodes, "the end of the snapshot")?;
         self.buf.put_ustring("/");
         self.emit()?;
         self.seal()?;
