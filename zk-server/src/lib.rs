@@ -4,6 +4,7 @@
 //! - [`core`]: the sans-IO server (data tree, ACLs, sessions, watches, prepare/apply).
 //! - [`config`]: zoo.cfg and Java-system-property settings.
 //! - [`sink`]: the durability hook ([`TxnSink`]) between prepare and reply.
+//! - [`persist`]: Apache ZooKeeper 3.8's on-disk format (txn logs, snapshots, recovery).
 //! - [`fourlw`]: four-letter words.
 //! - [`server`]: the tokio driver and the embedding API ([`Server`]).
 //!
@@ -22,6 +23,7 @@ pub mod config;
 pub mod core;
 pub mod error;
 pub mod fourlw;
+pub mod persist;
 pub mod server;
 pub mod sink;
 
