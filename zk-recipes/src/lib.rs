@@ -1,1 +1,20 @@
 //! Curator-compatible recipes (work in progress).
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod naming;
+pub mod retry;
+pub mod state;
+
+pub use error::{Error, Result};
+pub mod fence;
+pub mod framework;
+mod lock_internals;
+pub mod mutex;
+mod protected;
+
+pub use fence::{Fence, Validity};
+pub use framework::{Framework, FrameworkBuilder};
+pub use mutex::InterProcessMutex;
+pub use state::{ConnectionState, ConnectionStateMachine, ErrorPolicy};

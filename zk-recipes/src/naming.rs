@@ -107,7 +107,10 @@ mod tests {
         assert!(c[2].ends_with("0010"));
         assert!(c[3].starts_with("514e"));
         // The last occurrence counts.
-        assert_eq!(fix_for_sorting("x-lock-lock-0000000001", "lock-"), "0000000001");
+        assert_eq!(
+            fix_for_sorting("x-lock-lock-0000000001", "lock-"),
+            "0000000001"
+        );
     }
 
     #[test]

@@ -17,8 +17,12 @@ pub const MAX_EXPONENTIAL_RETRIES: u32 = 29;
 pub trait RetryPolicy: Send + Sync + fmt::Debug {
     /// The pause before retry number `retry_count` (0 for the first retry), given the time
     /// since the first attempt; `None` gives up.
-    fn next_sleep(&self, retry_count: u32, elapsed: Duration, rng: &mut dyn RngCore)
-        -> Option<Duration>;
+    fn next_sleep(
+        &self,
+        retry_count: u32,
+        elapsed: Duration,
+        rng: &mut dyn RngCore,
+    ) -> Option<Duration>;
 }
 
 /// True for the client failures Curator retries (`RetryPolicy.allowRetry(Throwable)`):
@@ -65,7 +69,9 @@ impl ExponentialBackoffRetry {
     fn sleep(&self, retry_count: u32, rng: &mut dyn RngCore) -> Duration {
         let n = retry_count.min(MAX_EXPONENTIAL_RETRIES);
         let factor = next_int(rng, 1u64 << (n + 1)).max(1);
-        let sleep = self.base.saturating_mul(u32::try_from(factor).unwrap_or(u32::MAX));
+        let sleep = self
+            .base
+            .saturating_mul(u32::try_from(factor).unwrap_or(u32::MAX));
         sleep.min(self.max_sleep)
     }
 }
@@ -158,7 +164,10 @@ mod tests {
             for _ in 0..200 {
                 let s = p.next_sleep(n, Duration::ZERO, &mut rng).unwrap();
                 // base * max(1, rand(0 .. 2^(n+1))): between base and base * (2^(n+1) - 1).
-                assert!(s >= 10 * MS && s <= 10 * MS * ((1 << (n + 1)) - 1), "{n}: {s:?}");
+                assert!(
+                    s >= 10 * MS && s <= 10 * MS * ((1 << (n + 1)) - 1),
+                    "{n}: {s:?}"
+                );
             }
         }
         assert_eq!(p.next_sleep(5, Duration::ZERO, &mut rng), None);
@@ -180,10 +189,16 @@ mod tests {
     #[test]
     fn fixed_policies() {
         let mut rng = StdRng::seed_from_u64(1);
-        let n = RetryNTimes { n: 2, sleep: 5 * MS };
+        let n = RetryNTimes {
+            n: 2,
+            sleep: 5 * MS,
+        };
         assert_eq!(n.next_sleep(1, Duration::ZERO, &mut rng), Some(5 * MS));
         assert_eq!(n.next_sleep(2, Duration::ZERO, &mut rng), None);
-        let e = RetryUntilElapsed { max_elapsed: 50 * MS, sleep: MS };
+        let e = RetryUntilElapsed {
+            max_elapsed: 50 * MS,
+            sleep: MS,
+        };
         assert_eq!(e.next_sleep(100, 49 * MS, &mut rng), Some(MS));
         assert_eq!(e.next_sleep(0, 50 * MS, &mut rng), None);
         let f = RetryForever { interval: MS };

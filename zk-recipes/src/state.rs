@@ -164,14 +164,29 @@ mod tests {
         let t0 = Instant::now();
         let mut m = ConnectionStateMachine::new(Duration::from_secs(10), 100);
         assert_eq!(m.on_session_state(t0, SessionState::Disconnected), None);
-        assert_eq!(m.on_session_state(t0, SessionState::Connected), Some(Connected));
-        assert_eq!(m.on_session_state(t0, SessionState::Disconnected), Some(Suspended));
-        assert_eq!(m.on_session_state(t0, SessionState::Connected), Some(Reconnected));
-        assert_eq!(m.on_session_state(t0, SessionState::ConnectedReadOnly), Some(ReadOnly));
+        assert_eq!(
+            m.on_session_state(t0, SessionState::Connected),
+            Some(Connected)
+        );
+        assert_eq!(
+            m.on_session_state(t0, SessionState::Disconnected),
+            Some(Suspended)
+        );
+        assert_eq!(
+            m.on_session_state(t0, SessionState::Connected),
+            Some(Reconnected)
+        );
+        assert_eq!(
+            m.on_session_state(t0, SessionState::ConnectedReadOnly),
+            Some(ReadOnly)
+        );
         assert_eq!(m.on_session_state(t0, SessionState::Expired), Some(Lost));
         assert_eq!(m.on_session_state(t0, SessionState::Expired), None);
         // A new session after LOST is a RECONNECTED.
-        assert_eq!(m.on_session_state(t0, SessionState::Connected), Some(Reconnected));
+        assert_eq!(
+            m.on_session_state(t0, SessionState::Connected),
+            Some(Reconnected)
+        );
     }
 
     #[test]
@@ -195,7 +210,10 @@ mod tests {
         let mut m = ConnectionStateMachine::new(Duration::from_secs(9), 33);
         let _ = m.on_session_state(t0, SessionState::Connected);
         let _ = m.on_session_state(t0, SessionState::Disconnected);
-        assert_eq!(m.poll_timeout(), Some(t0 + Duration::from_secs(9) * 33 / 100));
+        assert_eq!(
+            m.poll_timeout(),
+            Some(t0 + Duration::from_secs(9) * 33 / 100)
+        );
         let _ = m.on_session_state(t0, SessionState::Connected);
         assert_eq!(m.on_timeout(t0 + Duration::from_secs(60)), None);
         let mut off = ConnectionStateMachine::new(Duration::from_secs(1), 0);
