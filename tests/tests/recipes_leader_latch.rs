@@ -56,7 +56,7 @@ async fn single_leader_and_failover_on_close<S: TestServer>() {
     assert!(latches[0].fence().is_some() && latches[1].fence().is_none());
 
     // Failover after a close: the next in line leads.
-    let mut changes = latches[0].leadership();
+    let changes = latches[0].leadership();
     let t = Instant::now();
     latches[0].close_with(CloseMode::NotifyLeader).await;
     assert!(changes.has_changed().unwrap_or(true));
