@@ -5,10 +5,12 @@
 //! now. HOOK(zk-server): once `client_support` has a zk-server `TestServer`, instantiate the
 //! `recipes_*` tests for it too (each test body is a generic `async fn <S: TestServer>`).
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use zk_client::Client;
 use zk_recipes::Framework;
 
@@ -53,28 +55,73 @@ pub fn compile_java(dir: &Path, class: &str, source: &str) -> Result<PathBuf, St
     Ok(dir.to_path_buf())
 }
 
-/// A Java program started by a test, killed on drop.
-pub struct JavaProcess(pub Child);
+/// A Java program started by a test, killed on drop. Its stdout lines arrive on
+/// [`JavaProcess::lines`]; [`JavaProcess::send`] writes a line to its stdin.
+pub struct JavaProcess {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    /// Every line the program prints.
+    pub lines: mpsc::UnboundedReceiver<String>,
+}
 
 impl JavaProcess {
-    /// Runs `class` from `dir` with `args`; stdout is piped for the test to read.
+    /// Runs `class` from `dir` with `args`.
     pub fn spawn(dir: &Path, class: &str, args: &[String]) -> Result<JavaProcess, String> {
         let cp = format!("{}:{CURATOR_CLASSPATH}", dir.display());
-        let child = Command::new("java")
-            .args(["-Xmx128m", "-cp", &cp, class])
+        let mut child = Command::new("java")
+            .args(["-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", &cp, class])
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("java: {e}"))?;
-        Ok(JavaProcess(child))
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stdin = child.stdin.take();
+        let (tx, lines) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(JavaProcess {
+            child,
+            stdin,
+            lines,
+        })
+    }
+
+    /// Writes `line` and a newline to the program's stdin.
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write to java");
+        stdin.flush().expect("flush to java");
+    }
+
+    /// The next line that starts with `prefix` (others are skipped), within `limit`.
+    pub async fn expect(&mut self, prefix: &str, limit: Duration) -> String {
+        let wait = async {
+            loop {
+                match self.lines.recv().await {
+                    Some(l) if l.starts_with(prefix) => return l,
+                    Some(_) => continue,
+                    None => panic!("java exited before printing {prefix}"),
+                }
+            }
+        };
+        match tokio::time::timeout(limit, wait).await {
+            Ok(l) => l,
+            Err(_) => panic!("java did not print {prefix} within {limit:?}"),
+        }
     }
 }
 
 impl Drop for JavaProcess {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
