@@ -14,6 +14,23 @@ macro_rules! suite {
                 crud_and_stat,
                 every_create_mode,
                 pipelined_requests_keep_call_order,
+                one_shot_watches_fire_once,
+                dropping_the_last_watch_removes_it,
+                remove_watches_tells_the_watchers,
+                persistent_watches_stream_events,
+                chroot_applies_everywhere,
+                acls_and_digest_auth,
+                refused_credentials_end_the_client,
+                multi_commits_all_or_nothing,
+                multi_read_answers_each_read,
+                server_restart_rearms_every_watch,
+                changes_while_disconnected_still_fire,
+                connection_loss_mid_request,
+                client_side_expiry_is_reported_once,
+                server_reported_expiry,
+                many_tasks_share_one_client,
+                failover_between_hosts_keeps_the_session,
+                request_timeout_fails_only_the_late_request,
             );
         }
     };

@@ -38,7 +38,7 @@ impl Session {
         let req = ConnectRequest {
             protocol_version: 0,
             last_zxid_seen: self.last_zxid,
-            timeout_ms: self.negotiated.as_millis().min(i32::MAX as u128) as i32,
+            timeout_ms: self.cfg.session_timeout.as_millis().min(i32::MAX as u128) as i32,
             session_id: self.session_id,
             passwd: self.passwd.clone(),
             read_only: Some(self.cfg.read_only),

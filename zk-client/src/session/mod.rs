@@ -9,6 +9,7 @@
 mod hosts;
 mod pending;
 mod rearm;
+mod watch_kind;
 mod watches;
 
 #[cfg(test)]
@@ -150,6 +151,12 @@ impl Session {
             last_heard: None,
             close_requested: false,
         }
+    }
+
+    /// Uses an existing session instead of asking for a new one.
+    pub(crate) fn resume(&mut self, session_id: SessionId, passwd: Bytes) {
+        self.session_id = session_id;
+        self.passwd = passwd;
     }
 
     // ---- accessors ----

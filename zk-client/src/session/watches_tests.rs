@@ -1,6 +1,7 @@
 //! Unit tests of the watch registry.
 
 use super::*;
+use tokio::sync::{mpsc, oneshot};
 
 fn oneshot_sink() -> (Sink, oneshot::Receiver<Result<WatchedEvent, Error>>) {
     let (tx, rx) = oneshot::channel();
