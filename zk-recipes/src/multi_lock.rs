@@ -106,7 +106,9 @@ impl InterProcessMultiLock {
 
     /// True when every lock is held by this handle.
     pub fn is_acquired_in_this_process(&self) -> bool {
-        self.locks.iter().all(InterProcessMutex::is_acquired_in_this_process)
+        self.locks
+            .iter()
+            .all(InterProcessMutex::is_acquired_in_this_process)
     }
 
     /// One check op per lock, while all are held.

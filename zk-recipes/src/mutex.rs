@@ -64,7 +64,15 @@ impl InterProcessMutex {
     /// Like [`InterProcessMutex::new`], with `data` in the lock node (LeaderSelector writes its
     /// id there).
     pub fn with_data(fw: impl Into<Framework>, path_: &str, data: Vec<u8>) -> Result<Self> {
-        Self::with_driver(fw.into(), path_, "lock-", Some(data), Arc::new(DRIVER), 1, None)
+        Self::with_driver(
+            fw.into(),
+            path_,
+            "lock-",
+            Some(data),
+            Arc::new(DRIVER),
+            1,
+            None,
+        )
     }
 
     pub(crate) fn with_driver(

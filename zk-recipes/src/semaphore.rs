@@ -126,7 +126,10 @@ impl InterProcessSemaphoreV2 {
     ///
     /// As [`InterProcessSemaphoreV2::acquire`].
     pub async fn try_acquire(&self, timeout: Duration) -> Result<Option<Lease>> {
-        Ok(self.acquire_many(1, Some(timeout)).await?.and_then(|mut v| v.pop()))
+        Ok(self
+            .acquire_many(1, Some(timeout))
+            .await?
+            .and_then(|mut v| v.pop()))
     }
 
     /// Acquires `qty` leases, one at a time, within `timeout` if given; on a timeout or an
@@ -135,7 +138,11 @@ impl InterProcessSemaphoreV2 {
     /// # Cancel safety
     ///
     /// As [`InterProcessSemaphoreV2::acquire`].
-    pub async fn acquire_many(&self, qty: usize, timeout: Option<Duration>) -> Result<Option<Vec<Lease>>> {
+    pub async fn acquire_many(
+        &self,
+        qty: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Vec<Lease>>> {
         if qty == 0 {
             return Err(Error::InvalidArgument("qty must be at least 1"));
         }
@@ -177,7 +184,10 @@ impl InterProcessSemaphoreV2 {
     async fn acquire_one(&self, deadline: Option<Instant>) -> Result<Option<Lease>> {
         let lock = InterProcessMutex::new(&self.fw, &path::join(&self.path, LOCK_PARENT))?;
         let locked = match deadline {
-            Some(d) => lock.try_acquire(d.saturating_duration_since(Instant::now())).await?,
+            Some(d) => {
+                lock.try_acquire(d.saturating_duration_since(Instant::now()))
+                    .await?
+            }
             None => lock.acquire().await.map(|_| true)?,
         };
         if !locked {

@@ -39,7 +39,8 @@ impl SharedCount {
             .retry(|c| {
                 let full = full.clone();
                 async move {
-                    create_with_parents(&c, &full, &encode_count(seed), CreateMode::Persistent).await
+                    create_with_parents(&c, &full, &encode_count(seed), CreateMode::Persistent)
+                        .await
                 }
             })
             .await;
