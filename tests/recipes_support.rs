@@ -125,3 +125,115 @@ impl Drop for JavaProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A TCP proxy whose server-to-client direction can be muted: requests still reach the
+/// server and are applied, but their replies are lost. With [`MuteProxy::cut`] this is the
+/// "create applied, reply lost to a connection loss" case protected creation exists for.
+pub struct MuteProxy {
+    addr: std::net::SocketAddr,
+    state: std::sync::Arc<MuteState>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+struct MuteState {
+    upstream: std::net::SocketAddr,
+    mute: std::sync::atomic::AtomicBool,
+    reject: std::sync::atomic::AtomicBool,
+    conns: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl MuteProxy {
+    /// Starts a proxy on a free loopback port forwarding to `upstream`.
+    pub async fn start(upstream: std::net::SocketAddr) -> MuteProxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let state = std::sync::Arc::new(MuteState {
+            upstream,
+            mute: false.into(),
+            reject: false.into(),
+            conns: std::sync::Mutex::new(Vec::new()),
+        });
+        let st = state.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((down, _)) = listener.accept().await {
+                if st.reject.load(Ordering::SeqCst) {
+                    drop(down);
+                    continue;
+                }
+                let st2 = st.clone();
+                let task = tokio::spawn(async move { mute_pipe(st2, down).await });
+                st.conns.lock().expect("not poisoned").push(task);
+            }
+        });
+        MuteProxy {
+            addr,
+            state,
+            accept,
+        }
+    }
+
+    /// The proxy's address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Drops (or stops dropping) every byte from the server to the client.
+    pub fn mute_replies(&self, on: bool) {
+        self.state
+            .mute
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Closes new connections at once while on.
+    pub fn reject(&self, on: bool) {
+        self.state
+            .reject
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Closes every current connection.
+    pub fn cut(&self) {
+        for t in self.state.conns.lock().expect("not poisoned").drain(..) {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for MuteProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+async fn mute_pipe(st: std::sync::Arc<MuteState>, mut down: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut up) = tokio::net::TcpStream::connect(st.upstream).await else {
+        return;
+    };
+    let (mut dr, mut dw) = down.split();
+    let (mut ur, mut uw) = up.split();
+    let to_server = tokio::io::copy(&mut dr, &mut uw);
+    let to_client = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match ur.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if st.mute.load(std::sync::atomic::Ordering::SeqCst) {
+                continue;
+            }
+            if dw.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = to_server => {}
+        _ = to_client => {}
+    }
+}
