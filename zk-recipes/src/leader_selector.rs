@@ -219,6 +219,9 @@ impl Shared {
 
     async fn select_loop(&self, mutex: &InterProcessMutex, f: &TakeLeadership) {
         loop {
+            if self.fw.is_closed() {
+                return;
+            }
             while !self.queued.load(Ordering::SeqCst) {
                 self.requeue.notified().await;
             }

@@ -9,7 +9,7 @@ use zk_core::path;
 use crate::error::{Error, Result};
 use crate::fence::{Fence, Validity, ValidityTracker};
 use crate::framework::Framework;
-use crate::lock_internals::recv_state;
+use crate::lock_internals::{recv_state, wait_state_or};
 use crate::mutex::InterProcessMutex;
 use crate::protected::{create_protected, OwnedNode};
 use crate::shared_count::SharedCount;
@@ -219,7 +219,7 @@ impl InterProcessSemaphoreV2 {
                     Ok((c, _, w)) => (c, Some(w)),
                     Err(zk_client::Error::NoNode) => (Vec::new(), None),
                     Err(e) if e.is_retryable() => {
-                        let _ = recv_state(&mut events).await;
+                        wait_state_or(&mut events, Duration::from_millis(500)).await;
                         continue;
                     }
                     Err(e) => return Err(Error::from(e)),
