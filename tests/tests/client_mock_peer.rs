@@ -200,3 +200,51 @@ async fn no_server_fails_connect_with_timeout_and_bad_strings_fail_at_once() {
     let r = Client::connect("").await;
     assert!(matches!(r, Err(Error::ConnectString(_))), "{r:?}");
 }
+
+#[tokio::test]
+async fn read_only_server_gives_connected_read_only() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let mut p = Peer::accept(&l).await;
+        let req = ConnectRequest::from_bytes(&p.read_frame().await).unwrap();
+        assert_eq!(
+            req.read_only,
+            Some(true),
+            "the client allows read-only servers"
+        );
+        let resp = ConnectResponse {
+            timeout_ms: 10_000,
+            session_id: SessionId(0x43),
+            passwd: bytes::Bytes::from_static(&[1; 16]),
+            read_only: Some(true),
+            ..Default::default()
+        };
+        p.send(&resp.to_bytes()).await;
+        let (set, _) = p.request().await;
+        p.reply(set.xid, 0, -119, &[]).await;
+        p
+    });
+    within(LIMIT, "read-only", async {
+        let c = Client::builder()
+            .read_only(true)
+            .connect(&addr.to_string())
+            .await
+            .unwrap();
+        assert_eq!(c.state(), SessionState::ConnectedReadOnly);
+        assert_eq!(c.set_data("/a", b"", None).await, Err(Error::NotReadOnly));
+        let _peer = server.await.unwrap();
+    })
+    .await;
+}
+
+/// The handles, watches and futures can move between tasks and threads.
+#[test]
+fn client_watches_and_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync_clone<C: Send + Sync + Clone, W: Send + Sync, P: Send + Sync>() {}
+    send_sync_clone::<Client, zk_client::OneshotWatch, zk_client::PersistentWatch>();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+    send(&Client::connect("127.0.0.1:1"));
+}

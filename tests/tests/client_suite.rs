@@ -18,6 +18,8 @@ macro_rules! suite {
                 dropping_the_last_watch_removes_it,
                 remove_watches_tells_the_watchers,
                 persistent_watches_stream_events,
+                many_watches_rearm_in_batches,
+                dropping_a_persistent_watch_beside_a_standard_one,
                 chroot_applies_everywhere,
                 acls_and_digest_auth,
                 refused_credentials_end_the_client,

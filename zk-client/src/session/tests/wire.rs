@@ -106,3 +106,42 @@ fn out_of_order_xid_drops_the_connection_and_fails_in_flight_requests() {
     assert_eq!(a.try_recv().unwrap(), Err(Error::ConnectionLoss));
     assert_eq!(s.state(), SessionState::Disconnected);
 }
+
+proptest::proptest! {
+    /// Whatever a server sends, the session answers Continue or Disconnect and never panics;
+    /// after a Disconnect every in-flight request has its answer.
+    #[test]
+    fn arbitrary_replies_never_panic(frames in proptest::collection::vec(
+        (-5i32..3, proptest::prelude::any::<i64>(), proptest::prop_oneof![
+            proptest::strategy::Just(0i32),
+            proptest::strategy::Just(-101i32),
+            proptest::prelude::any::<i32>()
+        ], proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80)),
+        1..8)
+    ) {
+        let now = Instant::now();
+        let mut s = connected(now);
+        let mut rx = get_data(&mut s, now, "/a");
+        let _rx2 = get_data(&mut s, now, "/b");
+        for (xid, zxid, err, body) in &frames {
+            let f = reply(*xid, *zxid, *err, body);
+            if s.handle_frame(now, &f) == Next::Disconnect {
+                s.handle_disconnected(now);
+                proptest::prop_assert!(rx.try_recv().is_ok(), "the caller got an answer");
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn pending_requests_are_bounded() {
+    let now = Instant::now();
+    let mut s = session(now);
+    let mut last = None;
+    for _ in 0..=MAX_PENDING_REQUESTS {
+        last = Some(get_data(&mut s, now, "/a"));
+    }
+    assert_eq!(s.pending_requests(), MAX_PENDING_REQUESTS);
+    assert_eq!(last.unwrap().try_recv().unwrap(), Err(Error::Overloaded));
+}
