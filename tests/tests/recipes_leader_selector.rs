@@ -53,6 +53,11 @@ async fn selectors<S: TestServer>() {
     for s in &sels {
         s.close().await;
     }
+    // A selector closed while queued drops its acquire, whose node's delete is queued on its
+    // session before close returns: a completed read on each session shows it applied.
+    for fw in &fws {
+        fw.client().exists("/").await.unwrap();
+    }
     let left = fws[0]
         .client()
         .get_children("/selector")

@@ -173,7 +173,10 @@ impl LeaderSelector {
         participants(&self.shared.fw, &self.shared.path, "lock-").await
     }
 
-    /// Stops: interrupts leadership, leaves the queue, deletes our node.
+    /// Stops: interrupts leadership, leaves the queue, deletes our node. When leading, the
+    /// release's delete is awaited; when queued, the delete is queued on the session before
+    /// this returns (a later request on the same session sees it applied) and retried in the
+    /// background.
     ///
     /// # Cancel safety
     ///
