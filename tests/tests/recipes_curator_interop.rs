@@ -1,6 +1,7 @@
 //! Interop with Apache Curator 5.4: a Java program (compiled here against Debian's Curator
 //! jars) contends with Rust for the same InterProcessMutex path and joins the same
-//! LeaderLatch path. Exclusion and single leadership must hold across both languages.
+//! LeaderLatch path, and shares a read-write lock (with a downgrade) and a SemaphoreV2.
+//! Exclusion, lease counts and single leadership must hold across both languages.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,7 +10,9 @@ use std::time::{Duration, Instant};
 use tests::client_support::{within, ApacheServer, TestServer};
 use tests::recipes_support::{compile_java, curator_installed, framework, JavaProcess};
 use zk_client::CreateMode;
-use zk_recipes::{InterProcessMutex, LeaderLatch};
+use zk_recipes::{
+    InterProcessMutex, InterProcessReadWriteLock, InterProcessSemaphoreV2, LeaderLatch,
+};
 
 const PEER: &str = include_str!("recipes_java/CuratorPeer.java");
 const JAVA_ROUNDS: usize = 40;
@@ -199,6 +202,83 @@ async fn latch_with_curator<S: TestServer>(dir: &std::path::Path) {
     fb.close().await;
 }
 
+/// Sends a command to the Java peer and returns its answer's last word.
+async fn ask(java: &mut JavaProcess, cmd: &str, answer: &str) -> String {
+    java.send(cmd);
+    let line = java.expect(answer, Duration::from_secs(20)).await;
+    line.rsplit(' ').next().unwrap_or_default().to_owned()
+}
+
+async fn rwlock_and_semaphore_with_curator<S: TestServer>(dir: &std::path::Path) {
+    let server = S::start().await;
+    let connect = server.connect_string();
+    let fw = framework(&connect, Duration::from_secs(10)).await;
+    let mut java =
+        JavaProcess::spawn(dir, "CuratorPeer", &[connect.clone(), "cmd".into()]).unwrap();
+    java.expect("READY", Duration::from_secs(60)).await;
+    let short = Duration::from_millis(300);
+    let long = Duration::from_secs(5);
+
+    // Read-write lock: Java's writer excludes Rust's readers and writers.
+    let rw = InterProcessReadWriteLock::new(&fw, "/interop/rw").unwrap();
+    ask(&mut java, "rw /interop/rw", "OK").await;
+    assert_eq!(ask(&mut java, "wtry 5000", "WTRY").await, "true");
+    assert!(!rw.read_lock().try_acquire(short).await.unwrap());
+    assert!(!rw.write_lock().try_acquire(short).await.unwrap());
+    ask(&mut java, "wrel", "WREL").await;
+    // Readers of both languages share; a Java writer waits for them.
+    assert!(rw.read_lock().try_acquire(long).await.unwrap());
+    assert_eq!(ask(&mut java, "rtry 5000", "RTRY").await, "true");
+    assert_eq!(ask(&mut java, "wtry 300", "WTRY").await, "false");
+    ask(&mut java, "rrel", "RREL").await;
+    rw.read_lock().release().await.unwrap();
+    // Rust's writer excludes Java's readers.
+    rw.write_lock().acquire().await.unwrap();
+    assert_eq!(ask(&mut java, "rtry 300", "RTRY").await, "false");
+    // Downgrade: Curator sees Rust's EPHEMERAL __READ__<writer seq> node as a reader.
+    rw.read_lock().acquire().await.unwrap();
+    rw.write_lock().release().await.unwrap();
+    assert_eq!(ask(&mut java, "rtry 5000", "RTRY").await, "true");
+    assert_eq!(ask(&mut java, "wtry 300", "WTRY").await, "false");
+    ask(&mut java, "rrel", "RREL").await;
+    rw.read_lock().release().await.unwrap();
+    assert_eq!(ask(&mut java, "wtry 5000", "WTRY").await, "true");
+    ask(&mut java, "wrel", "WREL").await;
+
+    // SemaphoreV2 with 2 leases shared by both languages.
+    let sem = InterProcessSemaphoreV2::new(&fw, "/interop/sem", 2).unwrap();
+    ask(&mut java, "sem /interop/sem 2", "OK").await;
+    assert_eq!(ask(&mut java, "stry 5000", "STRY").await, "true");
+    let l1 = sem.try_acquire(long).await.unwrap().expect("second lease");
+    assert!(sem.try_acquire(short).await.unwrap().is_none());
+    assert_eq!(ask(&mut java, "stry 300", "STRY").await, "false");
+    l1.close().await.unwrap();
+    assert_eq!(ask(&mut java, "stry 5000", "STRY").await, "true");
+    assert!(sem.try_acquire(short).await.unwrap().is_none());
+    ask(&mut java, "srel", "SREL").await;
+    ask(&mut java, "srel", "SREL").await;
+    let a = sem
+        .try_acquire(long)
+        .await
+        .unwrap()
+        .expect("lease after Java returned");
+    let b = sem.try_acquire(long).await.unwrap().expect("second lease");
+    assert_eq!(sem.participant_nodes().await.unwrap().len(), 2);
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    java.send("quit");
+    drop(java);
+    for p in ["/interop/rw", "/interop/sem/leases"] {
+        let left = fw.client().get_children(p).await.unwrap_or_default();
+        assert!(left.is_empty(), "{p}: {left:?}");
+    }
+    println!(
+        "read-write lock and SemaphoreV2 interop with Curator 5.4 on {}: ok",
+        S::NAME
+    );
+    fw.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curator_interop_apache() {
     if !curator_installed() {
@@ -208,6 +288,7 @@ async fn curator_interop_apache() {
         let dir = tokio::task::spawn_blocking(peer_dir).await.unwrap();
         mutex_with_curator::<ApacheServer>(&dir).await;
         latch_with_curator::<ApacheServer>(&dir).await;
+        rwlock_and_semaphore_with_curator::<ApacheServer>(&dir).await;
         let _ = std::fs::remove_dir_all(&dir);
     })
     .await;

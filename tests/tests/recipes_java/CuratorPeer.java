@@ -7,15 +7,27 @@
 //       Joins a LeaderLatch; prints STARTED, ISLEADER, NOTLEADER; reads commands on stdin:
 //       "leader" -> LEADERID <id> <hasLeadership>, "participants" -> PARTICIPANTS <id,...>,
 //       "close" -> CLOSED and exit.
+//   CuratorPeer <connect> cmd
+//       Prints READY, then runs one command per stdin line and answers one line:
+//       "rw <path>" -> OK; "wtry <ms>" -> WTRY <acquired>; "wrel" -> WREL; "rtry <ms>" ->
+//       RTRY <acquired>; "rrel" -> RREL (InterProcessReadWriteLock);
+//       "sem <path> <max>" -> OK; "stry <ms>" -> STRY <acquired>; "srel" -> SREL
+//       (InterProcessSemaphoreV2 leases); "quit" exits.
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.leader.Participant;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
+import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
+import org.apache.curator.framework.recipes.locks.Lease;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
@@ -60,6 +72,42 @@ public class CuratorPeer {
                 m.release();
             }
             say("DONE " + violations + " " + handoffs);
+        } else if (a[1].equals("cmd")) {
+            InterProcessReadWriteLock rw = null;
+            InterProcessSemaphoreV2 sem = null;
+            List<Lease> leases = new ArrayList<>();
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
+            say("READY");
+            String line;
+            while ((line = in.readLine()) != null) {
+                String[] w = line.split(" ");
+                if (w[0].equals("rw")) {
+                    rw = new InterProcessReadWriteLock(c, w[1]);
+                    say("OK");
+                } else if (w[0].equals("wtry")) {
+                    say("WTRY " + rw.writeLock().acquire(Long.parseLong(w[1]), TimeUnit.MILLISECONDS));
+                } else if (w[0].equals("wrel")) {
+                    rw.writeLock().release();
+                    say("WREL");
+                } else if (w[0].equals("rtry")) {
+                    say("RTRY " + rw.readLock().acquire(Long.parseLong(w[1]), TimeUnit.MILLISECONDS));
+                } else if (w[0].equals("rrel")) {
+                    rw.readLock().release();
+                    say("RREL");
+                } else if (w[0].equals("sem")) {
+                    sem = new InterProcessSemaphoreV2(c, w[1], Integer.parseInt(w[2]));
+                    say("OK");
+                } else if (w[0].equals("stry")) {
+                    Lease l = sem.acquire(Long.parseLong(w[1]), TimeUnit.MILLISECONDS);
+                    if (l != null) leases.add(l);
+                    say("STRY " + (l != null));
+                } else if (w[0].equals("srel")) {
+                    leases.remove(0).close();
+                    say("SREL");
+                } else if (w[0].equals("quit")) {
+                    break;
+                }
+            }
         } else {
             LeaderLatch l = new LeaderLatch(c, a[2], a[3]);
             l.addListener(new LeaderLatchListener() {
