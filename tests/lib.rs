@@ -4,6 +4,8 @@
 //! Tests that need Apache ZooKeeper call [`ApacheZk::start`]; when the package is not installed
 //! it returns an error that says so, and the README's test command installs it.
 
+pub mod client_support;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -43,6 +45,31 @@ pub struct ApacheZk {
     dir: PathBuf,
 }
 
+/// Spawns `QuorumPeerMain` on a zoo.cfg, logging to `log`.
+fn spawn_zk(cfg_path: &Path, log: &Path) -> Result<Child, String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| e.to_string())?;
+    Command::new("java")
+        .args([
+            "-Xmx512m",
+            "-Dzookeeper.extendedTypesEnabled=true",
+            "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
+            "-Dzookeeper.admin.enableServer=false",
+            "-cp",
+            ZK_CLASSPATH,
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+        ])
+        .arg(cfg_path)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start java: {e}"))
+}
+
 impl ApacheZk {
     /// Starts a server with extendedTypesEnabled (TTL nodes), every four-letter word, the
     /// super digest `super:test`, and `extra` zoo.cfg lines; waits until it serves (`srvr` answers; `ruok` answers
@@ -78,34 +105,23 @@ impl ApacheZk {
         }
         let cfg_path = dir.join("zoo.cfg");
         std::fs::write(&cfg_path, cfg).map_err(|e| e.to_string())?;
-        let log = std::fs::File::create(dir.join("zookeeper.log")).map_err(|e| e.to_string())?;
-        let child = Command::new("java")
-            .args([
-                "-Xmx512m",
-                "-Dzookeeper.extendedTypesEnabled=true",
-                "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
-                "-Dzookeeper.admin.enableServer=false",
-                "-cp",
-                ZK_CLASSPATH,
-                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-            ])
-            .arg(&cfg_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start java: {e}"))?;
+        let child = spawn_zk(&cfg_path, &dir.join("zookeeper.log"))?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut zk = ApacheZk { child, addr, dir };
+        zk.wait_serving()?;
+        Ok(zk)
+    }
+
+    fn wait_serving(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if four_letter_word(addr, "srvr")
+            if four_letter_word(self.addr, "srvr")
                 .map(|s| s.starts_with("Zookeeper version"))
                 .unwrap_or(false)
             {
-                return Ok(zk);
+                return Ok(());
             }
-            if let Ok(Some(status)) = zk.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("Apache ZooKeeper exited early: {status}"));
             }
             if Instant::now() > deadline {
@@ -113,6 +129,14 @@ impl ApacheZk {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Starts the server again after [`ApacheZk::stop`], on the same port, config and data
+    /// directory, and waits until it serves.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.stop();
+        self.child = spawn_zk(&self.dir.join("zoo.cfg"), &self.dir.join("zookeeper.log"))?;
+        self.wait_serving()
     }
 
     /// The client address.

@@ -1,1 +1,101 @@
-//! The async ZooKeeper client (work in progress).
+//! A lean async ZooKeeper client on tokio: pipelined, multi-host, chroot, every watch kind,
+//! and correct on reconnect.
+//!
+//! ```no_run
+//! use zk_client::{AddWatchMode, Client, CreateMode, Error};
+//!
+//! # async fn example() -> Result<(), Error> {
+//! // Hosts, then an optional chroot: every path below is under /app on the server.
+//! let client = Client::connect("127.0.0.1:2181,127.0.0.1:2182/app").await?;
+//!
+//! let (path, _stat) = client.create("/job-", b"payload", CreateMode::EphemeralSequential).await?;
+//! let (data, stat, watch) = client.get_data_and_watch(&path).await?;
+//! assert_eq!(data, b"payload");
+//!
+//! // Requests are queued in call order and pipelined on one connection.
+//! let a = client.set_data(&path, b"v2", Some(stat.version));
+//! let b = client.get_data(&path);
+//! a.await?;
+//! assert_eq!(b.await?.0, b"v2");
+//! let event = watch.await?; // NodeDataChanged on `path`
+//! println!("{event:?}");
+//!
+//! // A transaction: all or nothing, with per-op results.
+//! let results = client
+//!     .multi()
+//!     .check(&path, -1)
+//!     .create("/done", b"", CreateMode::Persistent)
+//!     .commit()
+//!     .await?;
+//! assert_eq!(results.len(), 2);
+//!
+//! // A persistent-recursive watch is a stream; dropping it removes it from the server.
+//! let mut events = client.watch("/", AddWatchMode::PersistentRecursive).await?;
+//! client.delete("/done", None).await?;
+//! println!("{:?}", events.next_event().await);
+//!
+//! match client.delete("/missing", None).await {
+//!     Err(Error::NoNode) => {}                    // an outcome: the server said no
+//!     Err(e) if e.is_retryable() => {}            // a failure: outcome unknown, may retry
+//!     other => panic!("{other:?}"),
+//! }
+//! client.close().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Module map
+//!
+//! | item | what |
+//! |---|---|
+//! | [`Client`], [`ClientBuilder`] | the handle and its settings; the operations |
+//! | [`OneshotWatch`], [`PersistentWatch`] | watches as values |
+//! | [`MultiBuilder`], [`MultiReadBuilder`] | transactions and batched reads |
+//! | [`SessionState`], [`StateStream`] | the session's state, now and as a stream |
+//! | [`Error`] | outcomes (NoNode, ...) apart from failures (ConnectionLoss, ...) |
+//! | `session` (private) | the sans-IO state machine: xids, pending requests, watches, timers |
+//! | `driver` (private) | the tokio task that owns the socket |
+//!
+//! # Behaviour
+//!
+//! * **Order**: a request's xid is taken and its frame queued when the method is called, not
+//!   when the future is polled; replies are matched FIFO (pings by xid -2, auth by -4,
+//!   notifications by -1).
+//! * **Hosts**: shuffled once, tried one at a time with a growing pause after each full pass;
+//!   a lost connection is resumed on another host with the same session id and password.
+//! * **Failures**: requests in flight when the connection drops fail with
+//!   [`Error::ConnectionLoss`] (their outcome is unknown); requests made while disconnected wait
+//!   for the next connection. Nothing is retried silently.
+//! * **Watches** are re-armed on every new connection with SetWatches (or SetWatches2 when
+//!   persistent watches exist), relative to the last zxid seen in a reply, in frames of less
+//!   than 128 KiB of paths, so changes made while disconnected still fire.
+//! * **Expiry**: a server's "expired" answer, or no server heard from for the whole session
+//!   timeout, ends the client in [`SessionState::Expired`], once.
+//! * **Timers**: a ping after a third of the session timeout without sending, a reconnect
+//!   after two thirds without receiving, and a connection attempt timeout of the session
+//!   timeout divided by the number of hosts.
+
+#![forbid(unsafe_code)]
+
+mod builder;
+mod client;
+mod create;
+mod driver;
+mod error;
+mod multi;
+mod ops;
+mod session;
+mod state;
+mod watch;
+
+pub use builder::{ClientBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_SESSION_TIMEOUT};
+pub use client::Client;
+pub use create::CreateOptions;
+pub use error::{Error, Result};
+pub use multi::{MultiBuilder, MultiReadBuilder, OpResult, ReadResult};
+pub use state::{SessionState, StateStream};
+pub use watch::{OneshotWatch, PersistentWatch};
+pub use zk_core::data::ClientInfo;
+pub use zk_core::{
+    Acl, AddWatchMode, CreateMode, ErrorCode, EventType, Id, KeeperState, Perms, SessionId, Stat,
+    WatchedEvent, WatcherType, Zxid,
+};

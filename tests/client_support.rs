@@ -1,0 +1,184 @@
+//! Support for the zk-client integration suite: the [`TestServer`] abstraction the suite is
+//! written against (so it runs against Apache ZooKeeper now and zk-server later), and a tiny
+//! TCP proxy that can cut or blackhole connections.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::ApacheZk;
+
+/// A ZooKeeper server the client suite can start, stop and restart.
+///
+/// Requirements: a standalone server on a loopback port, `zookeeper.extendedTypesEnabled`
+/// (TTL nodes), the super digest `super:test`, and a restart that keeps the port and the data
+/// (sessions included).
+pub trait TestServer: Sized + Send + 'static {
+    /// A name for messages.
+    const NAME: &'static str;
+
+    /// Starts a fresh server.
+    fn start() -> impl Future<Output = Self> + Send;
+
+    /// The client address.
+    fn addr(&self) -> SocketAddr;
+
+    /// Stops the server (abruptly), then starts it again on the same port and data.
+    fn restart(&mut self) -> impl Future<Output = ()> + Send;
+
+    /// The connect string, `127.0.0.1:PORT`.
+    fn connect_string(&self) -> String {
+        self.addr().to_string()
+    }
+}
+
+/// Apache ZooKeeper 3.8 (Debian's package) as a [`TestServer`].
+pub struct ApacheServer(Option<ApacheZk>);
+
+impl TestServer for ApacheServer {
+    const NAME: &'static str = "Apache ZooKeeper 3.8";
+
+    async fn start() -> Self {
+        let zk = tokio::task::spawn_blocking(|| ApacheZk::start(&[]))
+            .await
+            .expect("the start thread does not panic")
+            .expect("start Apache ZooKeeper");
+        ApacheServer(Some(zk))
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.0.as_ref().expect("server present").addr()
+    }
+
+    async fn restart(&mut self) {
+        let mut zk = self.0.take().expect("server present");
+        let zk = tokio::task::spawn_blocking(move || {
+            zk.restart().expect("restart Apache ZooKeeper");
+            zk
+        })
+        .await
+        .expect("the restart thread does not panic");
+        self.0 = Some(zk);
+    }
+}
+
+// TODO(lead): zk-server variant. Once `zk_server` lands, implement `TestServer` for a
+// `ZkServer` wrapper here (start: `zk_server::Server::start(ServerConfig { .. }).await` on a
+// free loopback port with TTL nodes enabled and the super digest `super:test`; addr:
+// `server.addr()`; restart: `server.shutdown().await` then start again on the same port and
+// data directory), then add `suite!(zk_server, ZkServer);` in tests/tests/client_suite.rs.
+
+/// A TCP proxy in front of a server: [`TcpProxy::cut`] closes every connection,
+/// [`TcpProxy::blackhole`] keeps connections open but drops every byte and accepts new
+/// connections without forwarding them.
+pub struct TcpProxy {
+    addr: SocketAddr,
+    state: Arc<ProxyState>,
+    accept: JoinHandle<()>,
+}
+
+struct ProxyState {
+    upstream: SocketAddr,
+    blackhole: AtomicBool,
+    conns: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl TcpProxy {
+    /// Starts a proxy on a free loopback port forwarding to `upstream`.
+    pub async fn start(upstream: SocketAddr) -> TcpProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let state = Arc::new(ProxyState {
+            upstream,
+            blackhole: AtomicBool::new(false),
+            conns: Mutex::new(Vec::new()),
+        });
+        let st = state.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((down, _)) = listener.accept().await {
+                let st2 = st.clone();
+                let task = tokio::spawn(async move { pipe(st2, down).await });
+                st.conns.lock().expect("not poisoned").push(task);
+            }
+        });
+        TcpProxy {
+            addr,
+            state,
+            accept,
+        }
+    }
+
+    /// The proxy's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Closes every current connection.
+    pub fn cut(&self) {
+        for t in self.state.conns.lock().expect("not poisoned").drain(..) {
+            t.abort();
+        }
+    }
+
+    /// Starts or stops dropping all traffic.
+    pub fn blackhole(&self, on: bool) {
+        self.state.blackhole.store(on, Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+async fn pipe(st: Arc<ProxyState>, mut down: TcpStream) {
+    let Ok(mut up) = TcpStream::connect(st.upstream).await else {
+        let _ = down.shutdown().await;
+        return;
+    };
+    let (mut dr, mut dw) = down.split();
+    let (mut ur, mut uw) = up.split();
+    let a = copy(&st, &mut dr, &mut uw);
+    let b = copy(&st, &mut ur, &mut dw);
+    tokio::select! {
+        _ = a => {}
+        _ = b => {}
+    }
+}
+
+async fn copy<R, W>(st: &ProxyState, r: &mut R, w: &mut W)
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match r.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if st.blackhole.load(Ordering::SeqCst) {
+            continue;
+        }
+        if w.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Runs `fut` with a time limit, panicking with `what` when it is exceeded.
+pub async fn within<F: Future>(limit: Duration, what: &str, fut: F) -> F::Output {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("timed out after {limit:?}: {what}"),
+    }
+}

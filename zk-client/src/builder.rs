@@ -1,0 +1,143 @@
+//! [`ClientBuilder`]: session timeout, connection timeout, credentials, read-only, request
+//! timeout.
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use zk_core::path::ConnectString;
+
+use crate::client::Client;
+use crate::driver::{self, now, Shared};
+use crate::error::{Error, Result};
+use crate::session::{HostList, Session, SessionConfig};
+use crate::state::SessionState;
+
+/// The session timeout asked for when none is set.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`ClientBuilder::connect`] waits for the first session when no timeout is set.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Configures and connects a [`Client`].
+///
+/// ```no_run
+/// # async fn f() -> Result<(), zk_client::Error> {
+/// use std::time::Duration;
+/// let client = zk_client::Client::builder()
+///     .session_timeout(Duration::from_secs(10))
+///     .auth("digest", b"user:secret".to_vec())
+///     .connect("127.0.0.1:2181/app")
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    session_timeout: Duration,
+    connection_timeout: Duration,
+    request_timeout: Option<Duration>,
+    read_only: bool,
+    auth: Vec<(String, Vec<u8>)>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            session_timeout: DEFAULT_SESSION_TIMEOUT,
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+            request_timeout: None,
+            read_only: false,
+            auth: Vec::new(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The session timeout to ask for; the server clamps it to its `[min, max]` (by default
+    /// 2 to 20 ticks, 4 s to 40 s).
+    pub fn session_timeout(mut self, timeout: Duration) -> Self {
+        self.session_timeout = timeout;
+        self
+    }
+
+    /// How long [`ClientBuilder::connect`] waits for the first session (and its credentials'
+    /// replies) before failing with [`Error::Timeout`].
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// Fails a request with [`Error::Timeout`] when its reply has not come within `timeout`
+    /// of the call (including time spent waiting for a connection). Off by default.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// Accepts read-only servers (state [`SessionState::ConnectedReadOnly`]).
+    pub fn read_only(mut self, allowed: bool) -> Self {
+        self.read_only = allowed;
+        self
+    }
+
+    /// Adds a credential (for the digest scheme, `b"user:password"`), sent on every
+    /// connection before any request.
+    pub fn auth(mut self, scheme: impl Into<String>, auth: Vec<u8>) -> Self {
+        self.auth.push((scheme.into(), auth));
+        self
+    }
+
+    /// Connects to `connect_string` (`host:port,host:port/chroot`) and waits until a session
+    /// is established and the credentials were accepted.
+    ///
+    /// Needs a tokio runtime: it spawns the driver task.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the half-made client, which closes its session.
+    pub async fn connect(self, connect_string: &str) -> Result<Client> {
+        let cs = ConnectString::parse(connect_string)
+            .map_err(|e| Error::ConnectString(e.to_string()))?;
+        let cfg = SessionConfig {
+            session_timeout: self.session_timeout,
+            read_only: self.read_only,
+            chroot: cs.chroot.clone(),
+            request_timeout: self.request_timeout,
+        };
+        let t = now();
+        let mut session = Session::new(cfg, HostList::new(cs.hosts, rand::random()), t);
+        let mut auth_replies = Vec::new();
+        for (scheme, auth) in self.auth {
+            let (tx, rx) = oneshot::channel();
+            session.add_auth(t, scheme, auth, tx);
+            auth_replies.push(rx);
+        }
+        let mut states = session.subscribe();
+        let (shared, wake_rx) = Shared::new(session);
+        tokio::spawn(driver::run(shared.clone(), wake_rx));
+        let client = Client::from_shared(shared, cs.chroot);
+        let established = async {
+            while let Some(state) = states.next_state().await {
+                if state.is_connected() {
+                    break;
+                }
+                if state.is_terminal() {
+                    return Err(state.terminal_error());
+                }
+            }
+            for rx in auth_replies {
+                rx.await.map_err(|_| Error::Closed)??;
+            }
+            match client.state() {
+                SessionState::Connected | SessionState::ConnectedReadOnly => Ok(()),
+                s if s.is_terminal() => Err(s.terminal_error()),
+                // Connected, then lost before the credentials were answered: keep going; the
+                // client reconnects on its own.
+                _ => Ok(()),
+            }
+        };
+        match tokio::time::timeout(self.connection_timeout, established).await {
+            Ok(Ok(())) => Ok(client),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! [`Client`]: a cheap handle on one ZooKeeper session.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+use zk_core::message::Request;
+use zk_core::path::{validate_path, Chroot};
+use zk_core::{SessionId, Zxid};
+
+use crate::builder::ClientBuilder;
+use crate::driver::{now, Shared};
+use crate::error::{Error, Result};
+use crate::session::{Hook, Reply};
+use crate::state::{SessionState, StateStream};
+
+/// A ZooKeeper client: a handle on one session, cheap to clone; every clone shares the
+/// session, its connection and its watches.
+///
+/// Every operation queues its request when it is called, not when its future is first polled:
+/// two calls made one after the other reach the server in that order, and many requests are in
+/// flight at once on the one connection. Dropping an operation's future never cancels the
+/// request (it may still be applied); it only discards the outcome.
+///
+/// The session is closed when [`Client::close`] is called or when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    shared: Arc<Shared>,
+    chroot: Option<Chroot>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let (tx, _rx) = oneshot::channel();
+        self.shared.lock().close(now(), tx);
+        self.shared.wake();
+    }
+}
+
+/// A pending reply: the receiver of a queued request, or the error that kept it from being
+/// queued.
+pub(crate) type Call = Result<oneshot::Receiver<Result<Reply>>>;
+
+impl Client {
+    /// Connects with the default settings to `connect_string` (`"h1:2181,h2:2181/app"`: hosts,
+    /// then an optional chroot) and waits for a session.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the half-made client, which closes its session.
+    pub async fn connect(connect_string: &str) -> Result<Client> {
+        ClientBuilder::default().connect(connect_string).await
+    }
+
+    /// A builder for the other settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>, chroot: Option<Chroot>) -> Client {
+        Client {
+            inner: Arc::new(Inner { shared, chroot }),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    /// The session's current state.
+    pub fn state(&self) -> SessionState {
+        self.shared().lock().state()
+    }
+
+    /// Every state transition from now on, starting with the current state.
+    pub fn state_stream(&self) -> StateStream {
+        self.shared().lock().subscribe()
+    }
+
+    /// The session id (0 before the first session is established).
+    pub fn session_id(&self) -> SessionId {
+        self.shared().lock().session_id()
+    }
+
+    /// The session password, which together with the id identifies the session.
+    pub fn session_password(&self) -> Bytes {
+        self.shared().lock().passwd()
+    }
+
+    /// The session timeout the server granted (the requested one before that).
+    pub fn session_timeout(&self) -> Duration {
+        self.shared().lock().negotiated_timeout()
+    }
+
+    /// The largest zxid seen in a reply (notifications and pings do not count).
+    pub fn last_zxid(&self) -> Zxid {
+        self.shared().lock().last_zxid()
+    }
+
+    /// The chroot of the connect string, if any.
+    pub fn chroot(&self) -> Option<&str> {
+        self.inner.chroot.as_ref().map(Chroot::as_str)
+    }
+
+    /// How many requests wait for a reply or a connection.
+    pub fn pending_requests(&self) -> usize {
+        self.shared().lock().pending_requests()
+    }
+
+    /// Closes the session: ephemeral nodes go, watches end, and every later call fails with
+    /// [`Error::Closed`]. Other clones are closed too.
+    ///
+    /// # Cancel safety
+    ///
+    /// The close is queued when called; dropping the future does not stop it.
+    pub fn close(&self) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        self.shared().lock().close(now(), tx);
+        self.shared().wake();
+        async move {
+            match rx.await {
+                Ok(Ok(_)) | Ok(Err(Error::Closed)) | Err(_) => Ok(()),
+                Ok(Err(e)) => Err(e),
+            }
+        }
+    }
+
+    /// Validates a client path and maps it to the server path (chroot prepended).
+    pub(crate) fn server_path(&self, path: &str, sequential: bool) -> Result<String> {
+        validate_path(path, sequential)?;
+        Ok(match &self.inner.chroot {
+            Some(c) => c.prepend(path),
+            None => path.to_owned(),
+        })
+    }
+
+    pub(crate) fn chroot_ref(&self) -> Option<&Chroot> {
+        self.inner.chroot.as_ref()
+    }
+
+    /// Queues `req` now and returns the receiver of its outcome.
+    pub(crate) fn call(&self, req: &Request, hook: Hook) -> oneshot::Receiver<Result<Reply>> {
+        let (tx, rx) = oneshot::channel();
+        self.shared().lock().submit(now(), req, tx, hook);
+        self.shared().wake();
+        rx
+    }
+
+    /// Waits for the outcome of a call.
+    pub(crate) async fn outcome(call: Call) -> Result<Reply> {
+        call?.await.map_err(|_| Error::Closed)?
+    }
+}
