@@ -5,6 +5,7 @@
 //! - [`config`]: zoo.cfg and Java-system-property settings.
 //! - [`sink`]: the durability hook ([`TxnSink`]) between prepare and reply.
 //! - [`fourlw`]: four-letter words.
+//! - `cli` (feature `cli`, on by default): the `zkcli` shell, zkCli.sh-compatible.
 //! - [`server`]: the tokio driver and the embedding API ([`Server`]).
 //!
 //! ```no_run
@@ -18,6 +19,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod config;
 pub mod core;
 pub mod error;

@@ -166,6 +166,10 @@ pub enum Command {
     },
     /// `quit`
     Quit,
+    /// `version`
+    Version,
+    /// A zkCli.sh command zkcli does not implement (quotas, reconfig).
+    Unsupported(String),
 }
 
 /// Which watches `removewatches` removes.
@@ -190,7 +194,8 @@ pub enum ParseError {
     Usage(String),
 }
 
-/// The usage lines, as zkCli.sh lists them (`ZooKeeper -server host:port cmd args` first).
+/// The usage lines, as zkCli.sh lists them. zkcli does not implement the quota commands and
+/// `reconfig`; they are listed so the usage text is zkCli.sh's, and say so when run.
 pub const USAGE: &[(&str, &str)] = &[
     ("addWatch", "addWatch [-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE"),
     ("addauth", "addauth scheme auth"),
@@ -200,26 +205,33 @@ pub const USAGE: &[(&str, &str)] = &[
     ("create", "create [-s] [-e] [-c] [-t ttl] path [data] [acl]"),
     ("delete", "delete [-v version] path"),
     ("deleteall", "deleteall path [-b batch size]"),
+    ("delquota", "delquota [-n|-b|-N|-B] path"),
     ("get", "get [-s] [-w] path"),
     ("getAcl", "getAcl [-s] path"),
     ("getAllChildrenNumber", "getAllChildrenNumber path"),
     ("getEphemerals", "getEphemerals path"),
     ("history", "history "),
+    ("listquota", "listquota path"),
     ("ls", "ls [-s] [-w] [-R] path"),
     ("printwatches", "printwatches on|off"),
     ("quit", "quit "),
+    ("reconfig", "reconfig [-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]"),
     ("redo", "redo cmdno"),
     ("removewatches", "removewatches path [-c|-d|-a] [-l]"),
     ("set", "set [-s] [-v version] path data"),
     ("setAcl", "setAcl [-s] [-v version] [-R] path acl"),
+    ("setquota", "setquota -n|-b|-N|-B val path"),
     ("stat", "stat [-w] path"),
     ("sync", "sync path"),
+    ("version", "version "),
     ("whoami", "whoami "),
 ];
 
 /// The whole usage text zkCli.sh prints for an unknown command.
 pub fn usage_text() -> String {
-    let mut out = String::from("ZooKeeper -server host:port -client-configuration properties-file cmd args\n");
+    let mut out = String::from(
+        "ZooKeeper -server host:port -client-configuration properties-file cmd args\n",
+    );
     for (_, line) in USAGE {
         out.push('\t');
         out.push_str(line);
@@ -301,12 +313,7 @@ impl Flags {
 
 /// Parses `tokens` (the command name excluded) against `switches` (flags without a value) and
 /// `valued` (flags that take one).
-fn flags(
-    cmd: &str,
-    tokens: &[String],
-    switches: &str,
-    valued: &str,
-) -> Result<Flags, ParseError> {
+fn flags(cmd: &str, tokens: &[String], switches: &str, valued: &str) -> Result<Flags, ParseError> {
     let mut f = Flags::default();
     let mut i = 0;
     while i < tokens.len() {
@@ -530,6 +537,8 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
             on: rest.first().cloned(),
         },
         "quit" => Command::Quit,
+        "version" => Command::Version,
+        "delquota" | "listquota" | "setquota" | "reconfig" => Command::Unsupported(name.to_owned()),
         other => return Err(ParseError::NotFound(other.to_owned())),
     };
     Ok(cmd)
@@ -642,7 +651,10 @@ mod tests {
                 path: "/a".into()
             }
         );
-        assert!(matches!(parse("addWatch -m BOGUS /a"), Err(ParseError::Usage(_))));
+        assert!(matches!(
+            parse("addWatch -m BOGUS /a"),
+            Err(ParseError::Usage(_))
+        ));
         assert_eq!(
             parse("removewatches /a -x").unwrap_err(),
             ParseError::Usage(
@@ -650,7 +662,10 @@ mod tests {
                     .into()
             )
         );
-        assert_eq!(parse("bogus 1").unwrap_err(), ParseError::NotFound("bogus".into()));
+        assert_eq!(
+            parse("bogus 1").unwrap_err(),
+            ParseError::NotFound("bogus".into())
+        );
         assert_eq!(parse("").unwrap_err(), ParseError::Empty);
         assert_eq!(parse("quit").unwrap(), Command::Quit);
     }
@@ -671,7 +686,10 @@ mod tests {
             ]
         );
         let (acl, _) = parse_acl("digest:u:BvFaefuhWURhnvpD7ipe45CKTpk=:cdrwa");
-        assert_eq!(acl[0].id, Id::new("digest", "u:BvFaefuhWURhnvpD7ipe45CKTpk="));
+        assert_eq!(
+            acl[0].id,
+            Id::new("digest", "u:BvFaefuhWURhnvpD7ipe45CKTpk=")
+        );
     }
 
     #[test]

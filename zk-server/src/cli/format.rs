@@ -175,6 +175,66 @@ pub fn who_am_i(infos: &[(String, String)]) -> String {
     out
 }
 
+/// The message zkCli.sh prints for a failed operation on `path` (`CliWrapperException` and
+/// `KeeperException.getMessage()` of Apache ZooKeeper 3.8).
+pub fn error(e: &zk_client::Error, path: &str) -> String {
+    use zk_client::Error as E;
+    match e {
+        E::NoNode => format!("Node does not exist: {path}"),
+        E::NodeExists => format!("Node already exists: {path}"),
+        E::NotEmpty => format!("Node not empty: {path}"),
+        E::NoChildrenForEphemerals => format!("Ephemerals cannot have children: {path}"),
+        E::NoAuth => format!("Insufficient permission : {path}"),
+        E::InvalidAcl => format!("Acl is not valid : {path}"),
+        E::BadArguments => format!("Arguments are not valid : {path}"),
+        E::BadVersion => format!("version No is not valid : {path}"),
+        E::NotReadOnly => format!("Not a read-only call: {path}"),
+        E::MultiFailed { source, .. } => error(source, path),
+        E::InvalidPath(p) => capitalize(p.reason),
+        E::InvalidArgument(m) => capitalize(m),
+        E::Closed => "Not connected".to_owned(),
+        other => format!(
+            "KeeperErrorCode = {} for {path}",
+            keeper_code_message(other)
+        ),
+    }
+}
+
+/// `KeeperException.getCodeMessage` for the codes without a dedicated zkCli message.
+fn keeper_code_message(e: &zk_client::Error) -> String {
+    use zk_client::Error as E;
+    use zk_core::ErrorCode as C;
+    match e {
+        E::ConnectionLoss => "ConnectionLoss".into(),
+        E::SessionExpired => "Session expired".into(),
+        E::AuthFailed => "AuthFailed".into(),
+        E::Timeout => "OperationTimeout".into(),
+        E::NoWatcher => "No such watcher".into(),
+        E::Unimplemented => "Unimplemented".into(),
+        E::InvalidAcl => "InvalidACL".into(),
+        E::Server(c) => match c {
+            C::SystemError => "SystemError".into(),
+            C::RuntimeInconsistency => "RuntimeInconsistency".into(),
+            C::DataInconsistency => "DataInconsistency".into(),
+            C::MarshallingError => "MarshallingError".into(),
+            C::SessionMoved => "Session moved".into(),
+            C::ReconfigDisabled => "Reconfig is disabled".into(),
+            C::QuotaExceeded => "Quota has exceeded".into(),
+            C::ApiError => "APIError".into(),
+            other => format!("{other}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,8 +298,29 @@ mod tests {
             "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\n"
         );
         assert_eq!(
-            who_am_i(&[("digest".into(), "u".into()), ("ip".into(), "127.0.0.1".into())]),
+            who_am_i(&[
+                ("digest".into(), "u".into()),
+                ("ip".into(), "127.0.0.1".into())
+            ]),
             "Auth scheme: User\ndigest: u\nip: 127.0.0.1\n"
+        );
+    }
+
+    #[test]
+    fn errors_read_like_zkcli() {
+        use zk_client::Error as E;
+        assert_eq!(error(&E::NoNode, "/x"), "Node does not exist: /x");
+        assert_eq!(error(&E::NodeExists, "/x"), "Node already exists: /x");
+        assert_eq!(error(&E::NoAuth, "/x"), "Insufficient permission : /x");
+        assert_eq!(error(&E::BadVersion, "/x"), "version No is not valid : /x");
+        assert_eq!(
+            error(&E::NoWatcher, "/x"),
+            "KeeperErrorCode = No such watcher for /x"
+        );
+        let bad = zk_core::path::validate_path("x", false).unwrap_err();
+        assert_eq!(
+            error(&E::InvalidPath(bad), "x"),
+            "Path must start with / character"
         );
     }
 }
