@@ -308,14 +308,13 @@ impl Shell {
                 path,
             } => {
                 if recursive {
-                    return match subtree(client, &path).await {
-                        Ok(paths) => {
-                            for p in paths {
-                                self.console.outln(&p);
-                            }
-                            Outcome::Success
-                        }
-                        Err(e) => self.fail(&e, &path),
+                    let (paths, failed) = subtree(client, &path).await;
+                    for p in paths {
+                        self.console.outln(&p);
+                    }
+                    return match failed {
+                        None => Outcome::Success,
+                        Some((e, at)) => self.fail(&e, &at),
                     };
                 }
                 let got = if watch {
@@ -419,8 +418,8 @@ impl Shell {
                 }
             }
             Command::DeleteAll { path } => match subtree(client, &path).await {
-                Err(e) => self.fail(&e, &path),
-                Ok(paths) => {
+                (_, Some((e, at))) => self.fail(&e, &at),
+                (paths, None) => {
                     // Deepest first; a node that is already gone is no failure.
                     let mut ok = true;
                     for p in paths.iter().rev() {
@@ -500,8 +499,8 @@ impl Shell {
                 let acl = self.acl(&acl);
                 let targets = if recursive {
                     match subtree(client, &path).await {
-                        Ok(p) => p,
-                        Err(e) => return self.fail(&e, &path),
+                        (p, None) => p,
+                        (_, Some((e, at))) => return self.fail(&e, &at),
                     }
                 } else {
                     vec![path.clone()]
@@ -704,8 +703,13 @@ fn client_config(config: &str) -> String {
 /// Every path of the subtree at `root` in the order zkCli.sh's `ls -R` prints them
 /// (`ZKUtil.visitSubTreeDFS`): a node, then all its children in name order, then each child's
 /// subtree. Parents always come before their children, so `deleteall` deletes in reverse.
-async fn subtree(client: &Client, root: &str) -> Result<Vec<String>, Error> {
-    client.get_data(root).await?;
+///
+/// A failure stops the walk, as in zkCli.sh: the paths found so far come back with the error
+/// and the path it happened on.
+async fn subtree(client: &Client, root: &str) -> (Vec<String>, Option<(Error, String)>) {
+    if let Err(e) = client.get_data(root).await {
+        return (Vec::new(), Some((e, root.to_owned())));
+    }
     let mut out = vec![root.to_owned()];
     let mut pending = VecDeque::from([root.to_owned()]);
     while let Some(path) = pending.pop_front() {
@@ -713,7 +717,7 @@ async fn subtree(client: &Client, root: &str) -> Result<Vec<String>, Error> {
             Ok(c) => c,
             // Deleted meanwhile: nothing below it to list.
             Err(Error::NoNode) => continue,
-            Err(e) => return Err(e),
+            Err(e) => return (out, Some((e, path))),
         };
         children.sort();
         let paths: Vec<String> = children
@@ -726,7 +730,7 @@ async fn subtree(client: &Client, root: &str) -> Result<Vec<String>, Error> {
             pending.push_front(p);
         }
     }
-    Ok(out)
+    (out, None)
 }
 
 #[cfg(test)]
