@@ -5,6 +5,7 @@
 //! it returns an error that says so, and the README's test command installs it.
 
 pub mod client_support;
+pub mod recipes_support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

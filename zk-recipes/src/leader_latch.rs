@@ -1,0 +1,476 @@
+//! [`LeaderLatch`]: Curator's leader election by latch.
+
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use zk_client::CreateMode;
+use zk_core::path;
+
+use crate::error::{Error, Result};
+use crate::fence::Fence;
+use crate::framework::Framework;
+use crate::lock_internals::{recv_state, wait_state_or};
+use crate::naming::sort_children;
+use crate::protected::{create_protected, OwnedNode};
+use crate::state::ConnectionState;
+
+const LATCH_NAME: &str = "latch-";
+
+/// How a [`LeaderLatch`] tells its listeners about the leadership it gives up when closed
+/// (`LeaderLatch.CloseMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CloseMode {
+    /// Listeners are not told (the default).
+    #[default]
+    Silent,
+    /// Listeners see the change to "not leader".
+    NotifyLeader,
+}
+
+/// A participant of an election: its id (the node's data) and whether it leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    /// The id, read from the node's data as UTF-8.
+    pub id: String,
+    /// True for the leader.
+    pub is_leader: bool,
+}
+
+/// Leader election shared with Curator's `LeaderLatch` on the same path.
+///
+/// # Znode layout
+///
+/// Each participant has one node `<path>/_c_<uuid>-latch-<seq>` (EPHEMERAL_SEQUENTIAL, parents
+/// as containers, data = the id in UTF-8, possibly empty). Children sort by what follows the
+/// last `latch-`. The first is the leader, once it has checked that the node's
+/// `ephemeralOwner` is its own session (CURATOR-696); every other participant watches its
+/// predecessor with getData and re-lists when it is deleted.
+///
+/// # Connection loss
+///
+/// On SUSPENDED (standard error policy) or LOST the latch stops being leader at once. On
+/// RECONNECTED it re-lists: if its node survived it may lead again; if the node is gone (the
+/// session expired), it creates a new one. It never deletes its node on reconnect (the
+/// CURATOR-620/653 races). Closing deletes the node (guaranteed delete).
+///
+/// ```no_run
+/// # async fn f(client: zk_client::Client) -> zk_recipes::Result<()> {
+/// use std::time::Duration;
+/// let latch = zk_recipes::LeaderLatch::new(client, "/master").await?;
+/// if latch.await_leadership(Duration::from_secs(10)).await? {
+///     // lead; watch latch.leadership() to learn when to stop
+/// }
+/// latch.close().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct LeaderLatch {
+    shared: Arc<Shared>,
+    task: StdMutex<Option<JoinHandle<()>>>,
+    stop: watch::Sender<bool>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    fw: Framework,
+    path: String,
+    id: String,
+    leader: watch::Sender<bool>,
+    /// Our node's client path, when we have one.
+    our_path: StdMutex<Option<String>>,
+}
+
+/// Configures a [`LeaderLatch`].
+#[derive(Debug)]
+pub struct LeaderLatchBuilder {
+    fw: Framework,
+    path: String,
+    id: String,
+}
+
+impl LeaderLatchBuilder {
+    /// The participant id, stored in the node (default empty).
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self
+    }
+
+    /// Starts the latch: creates its node, then runs the election in a background task.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes deletes the node it may have created.
+    pub async fn start(self) -> Result<LeaderLatch> {
+        path::validate_path(&self.path, false)
+            .map_err(|e| Error::Client(zk_client::Error::InvalidPath(e)))?;
+        let shared = Arc::new(Shared {
+            fw: self.fw,
+            path: self.path,
+            id: self.id,
+            leader: watch::channel(false).0,
+            our_path: StdMutex::new(None),
+        });
+        let node = shared.create_node().await?;
+        let (stop, stop_rx) = watch::channel(false);
+        let s = shared.clone();
+        let task = shared.fw.spawn(async move { s.run(node, stop_rx).await });
+        Ok(LeaderLatch {
+            shared,
+            task: StdMutex::new(Some(task)),
+            stop,
+        })
+    }
+}
+
+impl LeaderLatch {
+    /// Joins the election at `path` with an empty id; the headline constructor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes deletes the node it may have created.
+    pub async fn new(client: impl Into<Framework>, path_: &str) -> Result<LeaderLatch> {
+        Self::builder(client, path_).start().await
+    }
+
+    /// A builder, to set the id.
+    pub fn builder(client: impl Into<Framework>, path_: &str) -> LeaderLatchBuilder {
+        LeaderLatchBuilder {
+            fw: client.into(),
+            path: path_.to_owned(),
+            id: String::new(),
+        }
+    }
+
+    /// True while this latch leads.
+    pub fn has_leadership(&self) -> bool {
+        *self.shared.leader.borrow()
+    }
+
+    /// Every change of leadership, as a `watch` receiver (`LeaderLatchListener`): `true` on
+    /// `isLeader`, `false` on `notLeader`.
+    pub fn leadership(&self) -> watch::Receiver<bool> {
+        self.shared.leader.subscribe()
+    }
+
+    /// Waits until this latch leads or `timeout` passes; true when it leads.
+    /// [`Error::Closed`] once closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn await_leadership(&self, timeout: Duration) -> Result<bool> {
+        let mut rx = self.shared.leader.subscribe();
+        let mut stop = self.stop.subscribe();
+        let wait = async move {
+            tokio::select! {
+                r = rx.wait_for(|v| *v) => r.map(|_| true).map_err(|_| Error::Closed),
+                _ = stop.wait_for(|v| *v) => Err(Error::Closed),
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or(Ok(false))
+    }
+
+    /// The participant id.
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    /// Our node's recipe path, if it currently has one.
+    pub fn our_path(&self) -> Option<String> {
+        self.shared
+            .our_path()
+            .map(|p| self.shared.fw.unfix_path(&p))
+    }
+
+    /// While leading: a check op on our latch node (see [`Fence`]).
+    pub fn fence(&self) -> Option<Fence> {
+        if !self.has_leadership() {
+            return None;
+        }
+        self.shared.our_path().map(|p| Fence::new(p, -1))
+    }
+
+    /// Every participant, in election order (`getParticipants`). Nodes that vanish while
+    /// being read are skipped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (reads).
+    pub async fn participants(&self) -> Result<Vec<Participant>> {
+        participants(&self.shared.fw, &self.shared.path, LATCH_NAME).await
+    }
+
+    /// The leader (`getLeader`), if any.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (reads).
+    pub async fn leader(&self) -> Result<Option<Participant>> {
+        Ok(self.participants().await?.into_iter().next())
+    }
+
+    /// Closes with [`CloseMode::Silent`].
+    ///
+    /// # Cancel safety
+    ///
+    /// The close happens when called; the future only waits for the node's delete.
+    pub async fn close(&self) {
+        self.close_with(CloseMode::Silent).await
+    }
+
+    /// Leaves the election: stops leading (telling listeners per `mode`) and deletes our
+    /// node (guaranteed delete).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`LeaderLatch::close`].
+    pub async fn close_with(&self, mode: CloseMode) {
+        self.stop.send_replace(true);
+        match mode {
+            CloseMode::NotifyLeader => {
+                self.shared.leader.send_replace(false);
+            }
+            CloseMode::Silent => {
+                self.shared.leader.send_if_modified(|v| {
+                    *v = false;
+                    false
+                });
+            }
+        }
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = task {
+            // The task drops its node guard as it ends, which queues the delete.
+            let _ = t.await;
+        }
+        if let Some(p) = self.shared.take_path() {
+            let _ = self.shared.fw.guaranteed_delete_client_path(p).await;
+        }
+    }
+}
+
+impl Drop for LeaderLatch {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+        if let Some(t) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            t.abort();
+        }
+    }
+}
+
+impl Shared {
+    fn our_path(&self) -> Option<String> {
+        self.our_path
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn take_path(&self) -> Option<String> {
+        self.our_path
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    fn set_leader(&self, v: bool) {
+        self.leader.send_if_modified(|cur| {
+            let changed = *cur != v;
+            *cur = v;
+            changed
+        });
+    }
+
+    async fn create_node(&self) -> Result<OwnedNode> {
+        let p = path::join(&self.path, LATCH_NAME);
+        let node = create_protected(
+            &self.fw,
+            &p,
+            self.id.as_bytes(),
+            CreateMode::EphemeralSequential,
+        )
+        .await?;
+        *self.our_path.lock().unwrap_or_else(|e| e.into_inner()) = Some(node.path().to_owned());
+        Ok(node)
+    }
+
+    /// `reset()`: not leader, old node deleted, no node until the next create.
+    fn reset(&self, node: &mut Option<OwnedNode>) {
+        self.set_leader(false);
+        self.take_path();
+        *node = None;
+    }
+
+    async fn run(self: Arc<Self>, first: OwnedNode, mut stop: watch::Receiver<bool>) {
+        let mut node = Some(first);
+        let mut events = self.fw.state_events();
+        tokio::select! {
+            _ = stop.wait_for(|v| *v) => {}
+            _ = self.elect(&mut node, &mut events) => {}
+        }
+        self.set_leader(false);
+        // Dropping `node` queues its guaranteed delete.
+        if node.is_some() {
+            self.take_path();
+        }
+    }
+
+    /// One state event: leadership off per the error policy.
+    fn on_state(&self, s: Option<ConnectionState>) {
+        if let Some(s) = s {
+            if self.fw.error_policy().is_error_state(s) {
+                self.set_leader(false);
+            }
+        }
+    }
+
+    /// Awaits `fut` while still acting on connection states: a SUSPENDED that arrives while a
+    /// request waits for a connection must end leadership at once, not after the request.
+    async fn during<T>(
+        &self,
+        events: &mut broadcast::Receiver<ConnectionState>,
+        fut: impl std::future::Future<Output = T>,
+    ) -> T {
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                v = &mut fut => return v,
+                s = recv_state(events) => self.on_state(s),
+            }
+        }
+    }
+
+    /// True when the current connection state lets us lead.
+    fn may_lead(&self) -> bool {
+        !self
+            .fw
+            .connection_state()
+            .is_some_and(|s| self.fw.error_policy().is_error_state(s))
+    }
+
+    async fn elect(
+        &self,
+        node: &mut Option<OwnedNode>,
+        events: &mut broadcast::Receiver<ConnectionState>,
+    ) {
+        let latch_path = self.fw.fix_path(&self.path);
+        loop {
+            if node.is_none() {
+                match self.create_node().await {
+                    Ok(n) => *node = Some(n),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "latch: create failed");
+                        if matches!(e, Error::Client(ref c) if c.is_terminal())
+                            && !self.fw.recreates_sessions()
+                        {
+                            return;
+                        }
+                        wait_state_or(events, Duration::from_secs(1)).await;
+                        continue;
+                    }
+                }
+            }
+            let Some(ours) = node.as_ref() else { continue };
+            let client = self.fw.client();
+            let listed = self.during(events, client.get_children(&latch_path)).await;
+            let mut children = match listed {
+                Ok(c) => c,
+                Err(zk_client::Error::NoNode) => {
+                    self.reset(node);
+                    continue;
+                }
+                Err(e) => {
+                    if e.is_terminal() && !self.fw.recreates_sessions() {
+                        self.set_leader(false);
+                        return;
+                    }
+                    self.set_leader(false);
+                    let s = tokio::time::timeout(Duration::from_secs(1), recv_state(events)).await;
+                    self.on_state(s.ok().flatten());
+                    continue;
+                }
+            };
+            sort_children(&mut children, &[LATCH_NAME]);
+            let Some(index) = children.iter().position(|c| c == ours.name()) else {
+                self.reset(node);
+                continue;
+            };
+            let watched = if index == 0 {
+                let read = self
+                    .during(events, client.get_data_and_watch(ours.path()))
+                    .await;
+                match read {
+                    Ok((_, stat, w)) if stat.ephemeral_owner == client.session_id() => {
+                        self.set_leader(self.may_lead());
+                        Ok(w)
+                    }
+                    Ok(_) | Err(zk_client::Error::NoNode) => {
+                        self.reset(node);
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                }
+            } else {
+                self.set_leader(false);
+                let pred = path::join(&latch_path, &children[index - 1]);
+                match self.during(events, client.get_data_and_watch(&pred)).await {
+                    Err(zk_client::Error::NoNode) => continue,
+                    other => other.map(|(_, _, w)| w),
+                }
+            };
+            match watched {
+                Ok(w) => {
+                    tokio::select! {
+                        _ = w => {}
+                        s = recv_state(events) => self.on_state(s),
+                    }
+                }
+                Err(_) => {
+                    self.set_leader(false);
+                    let s = tokio::time::timeout(Duration::from_secs(1), recv_state(events)).await;
+                    self.on_state(s.ok().flatten());
+                }
+            }
+        }
+    }
+}
+
+/// The participants of an election at `path_` whose nodes carry `lock_name`, in order.
+pub(crate) async fn participants(
+    fw: &Framework,
+    path_: &str,
+    lock_name: &'static str,
+) -> Result<Vec<Participant>> {
+    let full = fw.fix_path(path_);
+    let mut children = match fw
+        .retry(|c| {
+            let full = full.clone();
+            async move { c.get_children(&full).await }
+        })
+        .await
+    {
+        Err(zk_client::Error::NoNode) => Vec::new(),
+        other => other?,
+    };
+    sort_children(&mut children, &[lock_name]);
+    let client = fw.client();
+    let reads: Vec<_> = children
+        .iter()
+        .map(|c| client.get_data(&path::join(&full, c)))
+        .collect();
+    let mut out = Vec::new();
+    for r in reads {
+        match r.await {
+            Ok((data, _)) => out.push(Participant {
+                id: String::from_utf8_lossy(&data).into_owned(),
+                is_leader: out.is_empty(),
+            }),
+            Err(zk_client::Error::NoNode) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,197 @@
+//! [`InterProcessMutex`]: Curator's re-entrant distributed mutex.
+
+use std::sync::Mutex as StdMutex;
+use std::time::{Duration, Instant};
+
+use zk_core::path;
+
+use crate::error::{Error, Result};
+use crate::fence::{Fence, Validity, ValidityTracker};
+use crate::framework::Framework;
+use crate::lock_internals::{LockInternals, StandardDriver};
+use crate::protected::OwnedNode;
+
+const DRIVER: StandardDriver = StandardDriver { names: &["lock-"] };
+
+/// A re-entrant mutex shared with Curator's `InterProcessMutex` on the same path.
+///
+/// # Znode layout
+///
+/// Each attempt creates `<path>/_c_<uuid>-lock-<seq>` (EPHEMERAL_SEQUENTIAL, parents as
+/// containers, data = the framework's default data or [`InterProcessMutex::with_data`]).
+/// Every child of `<path>` is a contender, sorted by what follows the last `lock-`. The first
+/// holds the lock; each other contender sets a getData watch on its immediate predecessor
+/// only.
+///
+/// # Re-entrancy
+///
+/// Per handle (Curator: per thread): acquiring a held handle again only counts; the node goes
+/// when the count drops to zero. Concurrent `acquire` calls on one handle are serialized.
+///
+/// # Connection loss
+///
+/// While waiting, any connection-state change makes it re-list; if our node vanished (the
+/// session expired), a new attempt starts while the retry policy allows. A holder keeps its
+/// node through SUSPENDED (as Curator), but [`InterProcessMutex::validity`] turns false per
+/// the error policy, and [`InterProcessMutex::fence`] lets a write commit only while the node
+/// exists. Release, a timeout, an error, or dropping an `acquire` future deletes our node
+/// with a guaranteed delete: no node is left behind while the client lives.
+#[derive(Debug)]
+pub struct InterProcessMutex {
+    internals: LockInternals,
+    acquiring: tokio::sync::Mutex<()>,
+    held: StdMutex<Option<Held>>,
+}
+
+#[derive(Debug)]
+struct Held {
+    node: OwnedNode,
+    count: u32,
+    validity: ValidityTracker,
+}
+
+impl InterProcessMutex {
+    /// A mutex on `path` (a recipe path). Nothing is sent until [`InterProcessMutex::acquire`].
+    pub fn new(fw: impl Into<Framework>, path_: &str) -> Result<InterProcessMutex> {
+        Self::with_lock_name(fw.into(), path_, "lock-", None)
+    }
+
+    /// Like [`InterProcessMutex::new`], with `data` in the lock node (LeaderSelector writes its
+    /// id there).
+    pub fn with_data(fw: impl Into<Framework>, path_: &str, data: Vec<u8>) -> Result<Self> {
+        Self::with_lock_name(fw.into(), path_, "lock-", Some(data))
+    }
+
+    pub(crate) fn with_lock_name(
+        fw: Framework,
+        path_: &str,
+        lock_name: &'static str,
+        data: Option<Vec<u8>>,
+    ) -> Result<Self> {
+        path::validate_path(path_, false)
+            .map_err(|e| Error::Client(zk_client::Error::InvalidPath(e)))?;
+        Ok(InterProcessMutex {
+            internals: LockInternals {
+                fw,
+                base: path_.to_owned(),
+                lock_name,
+                max_leases: 1,
+                data,
+            },
+            acquiring: tokio::sync::Mutex::new(()),
+            held: StdMutex::new(None),
+        })
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
+        // A poisoned lock means a panic in a few lines of bookkeeping; the data is consistent.
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Acquires the lock, waiting as long as it takes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes leaves the lock not acquired and deletes our
+    /// node in the background.
+    pub async fn acquire(&self) -> Result<()> {
+        match self.acquire_until(None).await? {
+            true => Ok(()),
+            false => Err(Error::Closed),
+        }
+    }
+
+    /// Acquires the lock within `timeout`; false when the time ran out.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`InterProcessMutex::acquire`].
+    pub async fn try_acquire(&self, timeout: Duration) -> Result<bool> {
+        self.acquire_until(Some(Instant::now() + timeout)).await
+    }
+
+    async fn acquire_until(&self, deadline: Option<Instant>) -> Result<bool> {
+        let _serial = match deadline {
+            Some(d) => match tokio::time::timeout_at(d.into(), self.acquiring.lock()).await {
+                Ok(g) => g,
+                Err(_) => return Ok(false),
+            },
+            None => self.acquiring.lock().await,
+        };
+        if let Some(h) = self.held().as_mut() {
+            h.count += 1;
+            return Ok(true);
+        }
+        let Some(node) = self.internals.attempt_lock(&DRIVER, deadline, None).await? else {
+            return Ok(false);
+        };
+        let validity = ValidityTracker::start(&self.internals.fw);
+        *self.held() = Some(Held {
+            node,
+            count: 1,
+            validity,
+        });
+        Ok(true)
+    }
+
+    /// Releases one hold; the last one deletes our node (guaranteed delete: if the first
+    /// attempt fails, the error is returned and the delete goes on in the background).
+    ///
+    /// # Cancel safety
+    ///
+    /// The release is decided and the delete queued when called.
+    pub async fn release(&self) -> Result<()> {
+        let node = {
+            let mut held = self.held();
+            let Some(h) = held.as_mut() else {
+                return Err(Error::NotHeld("InterProcessMutex::release"));
+            };
+            h.count -= 1;
+            if h.count > 0 {
+                return Ok(());
+            }
+            held.take().map(|h| h.node)
+        };
+        match node {
+            Some(n) => Ok(n.delete().await?),
+            None => Ok(()),
+        }
+    }
+
+    /// True while this handle holds the lock.
+    pub fn is_acquired_in_this_process(&self) -> bool {
+        self.held().is_some()
+    }
+
+    /// Our lock node's recipe path while held.
+    pub fn lock_node(&self) -> Option<String> {
+        self.held()
+            .as_ref()
+            .map(|h| self.internals.fw.unfix_path(h.node.path()))
+    }
+
+    /// A check op on our lock node while held (see [`Fence`]).
+    pub fn fence(&self) -> Option<Fence> {
+        self.held()
+            .as_ref()
+            .map(|h| Fence::new(h.node.path().to_owned(), -1))
+    }
+
+    /// While held: turns false when the connection state says we may have lost the lock.
+    pub fn validity(&self) -> Option<Validity> {
+        self.held().as_ref().map(|h| h.validity.validity())
+    }
+
+    /// The contenders' nodes, sorted, as recipe paths (`getParticipantNodes`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (a read).
+    pub async fn participant_nodes(&self) -> Result<Vec<String>> {
+        let children = self.internals.sorted_children(&DRIVER).await?;
+        Ok(children
+            .iter()
+            .map(|c| path::join(&self.internals.base, c))
+            .collect())
+    }
+}
