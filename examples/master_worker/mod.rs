@@ -401,6 +401,12 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
             }
         }
     };
+    // A worker counts its completion when its multi's reply arrives, which can be just after
+    // the client saw the status: give the last replies a moment before reading the counters.
+    let settle = Instant::now() + Duration::from_secs(5);
+    while stats.completions.load(Ordering::Relaxed) < names.len() && Instant::now() < settle {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     progress.update(&stats);
     progress.finish();
 
