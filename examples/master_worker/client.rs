@@ -69,6 +69,7 @@ impl Submitter {
         while let Some(r) = waits.next().await {
             r?;
             seen += 1;
+            Stats::add(&self.stats.completions);
         }
         Ok(seen)
     }

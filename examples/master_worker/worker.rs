@@ -109,7 +109,7 @@ impl Ctx {
             tasks.sort();
             for t in tasks {
                 match self.work_on(&t).await {
-                    Ok(Some(Report::Completed)) => Stats::add(&self.stats.completions),
+                    Ok(Some(Report::Completed)) => Stats::add(&self.stats.reported),
                     Ok(Some(Report::Duplicate)) => Stats::add(&self.stats.duplicates),
                     Ok(Some(Report::Moved)) | Ok(None) => {}
                     Err(e) if e.is_terminal() => return,
