@@ -1,1 +1,10 @@
-//! Shared helpers for the examples (run them with `cargo run --example NAME`).
+//! Runnable programs (run them with `cargo run --release --example NAME` from the workspace root)
+//! and the library code they share, so tests can run the same logic in-process.
+//!
+//! - [`embedded`]: an in-process zk-server on a free loopback port, or `--connect HOSTS`.
+//! - [`master_worker`]: the ZooKeeper book's master-worker system, with failures injected.
+
+#![forbid(unsafe_code)]
+
+pub mod embedded;
+pub mod master_worker;

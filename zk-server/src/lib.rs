@@ -6,6 +6,7 @@
 //! - [`sink`]: the durability hook ([`TxnSink`]) between prepare and reply.
 //! - [`persist`]: Apache ZooKeeper 3.8's on-disk format (txn logs, snapshots, recovery).
 //! - [`fourlw`]: four-letter words.
+//! - `cli` (feature `cli`, on by default): the `zkcli` shell, zkCli.sh-compatible.
 //! - [`server`]: the tokio driver and the embedding API ([`Server`]).
 //!
 //! ```no_run
@@ -19,6 +20,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod config;
 pub mod core;
 pub mod error;

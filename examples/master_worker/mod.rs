@@ -1,0 +1,495 @@
+//! The master-worker system of the ZooKeeper book (Junqueira and Reed, chapter 4), with
+//! failures injected part-way through.
+//!
+//! # Znode layout (under [`Config::root`], `/` by default)
+//!
+//! | path | kind | who writes it |
+//! |---|---|---|
+//! | `/master` | container; its data is the leader's id | masters ([`zk_recipes::LeaderLatch`] on `/master`) |
+//! | `/workers/<worker>` | ephemeral | each worker, while alive |
+//! | `/assign/<worker>/<task>` | persistent, data = the task | the leading master |
+//! | `/tasks/task-NNNNNNNNNN` | persistent sequential, data = the task | the client; the master moves it |
+//! | `/status/task-NNNNNNNNNN` | persistent, data = the result | the worker that finished it |
+//!
+//! # Why every task completes exactly once
+//!
+//! - The master moves a task with one multi: (fence check, create `/assign/w/t`, delete
+//!   `/tasks/t`). The fence is a check on the master's latch node, so a master that lost its
+//!   leadership cannot move anything: a task is in `/tasks` or in one worker's assignments, never
+//!   both, never lost.
+//! - When a worker's ephemeral node disappears, the master moves each of its assignments back to
+//!   `/tasks` with the same kind of multi, and assigns them again.
+//! - A worker finishes a task with one multi: (create `/status/t`, delete `/assign/w/t`). The
+//!   create is create-if-absent: if a status exists (the task ran twice, because a worker died
+//!   between running it and reporting), the second run is dropped and counted as a duplicate,
+//!   never as a completion. If the assignment was moved away, nothing is written.
+//!
+//! So completions == tasks, and every task has exactly one status, whatever is killed when.
+
+mod client;
+mod master;
+mod progress;
+mod worker;
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use zk_client::{Client, CreateMode, Error};
+
+pub use progress::Progress;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The ensemble; `None` starts an embedded zk-server.
+    pub connect: Option<String>,
+    /// The prefix of every path (`/` for the book's layout).
+    pub root: String,
+    /// How many tasks the client submits.
+    pub tasks: usize,
+    /// How many workers run.
+    pub workers: usize,
+    /// How many masters compete.
+    pub masters: usize,
+    /// Kill the active master part-way through.
+    pub kill_master: bool,
+    /// How many workers to kill part-way through.
+    pub kill_workers: usize,
+    /// When to kill: after this fraction of the tasks completed.
+    pub kill_after: f64,
+    /// How long each task's job runs.
+    pub job: Duration,
+    /// The session timeout asked for.
+    pub session_timeout: Duration,
+    /// Show a live progress line on stderr.
+    pub progress: bool,
+    /// Give up after this long.
+    pub deadline: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            connect: None,
+            root: "/".to_owned(),
+            tasks: 100,
+            workers: 4,
+            masters: 3,
+            kill_master: true,
+            kill_workers: 1,
+            kill_after: 0.3,
+            job: Duration::from_millis(100),
+            session_timeout: Duration::from_secs(6),
+            progress: true,
+            deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The paths of the layout under one root.
+#[derive(Debug, Clone)]
+pub(crate) struct Paths {
+    root: String,
+}
+
+impl Paths {
+    fn new(root: &str) -> Paths {
+        Paths {
+            root: root.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub(crate) fn master(&self) -> String {
+        format!("{}/master", self.root)
+    }
+    pub(crate) fn workers(&self) -> String {
+        format!("{}/workers", self.root)
+    }
+    pub(crate) fn worker(&self, w: &str) -> String {
+        format!("{}/workers/{w}", self.root)
+    }
+    pub(crate) fn assign(&self) -> String {
+        format!("{}/assign", self.root)
+    }
+    pub(crate) fn assign_of(&self, w: &str) -> String {
+        format!("{}/assign/{w}", self.root)
+    }
+    pub(crate) fn assignment(&self, w: &str, t: &str) -> String {
+        format!("{}/assign/{w}/{t}", self.root)
+    }
+    pub(crate) fn tasks(&self) -> String {
+        format!("{}/tasks", self.root)
+    }
+    pub(crate) fn task(&self, t: &str) -> String {
+        format!("{}/tasks/{t}", self.root)
+    }
+    pub(crate) fn status(&self) -> String {
+        format!("{}/status", self.root)
+    }
+    pub(crate) fn status_of(&self, t: &str) -> String {
+        format!("{}/status/{t}", self.root)
+    }
+}
+
+/// Counters shared by every part of the run.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Tasks submitted.
+    pub submitted: AtomicUsize,
+    /// Tasks moved from `/tasks` to a worker.
+    pub assigned: AtomicUsize,
+    /// Jobs run (a task may run twice when its worker dies before reporting).
+    pub executions: AtomicUsize,
+    /// Tasks whose status the client saw: each is one task completed.
+    pub completions: AtomicUsize,
+    /// Statuses whose writer saw its write succeed (a worker killed right after writing never
+    /// hears back, so this can be lower than `completions`).
+    pub reported: AtomicUsize,
+    /// Second runs whose status already existed, dropped.
+    pub duplicates: AtomicUsize,
+    /// Assignments of dead workers moved back to `/tasks`.
+    pub reassignments: AtomicUsize,
+    /// Times a master took leadership.
+    pub leaderships: AtomicUsize,
+    /// The leader's id.
+    pub leader: Mutex<String>,
+    /// What happened, in order (kills, take-overs).
+    pub events: Mutex<Vec<String>>,
+}
+
+impl Stats {
+    pub(crate) fn add(counter: &AtomicUsize) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn event(&self, progress: &Progress, text: String) {
+        progress.line(&text);
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(text);
+    }
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Tasks submitted.
+    pub tasks: usize,
+    /// Tasks completed: statuses the client saw, each counted once.
+    pub completions: usize,
+    /// Status nodes found at the end, each created once and never rewritten (version 0).
+    pub statuses: usize,
+    /// Status writes acknowledged to a live worker.
+    pub reported: usize,
+    /// Jobs run, duplicates included.
+    pub executions: usize,
+    /// Second runs dropped because the status existed.
+    pub duplicates: usize,
+    /// Assignments moved off dead workers.
+    pub reassignments: usize,
+    /// Leadership changes after the first leader.
+    pub failovers: usize,
+    /// Masters killed.
+    pub masters_killed: usize,
+    /// Workers killed.
+    pub workers_killed: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// What happened, in order.
+    pub events: Vec<String>,
+}
+
+impl Summary {
+    /// True when every task completed exactly once.
+    pub fn exactly_once(&self) -> bool {
+        self.completions == self.tasks && self.statuses == self.tasks
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "summary")?;
+        writeln!(f, "  tasks          {}", self.tasks)?;
+        writeln!(
+            f,
+            "  completions    {} ({} status nodes, each written once; {} acknowledged to live workers)",
+            self.completions, self.statuses, self.reported
+        )?;
+        writeln!(
+            f,
+            "  executions     {} ({} duplicate runs dropped)",
+            self.executions, self.duplicates
+        )?;
+        writeln!(f, "  reassignments  {}", self.reassignments)?;
+        writeln!(
+            f,
+            "  failovers      {} ({} master(s), {} worker(s) killed)",
+            self.failovers, self.masters_killed, self.workers_killed
+        )?;
+        writeln!(f, "  time           {:.2} s", self.elapsed.as_secs_f64())?;
+        write!(
+            f,
+            "  exactly once   {}",
+            if self.exactly_once() { "yes" } else { "NO" }
+        )
+    }
+}
+
+/// Creates `path` if absent.
+pub(crate) async fn ensure(client: &Client, path: &str) -> Result<(), Error> {
+    match client.create(path, b"", CreateMode::Persistent).await {
+        Ok(_) | Err(Error::NodeExists) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes `path` and everything under it; absent is fine.
+pub(crate) async fn remove_tree(client: &Client, path: &str) -> Result<(), Error> {
+    let mut order = vec![path.to_owned()];
+    let mut i = 0;
+    while i < order.len() {
+        match client.get_children(&order[i]).await {
+            Ok(children) => {
+                let parent = order[i].clone();
+                order.extend(children.iter().map(|c| format!("{parent}/{c}")));
+            }
+            Err(Error::NoNode) => {}
+            Err(e) => return Err(e),
+        }
+        i += 1;
+    }
+    for p in order.iter().rev() {
+        match client.delete(p, None).await {
+            Ok(()) | Err(Error::NoNode) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Connects a new client (one session per master, worker and the submitting client, as
+/// separate processes would have).
+pub(crate) async fn connect(hosts: &str, session_timeout: Duration) -> anyhow::Result<Client> {
+    Client::builder()
+        .session_timeout(session_timeout)
+        .connect(hosts)
+        .await
+        .with_context(|| format!("connect to {hosts}"))
+}
+
+/// Runs the whole system once and returns its summary.
+///
+/// Starts an embedded server unless `cfg.connect` is set, creates the layout (removing what a
+/// previous run left under the same root), starts the masters and workers, submits the tasks,
+/// kills the active master and `cfg.kill_workers` workers once `cfg.kill_after` of the tasks
+/// completed, waits for every status, checks them, and stops everything it started.
+pub async fn run(cfg: &Config) -> anyhow::Result<Summary> {
+    anyhow::ensure!(cfg.tasks > 0, "--tasks must be at least 1");
+    anyhow::ensure!(cfg.masters > 0, "--masters must be at least 1");
+    anyhow::ensure!(
+        cfg.workers > cfg.kill_workers,
+        "--workers must be more than the workers killed ({})",
+        cfg.kill_workers
+    );
+    let ensemble = crate::embedded::Ensemble::start_or_connect(cfg.connect.as_deref()).await?;
+    let result = tokio::time::timeout(cfg.deadline, run_on(cfg, ensemble.connect_string())).await;
+    ensemble.shutdown().await;
+    result.map_err(|_| anyhow::anyhow!("the run did not finish within {:?}", cfg.deadline))?
+}
+
+async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let paths = Paths::new(&cfg.root);
+    let progress = Progress::new(cfg.progress, cfg.tasks);
+    let stats = Arc::new(Stats::default());
+
+    let admin = connect(hosts, cfg.session_timeout).await?;
+    if cfg.root != "/" {
+        ensure(&admin, paths.root.as_str()).await?;
+    }
+    for p in [
+        paths.tasks(),
+        paths.status(),
+        paths.assign(),
+        paths.workers(),
+        paths.master(),
+    ] {
+        remove_tree(&admin, &p).await?;
+    }
+    for p in [
+        paths.tasks(),
+        paths.status(),
+        paths.assign(),
+        paths.workers(),
+    ] {
+        ensure(&admin, &p).await?;
+    }
+
+    let mut masters = Vec::new();
+    for i in 1..=cfg.masters {
+        let id = format!("master-{i}");
+        masters.push(
+            master::Master::start(hosts, cfg, &paths, id, stats.clone(), progress.clone()).await?,
+        );
+    }
+    let mut workers = Vec::new();
+    for i in 1..=cfg.workers {
+        let id = format!("worker-{i}");
+        workers.push(
+            worker::Worker::start(hosts, cfg, &paths, id, stats.clone(), progress.clone()).await?,
+        );
+    }
+
+    let submitter = client::Submitter::connect(hosts, cfg, &paths, stats.clone()).await?;
+    let names = submitter.submit(cfg.tasks).await?;
+    progress.line(&format!(
+        "submitted {} tasks to {} workers under {} masters",
+        names.len(),
+        cfg.workers,
+        cfg.masters
+    ));
+
+    // The chaos: once enough tasks completed, kill the active master and some workers.
+    let kill_at = ((cfg.tasks as f64) * cfg.kill_after).ceil() as usize;
+    let mut masters_killed = 0;
+    let mut workers_killed = 0;
+    let waiting = submitter.wait_all(&names, &progress);
+    tokio::pin!(waiting);
+    let confirmed: usize = loop {
+        tokio::select! {
+            done = &mut waiting => break done?,
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+        progress.update(&stats);
+        let completed = stats.completions.load(Ordering::Relaxed);
+        let due = completed >= kill_at;
+        if due && cfg.kill_master && masters_killed == 0 {
+            if let Some(m) = masters.iter_mut().find(|m| m.is_leader() && m.is_alive()) {
+                let id = m.id().to_owned();
+                m.kill().await;
+                masters_killed += 1;
+                stats.event(
+                    &progress,
+                    format!("killed the active master {id} after {completed} completions"),
+                );
+            }
+        }
+        if due && workers_killed < cfg.kill_workers {
+            // Kill the worker with the most work queued, so its tasks must move.
+            let mut best: Option<(usize, usize)> = None;
+            for (i, w) in workers.iter().enumerate().filter(|(_, w)| w.is_alive()) {
+                let queued = admin
+                    .get_children(&paths.assign_of(w.id()))
+                    .await
+                    .map(|c| c.len())
+                    .unwrap_or(0);
+                if best.is_none_or(|(_, q)| queued > q) {
+                    best = Some((i, queued));
+                }
+            }
+            if let Some((i, queued)) = best {
+                let id = workers[i].id().to_owned();
+                workers[i].kill().await;
+                workers_killed += 1;
+                stats.event(
+                    &progress,
+                    format!("killed {id} with {queued} task(s) assigned"),
+                );
+            }
+        }
+    };
+    progress.update(&stats);
+    progress.finish();
+    anyhow::ensure!(
+        confirmed == names.len(),
+        "the client saw {confirmed} statuses"
+    );
+
+    // Check: one status per task, nothing left in /tasks or in any assignment.
+    let statuses = admin.get_children(&paths.status()).await?;
+    let mut expected: Vec<String> = names.clone();
+    expected.sort();
+    let mut found = statuses.clone();
+    found.sort();
+    anyhow::ensure!(
+        found == expected,
+        "status nodes {found:?} differ from tasks {expected:?}"
+    );
+    for t in &found {
+        let (data, stat) = admin.get_data(&paths.status_of(t)).await?;
+        anyhow::ensure!(
+            stat.version == 0,
+            "status {t} was rewritten (version {}): {}",
+            stat.version,
+            String::from_utf8_lossy(&data)
+        );
+    }
+    let left = admin.get_children(&paths.tasks()).await?;
+    anyhow::ensure!(left.is_empty(), "tasks left unassigned: {left:?}");
+
+    for m in &mut masters {
+        m.stop().await;
+    }
+    for w in &mut workers {
+        w.stop().await;
+    }
+    submitter.close().await;
+    let _ = admin.close().await;
+
+    let leaderships = stats.leaderships.load(Ordering::Relaxed);
+    let events = stats
+        .events
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Ok(Summary {
+        tasks: names.len(),
+        completions: stats.completions.load(Ordering::Relaxed),
+        statuses: statuses.len(),
+        reported: stats.reported.load(Ordering::Relaxed),
+        executions: stats.executions.load(Ordering::Relaxed),
+        duplicates: stats.duplicates.load(Ordering::Relaxed),
+        reassignments: stats.reassignments.load(Ordering::Relaxed),
+        failovers: leaderships.saturating_sub(1),
+        masters_killed,
+        workers_killed,
+        elapsed: started.elapsed(),
+        events,
+    })
+}
+
+/// The built-in job: the number of Collatz steps from `n` to 1, after `work` of simulated
+/// effort.
+pub(crate) async fn job(n: u64, work: Duration) -> u64 {
+    tokio::time::sleep(work).await;
+    let (mut n, mut steps) = (n.max(1), 0);
+    while n != 1 {
+        n = if n % 2 == 0 { n / 2 } else { 3 * n + 1 };
+        steps += 1;
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_under_root_and_slash() {
+        let p = Paths::new("/");
+        assert_eq!(p.master(), "/master");
+        assert_eq!(p.assignment("w", "t"), "/assign/w/t");
+        let p = Paths::new("/app/");
+        assert_eq!(p.status_of("task-1"), "/app/status/task-1");
+    }
+
+    #[tokio::test]
+    async fn the_job_counts_collatz_steps() {
+        assert_eq!(job(27, Duration::ZERO).await, 111);
+        assert_eq!(job(1, Duration::ZERO).await, 0);
+    }
+}

@@ -1,0 +1,294 @@
+//! zkcli against zkCli.sh: the same scripted session, run by Apache ZooKeeper 3.8's zkCli.sh and
+//! by zkcli's shell against one Apache ZooKeeper server, prints the same stdout and stderr once
+//! times, zxids and session ids are normalized.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tests::ApacheZk;
+use zk_server::cli::{Console, Outcome, Shell};
+
+const ZKCLI_SH: &str = "/usr/share/zookeeper/bin/zkCli.sh";
+
+/// The session. Everything lives under /t and the script removes /t at its end, so the second
+/// run starts from the same tree. Commands whose output depends on timing (a watch firing
+/// right after the next command) are fine: watch events are compared as a set.
+const SCRIPT: &[&str] = &[
+    "create /t",
+    "create /t/a",
+    "create /t/a/b hello",
+    "create /t/a/b again",
+    "create -e /t/a/e eph",
+    "create -s /t/a/s- seq",
+    "create -c /t/cont",
+    "create -t 50000 /t/ttl t",
+    "create /t/d v digest:u:BvFaefuhWURhnvpD7ipe45CKTpk=:cdrwa",
+    "create /t/w1 v world:anyone:r,ip:127.0.0.1:cdrwa",
+    "create /t/bad v world:anyone:zz",
+    "create /t/x/y/z",
+    "create -c -s /t/q",
+    "create -e -t 100 /t/q",
+    "create -t abc /t/q",
+    "create t/q",
+    "create /t/q/",
+    "ls /t/a",
+    "ls -s /t/a",
+    "ls -R /t",
+    "ls /nope",
+    "get /t/a/b",
+    "get -s /t/a/b",
+    "get /t/a",
+    "get /nope",
+    "set /t/a/b world",
+    "set -s /t/a/b 'two words'",
+    "set -v 7 /t/a/b bad",
+    "set -v 2 /t/a/b good",
+    "set /nope v",
+    "stat /t/a/b",
+    "stat /t/a/e",
+    "stat /nope",
+    "getAcl /t/a",
+    "getAcl -s /t/w1",
+    "getAcl /t/d",
+    "get /t/d",
+    "setAcl /t/a world:anyone:cdrwa",
+    "setAcl -s /t/a world:anyone:crwa",
+    "delete /t/a/b",
+    "setAcl /t/a world:anyone:cdrwa",
+    "addauth digest u:pw",
+    "get -s /t/d",
+    "whoami",
+    "sync /t",
+    "getEphemerals /t",
+    "getEphemerals /nope",
+    "getAllChildrenNumber /t",
+    "getAllChildrenNumber /nope",
+    "delete /t/a",
+    "delete -v 9 /t/a/b",
+    "delete /nope",
+    "deleteall /nope",
+    "get -w /t/cont",
+    "set /t/cont z",
+    "stat -w /t/cont",
+    "ls -w /t",
+    "create /t/w",
+    "addWatch -m PERSISTENT_RECURSIVE /t/w",
+    "create /t/w/1",
+    "set /t/w/1 q",
+    "delete /t/w/1",
+    "removewatches /t/w",
+    "removewatches /t/w",
+    "removewatches /t -x",
+    "addWatch -m BOGUS /t",
+    "bogus",
+    "create",
+    "ls",
+    "history",
+    "deleteall /t",
+    "ls /t",
+    "close",
+    "ls /",
+];
+
+/// Replaces what legitimately differs between two runs: times, zxids, session ids.
+fn normalize(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            for key in ["ctime", "mtime"] {
+                if l.starts_with(&format!("{key} = ")) {
+                    return format!("{key} = TIME");
+                }
+            }
+            for key in ["cZxid", "mZxid", "pZxid"] {
+                if l.starts_with(&format!("{key} = ")) {
+                    return format!("{key} = ZXID");
+                }
+            }
+            if l.starts_with("ephemeralOwner = ") && l != "ephemeralOwner = 0x0" {
+                return "ephemeralOwner = SESSION".into();
+            }
+            l.to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Splits stdout into its watch events (sorted) and the rest: events are printed by another
+/// thread (zkCli.sh) or task (zkcli), so where they land between command outputs is timing.
+fn split_events(stdout: &str) -> (String, Vec<String>) {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut rest = Vec::new();
+    let mut events = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i] == "WATCHER::" {
+            // "", "WATCHER::", "", "WatchedEvent ...": the blank before was already pushed.
+            if rest.last() == Some(&"") {
+                rest.pop();
+            }
+            if let Some(e) = lines.get(i + 2) {
+                events.push((*e).to_owned());
+            }
+            i += 3;
+            continue;
+        }
+        rest.push(lines[i]);
+        i += 1;
+    }
+    events.sort();
+    (rest.join("\n"), events)
+}
+
+fn run_zkcli_sh(server: &str, script: &str) -> (String, String) {
+    let mut child = Command::new(ZKCLI_SH)
+        .args(["-server", server])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run zkCli.sh");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(script.as_bytes())
+        .expect("write the script");
+    let out = child.wait_with_output().expect("zkCli.sh output");
+    let stdout = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| *l != "Welcome to ZooKeeper!" && *l != "JLine support is disabled")
+        .collect::<Vec<_>>()
+        .join("\n");
+    let stderr = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.starts_with("SLF4J:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (stdout, stderr)
+}
+
+async fn run_zkcli(server: &str, script: &[&str]) -> (String, String) {
+    let (console, out, err) = Console::buffers();
+    let mut shell = Shell::new(console);
+    assert!(shell.connect(server).await, "zkcli connects");
+    shell.announce();
+    for line in script {
+        if shell.run_line(line).await == Outcome::Quit {
+            break;
+        }
+    }
+    shell.disconnect().await;
+    // Let watch tasks print what they already received.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    (out.contents(), err.contents())
+}
+
+/// Deletes `root` and everything under it as the super user (the session leaves nodes whose
+/// ACLs lock a normal user out).
+async fn remove_tree(server: &str, root: &str) {
+    let client = zk_client::Client::connect(server).await.expect("connect");
+    client
+        .add_auth("digest", b"super:test")
+        .await
+        .expect("super auth");
+    let mut order = vec![root.to_owned()];
+    let mut i = 0;
+    while i < order.len() {
+        let children = client.get_children(&order[i]).await.unwrap_or_default();
+        let parent = order[i].clone();
+        order.extend(children.iter().map(|c| format!("{parent}/{c}")));
+        i += 1;
+    }
+    for p in order.iter().rev() {
+        let _ = client.delete(p, None).await;
+    }
+    assert_eq!(
+        client.exists(root).await.expect("exists"),
+        None,
+        "{root} removed"
+    );
+    let _ = client.close().await;
+}
+
+fn lines(s: &str) -> Vec<String> {
+    s.lines().map(str::to_owned).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripted_session_matches_zkcli_sh() {
+    let zk = match ApacheZk::start(&[]) {
+        Ok(zk) => zk,
+        Err(e) => panic!("{e}"),
+    };
+    let server = zk.connect_string();
+    let script = SCRIPT.join("\n") + "\n";
+
+    let (java_out, java_err) = tokio::task::spawn_blocking({
+        let server = server.clone();
+        move || run_zkcli_sh(&server, &script)
+    })
+    .await
+    .expect("zkCli.sh run");
+    remove_tree(&server, "/t").await;
+    let (rust_out, rust_err) =
+        tokio::time::timeout(Duration::from_secs(60), run_zkcli(&server, SCRIPT))
+            .await
+            .expect("zkcli finishes within 60 s");
+
+    let (java_rest, java_events) = split_events(&normalize(&java_out));
+    let (rust_rest, rust_events) = split_events(&normalize(&rust_out));
+    assert_eq!(
+        lines(&rust_rest),
+        lines(&java_rest),
+        "stdout without watch events"
+    );
+    assert_eq!(rust_events, java_events, "watch events");
+    assert_eq!(lines(&rust_err), lines(&normalize(&java_err)), "stderr");
+    // The session printed real results, not only errors.
+    assert!(java_rest.contains("[b, e, s-0000000002]"), "{java_rest}");
+    assert!(java_events.len() >= 6, "{java_events:?}");
+}
+
+/// One-command mode: `zkCli.sh -server H CMD ARGS` exits 0, 1 or 127; zkcli's outcomes map to
+/// the same statuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_command_exit_statuses_match() {
+    let zk = ApacheZk::start(&[]).expect("Apache ZooKeeper");
+    let server = zk.connect_string();
+    // None of these changes the tree, so both tools see the same state.
+    let cases: &[&str] = &[
+        "ls /",
+        "get /nope",
+        "create /zookeeper x",
+        "bogus",
+        "ls",
+        "stat /",
+    ];
+    for case in cases {
+        let status = {
+            let server = server.clone();
+            let args: Vec<String> = case.split(' ').map(str::to_owned).collect();
+            tokio::task::spawn_blocking(move || {
+                Command::new(ZKCLI_SH)
+                    .arg("-server")
+                    .arg(&server)
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .expect("run zkCli.sh")
+                    .code()
+            })
+            .await
+            .expect("join")
+        };
+        let (console, _out, _err) = Console::buffers();
+        let mut shell = Shell::new(console);
+        assert!(shell.connect(&server).await);
+        let outcome = shell.run_line(case).await;
+        shell.disconnect_quietly().await;
+        assert_eq!(Some(outcome.exit_code()), status, "{case}");
+    }
+}

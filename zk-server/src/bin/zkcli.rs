@@ -1,0 +1,140 @@
+//! `zkcli`: a shell compatible with Apache ZooKeeper's `zkCli.sh`.
+//!
+//! `zkcli [-server HOST:PORT[,...][/chroot]] [-timeout MS]` starts an interactive shell with
+//! line editing and history; `zkcli -server HOST:PORT CMD ARGS` runs one command and exits with
+//! zkCli.sh's status (0 success, 1 failure, 127 unknown command).
+
+#![forbid(unsafe_code)]
+
+use std::io::{BufRead, IsTerminal};
+
+use rustyline::error::ReadlineError;
+use zk_server::cli::{Console, Outcome, Shell};
+
+struct Args {
+    server: String,
+    timeout_ms: Option<u64>,
+    command: Vec<String>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        server: "localhost:2181".to_owned(),
+        timeout_ms: None,
+        command: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-server" => {
+                args.server = it
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("-server needs HOST:PORT"))?
+            }
+            "-timeout" => {
+                let t = it
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("-timeout needs milliseconds"))?;
+                args.timeout_ms = Some(t.parse()?);
+            }
+            "-r" | "-waitforconnection" => {}
+            "-h" | "--help" | "-help" => {
+                println!(
+                    "usage: zkcli [-server host:port[,host:port...][/chroot]] [-timeout ms] [cmd args]"
+                );
+                std::process::exit(0);
+            }
+            _ => {
+                args.command.push(a);
+                args.command.extend(it.by_ref());
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// Quotes an argument that has spaces, so the shell's tokenizer gives it back whole.
+fn quote(a: &str) -> String {
+    if a.is_empty() || a.contains(char::is_whitespace) {
+        if a.contains('"') {
+            format!("'{a}'")
+        } else {
+            format!("\"{a}\"")
+        }
+    } else {
+        a.to_owned()
+    }
+}
+
+fn prompt(shell: &Shell, n: usize) -> String {
+    let state = if shell.is_connected() {
+        "CONNECTED"
+    } else {
+        "CLOSED"
+    };
+    format!("[zk: {}({state}) {n}] ", shell.hosts())
+}
+
+async fn interactive(shell: &mut Shell) -> anyhow::Result<i32> {
+    let console = Console::stdio();
+    console.outln("Welcome to ZooKeeper!");
+    if !std::io::stdin().is_terminal() {
+        // Input is a script: read it line by line, as zkCli.sh does without JLine.
+        console.outln("JLine support is disabled");
+        shell.announce();
+        let lines: Vec<String> = std::io::stdin().lock().lines().collect::<Result<_, _>>()?;
+        for line in lines {
+            if shell.run_line(&line).await == Outcome::Quit {
+                break;
+            }
+        }
+        return Ok(0);
+    }
+    console.outln("JLine support is enabled");
+    shell.announce();
+    let mut editor = rustyline::DefaultEditor::new()?;
+    let mut n = 0;
+    loop {
+        let p = prompt(shell, n);
+        let line = tokio::task::block_in_place(|| editor.readline(&p));
+        match line {
+            Ok(line) => {
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                    n += 1;
+                }
+                if shell.run_line(&line).await == Outcome::Quit {
+                    return Ok(0);
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => {
+                shell.disconnect().await;
+                return Ok(0);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let mut shell = Shell::new(Console::stdio());
+    if let Some(ms) = args.timeout_ms {
+        shell.set_session_timeout(std::time::Duration::from_millis(ms));
+    }
+    let connected = shell.connect(&args.server).await;
+    let code = if args.command.is_empty() {
+        interactive(&mut shell).await?
+    } else {
+        if connected {
+            shell.announce();
+        }
+        let line: Vec<String> = args.command.iter().map(|a| quote(a)).collect();
+        let outcome = shell.run_line(&line.join(" ")).await;
+        shell.disconnect_quietly().await;
+        outcome.exit_code()
+    };
+    std::process::exit(code);
+}

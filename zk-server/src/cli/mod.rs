@@ -1,0 +1,28 @@
+//! `zkcli`, a shell compatible with Apache ZooKeeper 3.8's `zkCli.sh`: the same commands, flags,
+//! output formats and exit statuses.
+//!
+//! - [`command`]: tokenizing and parsing a line into a [`Command`] (pure).
+//! - [`format`]: how zkCli.sh prints stats, dates, ACLs, lists, watch events, errors (pure).
+//! - [`console`]: the stdout/stderr pair the shell writes to (the process's or buffers).
+//! - [`shell`]: [`Shell`] runs commands against a `zk_client::Client`.
+//!
+//! ```no_run
+//! # async fn run() {
+//! use zk_server::cli::{Console, Shell};
+//! let mut shell = Shell::new(Console::stdio());
+//! if shell.connect("127.0.0.1:2181").await {
+//!     shell.announce();
+//!     shell.run_line("create /x hello").await;
+//!     shell.run_line("get -s /x").await;
+//! }
+//! # }
+//! ```
+
+pub mod command;
+pub mod console;
+pub mod format;
+pub mod shell;
+
+pub use command::{parse, Command, ParseError};
+pub use console::{Buffer, Console};
+pub use shell::{Outcome, Shell};
