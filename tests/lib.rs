@@ -167,3 +167,5 @@ impl Drop for ApacheZk {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+pub mod raw;

@@ -1,1 +1,31 @@
-//! The ZooKeeper-compatible server (work in progress).
+//! A ZooKeeper-compatible server: Apache ZooKeeper 3.8's client protocol and behaviour.
+//!
+//! Module map:
+//! - [`core`]: the sans-IO server (data tree, ACLs, sessions, watches, prepare/apply).
+//! - [`config`]: zoo.cfg and Java-system-property settings.
+//! - [`sink`]: the durability hook ([`TxnSink`]) between prepare and reply.
+//! - [`fourlw`]: four-letter words.
+//! - [`server`]: the tokio driver and the embedding API ([`Server`]).
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let cfg = zk_server::ServerConfig::for_tests(std::env::temp_dir().join("zk-doc"));
+//! let server = zk_server::Server::start(cfg).await?;
+//! println!("serving on {}", server.addr());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod core;
+pub mod error;
+pub mod fourlw;
+pub mod server;
+pub mod sink;
+
+pub use config::ServerConfig;
+pub use error::ServerError;
+pub use server::Server;
+pub use sink::{MemorySink, NullSink, TxnSink};

@@ -1,0 +1,350 @@
+//! Configuration: Apache ZooKeeper's zoo.cfg keys, plus the settings Apache ZooKeeper takes as
+//! Java system properties, accepted as zoo.cfg keys, as environment variables (the key itself,
+//! or `ZK_` + the key upper-cased with `.` as `_`), and as `-Dkey=value` words in `JVMFLAGS` /
+//! `SERVER_JVMFLAGS`. Unknown keys are logged and ignored, as Apache ZooKeeper does.
+//!
+//! Without a file the server listens on 127.0.0.1:2181 with data in `/tmp/zk-server`
+//! ([`ServerConfig::DEFAULT_DATA_DIR`]).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use crate::core::CoreConfig;
+use crate::error::ServerError;
+
+/// Every server setting. Field defaults are Apache ZooKeeper's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// tickTime (ms): session expiry granularity and the unit of the session timeout bounds.
+    pub tick_time_ms: u64,
+    /// dataDir: snapshots (and the log unless `data_log_dir` is set).
+    pub data_dir: PathBuf,
+    /// dataLogDir: the transaction log.
+    pub data_log_dir: Option<PathBuf>,
+    /// clientPort (0 = an ephemeral port).
+    pub client_port: u16,
+    /// clientPortAddress.
+    pub client_port_address: IpAddr,
+    /// maxClientCnxns: connections per client IP (0 = unlimited).
+    pub max_client_cnxns: usize,
+    /// minSessionTimeout (ms); default 2 * tickTime.
+    pub min_session_timeout_ms: Option<i32>,
+    /// maxSessionTimeout (ms); default 20 * tickTime.
+    pub max_session_timeout_ms: Option<i32>,
+    /// globalOutstandingLimit: requests queued for the core across all connections.
+    pub global_outstanding_limit: usize,
+    /// Requests in flight per connection before the server stops reading from it.
+    pub max_outstanding_per_connection: usize,
+    /// jute.maxbuffer: the largest frame accepted.
+    pub jute_max_buffer: usize,
+    /// snapCount (for the persistence layer).
+    pub snap_count: u64,
+    /// preAllocSize in KiB (for the persistence layer).
+    pub pre_alloc_size_kb: u64,
+    /// autopurge.snapRetainCount.
+    pub autopurge_snap_retain_count: u32,
+    /// autopurge.purgeInterval (hours, 0 = off).
+    pub autopurge_purge_interval_h: u32,
+    /// 4lw.commands.whitelist (`*` = all).
+    pub four_letter_whitelist: Vec<String>,
+    /// forceSync: fsync the log (no = unsafe).
+    pub force_sync: bool,
+    /// zookeeper.extendedTypesEnabled: TTL nodes.
+    pub extended_types_enabled: bool,
+    /// zookeeper.DigestAuthenticationProvider.superDigest.
+    pub super_digest: Option<String>,
+    /// znode.container.checkIntervalMs: container/TTL reaper period.
+    pub container_check_interval_ms: u64,
+    /// znode.container.maxPerMinute: reaper deletions per minute.
+    pub container_max_per_minute: u32,
+    /// server.N lines (kept for the ensemble work, unused standalone).
+    pub servers: BTreeMap<u64, String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            tick_time_ms: 2000,
+            data_dir: PathBuf::from(Self::DEFAULT_DATA_DIR),
+            data_log_dir: None,
+            client_port: 2181,
+            client_port_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            max_client_cnxns: 60,
+            min_session_timeout_ms: None,
+            max_session_timeout_ms: None,
+            global_outstanding_limit: 1000,
+            max_outstanding_per_connection: 1000,
+            jute_max_buffer: zk_core::jute::DEFAULT_MAX_BUFFER,
+            snap_count: 100_000,
+            pre_alloc_size_kb: 65536,
+            autopurge_snap_retain_count: 3,
+            autopurge_purge_interval_h: 0,
+            four_letter_whitelist: vec!["srvr".into()],
+            force_sync: true,
+            extended_types_enabled: false,
+            super_digest: None,
+            container_check_interval_ms: 60_000,
+            container_max_per_minute: 10_000,
+            servers: BTreeMap::new(),
+        }
+    }
+}
+
+fn parse_bool(v: &str) -> bool {
+    v.trim().eq_ignore_ascii_case("true") || v.trim().eq_ignore_ascii_case("yes")
+}
+
+impl ServerConfig {
+    /// The data directory used when no config file names one.
+    pub const DEFAULT_DATA_DIR: &'static str = "/tmp/zk-server";
+
+    /// A config for tests and embedding: 127.0.0.1, an ephemeral port, `data_dir`, tickTime
+    /// 200 ms (so session timeouts of 400 ms..4 s), every 4lw, TTL nodes enabled, and the super
+    /// digest of `super:test`.
+    pub fn for_tests(data_dir: impl Into<PathBuf>) -> ServerConfig {
+        ServerConfig {
+            tick_time_ms: 200,
+            data_dir: data_dir.into(),
+            client_port: 0,
+            max_client_cnxns: 0,
+            four_letter_whitelist: vec!["*".into()],
+            extended_types_enabled: true,
+            super_digest: Some("super:D/InIHSb7yEEbrWz8b9l71RjZJU=".into()),
+            ..ServerConfig::default()
+        }
+    }
+
+    /// Reads a zoo.cfg file, then the environment overrides.
+    pub fn from_file(path: &Path) -> Result<ServerConfig, ServerError> {
+        let text = std::fs::read_to_string(path)?;
+        let mut cfg = ServerConfig::parse(&text, &path.display().to_string())?;
+        cfg.apply_env(std::env::vars());
+        Ok(cfg)
+    }
+
+    /// Parses zoo.cfg text (Java properties: `key=value`, `#` and `!` comments).
+    pub fn parse(text: &str, file: &str) -> Result<ServerConfig, ServerError> {
+        let mut cfg = ServerConfig::default();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let Some((k, v)) = line.split_once(['=', ':']) else {
+                tracing::warn!(file, line = i + 1, "ignoring line without '='");
+                continue;
+            };
+            cfg.set(k.trim(), v.trim())
+                .map_err(|reason| ServerError::Config {
+                    file: file.to_owned(),
+                    line: i + 1,
+                    reason,
+                })?;
+        }
+        Ok(cfg)
+    }
+
+    /// Applies settings from environment variables (see the module docs).
+    pub fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) {
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        for (k, v) in &vars {
+            if k == "JVMFLAGS" || k == "SERVER_JVMFLAGS" {
+                for word in v.split_whitespace() {
+                    if let Some((pk, pv)) = word.strip_prefix("-D").and_then(|w| w.split_once('='))
+                    {
+                        self.set_known(pk, pv);
+                    }
+                }
+            }
+        }
+        for (k, v) in &vars {
+            self.set_known(k, v);
+            if let Some(rest) = k.strip_prefix("ZK_") {
+                for key in Self::ENV_KEYS {
+                    if key.replace('.', "_").eq_ignore_ascii_case(rest) {
+                        self.set_known(key, v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keys accepted from the environment.
+    const ENV_KEYS: [&'static str; 7] = [
+        "zookeeper.extendedTypesEnabled",
+        "zookeeper.DigestAuthenticationProvider.superDigest",
+        "jute.maxbuffer",
+        "znode.container.checkIntervalMs",
+        "znode.container.maxPerMinute",
+        "zookeeper.forceSync",
+        "zookeeper.globalOutstandingLimit",
+    ];
+
+    fn set_known(&mut self, k: &str, v: &str) {
+        if Self::ENV_KEYS.contains(&k) {
+            if let Err(e) = self.set(k, v) {
+                tracing::warn!(key = k, error = %e, "ignoring bad environment setting");
+            }
+        }
+    }
+
+    /// Sets one key. Unknown keys are logged and ignored.
+    pub fn set(&mut self, k: &str, v: &str) -> Result<(), String> {
+        fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, String> {
+            v.trim()
+                .parse()
+                .map_err(|_| format!("{k}: not a number: {v:?}"))
+        }
+        match k {
+            "tickTime" => self.tick_time_ms = num(k, v)?,
+            "dataDir" => self.data_dir = PathBuf::from(v),
+            "dataLogDir" => self.data_log_dir = Some(PathBuf::from(v)),
+            "clientPort" => self.client_port = num(k, v)?,
+            "clientPortAddress" => {
+                self.client_port_address = v.parse().map_err(|_| format!("bad address {v:?}"))?
+            }
+            "maxClientCnxns" => self.max_client_cnxns = num(k, v)?,
+            "minSessionTimeout" => {
+                self.min_session_timeout_ms = Some(num(k, v)?).filter(|t| *t >= 0)
+            }
+            "maxSessionTimeout" => {
+                self.max_session_timeout_ms = Some(num(k, v)?).filter(|t| *t >= 0)
+            }
+            "globalOutstandingLimit" | "zookeeper.globalOutstandingLimit" => {
+                self.global_outstanding_limit = num::<usize>(k, v)?.max(1)
+            }
+            "jute.maxbuffer" => {
+                let s = v.trim();
+                self.jute_max_buffer = match s.strip_prefix("0x").or(s.strip_prefix("0X")) {
+                    Some(h) => usize::from_str_radix(h, 16).map_err(|_| format!("bad {k}"))?,
+                    None => num(k, s)?,
+                }
+            }
+            "snapCount" | "zookeeper.snapCount" => self.snap_count = num(k, v)?,
+            "preAllocSize" | "zookeeper.preAllocSize" => self.pre_alloc_size_kb = num(k, v)?,
+            "autopurge.snapRetainCount" => self.autopurge_snap_retain_count = num(k, v)?,
+            "autopurge.purgeInterval" => self.autopurge_purge_interval_h = num(k, v)?,
+            "4lw.commands.whitelist" => {
+                self.four_letter_whitelist = v
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
+            "forceSync" | "zookeeper.forceSync" => {
+                self.force_sync = !v.trim().eq_ignore_ascii_case("no")
+            }
+            "zookeeper.extendedTypesEnabled" => self.extended_types_enabled = parse_bool(v),
+            "zookeeper.DigestAuthenticationProvider.superDigest" => {
+                self.super_digest = Some(v.trim().to_owned()).filter(|s| !s.is_empty())
+            }
+            "znode.container.checkIntervalMs" => self.container_check_interval_ms = num(k, v)?,
+            "znode.container.maxPerMinute" => self.container_max_per_minute = num(k, v)?,
+            _ if k.starts_with("server.") => {
+                let id = num(k, &k["server.".len()..])?;
+                self.servers.insert(id, v.to_owned());
+            }
+            "initLimit"
+            | "syncLimit"
+            | "admin.enableServer"
+            | "admin.serverPort"
+            | "standaloneEnabled"
+            | "reconfigEnabled"
+            | "metricsProvider.className" => {
+                tracing::debug!(key = k, "setting accepted and unused");
+            }
+            _ => tracing::warn!(key = k, value = v, "unknown configuration key ignored"),
+        }
+        Ok(())
+    }
+
+    /// The listening address.
+    pub fn client_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.client_port_address, self.client_port)
+    }
+
+    /// Effective minimum session timeout.
+    pub fn min_session_timeout(&self) -> i32 {
+        self.min_session_timeout_ms
+            .unwrap_or((self.tick_time_ms * 2) as i32)
+    }
+
+    /// Effective maximum session timeout.
+    pub fn max_session_timeout(&self) -> i32 {
+        self.max_session_timeout_ms
+            .unwrap_or((self.tick_time_ms * 20) as i32)
+    }
+
+    /// True when `cmd` passes the 4lw whitelist.
+    pub fn four_letter_allowed(&self, cmd: &str) -> bool {
+        self.four_letter_whitelist
+            .iter()
+            .any(|w| w == "*" || w.eq_ignore_ascii_case(cmd))
+    }
+
+    /// The subset the sans-IO core needs.
+    pub fn core_config(&self) -> CoreConfig {
+        CoreConfig {
+            tick_time_ms: self.tick_time_ms.max(1) as i64,
+            min_session_timeout_ms: self.min_session_timeout(),
+            max_session_timeout_ms: self.max_session_timeout(),
+            extended_types_enabled: self.extended_types_enabled,
+            super_digest: self.super_digest.clone(),
+            server_id: 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_zoo_cfg() {
+        let cfg = ServerConfig::parse(
+            "# comment\ntickTime=1000\ndataDir=/var/zk\nclientPort=2191\n\
+             maxClientCnxns=10\n4lw.commands.whitelist=srvr, ruok,mntr\n\
+             jute.maxbuffer=0x100000\nserver.1=a:2888:3888\nfoo=bar\n\
+             zookeeper.extendedTypesEnabled=true\nforceSync=no\n",
+            "zoo.cfg",
+        )
+        .unwrap();
+        assert_eq!(cfg.tick_time_ms, 1000);
+        assert_eq!(cfg.data_dir, PathBuf::from("/var/zk"));
+        assert_eq!(cfg.client_port, 2191);
+        assert_eq!(cfg.min_session_timeout(), 2000);
+        assert_eq!(cfg.max_session_timeout(), 20000);
+        assert!(cfg.four_letter_allowed("mntr"));
+        assert!(!cfg.four_letter_allowed("stat"));
+        assert_eq!(cfg.jute_max_buffer, 0x100000);
+        assert_eq!(cfg.servers.get(&1).map(String::as_str), Some("a:2888:3888"));
+        assert!(cfg.extended_types_enabled);
+        assert!(!cfg.force_sync);
+    }
+
+    #[test]
+    fn bad_number_names_the_line() {
+        let e = ServerConfig::parse("tickTime=abc\n", "z.cfg").unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn environment_overrides() {
+        let mut cfg = ServerConfig::default();
+        cfg.apply_env([
+            (
+                "ZK_ZOOKEEPER_EXTENDEDTYPESENABLED".to_string(),
+                "true".to_string(),
+            ),
+            (
+                "SERVER_JVMFLAGS".to_string(),
+                "-Xmx1g -Dzookeeper.DigestAuthenticationProvider.superDigest=super:abc".to_string(),
+            ),
+            ("jute.maxbuffer".to_string(), "4096".to_string()),
+        ]);
+        assert!(cfg.extended_types_enabled);
+        assert_eq!(cfg.super_digest.as_deref(), Some("super:abc"));
+        assert_eq!(cfg.jute_max_buffer, 4096);
+    }
+}

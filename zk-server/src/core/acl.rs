@@ -1,0 +1,274 @@
+//! ACL checks (`ZooKeeperServer.checkACL`), ACL fix-up on create and setACL
+//! (`PrepRequestProcessor.fixupACL`) and the authentication schemes: world, auth, digest, ip and
+//! super.
+
+use std::net::IpAddr;
+
+use zk_core::{Acl, ErrorCode, Id, Perms};
+
+use super::java_hash::java_string_hash;
+
+/// A connection's ids in the order Apache ZooKeeper iterates them: its `authInfo` is a set
+/// backed by a 16-bucket `ConcurrentHashMap`, keyed by the jute `Id.hashCode()`.
+pub fn java_order(ids: &[Id]) -> Vec<&Id> {
+    fn id_hash(id: &Id) -> i32 {
+        let mut r: i32 = 17;
+        r = r
+            .wrapping_mul(37)
+            .wrapping_add(java_string_hash(&id.scheme));
+        r.wrapping_mul(37).wrapping_add(java_string_hash(&id.id))
+    }
+    let cap: u32 = if ids.len() > 12 {
+        (ids.len() as u32 * 4 / 3).next_power_of_two()
+    } else {
+        16
+    };
+    let mut v: Vec<(u32, usize, &Id)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let h = id_hash(id) as u32;
+            (((h ^ (h >> 16)) & 0x7fff_ffff) & (cap - 1), i, id)
+        })
+        .collect();
+    v.sort_unstable_by_key(|(b, i, _)| (*b, *i));
+    v.into_iter().map(|(_, _, id)| id).collect()
+}
+
+/// True when `ids` (a connection's authenticated ids) grant `perm` on a node with `acl`.
+pub fn check_acl(acl: &[Acl], perm: Perms, ids: &[Id]) -> bool {
+    if acl.is_empty() || ids.iter().any(|i| i.scheme == "super") {
+        return true;
+    }
+    for a in acl {
+        if a.perms & perm.0 == 0 {
+            continue;
+        }
+        if a.id.scheme == "world" && a.id.id == "anyone" {
+            return true;
+        }
+        for i in ids.iter().filter(|i| i.scheme == a.id.scheme) {
+            let ok = match a.id.scheme.as_str() {
+                "ip" => ip_matches(&i.id, &a.id.id),
+                "digest" | "sasl" | "x509" => i.id == a.id.id,
+                _ => false,
+            };
+            if ok {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Like [`check_acl`], as a `Result` with `NoAuth`.
+pub fn require(acl: &[Acl], perm: Perms, ids: &[Id]) -> Result<(), ErrorCode> {
+    if check_acl(acl, perm, ids) {
+        Ok(())
+    } else {
+        Err(ErrorCode::NoAuth)
+    }
+}
+
+/// Parses `addr` or `addr/bits` (the ip scheme's id).
+fn parse_cidr(s: &str) -> Option<(IpAddr, u32)> {
+    let (addr, bits) = match s.split_once('/') {
+        Some((a, b)) => (a, Some(b.parse::<u32>().ok()?)),
+        None => (s, None),
+    };
+    let ip: IpAddr = addr.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = bits.unwrap_or(max);
+    (bits <= max).then_some((ip, bits))
+}
+
+fn ip_matches(client: &str, acl_id: &str) -> bool {
+    let (Some((c, _)), Some((a, bits))) = (parse_cidr(client), parse_cidr(acl_id)) else {
+        return false;
+    };
+    match (c, a) {
+        (IpAddr::V4(c), IpAddr::V4(a)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(c) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(c), IpAddr::V6(a)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(c) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
+/// True when the scheme's provider considers `id` well formed (`isValid`).
+fn scheme_valid(scheme: &str, id: &str) -> bool {
+    match scheme {
+        // Java's split(":") drops trailing empty strings.
+        "digest" => {
+            let parts: Vec<&str> = id.split(':').collect();
+            let mut n = parts.len();
+            while n > 0 && parts[n - 1].is_empty() {
+                n -= 1;
+            }
+            n == 2
+        }
+        "ip" => parse_cidr(id).is_some(),
+        _ => false,
+    }
+}
+
+/// True for schemes whose ids count as authenticated for the `auth` ACL macro.
+fn is_authenticated_scheme(scheme: &str) -> bool {
+    matches!(scheme, "digest" | "sasl" | "x509")
+}
+
+/// Validates and expands an ACL list for create or setACL: removes duplicates, expands `auth`
+/// to the caller's authenticated ids, and rejects unknown schemes and malformed ids with
+/// `InvalidACL`.
+pub fn fixup_acl(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+    let mut uniq: Vec<&Acl> = Vec::new();
+    for a in acl {
+        if !uniq.contains(&a) {
+            uniq.push(a);
+        }
+    }
+    if uniq.is_empty() {
+        return Err(ErrorCode::InvalidAcl);
+    }
+    let mut out = Vec::new();
+    for a in uniq {
+        if a.id.scheme == "world" && a.id.id == "anyone" {
+            out.push(a.clone());
+        } else if a.id.scheme == "auth" {
+            let mut any = false;
+            for i in java_order(ids)
+                .into_iter()
+                .filter(|i| is_authenticated_scheme(&i.scheme))
+            {
+                any = true;
+                out.push(Acl {
+                    perms: a.perms,
+                    id: i.clone(),
+                });
+            }
+            if !any {
+                return Err(ErrorCode::InvalidAcl);
+            }
+        } else if scheme_valid(&a.id.scheme, &a.id.id) {
+            out.push(a.clone());
+        } else {
+            return Err(ErrorCode::InvalidAcl);
+        }
+    }
+    Ok(out)
+}
+
+/// getACL's masking for callers without ADMIN: digest ids become `user:x`.
+pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
+    acl.iter()
+        .map(|a| {
+            if a.id.scheme == "digest" {
+                let user = a.id.id.split(':').next().unwrap_or_default();
+                Acl {
+                    perms: a.perms,
+                    id: Id::new("digest", format!("{user}:x")),
+                }
+            } else {
+                a.clone()
+            }
+        })
+        .collect()
+}
+
+/// The ids an `addauth` adds, or `None` when the scheme is unknown or the credential invalid
+/// (the server answers AuthFailed and closes the connection).
+pub fn authenticate(scheme: &str, auth: &[u8], super_digest: Option<&str>) -> Option<Vec<Id>> {
+    match scheme {
+        "digest" => {
+            let cred = std::str::from_utf8(auth).ok()?;
+            let id = zk_core::auth::digest_id(cred)?;
+            let mut ids = vec![Id::new("digest", id.clone())];
+            if super_digest == Some(id.as_str()) {
+                ids.push(Id::new("super", ""));
+            }
+            Some(ids)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> Vec<Id> {
+        vec![Id::new("ip", "127.0.0.1")]
+    }
+
+    #[test]
+    fn world_and_ip() {
+        assert!(check_acl(&Acl::open_unsafe(), Perms::WRITE, &ids()));
+        assert!(!check_acl(&Acl::read_unsafe(), Perms::WRITE, &ids()));
+        let acl = vec![Acl::new(Perms::ALL, Id::new("ip", "127.0.0.0/8"))];
+        assert!(check_acl(&acl, Perms::READ, &ids()));
+        let acl = vec![Acl::new(Perms::ALL, Id::new("ip", "10.0.0.1"))];
+        assert!(!check_acl(&acl, Perms::READ, &ids()));
+    }
+
+    #[test]
+    fn auth_macro_needs_authenticated_id() {
+        let acl = Acl::creator_all();
+        assert_eq!(fixup_acl(&acl, &ids()), Err(ErrorCode::InvalidAcl));
+        let mut with = ids();
+        with.push(Id::new("digest", "alice:xyz"));
+        let fixed = fixup_acl(&acl, &with).unwrap();
+        assert_eq!(
+            fixed,
+            vec![Acl::new(Perms::ALL, Id::new("digest", "alice:xyz"))]
+        );
+    }
+
+    #[test]
+    fn invalid_ids() {
+        let bad = vec![Acl::new(Perms::ALL, Id::new("digest", "nocolon"))];
+        assert_eq!(fixup_acl(&bad, &ids()), Err(ErrorCode::InvalidAcl));
+        let bad = vec![Acl::new(Perms::ALL, Id::new("world", "someone"))];
+        assert_eq!(fixup_acl(&bad, &ids()), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&[], &ids()), Err(ErrorCode::InvalidAcl));
+    }
+
+    #[test]
+    fn id_order_matches_apache() {
+        // whoAmI in the Java client tour: digest before ip.
+        let ids = vec![
+            Id::new("ip", "127.0.0.1"),
+            Id::new("digest", zk_core::auth::digest_id_for("alice", "secret")),
+        ];
+        let order: Vec<&str> = java_order(&ids).iter().map(|i| i.scheme.as_str()).collect();
+        assert_eq!(order, ["digest", "ip"]);
+    }
+
+    #[test]
+    fn super_digest() {
+        let ids = authenticate(
+            "digest",
+            b"super:test",
+            Some("super:D/InIHSb7yEEbrWz8b9l71RjZJU="),
+        )
+        .unwrap();
+        assert!(ids.iter().any(|i| i.scheme == "super"));
+        assert!(check_acl(
+            &[Acl::new(Perms::READ, Id::new("ip", "1.2.3.4"))],
+            Perms::ADMIN,
+            &ids
+        ));
+        assert!(authenticate("foo", b"x", None).is_none());
+    }
+}

@@ -1,0 +1,57 @@
+//! The sans-IO server core: data tree, ACLs, sessions, watches, and request processing split
+//! into *prepare* (validate, assign a zxid, build a transaction) and *apply* (change the tree,
+//! fire watches).
+//!
+//! Time comes in as an argument (milliseconds since the epoch), output comes out through
+//! [`Core::poll_output`] and [`Core::take_txns`]; nothing here does IO.
+
+pub mod acl;
+pub mod java_hash;
+mod lifecycle;
+pub mod node;
+pub mod prepare;
+mod read;
+pub mod reply;
+pub mod session;
+mod state;
+pub mod tree;
+pub mod txn;
+pub mod watch;
+
+pub use node::{DataNode, OwnerKind};
+pub use state::{ConnState, Core, Output};
+pub use tree::{DataTree, Trigger, TxnResult};
+pub use txn::{LoggedTxn, TxnBody};
+pub use watch::ConnId;
+
+/// The settings the core needs (a subset of [`crate::ServerConfig`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreConfig {
+    /// tickTime: the session expiry bucket width.
+    pub tick_time_ms: i64,
+    /// Smallest negotiable session timeout.
+    pub min_session_timeout_ms: i32,
+    /// Largest negotiable session timeout.
+    pub max_session_timeout_ms: i32,
+    /// `zookeeper.extendedTypesEnabled`: TTL nodes.
+    pub extended_types_enabled: bool,
+    /// `zookeeper.DigestAuthenticationProvider.superDigest`, e.g. `super:D/InIHSb7yEEbrWz8b9l71RjZJU=`.
+    pub super_digest: Option<String>,
+    /// The server id in the high byte of session ids (standalone Apache ZooKeeper uses 1).
+    pub server_id: i64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            tick_time_ms: 2000,
+            min_session_timeout_ms: 4000,
+            max_session_timeout_ms: 40000,
+            extended_types_enabled: false,
+            super_digest: None,
+            server_id: 1,
+        }
+    }
+}
+#[cfg(test)]
+mod model_tests;

@@ -1,0 +1,156 @@
+//! One znode (`DataNode`): data, ACL, persisted stat and children.
+
+use bytes::Bytes;
+use zk_core::data::StatPersisted;
+use zk_core::{Acl, SessionId, Stat};
+
+use super::java_hash::JavaHashSet;
+
+/// `EphemeralType.CONTAINER_EPHEMERAL_OWNER`: the owner stored for container nodes.
+pub const CONTAINER_OWNER: i64 = i64::MIN;
+/// The high byte that marks a TTL node's stored owner (`EphemeralType.TTL`).
+pub const TTL_OWNER_MASK: i64 = 0xFF00_0000_0000_0000u64 as i64;
+/// The largest TTL a node may have, in milliseconds (`EphemeralType.MAX_EXTENDED_TTL`).
+pub const MAX_TTL_MS: i64 = 0x00FF_FFFF_FFFF;
+
+/// What kind of node a stored ephemeral owner describes (`EphemeralType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerKind {
+    /// A persistent node (owner 0).
+    Persistent,
+    /// An ephemeral node owned by a session.
+    Ephemeral(SessionId),
+    /// A container node.
+    Container,
+    /// A TTL node with its TTL in milliseconds.
+    Ttl(i64),
+}
+
+impl OwnerKind {
+    /// Decodes a stored `ephemeralOwner`.
+    pub fn of(owner: i64) -> OwnerKind {
+        if owner == 0 {
+            OwnerKind::Persistent
+        } else if owner == CONTAINER_OWNER {
+            OwnerKind::Container
+        } else if owner & TTL_OWNER_MASK == TTL_OWNER_MASK {
+            OwnerKind::Ttl(owner & !TTL_OWNER_MASK)
+        } else {
+            OwnerKind::Ephemeral(SessionId(owner))
+        }
+    }
+
+    /// The stored encoding of a TTL node's owner.
+    pub fn ttl_owner(ttl_ms: i64) -> i64 {
+        TTL_OWNER_MASK | (ttl_ms & MAX_TTL_MS)
+    }
+}
+
+/// A znode. Data is `None` for null data, which is not the same as empty data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataNode {
+    /// The node's data; `None` is Java's null.
+    pub data: Option<Bytes>,
+    /// The node's ACL.
+    pub acl: Vec<Acl>,
+    /// The persisted stat; `cversion` here counts child creations.
+    pub stat: StatPersisted,
+    children: JavaHashSet,
+}
+
+impl DataNode {
+    /// A node with no children.
+    pub fn new(data: Option<Bytes>, acl: Vec<Acl>, stat: StatPersisted) -> DataNode {
+        DataNode {
+            data,
+            acl,
+            stat,
+            children: JavaHashSet::with_capacity(8),
+        }
+    }
+
+    /// Child names in Apache ZooKeeper's listing order.
+    pub fn children(&self) -> Vec<String> {
+        self.children.to_vec()
+    }
+
+    /// Child names in no particular order.
+    pub fn children_iter(&self) -> impl Iterator<Item = &str> {
+        self.children.iter()
+    }
+
+    /// Number of children.
+    pub fn num_children(&self) -> usize {
+        self.children.len()
+    }
+
+    pub(crate) fn add_child(&mut self, name: &str) -> bool {
+        self.children.insert(name)
+    }
+
+    pub(crate) fn remove_child(&mut self, name: &str) -> bool {
+        self.children.remove(name)
+    }
+
+    /// The length of the data (0 for null).
+    pub fn data_len(&self) -> i32 {
+        self.data.as_ref().map_or(0, |d| d.len() as i32)
+    }
+
+    /// The kind of node its stored owner describes.
+    pub fn owner_kind(&self) -> OwnerKind {
+        OwnerKind::of(self.stat.ephemeral_owner)
+    }
+
+    /// The stat a client sees (`DataNode.copyStat`): visible cversion is
+    /// `stored * 2 - numChildren`, and containers and TTL nodes show owner 0.
+    pub fn client_stat(&self) -> Stat {
+        let s = &self.stat;
+        let n = self.children.len() as i32;
+        let owner = match self.owner_kind() {
+            OwnerKind::Ephemeral(sid) => sid,
+            _ => SessionId(0),
+        };
+        Stat {
+            czxid: s.czxid,
+            mzxid: s.mzxid,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(n),
+            aversion: s.aversion,
+            ephemeral_owner: owner,
+            data_length: self.data_len(),
+            num_children: n,
+            pzxid: s.pzxid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_kinds() {
+        assert_eq!(OwnerKind::of(0), OwnerKind::Persistent);
+        assert_eq!(OwnerKind::of(CONTAINER_OWNER), OwnerKind::Container);
+        assert_eq!(
+            OwnerKind::of(OwnerKind::ttl_owner(60_000)),
+            OwnerKind::Ttl(60_000)
+        );
+        assert_eq!(
+            OwnerKind::of(0x0100_000e_8935_0000),
+            OwnerKind::Ephemeral(SessionId(0x0100_000e_8935_0000))
+        );
+    }
+
+    #[test]
+    fn visible_cversion() {
+        let mut n = DataNode::new(None, vec![], StatPersisted::default());
+        n.stat.cversion = 2;
+        n.add_child("a");
+        assert_eq!(n.client_stat().cversion, 3);
+        assert_eq!(n.client_stat().num_children, 1);
+    }
+}

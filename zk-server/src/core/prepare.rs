@@ -1,0 +1,413 @@
+//! *Prepare*: validate a write request in Apache ZooKeeper's error precedence
+//! (`PrepRequestProcessor.pRequest2Txn`) and build its transaction. Nothing here changes the
+//! tree; multi sees the effects of its earlier ops through an overlay of change records.
+
+use std::collections::HashMap;
+
+use zk_core::data::StatPersisted;
+use zk_core::path::validate_path;
+use zk_core::txn::{
+    CheckVersionTxn, CreateContainerTxn, CreateTtlTxn, CreateTxn, DeleteTxn, ErrorTxn, SetAclTxn,
+    SetDataTxn,
+};
+use zk_core::{Acl, CreateMode, ErrorCode, Id, OpCode, Perms, Request, SessionId, Zxid};
+
+use super::acl::{fixup_acl, require};
+use super::node::{OwnerKind, CONTAINER_OWNER, MAX_TTL_MS};
+use super::tree::DataTree;
+use super::txn::TxnBody;
+
+/// A node as prepare sees it (`ChangeRecord`).
+#[derive(Debug, Clone)]
+struct Rec {
+    stat: StatPersisted,
+    acl: Vec<Acl>,
+    child_count: i32,
+}
+
+/// Who is asking and under which zxid and time.
+#[derive(Debug, Clone, Copy)]
+pub struct PrepContext<'a> {
+    /// The requesting session.
+    pub session: SessionId,
+    /// The connection's authenticated ids.
+    pub ids: &'a [Id],
+    /// The zxid assigned to the request.
+    pub zxid: Zxid,
+    /// The transaction time (wall clock, ms).
+    pub time: i64,
+    /// `zookeeper.extendedTypesEnabled`.
+    pub extended_types: bool,
+    /// Whether reconfig is enabled (never, for now).
+    pub reconfig_enabled: bool,
+    /// True for requests the server makes itself (the container reaper).
+    pub internal: bool,
+}
+
+/// Prepares write requests against a tree plus the pending changes of the current multi.
+pub struct Preparer<'a> {
+    tree: &'a DataTree,
+    ctx: PrepContext<'a>,
+    overlay: HashMap<String, Option<Rec>>,
+}
+
+fn check_version(current: i32, expected: i32) -> Result<i32, ErrorCode> {
+    if expected != -1 && expected != current {
+        return Err(ErrorCode::BadVersion);
+    }
+    Ok(current.wrapping_add(1))
+}
+
+/// `path.substring(0, lastIndexOf('/'))`, with the empty parent meaning `/`.
+fn parent_of(path: &str) -> Result<&str, ErrorCode> {
+    match path.rfind('/') {
+        None => Err(ErrorCode::BadArguments),
+        Some(0) => Ok("/"),
+        Some(i) => Ok(&path[..i]),
+    }
+}
+
+impl<'a> Preparer<'a> {
+    /// A preparer with no pending changes.
+    pub fn new(tree: &'a DataTree, ctx: PrepContext<'a>) -> Preparer<'a> {
+        Preparer {
+            tree,
+            ctx,
+            overlay: HashMap::new(),
+        }
+    }
+
+    fn record(&self, path: &str) -> Result<Rec, ErrorCode> {
+        if let Some(r) = self.overlay.get(path) {
+            return r.clone().ok_or(ErrorCode::NoNode);
+        }
+        let n = self.tree.node(path).ok_or(ErrorCode::NoNode)?;
+        Ok(Rec {
+            stat: n.stat.clone(),
+            acl: n.acl.clone(),
+            child_count: n.num_children() as i32,
+        })
+    }
+
+    /// Prepares a single write (or a multi): returns the header type and body. Failures become
+    /// `(error, ErrorTxn)`, as Apache ZooKeeper logs them.
+    pub fn prepare(&mut self, req: &Request) -> (i32, TxnBody) {
+        if let Request::Multi(ops) = req {
+            return (OpCode::Multi.as_i32(), self.multi(ops));
+        }
+        match self.op(req) {
+            Ok(b) => (req.op_code().as_i32(), b),
+            Err(e) => (
+                OpCode::Error.as_i32(),
+                TxnBody::Error(ErrorTxn { err: e.as_i32() }),
+            ),
+        }
+    }
+
+    fn multi(&mut self, ops: &[Request]) -> TxnBody {
+        let mut subs = Vec::with_capacity(ops.len());
+        let mut failed = false;
+        for op in ops {
+            if failed {
+                subs.push((
+                    OpCode::Error.as_i32(),
+                    TxnBody::Error(ErrorTxn {
+                        err: ErrorCode::RuntimeInconsistency.as_i32(),
+                    }),
+                ));
+                continue;
+            }
+            match self.op(op) {
+                Ok(b) => subs.push((op.op_code().as_i32(), b)),
+                Err(e) => {
+                    failed = true;
+                    self.overlay.clear();
+                    subs.push((
+                        OpCode::Error.as_i32(),
+                        TxnBody::Error(ErrorTxn { err: e.as_i32() }),
+                    ));
+                }
+            }
+        }
+        TxnBody::Multi(subs)
+    }
+
+    fn op(&mut self, req: &Request) -> Result<TxnBody, ErrorCode> {
+        match req {
+            Request::Create(r) | Request::Create2(r) | Request::CreateContainer(r) => {
+                self.create(req.op_code(), &r.path, &r.data, &r.acl, r.flags, -1)
+            }
+            Request::CreateTtl(r) => {
+                self.create(req.op_code(), &r.path, &r.data, &r.acl, r.flags, r.ttl)
+            }
+            Request::Delete(r) => self.delete(&r.path, Some(r.version)),
+            // Apache ZooKeeper 3.8 refuses deleteContainer from clients with BadArguments.
+            Request::DeleteContainer(r) if !self.ctx.internal => {
+                let _ = r;
+                Err(ErrorCode::BadArguments)
+            }
+            Request::DeleteContainer(r) => self.delete(&r.path, None),
+            Request::SetData(r) => {
+                validate_path(&r.path, false).map_err(|_| ErrorCode::BadArguments)?;
+                let mut rec = self.record(&r.path)?;
+                require(&rec.acl, Perms::WRITE, self.ctx.ids)?;
+                let version = check_version(rec.stat.version, r.version)?;
+                rec.stat.version = version;
+                rec.stat.mzxid = self.ctx.zxid;
+                rec.stat.mtime = self.ctx.time;
+                self.overlay.insert(r.path.clone(), Some(rec));
+                Ok(TxnBody::SetData(SetDataTxn {
+                    path: r.path.clone(),
+                    data: r.data.clone(),
+                    version,
+                }))
+            }
+            Request::SetAcl(r) => {
+                validate_path(&r.path, false).map_err(|_| ErrorCode::BadArguments)?;
+                let acl = fixup_acl(&r.acl, self.ctx.ids)?;
+                let mut rec = self.record(&r.path)?;
+                require(&rec.acl, Perms::ADMIN, self.ctx.ids)?;
+                let version = check_version(rec.stat.aversion, r.version)?;
+                rec.stat.aversion = version;
+                rec.acl = acl.clone();
+                self.overlay.insert(r.path.clone(), Some(rec));
+                Ok(TxnBody::SetAcl(SetAclTxn {
+                    path: r.path.clone(),
+                    acl,
+                    version,
+                }))
+            }
+            Request::Check(r) => {
+                validate_path(&r.path, false).map_err(|_| ErrorCode::BadArguments)?;
+                let rec = self.record(&r.path)?;
+                require(&rec.acl, Perms::READ, self.ctx.ids)?;
+                let version = check_version(rec.stat.version, r.version)?;
+                Ok(TxnBody::Check(CheckVersionTxn {
+                    path: r.path.clone(),
+                    version,
+                }))
+            }
+            Request::Reconfig(_) => {
+                if !self.ctx.reconfig_enabled {
+                    return Err(ErrorCode::ReconfigDisabled);
+                }
+                // Standalone mode: reconfiguration is not supported.
+                Err(ErrorCode::Unimplemented)
+            }
+            _ => Err(ErrorCode::Unimplemented),
+        }
+    }
+
+    fn create(
+        &mut self,
+        op: OpCode,
+        path: &str,
+        data: &Option<bytes::Bytes>,
+        acl: &[Acl],
+        flags: i32,
+        ttl: i64,
+    ) -> Result<TxnBody, ErrorCode> {
+        let mode = CreateMode::from_flag(flags).ok_or(ErrorCode::BadArguments)?;
+        if mode.is_ttl() && !self.ctx.extended_types {
+            return Err(ErrorCode::Unimplemented);
+        }
+        let ttl_ok = if mode.is_ttl() {
+            ttl > 0 && ttl <= MAX_TTL_MS
+        } else {
+            ttl < 0
+        };
+        if !ttl_ok {
+            return Err(ErrorCode::BadArguments);
+        }
+        if path.contains('\0') {
+            return Err(ErrorCode::BadArguments);
+        }
+        let parent_path = parent_of(path)?.to_owned();
+        let acl = fixup_acl(acl, self.ctx.ids)?;
+        let mut parent = self.record(&parent_path)?;
+        require(&parent.acl, Perms::CREATE, self.ctx.ids)?;
+        let full = if mode.is_sequential() {
+            format!(
+                "{path}{}",
+                zk_core::path::sequential_suffix(parent.stat.cversion)
+            )
+        } else {
+            path.to_owned()
+        };
+        validate_path(&full, false).map_err(|_| ErrorCode::BadArguments)?;
+        if self.record(&full).is_ok() {
+            return Err(ErrorCode::NodeExists);
+        }
+        if matches!(
+            OwnerKind::of(parent.stat.ephemeral_owner),
+            OwnerKind::Ephemeral(_)
+        ) {
+            return Err(ErrorCode::NoChildrenForEphemerals);
+        }
+        let parent_cversion = parent.stat.cversion.wrapping_add(1);
+        let owner = match op {
+            OpCode::CreateContainer => CONTAINER_OWNER,
+            OpCode::CreateTtl => OwnerKind::ttl_owner(ttl),
+            _ if mode.is_ephemeral() => self.ctx.session.0,
+            _ => 0,
+        };
+        parent.child_count += 1;
+        parent.stat.cversion = parent_cversion;
+        parent.stat.pzxid = self.ctx.zxid;
+        self.overlay.insert(parent_path, Some(parent));
+        let z = self.ctx.zxid;
+        self.overlay.insert(
+            full.clone(),
+            Some(Rec {
+                stat: StatPersisted {
+                    czxid: z,
+                    mzxid: z,
+                    ctime: self.ctx.time,
+                    mtime: self.ctx.time,
+                    version: 0,
+                    cversion: 0,
+                    aversion: 0,
+                    ephemeral_owner: owner,
+                    pzxid: z,
+                },
+                acl: acl.clone(),
+                child_count: 0,
+            }),
+        );
+        Ok(match op {
+            OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
+                path: full,
+                data: data.clone(),
+                acl,
+                parent_cversion,
+            }),
+            OpCode::CreateTtl => TxnBody::CreateTtl(CreateTtlTxn {
+                path: full,
+                data: data.clone(),
+                acl,
+                parent_cversion,
+                ttl,
+            }),
+            _ => TxnBody::Create(CreateTxn {
+                path: full,
+                data: data.clone(),
+                acl,
+                ephemeral: mode.is_ephemeral(),
+                parent_cversion,
+            }),
+        })
+    }
+
+    /// delete (`version` given) and deleteContainer (`version` None).
+    fn delete(&mut self, path: &str, version: Option<i32>) -> Result<TxnBody, ErrorCode> {
+        if path.contains('\0') || DataTree::is_special(path) {
+            return Err(ErrorCode::BadArguments);
+        }
+        let parent_path = parent_of(path)?.to_owned();
+        let mut parent;
+        match version {
+            Some(v) => {
+                parent = self.record(&parent_path)?;
+                require(&parent.acl, Perms::DELETE, self.ctx.ids)?;
+                let node = self.record(path)?;
+                check_version(node.stat.version, v)?;
+                if node.child_count > 0 {
+                    return Err(ErrorCode::NotEmpty);
+                }
+            }
+            None => {
+                let node = self.record(path)?;
+                if node.child_count > 0 {
+                    return Err(ErrorCode::NotEmpty);
+                }
+                if matches!(
+                    OwnerKind::of(node.stat.ephemeral_owner),
+                    OwnerKind::Ephemeral(_)
+                ) {
+                    return Err(ErrorCode::BadVersion);
+                }
+                parent = self.record(&parent_path)?;
+            }
+        }
+        parent.child_count -= 1;
+        parent.stat.pzxid = self.ctx.zxid;
+        self.overlay.insert(parent_path, Some(parent));
+        self.overlay.insert(path.to_owned(), None);
+        Ok(TxnBody::Delete(DeleteTxn {
+            path: path.to_owned(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zk_core::proto::{CreateRequest, DeleteRequest};
+
+    fn ctx(ids: &[Id]) -> PrepContext<'_> {
+        PrepContext {
+            session: SessionId(7),
+            ids,
+            zxid: Zxid(5),
+            time: 1,
+            extended_types: false,
+            reconfig_enabled: false,
+            internal: false,
+        }
+    }
+
+    fn create(path: &str, flags: i32) -> Request {
+        Request::Create(CreateRequest {
+            path: path.into(),
+            data: None,
+            acl: Acl::open_unsafe(),
+            flags,
+        })
+    }
+
+    #[test]
+    fn create_precedence() {
+        let tree = DataTree::new();
+        let ids = [Id::new("ip", "127.0.0.1")];
+        let mut p = Preparer::new(&tree, ctx(&ids));
+        let err = |b: (i32, TxnBody)| match b.1 {
+            TxnBody::Error(e) => e.err,
+            _ => 0,
+        };
+        assert_eq!(err(p.prepare(&create("/a", 9))), -8);
+        assert_eq!(err(p.prepare(&create("/a", 5))), -6);
+        assert_eq!(err(p.prepare(&create("/x/y", 0))), -101);
+        // A bad path under a missing parent is NoNode, not BadArguments.
+        assert_eq!(err(p.prepare(&create("/x/y/", 0))), -101);
+        assert_eq!(err(p.prepare(&create("/zookeeper", 0))), -110);
+        let (ty, body) = p.prepare(&create("/s-", 2));
+        assert_eq!(ty, 1);
+        match body {
+            TxnBody::Create(c) => assert_eq!(c.path, "/s-0000000000"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn multi_sees_its_own_changes_and_rolls_back() {
+        let tree = DataTree::new();
+        let ids = [Id::new("ip", "127.0.0.1")];
+        let mut p = Preparer::new(&tree, ctx(&ids));
+        let multi = Request::Multi(vec![
+            create("/m", 0),
+            create("/m/c", 0),
+            Request::Delete(DeleteRequest {
+                path: "/m".into(),
+                version: -1,
+            }),
+            create("/n", 0),
+        ]);
+        let (ty, body) = p.prepare(&multi);
+        assert_eq!(ty, 14);
+        let TxnBody::Multi(subs) = body else { panic!() };
+        let types: Vec<i32> = subs.iter().map(|s| s.0).collect();
+        assert_eq!(types, [1, 1, -1, -1]);
+        assert_eq!(subs[2].1, TxnBody::Error(ErrorTxn { err: -111 }));
+        assert_eq!(subs[3].1, TxnBody::Error(ErrorTxn { err: -2 }));
+    }
+}

@@ -1,0 +1,415 @@
+//! [`Core`]: the sans-IO server. It owns the data tree, the sessions and the watches, takes
+//! connection events and request frames with the current time, and emits frames to send and
+//! transactions to log. It never blocks, sleeps or reads a clock.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use zk_core::frame::write_frame;
+use zk_core::jute::{Encode, Reader};
+use zk_core::proto::{ReplyHeader, WatcherEvent};
+use zk_core::txn::TxnHeader;
+use zk_core::{ErrorCode, EventType, Id, KeeperState, OpCode, Request, Response, SessionId, Zxid};
+
+use super::acl::{authenticate, check_acl};
+use super::prepare::{PrepContext, Preparer};
+use super::session::SessionTracker;
+use super::tree::{DataTree, Trigger, TxnResult};
+use super::txn::TxnBody;
+use super::watch::{ConnId, WatchManager};
+use super::CoreConfig;
+
+/// Something the driver must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Write `frame` (length prefix included) on `conn` once every transaction up to `zxid` is
+    /// durable. `reply` marks the answer to a request (as opposed to a notification or the
+    /// handshake answer).
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// The whole frame.
+        frame: Vec<u8>,
+        /// The highest zxid whose effects the frame may reveal.
+        zxid: Zxid,
+        /// True for a request's reply.
+        reply: bool,
+    },
+    /// Close `conn` after the frames queued before this.
+    Close {
+        /// The connection.
+        conn: ConnId,
+    },
+}
+
+/// Per-connection state and counters (for cons/stat).
+#[derive(Debug, Clone)]
+pub struct ConnState {
+    /// The peer address.
+    pub remote: SocketAddr,
+    /// The session, once the handshake succeeded.
+    pub session: Option<SessionId>,
+    /// Authenticated ids: `ip:<addr>` first, then addauth results.
+    pub ids: Vec<Id>,
+    /// Negotiated timeout.
+    pub timeout_ms: i32,
+    /// Packets received.
+    pub received: u64,
+    /// Packets sent.
+    pub sent: u64,
+    /// When the connection was accepted (ms).
+    pub established: i64,
+    /// Last op name.
+    pub last_op: &'static str,
+    /// Last cxid.
+    pub last_cxid: i32,
+    /// Last zxid replied.
+    pub last_zxid: Zxid,
+    /// When the last reply was produced (ms).
+    pub last_response: i64,
+}
+
+/// The sans-IO ZooKeeper server.
+#[derive(Debug)]
+pub struct Core {
+    pub(crate) cfg: CoreConfig,
+    pub(crate) tree: DataTree,
+    pub(crate) sessions: SessionTracker,
+    pub(crate) watches: WatchManager,
+    pub(crate) conns: HashMap<ConnId, ConnState>,
+    out: VecDeque<Output>,
+    txns: Vec<(TxnHeader, TxnBody)>,
+    pub(crate) packets_received: u64,
+    pub(crate) packets_sent: u64,
+    pub(crate) started: i64,
+}
+
+impl Core {
+    /// A server with the initial tree.
+    pub fn new(cfg: CoreConfig, now_ms: i64) -> Core {
+        Core::with_tree(cfg, DataTree::new(), now_ms)
+    }
+
+    /// A server over a recovered tree; the tree's sessions are tracked again from `now_ms`, so
+    /// they expire after their timeout unless their clients come back.
+    pub fn with_tree(cfg: CoreConfig, tree: DataTree, now_ms: i64) -> Core {
+        let mut sessions = SessionTracker::new(cfg.tick_time_ms, now_ms, cfg.server_id);
+        for (id, t) in tree.sessions() {
+            sessions.add(*id, *t, now_ms);
+        }
+        Core {
+            cfg,
+            tree,
+            sessions,
+            watches: WatchManager::new(),
+            conns: HashMap::new(),
+            out: VecDeque::new(),
+            txns: Vec::new(),
+            packets_received: 0,
+            packets_sent: 0,
+            started: now_ms,
+        }
+    }
+
+    /// The data tree.
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CoreConfig {
+        &self.cfg
+    }
+
+    /// The zxid of the last applied transaction.
+    pub fn last_zxid(&self) -> Zxid {
+        self.tree.last_zxid()
+    }
+
+    /// The next output, in order.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Transactions applied since the last call, in zxid order, to be logged.
+    #[must_use]
+    pub fn take_txns(&mut self) -> Vec<(TxnHeader, TxnBody)> {
+        std::mem::take(&mut self.txns)
+    }
+
+    /// Registers a new connection.
+    pub fn accept(&mut self, now_ms: i64, conn: ConnId, remote: SocketAddr) {
+        self.conns.insert(
+            conn,
+            ConnState {
+                remote,
+                session: None,
+                ids: vec![Id::new("ip", remote.ip().to_string())],
+                timeout_ms: 0,
+                received: 0,
+                sent: 0,
+                established: now_ms,
+                last_op: "NA",
+                last_cxid: -1,
+                last_zxid: Zxid(-1),
+                last_response: now_ms,
+            },
+        );
+    }
+
+    /// A connection went away: its watches go, its session stays until it expires.
+    pub fn disconnected(&mut self, conn: ConnId) {
+        self.watches.remove_conn(conn);
+        if let Some(c) = self.conns.remove(&conn) {
+            if let Some(sid) = c.session {
+                if let Some(s) = self.sessions.get_mut(sid) {
+                    if s.conn == Some(conn) {
+                        s.conn = None;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn send(&mut self, conn: ConnId, frame: Vec<u8>, reply: bool) {
+        let zxid = self.tree.last_zxid();
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.sent += 1;
+        }
+        self.packets_sent += 1;
+        self.out.push_back(Output::Send {
+            conn,
+            frame,
+            zxid,
+            reply,
+        });
+    }
+
+    pub(crate) fn close(&mut self, conn: ConnId) {
+        self.out.push_back(Output::Close { conn });
+    }
+
+    /// Encodes and queues a reply.
+    pub(crate) fn reply(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        xid: i32,
+        zxid: Zxid,
+        err: ErrorCode,
+        body: Option<&Response>,
+    ) {
+        let mut f = Vec::new();
+        write_frame(&mut f, |w| {
+            ReplyHeader {
+                xid,
+                zxid,
+                err: err.as_i32(),
+            }
+            .encode(w);
+            if let (true, Some(b)) = (err.is_ok(), body) {
+                b.encode(w);
+            }
+        });
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.last_zxid = zxid;
+            c.last_response = now_ms;
+        }
+        self.send(conn, f, true);
+    }
+
+    /// Appends a transaction to the log queue, applies it and fires its watches.
+    pub(crate) fn log_and_apply(
+        &mut self,
+        _now_ms: i64,
+        header: TxnHeader,
+        body: TxnBody,
+    ) -> TxnResult {
+        let mut triggers = Vec::new();
+        let result = self.tree.apply(&header, &body, &mut triggers);
+        self.txns.push((header, body));
+        self.fire(&triggers);
+        result
+    }
+
+    /// Sends the notifications for `triggers` (3.8: notification zxid is -1).
+    pub(crate) fn fire(&mut self, triggers: &[Trigger]) {
+        for t in triggers {
+            for r in self.watches.trigger(t.event, &t.path) {
+                if r.via_ancestor {
+                    let readable = match (self.tree.node(&t.path), self.conns.get(&r.conn)) {
+                        (Some(n), Some(c)) => check_acl(&n.acl, zk_core::Perms::READ, &c.ids),
+                        _ => true,
+                    };
+                    if !readable {
+                        continue;
+                    }
+                }
+                self.notify(r.conn, t.event, &t.path);
+            }
+        }
+    }
+
+    pub(crate) fn notify(&mut self, conn: ConnId, event: EventType, path: &str) {
+        let mut f = Vec::new();
+        write_frame(&mut f, |w| {
+            ReplyHeader {
+                xid: -1,
+                zxid: Zxid(-1),
+                err: 0,
+            }
+            .encode(w);
+            WatcherEvent {
+                event_type: event.as_i32(),
+                state: KeeperState::SyncConnected.as_i32(),
+                path: path.to_owned(),
+            }
+            .encode(w);
+        });
+        self.send(conn, f, false);
+    }
+
+    /// Handles one request frame (after the handshake): `xid` and `op_type` from its header,
+    /// `body` the rest.
+    pub fn request(&mut self, now_ms: i64, conn: ConnId, xid: i32, op_type: i32, body: &[u8]) {
+        self.packets_received += 1;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.received += 1;
+        let Some(session) = c.session else {
+            self.close(conn);
+            return;
+        };
+        if self.sessions.get(session).is_none_or(|s| s.closing) {
+            // The session was closed or expired; its connection is on its way out.
+            self.close(conn);
+            return;
+        }
+        c.last_cxid = xid;
+        c.last_op = OpCode::from_i32(op_type).map_or("UNKNOWN", |o| o.name());
+        self.sessions.touch(session, now_ms);
+        if op_type == OpCode::Check.as_i32() {
+            // Apache ZooKeeper 3.8 prepares a top-level check like a write (it consumes a
+            // zxid), then drops the connection without an answer.
+            if let Ok(req) = Request::decode(op_type, &mut Reader::new(body)) {
+                self.write_txn(now_ms, conn, session, xid, &req);
+            }
+            self.close(conn);
+            return;
+        }
+        let valid = OpCode::from_i32(op_type).is_some_and(|op| {
+            !matches!(
+                op,
+                OpCode::Notification | OpCode::CreateSession | OpCode::Error
+            )
+        });
+        if !valid {
+            self.reply(now_ms, conn, xid, Zxid(-1), ErrorCode::Unimplemented, None);
+            self.close(conn);
+            return;
+        }
+        let req = match Request::decode(op_type, &mut Reader::new(body)) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(?conn, %e, "undecodable request");
+                let z = self.tree.last_zxid();
+                self.reply(now_ms, conn, xid, z, ErrorCode::MarshallingError, None);
+                return;
+            }
+        };
+        self.handle(now_ms, conn, session, xid, req);
+    }
+
+    fn handle(&mut self, now_ms: i64, conn: ConnId, session: SessionId, xid: i32, req: Request) {
+        match req {
+            Request::Ping => {
+                let z = self.tree.last_zxid();
+                self.reply(now_ms, conn, -2, z, ErrorCode::Ok, None);
+            }
+            Request::Auth(a) => {
+                match authenticate(&a.scheme, &a.auth, self.cfg.super_digest.as_deref()) {
+                    Some(ids) => {
+                        if let Some(c) = self.conns.get_mut(&conn) {
+                            for i in ids {
+                                if !c.ids.contains(&i) {
+                                    c.ids.push(i);
+                                }
+                            }
+                        }
+                        self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::Ok, None);
+                    }
+                    None => {
+                        self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::AuthFailed, None);
+                        self.close(conn);
+                    }
+                }
+            }
+            Request::Sasl(_) => {
+                self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::AuthFailed, None);
+                self.close(conn);
+            }
+            Request::CloseSession => {
+                self.close_session(now_ms, session, xid);
+                let z = self.tree.last_zxid();
+                self.reply(now_ms, conn, xid, z, ErrorCode::Ok, None);
+                self.close(conn);
+            }
+            Request::Create(_)
+            | Request::Create2(_)
+            | Request::CreateContainer(_)
+            | Request::CreateTtl(_)
+            | Request::Delete(_)
+            | Request::DeleteContainer(_)
+            | Request::SetData(_)
+            | Request::SetAcl(_)
+            | Request::Multi(_)
+            | Request::Reconfig(_) => self.write(now_ms, conn, session, xid, &req),
+            other => self.read(now_ms, conn, session, xid, other),
+        }
+    }
+
+    /// Prepares, logs and applies a write, then queues its reply.
+    fn write(&mut self, now_ms: i64, conn: ConnId, session: SessionId, xid: i32, req: &Request) {
+        let (zxid, result) = self.write_txn(now_ms, conn, session, xid, req);
+        let (err, resp) = super::reply::write_response(req, result);
+        self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
+    }
+
+    /// Prepares, logs and applies a write; returns its zxid and result.
+    fn write_txn(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        req: &Request,
+    ) -> (Zxid, TxnResult) {
+        let zxid = self.tree.last_zxid().next();
+        let ids = self
+            .conns
+            .get(&conn)
+            .map(|c| c.ids.clone())
+            .unwrap_or_default();
+        let ctx = PrepContext {
+            session,
+            ids: &ids,
+            zxid,
+            time: now_ms,
+            extended_types: self.cfg.extended_types_enabled,
+            reconfig_enabled: false,
+            internal: false,
+        };
+        let (txn_type, body) = Preparer::new(&self.tree, ctx).prepare(req);
+        let header = TxnHeader {
+            client_id: session,
+            cxid: xid,
+            zxid,
+            time: now_ms,
+            txn_type,
+        };
+        (zxid, self.log_and_apply(now_ms, header, body))
+    }
+}

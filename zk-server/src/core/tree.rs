@@ -1,0 +1,470 @@
+//! The data tree (`DataTree`): every znode, the ephemerals index, the session table, and the
+//! deterministic application of transactions.
+//!
+//! [`DataTree::apply`] is the only way state changes. Replaying the same transactions in the same
+//! order from the same starting tree rebuilds the same tree; this is how recovery works.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use bytes::Bytes;
+use zk_core::data::StatPersisted;
+use zk_core::path;
+use zk_core::txn::TxnHeader;
+use zk_core::{Acl, ErrorCode, EventType, OpCode, SessionId, Stat, Zxid};
+
+use super::java_hash::JavaHashSet;
+use super::node::{DataNode, OwnerKind};
+use super::txn::TxnBody;
+
+/// The outcome of applying one transaction (`ProcessTxnResult`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TxnResult {
+    /// A node was created.
+    Created {
+        /// The full path (with any sequence suffix).
+        path: String,
+        /// Its stat after creation.
+        stat: Stat,
+    },
+    /// A node was deleted.
+    Deleted,
+    /// Data was set; the stat after the change.
+    SetData(Stat),
+    /// An ACL was set; the stat after the change.
+    SetAcl(Stat),
+    /// A version check inside a multi passed.
+    Checked,
+    /// The request failed with this code.
+    Error(ErrorCode),
+    /// A session was created or closed.
+    Session,
+    /// The per-op results of a multi.
+    Multi(Vec<TxnResult>),
+}
+
+/// A watch trigger produced by applying a transaction, in Apache ZooKeeper's firing order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    /// The event type.
+    pub event: EventType,
+    /// The node the event is about.
+    pub path: String,
+}
+
+/// The znodes, the ephemerals by session, and the sessions with their timeouts.
+#[derive(Debug, Clone)]
+pub struct DataTree {
+    nodes: HashMap<String, DataNode>,
+    ephemerals: HashMap<SessionId, JavaHashSet>,
+    containers: BTreeSet<String>,
+    ttls: BTreeSet<String>,
+    sessions: BTreeMap<SessionId, i32>,
+    last_zxid: Zxid,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const SPECIAL: [&str; 4] = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"];
+
+impl DataTree {
+    /// The initial tree: `/`, `/zookeeper`, `/zookeeper/quota` (empty data, open ACL) and
+    /// `/zookeeper/config` (empty data, read-only ACL), attached without cversion bumps.
+    pub fn new() -> DataTree {
+        let mut t = DataTree {
+            nodes: HashMap::new(),
+            ephemerals: HashMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            sessions: BTreeMap::new(),
+            last_zxid: Zxid(0),
+        };
+        let empty = || Some(Bytes::new());
+        t.nodes.insert(
+            "/".into(),
+            DataNode::new(empty(), Acl::open_unsafe(), StatPersisted::default()),
+        );
+        for (p, acl) in [
+            ("/zookeeper", Acl::open_unsafe()),
+            ("/zookeeper/quota", Acl::open_unsafe()),
+            ("/zookeeper/config", Acl::read_unsafe()),
+        ] {
+            let mut stat = StatPersisted::default();
+            if p == "/zookeeper/config" {
+                // Apache ZooKeeper's config node starts with aversion -1.
+                stat.aversion = -1;
+            }
+            t.nodes.insert(p.into(), DataNode::new(empty(), acl, stat));
+            let parent = path::parent(p).to_owned();
+            if let Some(n) = t.nodes.get_mut(&parent) {
+                n.add_child(path::node_name(p));
+            }
+        }
+        t
+    }
+
+    /// True for `/`, `/zookeeper`, `/zookeeper/quota` and `/zookeeper/config`, which cannot be
+    /// deleted.
+    pub fn is_special(path: &str) -> bool {
+        SPECIAL.contains(&path)
+    }
+
+    /// The zxid of the last applied transaction.
+    pub fn last_zxid(&self) -> Zxid {
+        self.last_zxid
+    }
+
+    /// Sets the last zxid (used by recovery after loading a snapshot).
+    pub fn set_last_zxid(&mut self, zxid: Zxid) {
+        self.last_zxid = zxid;
+    }
+
+    /// The node at `path`.
+    pub fn node(&self, path: &str) -> Option<&DataNode> {
+        self.nodes.get(path)
+    }
+
+    /// Number of nodes, the four system nodes included.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Every node with its path, in no particular order (for snapshots).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &DataNode)> {
+        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
+    }
+
+    /// Inserts a node as read from a snapshot, linking it to its parent if present. Ephemeral,
+    /// container and TTL indexes are updated.
+    pub fn insert_restored(&mut self, path: &str, node: DataNode) {
+        if path != "/" {
+            if let Some(p) = self.nodes.get_mut(path::parent(path)) {
+                p.add_child(path::node_name(path));
+            }
+        }
+        self.index_owner(path, node.stat.ephemeral_owner);
+        self.nodes.insert(path.to_owned(), node);
+    }
+
+    /// Sessions and their timeouts, as created and closed by the applied transactions.
+    pub fn sessions(&self) -> &BTreeMap<SessionId, i32> {
+        &self.sessions
+    }
+
+    /// Records a session restored from a snapshot.
+    pub fn insert_session(&mut self, id: SessionId, timeout_ms: i32) {
+        self.sessions.insert(id, timeout_ms);
+    }
+
+    /// The ephemeral paths of a session, in Apache ZooKeeper's order.
+    pub fn ephemerals(&self, session: SessionId) -> Vec<String> {
+        self.ephemerals
+            .get(&session)
+            .map(JavaHashSet::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// Total number of ephemeral nodes.
+    pub fn ephemeral_count(&self) -> usize {
+        self.ephemerals.values().map(JavaHashSet::len).sum()
+    }
+
+    /// Every session that owns ephemerals, with its paths.
+    pub fn ephemerals_by_session(&self) -> Vec<(SessionId, Vec<String>)> {
+        let mut v: Vec<_> = self
+            .ephemerals
+            .iter()
+            .map(|(s, set)| (*s, set.to_vec()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Container node paths.
+    pub fn containers(&self) -> impl Iterator<Item = &str> {
+        self.containers.iter().map(String::as_str)
+    }
+
+    /// TTL node paths.
+    pub fn ttls(&self) -> impl Iterator<Item = &str> {
+        self.ttls.iter().map(String::as_str)
+    }
+
+    /// Number of descendants of `path` (not counting itself).
+    pub fn all_children_number(&self, path: &str) -> usize {
+        if path == "/" {
+            return self.nodes.len().saturating_sub(1);
+        }
+        let prefix = format!("{path}/");
+        self.nodes.keys().filter(|k| k.starts_with(&prefix)).count()
+    }
+
+    /// Approximate bytes of data and paths (mntr's `zk_approximate_data_size`).
+    pub fn approximate_data_size(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|(p, n)| p.len() + n.data_len() as usize)
+            .sum()
+    }
+
+    fn index_owner(&mut self, path: &str, owner: i64) {
+        match OwnerKind::of(owner) {
+            OwnerKind::Ephemeral(sid) => {
+                self.ephemerals
+                    .entry(sid)
+                    .or_insert_with(|| JavaHashSet::with_capacity(16))
+                    .insert(path);
+            }
+            OwnerKind::Container => {
+                self.containers.insert(path.to_owned());
+            }
+            OwnerKind::Ttl(_) => {
+                self.ttls.insert(path.to_owned());
+            }
+            OwnerKind::Persistent => {}
+        }
+    }
+
+    fn unindex_owner(&mut self, path: &str, owner: i64) {
+        match OwnerKind::of(owner) {
+            OwnerKind::Ephemeral(sid) => {
+                if let Some(set) = self.ephemerals.get_mut(&sid) {
+                    set.remove(path);
+                    if set.is_empty() {
+                        self.ephemerals.remove(&sid);
+                    }
+                }
+            }
+            OwnerKind::Container => {
+                self.containers.remove(path);
+            }
+            OwnerKind::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+            OwnerKind::Persistent => {}
+        }
+    }
+
+    /// Applies one transaction, appending the watch triggers it causes to `triggers`.
+    pub fn apply(
+        &mut self,
+        header: &TxnHeader,
+        body: &TxnBody,
+        triggers: &mut Vec<Trigger>,
+    ) -> TxnResult {
+        let result = self.apply_one(header, header.txn_type, body, triggers);
+        if header.zxid > self.last_zxid {
+            self.last_zxid = header.zxid;
+        }
+        result
+    }
+
+    fn apply_one(
+        &mut self,
+        h: &TxnHeader,
+        txn_type: i32,
+        body: &TxnBody,
+        triggers: &mut Vec<Trigger>,
+    ) -> TxnResult {
+        let zxid = h.zxid;
+        let res = match body {
+            TxnBody::Create(t) => {
+                let owner = if t.ephemeral { h.client_id.0 } else { 0 };
+                self.create_node(
+                    &t.path,
+                    &t.data,
+                    &t.acl,
+                    owner,
+                    t.parent_cversion,
+                    zxid,
+                    h.time,
+                    triggers,
+                )
+            }
+            TxnBody::CreateContainer(t) => self.create_node(
+                &t.path,
+                &t.data,
+                &t.acl,
+                super::node::CONTAINER_OWNER,
+                t.parent_cversion,
+                zxid,
+                h.time,
+                triggers,
+            ),
+            TxnBody::CreateTtl(t) => self.create_node(
+                &t.path,
+                &t.data,
+                &t.acl,
+                OwnerKind::ttl_owner(t.ttl),
+                t.parent_cversion,
+                zxid,
+                h.time,
+                triggers,
+            ),
+            TxnBody::Delete(t) => self
+                .delete_node(&t.path, zxid, triggers)
+                .map(|_| TxnResult::Deleted),
+            TxnBody::SetData(t) => match self.nodes.get_mut(&t.path) {
+                None => Err(ErrorCode::NoNode),
+                Some(n) => {
+                    n.data = t.data.clone();
+                    n.stat.version = t.version;
+                    n.stat.mtime = h.time;
+                    n.stat.mzxid = zxid;
+                    let stat = n.client_stat();
+                    triggers.push(Trigger {
+                        event: EventType::NodeDataChanged,
+                        path: t.path.clone(),
+                    });
+                    Ok(TxnResult::SetData(stat))
+                }
+            },
+            TxnBody::SetAcl(t) => match self.nodes.get_mut(&t.path) {
+                None => Err(ErrorCode::NoNode),
+                Some(n) => {
+                    n.acl = t.acl.clone();
+                    n.stat.aversion = t.version;
+                    Ok(TxnResult::SetAcl(n.client_stat()))
+                }
+            },
+            TxnBody::Check(_) => Ok(TxnResult::Checked),
+            TxnBody::Error(e) => Ok(TxnResult::Error(ErrorCode::from_i32(e.err))),
+            TxnBody::CreateSession(t) => {
+                self.sessions.insert(h.client_id, t.timeout_ms);
+                Ok(TxnResult::Session)
+            }
+            TxnBody::CloseSession(_) => {
+                // The session's ephemerals as the tree knows them; the txn's list is the same set
+                // as prepared, and deleting from the index keeps replay idempotent.
+                for p in self.ephemerals(h.client_id) {
+                    let _ = self.delete_node(&p, zxid, triggers);
+                }
+                self.sessions.remove(&h.client_id);
+                Ok(TxnResult::Session)
+            }
+            TxnBody::Multi(subs) => Ok(self.apply_multi(h, subs, triggers)),
+        };
+        let _ = txn_type;
+        res.unwrap_or_else(TxnResult::Error)
+    }
+
+    fn apply_multi(
+        &mut self,
+        h: &TxnHeader,
+        subs: &[(i32, TxnBody)],
+        triggers: &mut Vec<Trigger>,
+    ) -> TxnResult {
+        let failed = subs.iter().any(|(_, b)| matches!(b, TxnBody::Error(_)));
+        if failed {
+            let mut post = false;
+            let results = subs
+                .iter()
+                .map(|(_, b)| match b {
+                    TxnBody::Error(e) => {
+                        post = true;
+                        TxnResult::Error(ErrorCode::from_i32(e.err))
+                    }
+                    _ if post => TxnResult::Error(ErrorCode::RuntimeInconsistency),
+                    _ => TxnResult::Error(ErrorCode::Ok),
+                })
+                .collect();
+            return TxnResult::Multi(results);
+        }
+        let results = subs
+            .iter()
+            .map(|(ty, b)| self.apply_one(h, *ty, b, triggers))
+            .collect();
+        TxnResult::Multi(results)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create_node(
+        &mut self,
+        path: &str,
+        data: &Option<Bytes>,
+        acl: &[Acl],
+        owner: i64,
+        parent_cversion: i32,
+        zxid: Zxid,
+        time: i64,
+        triggers: &mut Vec<Trigger>,
+    ) -> Result<TxnResult, ErrorCode> {
+        let parent_path = path::parent(path).to_owned();
+        let name = path::node_name(path);
+        if self.nodes.contains_key(path) {
+            return Err(ErrorCode::NodeExists);
+        }
+        let parent = self.nodes.get_mut(&parent_path).ok_or(ErrorCode::NoNode)?;
+        parent.stat.cversion = if parent_cversion == -1 {
+            parent.stat.cversion + 1
+        } else {
+            parent_cversion
+        };
+        parent.stat.pzxid = zxid;
+        parent.add_child(name);
+        let stat = StatPersisted {
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time,
+            mtime: time,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner: owner,
+            pzxid: zxid,
+        };
+        let node = DataNode::new(data.clone(), acl.to_vec(), stat);
+        let client_stat = node.client_stat();
+        self.nodes.insert(path.to_owned(), node);
+        self.index_owner(path, owner);
+        triggers.push(Trigger {
+            event: EventType::NodeCreated,
+            path: path.to_owned(),
+        });
+        triggers.push(Trigger {
+            event: EventType::NodeChildrenChanged,
+            path: parent_path,
+        });
+        Ok(TxnResult::Created {
+            path: path.to_owned(),
+            stat: client_stat,
+        })
+    }
+
+    fn delete_node(
+        &mut self,
+        path: &str,
+        zxid: Zxid,
+        triggers: &mut Vec<Trigger>,
+    ) -> Result<(), ErrorCode> {
+        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        let parent_path = path::parent(path).to_owned();
+        if let Some(parent) = self.nodes.get_mut(&parent_path) {
+            parent.remove_child(path::node_name(path));
+            parent.stat.pzxid = zxid;
+        }
+        self.unindex_owner(path, node.stat.ephemeral_owner);
+        triggers.push(Trigger {
+            event: EventType::NodeDeleted,
+            path: path.to_owned(),
+        });
+        triggers.push(Trigger {
+            event: EventType::NodeChildrenChanged,
+            path: parent_path,
+        });
+        Ok(())
+    }
+}
+
+/// The op code a transaction's header carries for a request op code: create2 and the like keep
+/// their own code; a failed request becomes `error`.
+pub fn is_create_op(op: OpCode) -> bool {
+    matches!(
+        op,
+        OpCode::Create | OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl
+    )
+}

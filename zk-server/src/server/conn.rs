@@ -1,0 +1,161 @@
+//! One client connection: four-letter-word detection, the handshake frame, request frames in,
+//! batched frames out. At most `max_outstanding` requests are in flight per connection; past
+//! that the task stops reading from the socket.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use zk_core::jute::Decode;
+use zk_core::proto::ConnectRequest;
+
+use crate::core::ConnId;
+use crate::fourlw;
+
+use super::engine::{ToConn, ToEngine};
+
+/// Limits a connection enforces.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnLimits {
+    /// jute.maxbuffer.
+    pub(crate) max_frame: usize,
+    /// Requests in flight before the connection stops reading.
+    pub(crate) max_outstanding: usize,
+}
+
+/// Serves one connection until either side closes it.
+///
+/// # Cancel safety
+/// Dropping the future drops the socket; the engine learns of it only through `Closed`, which is
+/// sent on every normal exit, so callers should let it run to completion.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    conn: ConnId,
+    remote: SocketAddr,
+    engine: mpsc::Sender<ToEngine>,
+    limits: ConnLimits,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, wr) = stream.into_split();
+    let mut first = [0u8; 4];
+    if rd.read_exact(&mut first).await.is_err() {
+        return;
+    }
+    if let Some(cmd) = fourlw::detect(first) {
+        let (tx, rx) = oneshot::channel();
+        if engine
+            .send(ToEngine::FourLetter { cmd, reply: tx })
+            .await
+            .is_ok()
+        {
+            if let Ok(text) = rx.await {
+                let mut wr = wr;
+                let _ = wr.write_all(text.as_bytes()).await;
+                let _ = wr.shutdown().await;
+            }
+        }
+        return;
+    }
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    if engine
+        .send(ToEngine::Accept {
+            conn,
+            remote,
+            tx: out_tx,
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let permits = Arc::new(Semaphore::new(limits.max_outstanding));
+    let (closed_tx, closed_rx) = oneshot::channel::<()>();
+    let writer = tokio::spawn(write_loop(wr, out_rx, permits.clone(), closed_tx));
+    tokio::select! {
+        r = read_loop(&mut rd, first, conn, &engine, limits, &permits) => {
+            if let Err(reason) = r {
+                tracing::debug!(?conn, %remote, reason, "closing connection");
+            }
+        }
+        _ = closed_rx => {}
+    }
+    let _ = engine.send(ToEngine::Closed { conn }).await;
+    let _ = writer.await;
+}
+
+async fn read_frame(
+    rd: &mut OwnedReadHalf,
+    len_bytes: [u8; 4],
+    max: usize,
+) -> Result<Vec<u8>, &'static str> {
+    let len = i32::from_be_bytes(len_bytes);
+    if len < 0 || len as usize > max {
+        return Err("frame length out of range");
+    }
+    let mut buf = vec![0u8; len as usize];
+    rd.read_exact(&mut buf).await.map_err(|_| "eof")?;
+    Ok(buf)
+}
+
+async fn read_loop(
+    rd: &mut OwnedReadHalf,
+    first: [u8; 4],
+    conn: ConnId,
+    engine: &mpsc::Sender<ToEngine>,
+    limits: ConnLimits,
+    permits: &Semaphore,
+) -> Result<(), &'static str> {
+    let frame = read_frame(rd, first, limits.max_frame).await?;
+    let req = ConnectRequest::decode(&mut zk_core::jute::Reader::new(&frame))
+        .map_err(|_| "bad connect request")?;
+    engine
+        .send(ToEngine::Connect { conn, req })
+        .await
+        .map_err(|_| "engine gone")?;
+    loop {
+        let mut len = [0u8; 4];
+        rd.read_exact(&mut len).await.map_err(|_| "eof")?;
+        let frame = read_frame(rd, len, limits.max_frame).await?;
+        if frame.len() < 8 {
+            return Err("short request header");
+        }
+        let xid = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+        let op = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+        // Bound in-flight requests: wait for a reply to be written before reading more.
+        permits.acquire().await.map_err(|_| "closed")?.forget();
+        engine
+            .send(ToEngine::Request {
+                conn,
+                xid,
+                op,
+                body: frame[8..].to_vec(),
+            })
+            .await
+            .map_err(|_| "engine gone")?;
+    }
+}
+
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<ToConn>,
+    permits: Arc<Semaphore>,
+    closed: oneshot::Sender<()>,
+) {
+    while let Some(m) = rx.recv().await {
+        match m {
+            ToConn::Frames(buf, replies) => {
+                if wr.write_all(&buf).await.is_err() {
+                    break;
+                }
+                permits.add_permits(replies);
+            }
+            ToConn::Close => break,
+        }
+    }
+    let _ = wr.shutdown().await;
+    permits.close();
+    let _ = closed.send(());
+}

@@ -1,0 +1,166 @@
+//! The tokio driver and the embedding API: [`Server::start`], [`Server::addr`],
+//! [`Server::shutdown`].
+
+mod conn;
+mod engine;
+mod logger;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::ServerConfig;
+use crate::core::{ConnId, Core, DataTree};
+use crate::sink::{NullSink, TxnSink};
+
+use conn::ConnLimits;
+use engine::Engine;
+use logger::Logger;
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+    engine: JoinHandle<()>,
+}
+
+/// Counts connections per client IP (maxClientCnxns); the guard gives its slot back on drop.
+#[derive(Debug, Clone, Default)]
+struct PerIp(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+struct IpSlot(PerIp, IpAddr);
+
+impl PerIp {
+    fn try_take(&self, ip: IpAddr, max: usize) -> Option<IpSlot> {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(ip).or_insert(0);
+        if max != 0 && *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot(self.clone(), ip))
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut m = (self.0).0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.1);
+            }
+        }
+    }
+}
+
+impl Server {
+    /// Starts a server with an empty tree and no transaction log (writes are in memory only).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: nothing is spawned before the listener is bound, and a dropped future leaves
+    /// nothing running.
+    pub async fn start(cfg: ServerConfig) -> io::Result<Server> {
+        Self::start_with(cfg, DataTree::new(), Box::new(NullSink)).await
+    }
+
+    /// Starts a server over a recovered `tree`, logging every transaction to `sink` before any
+    /// reply that depends on it is sent.
+    ///
+    /// # Cancel safety
+    /// Cancel safe, as [`Server::start`].
+    pub async fn start_with(
+        cfg: ServerConfig,
+        tree: DataTree,
+        sink: Box<dyn TxnSink>,
+    ) -> io::Result<Server> {
+        let listener = TcpListener::bind(cfg.client_addr()).await?;
+        let addr = listener.local_addr()?;
+        let start_zxid = tree.last_zxid().0;
+        let core = Core::with_tree(cfg.core_config(), tree, engine::now_ms());
+        let (logger, synced) = Logger::start(sink, start_zxid)?;
+        let (tx, rx) = mpsc::channel(cfg.global_outstanding_limit.max(1));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let engine = tokio::spawn(
+            Engine::new(core, cfg.clone(), logger, synced).run(rx, shutdown_rx.clone()),
+        );
+        let accept = tokio::spawn(accept_loop(listener, cfg, tx, shutdown_rx));
+        tracing::info!(%addr, "zk-server serving");
+        Ok(Server {
+            addr,
+            shutdown,
+            accept,
+            engine,
+        })
+    }
+
+    /// The address clients connect to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, closes every connection and waits for the log to be flushed.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: a dropped future still stops the server, but may return before the log
+    /// thread finished.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.accept.await;
+        let _ = self.engine.await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    cfg: ServerConfig,
+    engine: mpsc::Sender<ToEngineAlias>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let per_ip = PerIp::default();
+    let limits = ConnLimits {
+        max_frame: cfg.jute_max_buffer,
+        max_outstanding: cfg.max_outstanding_per_connection.max(1),
+    };
+    let mut next_id = 1u64;
+    loop {
+        tokio::select! {
+            r = listener.accept() => {
+                let (stream, remote) = match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let Some(slot) = per_ip.try_take(remote.ip(), cfg.max_client_cnxns) else {
+                    tracing::warn!(%remote, "too many connections from this address (maxClientCnxns)");
+                    drop(stream);
+                    continue;
+                };
+                let conn = ConnId(next_id);
+                next_id += 1;
+                let engine = engine.clone();
+                let mut stop = shutdown.clone();
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    tokio::select! {
+                        _ = conn::serve(stream, conn, remote, engine, limits) => {}
+                        _ = stop.wait_for(|s| *s) => {}
+                    }
+                });
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+type ToEngineAlias = engine::ToEngine;
