@@ -15,7 +15,8 @@ use zk_core::proto::CreateRequest;
 use zk_core::txn::*;
 use zk_core::{CreateMode, OpCode, Perms, Request, Response, SessionId, Zxid};
 use zk_server::persist::{
-    recover, DataDirs, ReplayTree, TxnEntry, TxnLog, TxnLogConfig, DIGEST_VERSION,
+    encode_record, list, recover, scan_log_file, DataDirs, LogEnd, ReplayTree, TxnEntry, TxnLog,
+    TxnLogConfig, DIGEST_VERSION, LOG_PREFIX,
 };
 
 /// Generates transactions the way a server would, keeping the expected tree up to date.
@@ -270,6 +271,26 @@ fn apache_zookeeper_serves_a_data_dir_written_by_zk_server() {
         log.append(&e.header, &e.body, e.digest.as_ref()).unwrap();
     }
     log.close().unwrap();
+
+    // A crash left half of one more record at the end of the newest log: recovery truncates it
+    // away, and Apache ZooKeeper starts on the repaired directory.
+    let (_, newest) = list(&dirs.log_dir, LOG_PREFIX).unwrap().pop().unwrap();
+    let end = match scan_log_file(&newest).unwrap().end {
+        LogEnd::Clean { offset } => offset,
+        other => panic!("{other:?}"),
+    };
+    let mut record = Vec::new();
+    encode_record(b"a transaction that never finished", &mut record);
+    let mut bytes = std::fs::read(&newest).unwrap();
+    bytes[end as usize..end as usize + 20].copy_from_slice(&record[..20]);
+    std::fs::write(&newest, &bytes).unwrap();
+    let rec = recover(&dirs).unwrap();
+    assert_eq!(
+        rec.txns.len(),
+        n - k,
+        "every txn after the snapshot, none torn"
+    );
+    assert_eq!(std::fs::metadata(&newest).unwrap().len(), end, "truncated");
 
     let log_dir_line = format!("dataLogDir={}", log_root.display());
     let mut zk =
