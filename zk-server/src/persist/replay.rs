@@ -108,6 +108,16 @@ impl ReplayTree {
     }
 
     fn insert(&mut self, path: &str, data: Option<Bytes>, acl: i64, stat: StatPersisted) {
+        // A map put, as NodeHashMapImpl.put: a node left behind when replay deleted its parent
+        // (a fuzzy snapshot held the parent's later incarnation) is replaced, digest and all.
+        if let Some(old) = self.nodes.remove(path) {
+            self.digest =
+                self.digest
+                    .wrapping_sub(node_digest(path, old.data.as_deref(), &old.stat));
+            if let Some(set) = self.ephemerals.get_mut(&old.stat.ephemeral_owner) {
+                set.remove(path);
+            }
+        }
         if path != "/" {
             let (parent, name) = parent_and_name(path);
             if let Some(p) = self.nodes.get_mut(parent) {
