@@ -1,6 +1,7 @@
 //! Damaged and compressed data directories written by Apache ZooKeeper 3.8: a corrupt newest
 //! snapshot falls back to an older one, a torn log tail is truncated, a corrupt record in the
-//! middle of the log stops recovery naming the file and offset, and gzip snapshots are read.
+//! middle of the log stops recovery naming the file and offset, gzip snapshots are read, and
+//! autopurge deletes what Apache ZooKeeper's PurgeTxnLog deletes.
 
 mod persist_common;
 
@@ -195,4 +196,54 @@ fn gzip_snapshots() {
     );
     assert!(snap.nodes.len() > 10);
     assert_same(&recovered_tree(&dirs).unwrap(), &served);
+}
+
+/// autopurge: `purge` deletes exactly what Apache ZooKeeper's own `PurgeTxnLog -n 3` deletes
+/// from the same directory.
+#[test]
+fn purge_matches_apache_purge_txn_log() {
+    let data = tempfile::tempdir().unwrap();
+    apache_writes(data.path(), &["snapCount=100", "preAllocSize=16"], |s| {
+        s.len() >= 5
+    });
+    let copy = tempfile::tempdir().unwrap();
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir.join("version-2"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    std::fs::create_dir_all(copy.path().join("version-2")).unwrap();
+    for n in names(data.path()) {
+        std::fs::copy(
+            data.path().join("version-2").join(&n),
+            copy.path().join("version-2").join(&n),
+        )
+        .unwrap();
+    }
+    let dirs = DataDirs::new(copy.path(), None);
+    let deleted = zk_server::persist::purge(&dirs.snap_dir, &dirs.log_dir, 3).unwrap();
+    assert!(!deleted.is_empty(), "something to purge");
+
+    let status = std::process::Command::new("java")
+        .args([
+            "-cp",
+            tests::ZK_CLASSPATH,
+            "org.apache.zookeeper.server.PurgeTxnLog",
+        ])
+        .arg(data.path())
+        .arg(data.path())
+        .args(["-n", "3"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        names(copy.path()),
+        names(data.path()),
+        "files kept by zk-server vs Apache"
+    );
 }
