@@ -2,7 +2,7 @@
 //! and two log files, in a dataLogDir apart from dataDir), and Apache ZooKeeper 3.8 starts on it
 //! and serves exactly the expected tree: every path, data, stat and ACL, with no digest
 //! mismatch and no checksum complaint in its log. Then it keeps writing on top, and zk-server
-//! reads back what it wrote.
+//! reads back what it wrote. Apache ZooKeeper's offline tools read zk-server's files too.
 
 mod persist_common;
 
@@ -363,4 +363,70 @@ fn apache_zookeeper_serves_a_data_dir_written_by_zk_server() {
             "{p}"
         );
     }
+}
+
+fn run_java(class: &str, args: &[&std::path::Path]) -> String {
+    let out = std::process::Command::new("java")
+        .args(["-cp", tests::ZK_CLASSPATH, class])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{class}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Apache ZooKeeper's own offline tools read zk-server's files: SnapshotFormatter a snapshot
+/// written with derived ACL ids (`node_with_acl`), TxnLogToolkit a log.
+#[test]
+fn apache_tools_read_zk_server_files() {
+    assert!(
+        tests::apache_zk_installed(),
+        "Apache ZooKeeper is not installed: run scripts/test"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let g = build(SessionId(7), SessionId(8));
+    let tree = &g.tree;
+    let mut w = zk_server::persist::SnapshotWriter::create(dir.path(), tree.last_zxid).unwrap();
+    w.sessions(
+        tree.sessions
+            .iter()
+            .map(|(s, t)| (*s, *t))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let mut stack = vec!["/".to_string()];
+    while let Some(path) = stack.pop() {
+        let n = tree.get(&path).unwrap();
+        let acl = tree.acls.get(n.acl).unwrap();
+        w.node_with_acl(&path, n.data.as_deref(), &acl, &n.stat)
+            .unwrap();
+        let base = if path == "/" { "" } else { path.as_str() };
+        stack.extend(n.children.iter().map(|c| format!("{base}/{c}")));
+    }
+    let snap = w.finish(None).unwrap();
+    let out = run_java("org.apache.zookeeper.server.SnapshotFormatter", &[&snap]);
+    // Apache ZooKeeper's node map holds the root twice ("" and "/"), and counts both.
+    assert!(
+        out.contains(&format!("ZNode Details (count={}):", tree.len() + 1)),
+        "{out}"
+    );
+    assert!(out.contains("/secure"), "{out}");
+
+    let mut log = TxnLog::open(dir.path(), TxnLogConfig::default()).unwrap();
+    for e in &g.entries {
+        log.append(&e.header, &e.body, e.digest.as_ref()).unwrap();
+    }
+    log.close().unwrap();
+    let out = run_java(
+        "org.apache.zookeeper.server.persistence.TxnLogToolkit",
+        &[&dir.path().join("log.1")],
+    );
+    assert!(
+        out.contains(&format!("EOF reached after {} txns.", g.entries.len())),
+        "{out}"
+    );
 }
