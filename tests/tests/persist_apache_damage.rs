@@ -1,6 +1,7 @@
 //! Damaged and compressed data directories written by Apache ZooKeeper 3.8: a corrupt newest
 //! snapshot falls back to an older one, a torn log tail is truncated, a corrupt record in the
-//! middle of the log stops recovery naming the file and offset, and gzip snapshots are read.
+//! middle of the log stops recovery naming the file and offset, gzip snapshots are read, and
+//! autopurge deletes what Apache ZooKeeper's PurgeTxnLog deletes.
 
 mod persist_common;
 
@@ -36,7 +37,7 @@ fn set(path: &str, v: usize) -> Request {
     })
 }
 
-/// Runs Apache ZooKeeper with `extra` settings on `data`, writes 300 nodes and 300 updates,
+/// Runs Apache ZooKeeper with `extra` settings on `data`, writes 300 nodes and 700 updates,
 /// waits until every snapshot file is complete (`done` says which count), stops it, and returns
 /// the tree it served.
 fn apache_writes(
@@ -47,7 +48,7 @@ fn apache_writes(
     let mut zk = ApacheZk::start_in(Some(data), extra).expect("start Apache ZooKeeper");
     let mut c = RawClient::connect(zk.addr(), 30_000);
     let mut reqs: Vec<Request> = (0..300).map(|i| create(&format!("/d{i}"))).collect();
-    reqs.extend((0..300).map(|i| set(&format!("/d{}", i % 300), i)));
+    reqs.extend((0..700).map(|i| set(&format!("/d{}", i % 300), i)));
     assert!(c.pipeline(&reqs).iter().all(|r| r.is_ok()));
     let served = walk(&mut c);
     let snap_dir = DataDirs::new(data, None).snap_dir;
@@ -92,7 +93,7 @@ fn assert_same(tree: &ReplayTree, served: &BTreeMap<String, NodeView>) {
 fn damaged_apache_data_dirs() {
     let data = tempfile::tempdir().unwrap();
     let served = apache_writes(data.path(), &["snapCount=100", "preAllocSize=16"], |s| {
-        s.len() >= 4
+        s.len() >= 3
     });
     let dirs = DataDirs::new(data.path(), None);
     assert_same(&recovered_tree(&dirs).unwrap(), &served);
@@ -195,4 +196,54 @@ fn gzip_snapshots() {
     );
     assert!(snap.nodes.len() > 10);
     assert_same(&recovered_tree(&dirs).unwrap(), &served);
+}
+
+/// autopurge: `purge` deletes exactly what Apache ZooKeeper's own `PurgeTxnLog -n 3` deletes
+/// from the same directory.
+#[test]
+fn purge_matches_apache_purge_txn_log() {
+    let data = tempfile::tempdir().unwrap();
+    apache_writes(data.path(), &["snapCount=100", "preAllocSize=16"], |s| {
+        s.len() >= 5
+    });
+    let copy = tempfile::tempdir().unwrap();
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir.join("version-2"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    std::fs::create_dir_all(copy.path().join("version-2")).unwrap();
+    for n in names(data.path()) {
+        std::fs::copy(
+            data.path().join("version-2").join(&n),
+            copy.path().join("version-2").join(&n),
+        )
+        .unwrap();
+    }
+    let dirs = DataDirs::new(copy.path(), None);
+    let deleted = zk_server::persist::purge(&dirs.snap_dir, &dirs.log_dir, 3).unwrap();
+    assert!(!deleted.is_empty(), "something to purge");
+
+    let status = std::process::Command::new("java")
+        .args([
+            "-cp",
+            tests::ZK_CLASSPATH,
+            "org.apache.zookeeper.server.PurgeTxnLog",
+        ])
+        .arg(data.path())
+        .arg(data.path())
+        .args(["-n", "3"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        names(copy.path()),
+        names(data.path()),
+        "files kept by zk-server vs Apache"
+    );
 }

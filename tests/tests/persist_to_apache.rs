@@ -2,238 +2,21 @@
 //! and two log files, in a dataLogDir apart from dataDir), and Apache ZooKeeper 3.8 starts on it
 //! and serves exactly the expected tree: every path, data, stat and ACL, with no digest
 //! mismatch and no checksum complaint in its log. Then it keeps writing on top, and zk-server
-//! reads back what it wrote.
+//! reads back what it wrote. Apache ZooKeeper's offline tools read zk-server's files too.
 
 mod persist_common;
 
 use bytes::Bytes;
+use persist_common::txn_gen::build;
 use persist_common::{walk, RawClient};
 use tests::{four_letter_word, ApacheZk};
-use zk_core::data::{Acl, Id};
-use zk_core::jute::Encode;
+use zk_core::data::Acl;
 use zk_core::proto::CreateRequest;
-use zk_core::txn::*;
-use zk_core::{CreateMode, OpCode, Perms, Request, Response, SessionId, Zxid};
+use zk_core::{CreateMode, Request, Response, SessionId, Zxid};
 use zk_server::persist::{
-    recover, DataDirs, ReplayTree, TxnEntry, TxnLog, TxnLogConfig, DIGEST_VERSION,
+    encode_record, list, recover, scan_log_file, DataDirs, LogEnd, ReplayTree, TxnLog,
+    TxnLogConfig, LOG_PREFIX,
 };
-
-/// Generates transactions the way a server would, keeping the expected tree up to date.
-struct Gen {
-    tree: ReplayTree,
-    entries: Vec<TxnEntry>,
-    time: i64,
-}
-
-impl Gen {
-    fn push(&mut self, session: SessionId, t: OpCode, body: Vec<u8>) {
-        self.time += 3;
-        let header = TxnHeader {
-            client_id: session,
-            cxid: self.entries.len() as i32,
-            zxid: Zxid(self.entries.len() as i64 + 1),
-            time: self.time,
-            txn_type: t.as_i32(),
-        };
-        let mut e = TxnEntry {
-            header,
-            body: body.into(),
-            digest: None,
-        };
-        self.tree.apply(&e).unwrap();
-        if t != OpCode::Error {
-            e.digest = Some(TxnDigest {
-                version: DIGEST_VERSION,
-                tree_digest: self.tree.digest(),
-            });
-        }
-        self.entries.push(e);
-    }
-
-    fn parent_cversion(&self, path: &str) -> i32 {
-        let i = path.rfind('/').unwrap();
-        let parent = if i == 0 { "/" } else { &path[..i] };
-        self.tree.get(parent).unwrap().stat.cversion + 1
-    }
-
-    fn create_txn(
-        &self,
-        path: &str,
-        data: Option<&str>,
-        acl: Vec<Acl>,
-        ephemeral: bool,
-    ) -> CreateTxn {
-        CreateTxn {
-            path: path.into(),
-            data: data.map(|d| Bytes::from(d.to_string())),
-            acl,
-            ephemeral,
-            parent_cversion: self.parent_cversion(path),
-        }
-    }
-
-    fn create(
-        &mut self,
-        s: SessionId,
-        path: &str,
-        data: Option<&str>,
-        acl: Vec<Acl>,
-        ephemeral: bool,
-    ) {
-        let body = self.create_txn(path, data, acl, ephemeral).to_bytes();
-        self.push(s, OpCode::Create2, body);
-    }
-}
-
-fn build(s1: SessionId, s2: SessionId) -> Gen {
-    let mut g = Gen {
-        tree: ReplayTree::new(),
-        entries: Vec::new(),
-        time: 1_790_000_000_000,
-    };
-    let open = Acl::open_unsafe;
-    g.push(
-        s1,
-        OpCode::CreateSession,
-        CreateSessionTxn { timeout_ms: 60_000 }.to_bytes(),
-    );
-    g.push(
-        s2,
-        OpCode::CreateSession,
-        CreateSessionTxn { timeout_ms: 60_000 }.to_bytes(),
-    );
-    g.create(s1, "/app", Some("root of the app"), open(), false);
-    for i in 0..300 {
-        let data = (i % 10 != 0).then(|| format!("node {i} {}", "d".repeat(i % 50)));
-        g.create(s1, &format!("/app/n{i:03}"), data.as_deref(), open(), false);
-    }
-    for _ in 0..5 {
-        let seq = g.tree.get("/app").unwrap().stat.cversion;
-        let body = g
-            .create_txn(&format!("/app/seq-{seq:010}"), Some("s"), open(), false)
-            .to_bytes();
-        g.push(s1, OpCode::Create, body);
-    }
-    // A `create` (op 1) of a node that exists, as the replay of a fuzzy snapshot meets it:
-    // Apache ZooKeeper still raises the parent's cversion and pzxid ("Adjusting parent
-    // cversion"); the model must do the same or the digests and stats diverge.
-    let body = g
-        .create_txn("/app/seq-0000000300", Some("again"), open(), false)
-        .to_bytes();
-    g.push(s1, OpCode::Create, body);
-    for k in 0..5 {
-        g.create(s1, &format!("/app/e{k}"), Some("eph"), open(), true);
-        g.create(s2, &format!("/app/f{k}"), Some("eph2"), open(), true);
-    }
-    let body = CreateContainerTxn {
-        path: "/box".into(),
-        data: Some(Bytes::new()),
-        acl: open(),
-        parent_cversion: g.parent_cversion("/box"),
-    }
-    .to_bytes();
-    g.push(s1, OpCode::CreateContainer, body);
-    g.create(s1, "/box/item", Some("i"), open(), false);
-    let body = CreateTtlTxn {
-        path: "/app/ttl".into(),
-        data: Some(Bytes::from_static(b"t")),
-        acl: open(),
-        parent_cversion: g.parent_cversion("/app/ttl"),
-        ttl: 3_600_000,
-    }
-    .to_bytes();
-    g.push(s1, OpCode::CreateTtl, body);
-    let secure = vec![
-        Acl::new(
-            Perms::ALL,
-            Id::new("digest", "admin:D/InIHSb7yEEbrWz8b9l71RjZJU="),
-        ),
-        Acl::new(Perms::READ, Id::anyone()),
-    ];
-    g.create(s1, "/secure", Some("s3cr3t"), secure, false);
-    for i in (0..300).step_by(4) {
-        let body = SetDataTxn {
-            path: format!("/app/n{i:03}"),
-            data: Some(Bytes::from(format!("v2-{i}"))),
-            version: 1,
-        }
-        .to_bytes();
-        g.push(s1, OpCode::SetData, body);
-    }
-    let body = SetAclTxn {
-        path: "/app/n001".into(),
-        acl: Acl::read_unsafe(),
-        version: 1,
-    }
-    .to_bytes();
-    g.push(s1, OpCode::SetAcl, body);
-    for i in (1..300).step_by(7) {
-        g.push(
-            s1,
-            OpCode::Delete,
-            DeleteTxn {
-                path: format!("/app/n{i:03}"),
-            }
-            .to_bytes(),
-        );
-    }
-    g.push(s1, OpCode::Error, ErrorTxn { err: -110 }.to_bytes());
-    let sub = |t: OpCode, b: Vec<u8>| Txn {
-        txn_type: t.as_i32(),
-        data: b.into(),
-    };
-    let multi = MultiTxn {
-        txns: vec![
-            sub(
-                OpCode::Create,
-                g.create_txn("/app/multi", Some("m"), open(), false)
-                    .to_bytes(),
-            ),
-            sub(
-                OpCode::SetData,
-                SetDataTxn {
-                    path: "/app/n002".into(),
-                    data: None,
-                    version: 2,
-                }
-                .to_bytes(),
-            ),
-            sub(
-                OpCode::Delete,
-                DeleteTxn {
-                    path: "/app/n003".into(),
-                }
-                .to_bytes(),
-            ),
-            sub(
-                OpCode::Check,
-                CheckVersionTxn {
-                    path: "/app".into(),
-                    version: 0,
-                }
-                .to_bytes(),
-            ),
-        ],
-    };
-    g.push(s1, OpCode::Multi, multi.to_bytes());
-    let failed = MultiTxn {
-        txns: vec![
-            sub(OpCode::Error, ErrorTxn { err: 0 }.to_bytes()),
-            sub(OpCode::Error, ErrorTxn { err: -103 }.to_bytes()),
-        ],
-    };
-    g.push(s1, OpCode::Multi, failed.to_bytes());
-    let paths: Vec<String> = (0..5).map(|k| format!("/app/f{k}")).collect();
-    g.push(
-        s2,
-        OpCode::CloseSession,
-        CloseSessionTxn {
-            paths_to_delete: paths,
-        }
-        .to_bytes(),
-    );
-    g
-}
 
 #[test]
 fn apache_zookeeper_serves_a_data_dir_written_by_zk_server() {
@@ -270,6 +53,26 @@ fn apache_zookeeper_serves_a_data_dir_written_by_zk_server() {
         log.append(&e.header, &e.body, e.digest.as_ref()).unwrap();
     }
     log.close().unwrap();
+
+    // A crash left half of one more record at the end of the newest log: recovery truncates it
+    // away, and Apache ZooKeeper starts on the repaired directory.
+    let (_, newest) = list(&dirs.log_dir, LOG_PREFIX).unwrap().pop().unwrap();
+    let end = match scan_log_file(&newest).unwrap().end {
+        LogEnd::Clean { offset } => offset,
+        other => panic!("{other:?}"),
+    };
+    let mut record = Vec::new();
+    encode_record(b"a transaction that never finished", &mut record);
+    let mut bytes = std::fs::read(&newest).unwrap();
+    bytes[end as usize..end as usize + 20].copy_from_slice(&record[..20]);
+    std::fs::write(&newest, &bytes).unwrap();
+    let rec = recover(&dirs).unwrap();
+    assert_eq!(
+        rec.txns.len(),
+        n - k,
+        "every txn after the snapshot, none torn"
+    );
+    assert_eq!(std::fs::metadata(&newest).unwrap().len(), end, "truncated");
 
     let log_dir_line = format!("dataLogDir={}", log_root.display());
     let mut zk =
@@ -342,4 +145,70 @@ fn apache_zookeeper_serves_a_data_dir_written_by_zk_server() {
             "{p}"
         );
     }
+}
+
+fn run_java(class: &str, args: &[&std::path::Path]) -> String {
+    let out = std::process::Command::new("java")
+        .args(["-cp", tests::ZK_CLASSPATH, class])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{class}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Apache ZooKeeper's own offline tools read zk-server's files: SnapshotFormatter a snapshot
+/// written with derived ACL ids (`node_with_acl`), TxnLogToolkit a log.
+#[test]
+fn apache_tools_read_zk_server_files() {
+    assert!(
+        tests::apache_zk_installed(),
+        "Apache ZooKeeper is not installed: run scripts/test"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let g = build(SessionId(7), SessionId(8));
+    let tree = &g.tree;
+    let mut w = zk_server::persist::SnapshotWriter::create(dir.path(), tree.last_zxid).unwrap();
+    w.sessions(
+        tree.sessions
+            .iter()
+            .map(|(s, t)| (*s, *t))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let mut stack = vec!["/".to_string()];
+    while let Some(path) = stack.pop() {
+        let n = tree.get(&path).unwrap();
+        let acl = tree.acls.get(n.acl).unwrap();
+        w.node_with_acl(&path, n.data.as_deref(), &acl, &n.stat)
+            .unwrap();
+        let base = if path == "/" { "" } else { path.as_str() };
+        stack.extend(n.children.iter().map(|c| format!("{base}/{c}")));
+    }
+    let snap = w.finish(None).unwrap();
+    let out = run_java("org.apache.zookeeper.server.SnapshotFormatter", &[&snap]);
+    // Apache ZooKeeper's node map holds the root twice ("" and "/"), and counts both.
+    assert!(
+        out.contains(&format!("ZNode Details (count={}):", tree.len() + 1)),
+        "{out}"
+    );
+    assert!(out.contains("/secure"), "{out}");
+
+    let mut log = TxnLog::open(dir.path(), TxnLogConfig::default()).unwrap();
+    for e in &g.entries {
+        log.append(&e.header, &e.body, e.digest.as_ref()).unwrap();
+    }
+    log.close().unwrap();
+    let out = run_java(
+        "org.apache.zookeeper.server.persistence.TxnLogToolkit",
+        &[&dir.path().join("log.1")],
+    );
+    assert!(
+        out.contains(&format!("EOF reached after {} txns.", g.entries.len())),
+        "{out}"
+    );
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod apache_load;
+pub(crate) mod txn_gen;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

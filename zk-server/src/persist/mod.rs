@@ -58,6 +58,7 @@ mod logscan;
 mod policy;
 mod recovery;
 mod replay;
+mod replay_view;
 mod snapshot;
 mod snapshot_read;
 mod truncate;

@@ -58,8 +58,8 @@ impl Recovered {
 ///
 /// - Snapshots are tried newest first; one that fails to read (bad seal, truncated, bad header)
 ///   is skipped with a warning and the next older one is tried.
-/// - Without any readable snapshot, a log that starts at zxid 1 or earlier is replayed from an
-///   empty tree; any other log means history is missing: [`PersistError::NoValidSnapshot`]
+/// - Without any readable snapshot, a log that starts at the first zxid of epoch 0 or 1 is
+///   replayed from an empty tree; any other log means history is missing: [`PersistError::NoValidSnapshot`]
 ///   (ZOOKEEPER-2325: never serve a partial tree as if it were empty).
 /// - The logs after the snapshot are read with [`TxnLogIter`]: a torn tail in the newest file is
 ///   truncated with a warning, corruption anywhere else is an error naming file and offset.
@@ -90,8 +90,10 @@ pub fn recover(dirs: &DataDirs) -> Result<Recovered> {
         let why = match txns.first() {
             None if skipped.is_empty() => None, // a new database
             None => Some("every snapshot is unreadable and no log holds the history".to_string()),
-            Some(t) if t.header.zxid.counter() > 1 => Some(format!(
-                "{} log files but no readable snapshot, and the log starts at {}, not at zxid 1",
+            // Only the very first epoch (0 standalone, 1 for a new ensemble) starts from nothing.
+            Some(t) if t.header.zxid.counter() > 1 || t.header.zxid.epoch() > 1 => Some(format!(
+                "{} log files but no readable snapshot, and the log starts at {}, not at the \
+                 first zxid of the first epoch",
                 list(&dirs.log_dir, LOG_PREFIX)?.len(),
                 t.header.zxid
             )),

@@ -3,23 +3,28 @@
 //! 3.6+ tree digest kept incrementally.
 //!
 //! The server core owns the real data tree; this model is the reference the persistence tests
-//! (and the dump tool) check against: it shows exactly what idempotent replay over a fuzzy
-//! snapshot means, and its digest must equal the `TxnDigest` Apache ZooKeeper logs.
+//! check against (its digest equals the `TxnDigest` Apache ZooKeeper logs after every txn).
+//! Replay over a fuzzy snapshot is idempotent only with Apache ZooKeeper's exact rules:
+//! - create (all four kinds): parent missing: skip. The ACL is interned first. Node exists:
+//!   skip, except that op `create` (1, not create2) still raises the parent's cversion. The
+//!   parent's cversion and pzxid change only if the record's parentCVersion is greater.
+//! - delete: parent missing: skip. The parent's pzxid moves forward (if greater) even when the
+//!   child is already gone; the child's own children stay in the node map until replaced.
+//! - setData, setACL: absolute values from the record; a missing node is skipped.
+//! - closeSession: delete the listed paths, then the ephemerals the session still owns.
+//! - multi: nothing if any sub-transaction is an error, else each with the multi's header.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use zk_core::data::{Acl, Stat, StatPersisted};
+use zk_core::data::{Acl, StatPersisted};
 use zk_core::txn::TxnHeader;
 use zk_core::{DecodeError, OpCode, SessionId, Zxid};
 
 use super::acl_cache::AclCache;
-use super::checksum::{node_digest, DIGEST_VERSION};
+use super::checksum::node_digest;
 use super::entry::{LogTxn, TxnEntry};
 use super::error::Result;
-use super::snapshot::{SnapDigest, SnapshotWriter};
-use super::snapshot_read::Snapshot;
 
 /// `EphemeralType.CONTAINER_EPHEMERAL_OWNER`.
 pub const CONTAINER_OWNER: i64 = i64::MIN;
@@ -42,18 +47,18 @@ pub struct ReplayNode {
 /// The data tree model: nodes by path ("/" is the root), ACL map, sessions, digest.
 #[derive(Debug, Clone)]
 pub struct ReplayTree {
-    nodes: HashMap<String, ReplayNode>,
-    ephemerals: BTreeMap<i64, BTreeSet<String>>,
+    pub(super) nodes: HashMap<String, ReplayNode>,
+    pub(super) ephemerals: BTreeMap<i64, BTreeSet<String>>,
     /// The ACL map.
     pub acls: AclCache,
     /// Live sessions and their timeouts.
     pub sessions: BTreeMap<SessionId, i32>,
-    digest: i64,
+    pub(super) digest: i64,
     /// The last zxid applied (or the snapshot's).
     pub last_zxid: Zxid,
 }
 
-fn parent_and_name(path: &str) -> (&str, &str) {
+pub(super) fn parent_and_name(path: &str) -> (&str, &str) {
     let i = path.rfind('/').unwrap_or(0);
     (if i == 0 { "/" } else { &path[..i] }, &path[i + 1..])
 }
@@ -65,49 +70,23 @@ impl Default for ReplayTree {
 }
 
 impl ReplayTree {
-    /// The tree of a fresh Apache ZooKeeper: `/`, `/zookeeper`, `/zookeeper/quota` and
-    /// `/zookeeper/config` (READ_ACL_UNSAFE, aversion -1).
-    pub fn new() -> ReplayTree {
-        let mut t = ReplayTree {
-            nodes: HashMap::new(),
-            ephemerals: BTreeMap::new(),
-            acls: AclCache::new(),
-            sessions: BTreeMap::new(),
-            digest: 0,
-            last_zxid: Zxid::ZERO,
-        };
-        let empty = Some(Bytes::new());
-        for p in ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"] {
-            t.insert(p, empty.clone(), -1, StatPersisted::default());
-        }
-        let acl = t.acls.intern(&Acl::read_unsafe());
-        t.update("/zookeeper/config", |n| {
-            n.acl = acl;
-            n.stat.aversion = -1;
-        });
-        t
-    }
-
-    /// The tree a snapshot holds. Fails if a node comes before its parent.
-    pub fn from_snapshot(snap: &Snapshot) -> Result<ReplayTree, String> {
-        let mut t = ReplayTree {
-            nodes: HashMap::with_capacity(snap.nodes.len()),
-            ephemerals: BTreeMap::new(),
-            acls: snap.acls.clone(),
-            sessions: snap.sessions.iter().copied().collect(),
-            digest: 0,
-            last_zxid: snap.zxid,
-        };
-        for n in &snap.nodes {
-            if n.path != "/" && !t.nodes.contains_key(parent_and_name(&n.path).0) {
-                return Err(format!("node {} comes before its parent", n.path));
+    pub(super) fn insert(
+        &mut self,
+        path: &str,
+        data: Option<Bytes>,
+        acl: i64,
+        stat: StatPersisted,
+    ) {
+        // A map put, as NodeHashMapImpl.put: a node left behind when replay deleted its parent
+        // (a fuzzy snapshot held the parent's later incarnation) is replaced, digest and all.
+        if let Some(old) = self.nodes.remove(path) {
+            self.digest =
+                self.digest
+                    .wrapping_sub(node_digest(path, old.data.as_deref(), &old.stat));
+            if let Some(set) = self.ephemerals.get_mut(&old.stat.ephemeral_owner) {
+                set.remove(path);
             }
-            t.insert(&n.path, n.data.clone(), n.acl, n.stat.clone());
         }
-        Ok(t)
-    }
-
-    fn insert(&mut self, path: &str, data: Option<Bytes>, acl: i64, stat: StatPersisted) {
         if path != "/" {
             let (parent, name) = parent_and_name(path);
             if let Some(p) = self.nodes.get_mut(parent) {
@@ -134,7 +113,7 @@ impl ReplayTree {
     }
 
     /// Changes a node, keeping the digest right. False if there is no such node.
-    fn update(&mut self, path: &str, f: impl FnOnce(&mut ReplayNode)) -> bool {
+    pub(super) fn update(&mut self, path: &str, f: impl FnOnce(&mut ReplayNode)) -> bool {
         let Some(n) = self.nodes.get_mut(path) else {
             return false;
         };
@@ -304,88 +283,5 @@ impl ReplayTree {
         if let Some(set) = self.ephemerals.get_mut(&node.stat.ephemeral_owner) {
             set.remove(path);
         }
-    }
-
-    /// The node at `path`.
-    pub fn get(&self, path: &str) -> Option<&ReplayNode> {
-        self.nodes.get(path)
-    }
-
-    /// The client-visible `Stat` of the node at `path`, as `DataNode.copyStat` derives it: the
-    /// stored cversion counts creates only, clients see `cversion * 2 - numChildren` (creates
-    /// plus deletes); container and TTL owners read as 0.
-    pub fn stat(&self, path: &str) -> Option<Stat> {
-        let n = self.nodes.get(path)?;
-        let s = &n.stat;
-        let num_children = n.children.len() as i32;
-        let owner = if s.ephemeral_owner < 0 {
-            0
-        } else {
-            s.ephemeral_owner
-        };
-        Some(Stat {
-            czxid: s.czxid,
-            mzxid: s.mzxid,
-            ctime: s.ctime,
-            mtime: s.mtime,
-            version: s.version,
-            cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
-            aversion: s.aversion,
-            ephemeral_owner: SessionId(owner),
-            data_length: n.data.as_ref().map_or(0, |d| d.len() as i32),
-            num_children,
-            pzxid: s.pzxid,
-        })
-    }
-
-    /// Every path, sorted.
-    pub fn paths(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.nodes.keys().cloned().collect();
-        v.sort();
-        v
-    }
-
-    /// The number of nodes.
-    pub fn len(&self) -> usize {
-        self.nodes.len()
-    }
-
-    /// True when the tree has no nodes at all (not even the root).
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
-    /// The tree digest (`DataTree.getTreeDigest`).
-    pub fn digest(&self) -> i64 {
-        self.digest
-    }
-
-    /// Writes the tree as `snapshot.<name>` in `snap_dir`, parents first, with its digest as of
-    /// `last_zxid`. `name` is normally `last_zxid`; an older `name` makes a fuzzy snapshot, as if
-    /// the writes up to `last_zxid` had happened while it was being written.
-    pub fn write_snapshot(&self, snap_dir: &Path, name: Zxid) -> Result<PathBuf> {
-        let mut w = SnapshotWriter::create(snap_dir, name)?;
-        w.sessions(
-            self.sessions
-                .iter()
-                .map(|(s, t)| (*s, *t))
-                .collect::<Vec<_>>(),
-        )?;
-        w.acl_cache(&self.acls)?;
-        let mut stack = vec!["/".to_string()];
-        while let Some(path) = stack.pop() {
-            let Some(n) = self.nodes.get(&path) else {
-                continue;
-            };
-            w.node(&path, n.data.as_deref(), n.acl, &n.stat)?;
-            let base = if path == "/" { "" } else { path.as_str() };
-            stack.extend(n.children.iter().rev().map(|c| format!("{base}/{c}")));
-        }
-        let digest = (self.last_zxid.0 > 0).then_some(SnapDigest {
-            zxid: self.last_zxid,
-            version: DIGEST_VERSION,
-            digest: self.digest,
-        });
-        w.finish(digest)
     }
 }

@@ -34,10 +34,10 @@
 //! partial file under a snapshot name.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use zk_core::data::StatPersisted;
+use zk_core::data::{Acl, StatPersisted};
 use zk_core::jute::{Encode, WriteExt};
 use zk_core::txn::FileHeader;
 use zk_core::{SessionId, Zxid};
@@ -81,11 +81,23 @@ enum Stage {
     Sessions,
     Acls,
     Nodes,
+    /// Nodes given with their ACL lists, spilled until the map they need is known.
+    Spilling,
 }
 
-/// Writes one snapshot, section by section: [`sessions`](Self::sessions), then
-/// [`acl_cache`](Self::acl_cache), then any number of [`node`](Self::node), then
-/// [`finish`](Self::finish). Dropping it unfinished leaves only the `tmp.` file.
+/// The node section of a snapshot whose ACL map is built from the nodes themselves.
+#[derive(Debug)]
+struct Spill {
+    path: PathBuf,
+    out: BufWriter<File>,
+    acls: AclCache,
+}
+
+/// Writes one snapshot, section by section: [`sessions`](Self::sessions), then either
+/// [`acl_cache`](Self::acl_cache) and any number of [`node`](Self::node) (ACL ids, as Apache
+/// ZooKeeper's tree keeps them), or any number of [`node_with_acl`](Self::node_with_acl) (ACL
+/// lists; the map is derived), then [`finish`](Self::finish). Dropping it unfinished leaves only
+/// `tmp.` files.
 #[derive(Debug)]
 pub struct SnapshotWriter {
     path: PathBuf,
@@ -97,6 +109,7 @@ pub struct SnapshotWriter {
     buf: Vec<u8>,
     unsynced: u64,
     sync_every: u64,
+    spill: Option<Spill>,
 }
 
 impl SnapshotWriter {
@@ -118,6 +131,7 @@ impl SnapshotWriter {
             buf: Vec::with_capacity(4096),
             unsynced: 0,
             sync_every: SNAPSHOT_SYNC_EVERY,
+            spill: None,
         };
         FileHeader {
             magic: FileHeader::SNAP_MAGIC,
@@ -209,6 +223,73 @@ impl SnapshotWriter {
         self.emit()
     }
 
+    /// Writes one node given with its ACL list instead of an id, for trees that keep ACL lists
+    /// on their nodes. Call it instead of [`acl_cache`](Self::acl_cache) and
+    /// [`node`](Self::node): the writer builds the ACL map from exactly the nodes written, so
+    /// that every reference resolves even when ACLs change while a fuzzy snapshot is written
+    /// (with a map copied up front, a node serialized later may reference an id the map lacks,
+    /// and replay cannot repair it). The nodes are spilled to a temporary file until
+    /// [`finish`](Self::finish) writes the map before them.
+    pub fn node_with_acl(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        acl: &[Acl],
+        stat: &StatPersisted,
+    ) -> Result<()> {
+        if self.stage == Stage::Acls {
+            let mut name = self.tmp.as_os_str().to_owned();
+            name.push(".nodes");
+            let spill_path = PathBuf::from(name);
+            let file = File::create(&spill_path).at(&spill_path)?;
+            self.spill = Some(Spill {
+                path: spill_path,
+                out: BufWriter::with_capacity(1 << 20, file),
+                acls: AclCache::new(),
+            });
+            self.stage = Stage::Spilling;
+        }
+        self.require(Stage::Spilling, "a node with its ACL list")?;
+        // Invariant: `spill` is set whenever the stage is Spilling.
+        let spill = self.spill.as_mut().expect("a spill file");
+        let id = spill.acls.intern(acl);
+        self.buf.put_ustring(if path == "/" { "" } else { path });
+        self.buf.put_buffer(data);
+        self.buf.put_i64(id);
+        stat.encode(&mut self.buf);
+        spill.out.write_all(&self.buf).at(&spill.path)?;
+        self.buf.clear();
+        self.nodes += 1;
+        Ok(())
+    }
+
+    /// Writes the ACL map of the spilled nodes, then the nodes.
+    fn unspill(&mut self) -> Result<()> {
+        let Some(spill) = self.spill.take() else {
+            return Ok(());
+        };
+        let Spill { path, out, acls } = spill;
+        drop(
+            out.into_inner()
+                .map_err(|e| PersistError::io(&path, e.into_error()))?,
+        );
+        acls.encode(&mut self.buf);
+        self.emit()?;
+        let mut input = File::open(&path).at(&path)?;
+        let mut chunk = vec![0u8; 1 << 20];
+        loop {
+            let n = input.read(&mut chunk).at(&path)?;
+            if n == 0 {
+                break;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+            self.emit()?;
+        }
+        std::fs::remove_file(&path).at(&path)?;
+        self.stage = Stage::Nodes;
+        Ok(())
+    }
+
     /// Nodes written so far.
     pub fn node_count(&self) -> u64 {
         self.nodes
@@ -217,6 +298,9 @@ impl SnapshotWriter {
     /// Ends the node list, seals, writes the digest trailer (`None` writes the empty digest)
     /// and its seal, fsyncs, and renames the file into place. Returns its path.
     pub fn finish(mut self, digest: Option<SnapDigest>) -> Result<PathBuf> {
+        if self.stage == Stage::Spilling {
+            self.unspill()?;
+        }
         self.require(Stage::Nodes, "the end of the snapshot")?;
         self.buf.put_ustring("/");
         self.emit()?;

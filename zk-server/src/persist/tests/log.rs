@@ -280,3 +280,14 @@ fn every_single_byte_corruption_is_caught() {
         }
     }
 }
+
+/// The writer lives on a dedicated thread (or in `spawn_blocking`), the snapshot writer on
+/// another: both must move between threads.
+#[test]
+fn writers_are_send() {
+    fn send<T: Send + 'static>() {}
+    send::<TxnLog>();
+    send::<SnapshotWriter>();
+    send::<TxnLogIter>();
+    send::<PersistError>();
+}

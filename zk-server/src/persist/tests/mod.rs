@@ -1,5 +1,6 @@
 //! Format tests across the module: golden files, torn tails, corruption, fallback, fuzzy replay.
 
+mod fuzzy;
 mod log;
 mod snap;
 

@@ -268,3 +268,32 @@ fn every_single_byte_snapshot_corruption_is_caught() {
     let shorter = clean.slice(..clean.len() - 1);
     assert!(parse_snapshot(&path, Zxid(5), &shorter).is_err());
 }
+
+#[test]
+fn node_with_acl_derives_the_map_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = SnapshotWriter::create(dir.path(), Zxid(9)).unwrap();
+    w.sessions(Vec::new()).unwrap();
+    w.node_with_acl("/", Some(b""), &Acl::open_unsafe(), &stat(0))
+        .unwrap();
+    w.node_with_acl("/r", None, &Acl::read_unsafe(), &stat(1))
+        .unwrap();
+    w.node_with_acl("/o", Some(b"x"), &Acl::open_unsafe(), &stat(2))
+        .unwrap();
+    assert!(
+        w.acl_cache(&AclCache::new()).is_err(),
+        "one way or the other"
+    );
+    let path = w.finish(None).unwrap();
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    assert_eq!(names, ["snapshot.9"], "no temporary files left");
+    let snap = read_snapshot(&path).unwrap();
+    let ids: Vec<i64> = snap.nodes.iter().map(|n| n.acl).collect();
+    assert_eq!(ids, [1, 2, 1]);
+    assert_eq!(snap.acls.get(2), Some(Acl::read_unsafe()));
+    assert_eq!(snap.acls.usage(1), 2);
+    assert_eq!(snap.nodes[1].data, None);
+}
