@@ -106,7 +106,8 @@ fn side_by_side() {
     }
     let reads = 50_000;
     let writes = 10_000;
-    if let Ok(apache) = ApacheZk::start(&[]) {
+    if std::env::var("ZK_BENCH_SKIP_APACHE").is_err() {
+        let apache = ApacheZk::start(&[]).expect("Apache ZooKeeper");
         let _ = load(apache.addr(), false, 5_000);
         report(
             "apache reads (pipelined)",
@@ -117,7 +118,15 @@ fn side_by_side() {
     let dir = std::env::temp_dir().join(format!("zk-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = std::fs::File::create(dir.join("log")).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let workers = std::env::var("ZK_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap();
     let mut cfg = zk_server::ServerConfig::for_tests(&dir);
     cfg.tick_time_ms = 2000;
     let server = rt
