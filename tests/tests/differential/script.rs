@@ -263,6 +263,24 @@ fn persistent_watches(r: &mut Runner) {
     r.call(1, check_watches("/p/a", 3));
     r.call(2, check_watches("/p", 2));
     r.call(1, add_watch("/p", 2));
+    // Removing part of a persistent watch (3.8: the modes live in both managers).
+    r.call(1, remove_watches("/p", 1));
+    r.call(1, check_watches("/p", 2));
+    r.call(1, check_watches("/p", 1));
+    r.call(0, create("/p/after-remove", None, 0));
+    r.call(1, remove_watches("/p", 2));
+    r.call(1, check_watches("/p", 3));
+    r.call(0, create("/p/after-remove2", None, 0));
+    r.call(2, remove_watches("/p", 2));
+    r.call(2, check_watches("/p", 1));
+    r.call(0, set("/p", b"x", -1));
+    r.call(0, create("/p/after-remove3", None, 0));
+    r.call(2, remove_watches("/p", 3));
+    r.call(2, check_watches("/p/a", 2));
+    r.call(2, remove_watches("/p/a", 1));
+    r.call(2, check_watches("/p/a", 3));
+    r.call(1, add_watch("/p", 1));
+    r.call(2, add_watch("/p", 0));
 }
 
 fn watch_removal(r: &mut Runner) {
