@@ -145,11 +145,10 @@ impl Manager {
             if let Some(set) = self.table.get(local).cloned() {
                 for conn in set {
                     match self.mode(conn, local) {
-                        Mode::Recursive => {
-                            if event != EventType::NodeChildrenChanged {
-                                push(&mut out, conn, at_parent);
-                            }
+                        Mode::Recursive if event != EventType::NodeChildrenChanged => {
+                            push(&mut out, conn, at_parent);
                         }
+                        Mode::Recursive => {}
                         mode if !at_parent => {
                             push(&mut out, conn, false);
                             if mode == Mode::Standard {
