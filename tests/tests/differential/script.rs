@@ -281,6 +281,29 @@ fn persistent_watches(r: &mut Runner) {
     r.call(2, check_watches("/p/a", 3));
     r.call(1, add_watch("/p", 1));
     r.call(2, add_watch("/p", 0));
+    // Modes interfere in 3.8: a standard watch overwrites the persistent mode of the entry.
+    r.call(2, get("/p", true));
+    r.call(0, set("/p", b"i1", -1));
+    r.call(0, set("/p", b"i2", -1));
+    r.call(0, create("/p/i", None, 0));
+    r.call(2, children("/p", true));
+    r.call(0, create("/p/j", None, 0));
+    r.call(0, create("/p/k", None, 0));
+    r.call(2, add_watch("/p", 0));
+    r.call(1, get("/p/i", true));
+    r.call(1, exists("/p/i/deep", true));
+    r.call(0, create("/p/i/deep", None, 0));
+    r.call(0, set("/p/i", b"x", -1));
+    r.call(0, set("/p/i", b"y", -1));
+    r.call(1, children("/p", true));
+    r.call(0, delete("/p/i/deep", -1));
+    r.call(0, delete("/p/i", -1));
+    r.call(0, delete("/p/j", -1));
+    r.call(1, add_watch("/p/k", 0));
+    r.call(0, delete("/p/k", -1));
+    r.call(0, create("/p/k", None, 0));
+    r.call(1, check_watches("/p/k", 3));
+    r.call(2, check_watches("/p/k", 1));
 }
 
 fn watch_removal(r: &mut Runner) {
