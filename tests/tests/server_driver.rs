@@ -278,3 +278,41 @@ fn telnet_style_4lw_and_garbage_first_bytes() {
         .unwrap()
         .starts_with("Zookeeper version: 3.8.0"));
 }
+
+#[test]
+fn container_reaper_runs_on_its_interval() {
+    let mut cfg = cfg();
+    cfg.container_check_interval_ms = 50;
+    let srv = InProcessServer::start(cfg).unwrap();
+    let mut c = RawClient::connect(srv.addr(), 4000).unwrap();
+    let container = Request::CreateContainer(CreateRequest {
+        path: "/cont".into(),
+        data: None,
+        acl: Acl::open_unsafe(),
+        flags: 4,
+    });
+    assert_eq!(c.call(&container).unwrap().last().unwrap().header.err, 0);
+    assert_eq!(
+        c.call(&create("/cont/child"))
+            .unwrap()
+            .last()
+            .unwrap()
+            .header
+            .err,
+        0
+    );
+    let exists = Request::Exists(zk_core::proto::ExistsRequest {
+        path: "/cont".into(),
+        watch: true,
+    });
+    c.call(&exists).unwrap();
+    c.call(&Request::Delete(zk_core::proto::DeleteRequest {
+        path: "/cont/child".into(),
+        version: -1,
+    }))
+    .unwrap();
+    // The reaper deletes the now-empty container; the exists watch reports it.
+    let r = c.recv().unwrap();
+    let ev = r.event().expect("a notification");
+    assert_eq!((ev.event_type, ev.path.as_str()), (2, "/cont"));
+}
