@@ -506,9 +506,15 @@ fn sessions(r: &mut Runner) {
 
 fn protocol_errors(r: &mut Runner) {
     let last = r.clients.len() - 1;
-    // Top-level check and unknown op codes: err -6, then the connection is closed.
-    r.call_expect_close(last, OpCode::Check.as_i32(), check("/d", -1));
-    r.connect(last);
+    // Top-level check: prepared like a write; failures are answered, a pass is not.
+    r.call(last, check("/missing", -1));
+    r.call(last, check("/d", 99));
+    r.call(last, check("bad", -1));
+    r.call(last, check("/acl2", -1));
+    r.send_only(last, OpCode::Check.as_i32(), check("/d", -1));
+    r.call(last, Request::Ping);
+    r.call(last, exists("/d", false));
+    // Unknown op codes: err -6, then the connection is closed.
     r.call_closing(last, 99, Request::Ping);
     r.connect(last);
     r.call_closing(last, 0, Request::Ping);

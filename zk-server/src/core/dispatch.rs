@@ -36,12 +36,18 @@ impl Core {
         c.last_op = OpCode::from_i32(op_type).map_or("UNKNOWN", |o| o.name());
         self.sessions.touch(session, now_ms);
         if op_type == OpCode::Check.as_i32() {
-            // Apache ZooKeeper 3.8 prepares a top-level check like a write (it consumes a
-            // zxid), then drops the connection without an answer.
-            if let Ok(req) = Request::decode(op_type, &mut Reader::new(body)) {
-                self.write_txn(now_ms, conn, session, xid, &req);
+            // Apache ZooKeeper 3.8 prepares a top-level check like any write (it consumes a
+            // zxid): a failed check is answered with its error, a passing one is never answered.
+            match Request::decode(op_type, &mut Reader::new(body)) {
+                Ok(req) => {
+                    if let (zxid, TxnResult::Error(e)) =
+                        self.write_txn(now_ms, conn, session, xid, &req)
+                    {
+                        self.reply(now_ms, conn, xid, zxid, e, None);
+                    }
+                }
+                Err(e) => self.undecodable(now_ms, conn, session, xid, op_type, &e),
             }
-            self.close(conn);
             return;
         }
         let valid = OpCode::from_i32(op_type).is_some_and(|op| {
