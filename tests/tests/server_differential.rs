@@ -101,18 +101,13 @@ impl Runner {
             Response::GetChildren2(c) => {
                 format!("children2 {:?} {}", c.children, self.stat(&c.stat))
             }
-            Response::GetEphemerals(e) => {
-                let mut v = e.ephemerals;
-                v.sort();
-                format!("ephemerals {v:?}")
-            }
+            Response::GetEphemerals(e) => format!("ephemerals {:?}", e.ephemerals),
             Response::WhoAmI(w) => {
-                let mut v: Vec<String> = w
+                let v: Vec<String> = w
                     .client_info
                     .iter()
                     .map(|c| format!("{}:{}", c.auth_scheme, c.user))
                     .collect();
-                v.sort();
                 format!("whoami {v:?}")
             }
             Response::Multi(rs) => {

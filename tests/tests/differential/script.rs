@@ -195,6 +195,10 @@ fn acls(r: &mut Runner) {
     r.call(2, Request::WhoAmI);
     r.call(2, Request::Create2(create_req("/authacl2", Some(b"a"), Acl::creator_all(), 0)));
     r.call(2, get_acl("/authacl2"));
+    r.call(1, auth("digest", "nocolon"));
+    r.call(1, auth("digest", "a:b:c"));
+    r.call(1, auth("digest", ""));
+    r.call(1, Request::WhoAmI);
     r.call(1, auth("digest", SUPER));
     r.call(1, get("/acl2", false));
     r.call(1, get_acl("/acl2"));
