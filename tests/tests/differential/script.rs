@@ -526,6 +526,17 @@ fn protocol_errors(r: &mut Runner) {
     // Auth with an unknown scheme: AuthFailed, then closed.
     r.call_closing(last, OpCode::Auth.as_i32(), auth("nosuch", "x"));
     r.connect(last);
+    for scheme in ["ip", "world", "sasl", "super", "auth", "x509"] {
+        r.call_closing(last, OpCode::Auth.as_i32(), auth(scheme, "whatever"));
+        if r.clients[last].is_none() {
+            r.connect(last);
+        }
+        r.call(last, Request::WhoAmI);
+    }
+    r.call_closing(last, OpCode::Sasl.as_i32(), Request::Sasl(GetSaslRequest { token: Some(vec![].into()) }));
+    if r.clients[last].is_none() {
+        r.connect(last);
+    }
     // deleteContainer from a client.
     r.call(last, Request::CreateContainer(create_req("/dc", None, Acl::open_unsafe(), 4)));
     r.call(last, create("/dc/x", None, 0));

@@ -148,8 +148,9 @@ impl Core {
                 }
             }
             Request::Sasl(_) => {
-                self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::AuthFailed, None);
-                self.close(conn);
+                // No SASL server is configured: Apache ZooKeeper answers with a null token.
+                let resp = Response::Sasl(zk_core::proto::SetSaslResponse { token: None });
+                self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::Ok, Some(&resp));
             }
             Request::CloseSession => {
                 self.close_session(now_ms, session, xid);
