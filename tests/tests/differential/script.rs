@@ -80,6 +80,25 @@ fn sequential_and_kinds(r: &mut Runner) {
 }
 
 fn reads(r: &mut Runner) {
+    r.call(0, create("/", None, 0));
+    r.call(0, create2("/", None, 2));
+    r.call(0, Request::GetAllChildrenNumber(GetAllChildrenNumberRequest { path: "/zookeeper".into() }));
+    for timeout in [0, -5, 3999, 40001, i32::MAX] {
+        let mut c = RawClient::open(r.addr).expect("open");
+        let resp = c
+            .handshake(&ConnectRequest {
+                protocol_version: 7,
+                last_zxid_seen: Zxid(0),
+                timeout_ms: timeout,
+                session_id: SessionId(0),
+                passwd: vec![0u8; 16].into(),
+                read_only: Some(true),
+            })
+            .expect("handshake");
+        r.log.push(format!("timeout {timeout} -> {} ro={:?}", resp.timeout_ms, resp.read_only));
+        r.sessions.push(resp.session_id);
+        let _ = c.call(&Request::CloseSession);
+    }
     r.call(0, exists("/", false));
     r.call(0, exists("/zookeeper", false));
     r.call(0, get("/zookeeper/config", false));
