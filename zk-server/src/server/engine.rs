@@ -229,6 +229,12 @@ impl Engine {
         if !txns.is_empty() {
             self.logger.submit(txns);
         }
+        if self.logger.take_snapshot_request() {
+            // A consistent copy between two batches; the clone blocks the engine for its
+            // duration (a persistent tree would avoid that).
+            self.logger
+                .submit_snapshot(Box::new(self.core.tree().clone()));
+        }
         while let Some(o) = self.core.poll_output() {
             self.held.push_back(o);
         }
