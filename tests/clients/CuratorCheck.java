@@ -52,11 +52,13 @@ public class CuratorCheck {
         LeaderLatch l1 = new LeaderLatch(cf, root + "/leader", "one");
         LeaderLatch l2 = new LeaderLatch(cf, root + "/leader", "two");
         l1.start(); l2.start();
-        check(l1.await(5, TimeUnit.SECONDS), "leader elected");
-        check(!l2.hasLeadership(), "one leader");
-        l1.close();
-        check(l2.await(5, TimeUnit.SECONDS), "leadership moves");
-        l2.close();
+        long until = System.currentTimeMillis() + 10000;
+        while (!l1.hasLeadership() && !l2.hasLeadership() && System.currentTimeMillis() < until) Thread.sleep(20);
+        check(l1.hasLeadership() != l2.hasLeadership(), "exactly one leader");
+        LeaderLatch leader = l1.hasLeadership() ? l1 : l2, follower = leader == l1 ? l2 : l1;
+        leader.close();
+        check(follower.await(5, TimeUnit.SECONDS), "leadership moves");
+        follower.close();
         PersistentNode pn = new PersistentNode(cf, CreateMode.EPHEMERAL, false, root + "/pn", "p".getBytes());
         pn.start();
         check(pn.waitForInitialCreate(5, TimeUnit.SECONDS), "persistent ephemeral node");
