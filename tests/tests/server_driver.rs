@@ -398,3 +398,47 @@ fn sinks_get_snapshots_of_synced_state() {
         assert_eq!(*nodes as i64, 4 + z - 1, "snapshot at {z}");
     }
 }
+
+#[test]
+fn random_bytes_from_many_connections_do_not_hurt_the_server() {
+    let srv = InProcessServer::start(cfg()).unwrap();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..60 {
+        let mut c = if round % 2 == 0 {
+            RawClient::connect(srv.addr(), 4000).unwrap()
+        } else {
+            RawClient::open(srv.addr()).unwrap()
+        };
+        let mut bytes = Vec::new();
+        for _ in 0..(next() % 6) {
+            // A plausible frame: length, xid, an op code near the real ones, random body.
+            let body_len = (next() % 40) as usize;
+            let len = 8 + body_len as i32;
+            bytes.extend_from_slice(&len.to_be_bytes());
+            bytes.extend_from_slice(&(next() as i32).to_be_bytes());
+            bytes.extend_from_slice(&((next() % 120) as i32 - 12).to_be_bytes());
+            bytes.extend((0..body_len).map(|_| next() as u8));
+        }
+        bytes.extend((0..(next() % 16)).map(|_| next() as u8));
+        let _ = c.send_raw(&bytes);
+        c.set_read_timeout(Duration::from_millis(20)).unwrap();
+        while c.recv().is_ok() {}
+    }
+    let mut ok = RawClient::connect(srv.addr(), 4000).unwrap();
+    assert_eq!(
+        ok.call(&create("/still-alive"))
+            .unwrap()
+            .last()
+            .unwrap()
+            .header
+            .err,
+        0
+    );
+    assert!(four_letter_word(srv.addr(), "ruok").unwrap() == "imok");
+}
