@@ -442,3 +442,17 @@ fn random_bytes_from_many_connections_do_not_hurt_the_server() {
     );
     assert!(four_letter_word(srv.addr(), "ruok").unwrap() == "imok");
 }
+
+#[test]
+fn a_dropped_server_stops_listening() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(zk_server::Server::start(cfg())).unwrap();
+    let addr = server.addr();
+    assert!(TcpStream::connect(addr).is_ok());
+    drop(server);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+        assert!(Instant::now() < deadline, "still listening after drop");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
