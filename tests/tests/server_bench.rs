@@ -29,12 +29,17 @@ impl zk_server::TxnSink for FsyncSink {
     }
 }
 
-const CLIENTS: usize = 4;
+fn clients() -> usize {
+    std::env::var("ZK_BENCH_CLIENTS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(4)
+}
 const WINDOW: usize = 64;
 
 fn load(addr: SocketAddr, write: bool, per_client: usize) -> (f64, Vec<Duration>) {
     let mut setup = RawClient::connect(addr, 30000).unwrap();
-    for i in 0..CLIENTS {
+    for i in 0..clients() {
         let _ = setup.call(&Request::Create(CreateRequest {
             path: format!("/bench{i}"),
             data: Some(vec![7u8; 100].into()),
@@ -42,8 +47,8 @@ fn load(addr: SocketAddr, write: bool, per_client: usize) -> (f64, Vec<Duration>
             flags: 0,
         }));
     }
-    let barrier = Arc::new(Barrier::new(CLIENTS + 1));
-    let handles: Vec<_> = (0..CLIENTS)
+    let barrier = Arc::new(Barrier::new(clients() + 1));
+    let handles: Vec<_> = (0..clients())
         .map(|i| {
             let barrier = barrier.clone();
             std::thread::spawn(move || {
@@ -86,7 +91,7 @@ fn load(addr: SocketAddr, write: bool, per_client: usize) -> (f64, Vec<Duration>
     }
     let secs = t.elapsed().as_secs_f64();
     all.sort();
-    ((CLIENTS * per_client) as f64 / secs, all)
+    ((clients() * per_client) as f64 / secs, all)
 }
 
 fn report(name: &str, (rate, lat): (f64, Vec<Duration>)) {
@@ -106,7 +111,8 @@ fn side_by_side() {
     }
     let reads = 50_000;
     let writes = 10_000;
-    if let Ok(apache) = ApacheZk::start(&[]) {
+    if std::env::var("ZK_BENCH_SKIP_APACHE").is_err() {
+        let apache = ApacheZk::start(&[]).expect("Apache ZooKeeper");
         let _ = load(apache.addr(), false, 5_000);
         report(
             "apache reads (pipelined)",
@@ -117,7 +123,15 @@ fn side_by_side() {
     let dir = std::env::temp_dir().join(format!("zk-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = std::fs::File::create(dir.join("log")).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let workers = std::env::var("ZK_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap();
     let mut cfg = zk_server::ServerConfig::for_tests(&dir);
     cfg.tick_time_ms = 2000;
     let server = rt

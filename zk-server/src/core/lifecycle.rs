@@ -387,8 +387,20 @@ mod tests {
         send(&mut core, 1, a, 1, &create("/x", 0));
         send(&mut core, 2, a, 2, &create("/x/e", 1));
         send(&mut core, 3, b, 1, &create("/x/s-", 3));
-        send(&mut core, 4, b, 2, &Request::Multi(vec![create("/y", 0), create("/y/c", 0)]));
-        send(&mut core, 5, b, 3, &Request::Multi(vec![create("/z", 0), create("/missing/c", 0)]));
+        send(
+            &mut core,
+            4,
+            b,
+            2,
+            &Request::Multi(vec![create("/y", 0), create("/y/c", 0)]),
+        );
+        send(
+            &mut core,
+            5,
+            b,
+            3,
+            &Request::Multi(vec![create("/z", 0), create("/missing/c", 0)]),
+        );
         send(&mut core, 6, a, 3, &Request::CloseSession);
         let txns = core.take_txns();
         let mut replayed = DataTree::new();
