@@ -279,6 +279,9 @@ async fn rwlock_and_semaphore_with_curator<S: TestServer>(dir: &std::path::Path)
     fw.close().await;
 }
 
+// HOOK(zk-server): every scenario above is generic over `TestServer`. When
+// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
+// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curator_interop_apache() {
     if !curator_installed() {

@@ -153,6 +153,9 @@ async fn failover_when_the_leader_session_dies<S: TestServer>() {
     dying.close().await;
 }
 
+// HOOK(zk-server): every scenario above is generic over `TestServer`. When
+// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
+// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latch_single_leader_and_failover_on_close_apache() {
     within(
