@@ -7,6 +7,10 @@
 //       Joins a LeaderLatch; prints STARTED, ISLEADER, NOTLEADER; reads commands on stdin:
 //       "leader" -> LEADERID <id> <hasLeadership>, "participants" -> PARTICIPANTS <id,...>,
 //       "close" -> CLOSED and exit.
+//   CuratorPeer <connect> selector <path> <terms>
+//       A LeaderSelector (auto-requeue, id "java") whose takeLeadership creates the EPHEMERAL
+//       /interop/leader (NodeExists = two leaders at once), sleeps 10 ms and deletes it.
+//       Prints READY, then DONE <violations> after `terms` leaderships.
 //   CuratorPeer <connect> cmd
 //       Prints READY, then runs one command per stdin line and answers one line:
 //       "rw <path>" -> OK; "wtry <ms>" -> WTRY <acquired>; "wrel" -> WREL; "rtry <ms>" ->
@@ -18,11 +22,15 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
+import org.apache.curator.framework.recipes.leader.LeaderSelector;
+import org.apache.curator.framework.recipes.leader.LeaderSelectorListenerAdapter;
 import org.apache.curator.framework.recipes.leader.Participant;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
@@ -72,6 +80,29 @@ public class CuratorPeer {
                 m.release();
             }
             say("DONE " + violations + " " + handoffs);
+        } else if (a[1].equals("selector")) {
+            int terms = Integer.parseInt(a[3]);
+            AtomicInteger violations = new AtomicInteger();
+            CountDownLatch done = new CountDownLatch(terms);
+            LeaderSelector sel = new LeaderSelector(c, a[2], new LeaderSelectorListenerAdapter() {
+                public void takeLeadership(CuratorFramework cf) throws Exception {
+                    try {
+                        cf.create().withMode(CreateMode.EPHEMERAL).forPath("/interop/leader");
+                    } catch (KeeperException.NodeExistsException e) {
+                        violations.incrementAndGet();
+                    }
+                    Thread.sleep(10);
+                    cf.delete().forPath("/interop/leader");
+                    done.countDown();
+                }
+            });
+            sel.setId("java");
+            sel.autoRequeue();
+            say("READY");
+            sel.start();
+            done.await();
+            sel.close();
+            say("DONE " + violations.get());
         } else if (a[1].equals("cmd")) {
             InterProcessReadWriteLock rw = null;
             InterProcessSemaphoreV2 sem = null;
