@@ -11,6 +11,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{broadcast, watch};
 use zk_client::{Client, ClientBuilder, SessionId};
 
+use crate::limits::{DEFAULT_RETRY_BASE, DEFAULT_RETRY_COUNT, STATE_EVENT_CAPACITY};
 use crate::retry::{is_retryable, ExponentialBackoffRetry, RetryPolicy};
 
 mod cleanup;
@@ -19,12 +20,6 @@ mod session_task;
 use crate::state::{ConnectionState, ConnectionStateMachine, ErrorPolicy};
 pub(crate) use cleanup::mkdirs;
 use session_task::state_task;
-
-/// How many connection-state events a slow recipe may lag behind before it sees `Lagged`
-/// (and then treats the gap as a suspension).
-pub const STATE_EVENT_CAPACITY: usize = 64;
-/// The longest pause between two attempts of a guaranteed delete.
-pub const GUARANTEED_DELETE_MAX_PAUSE: Duration = Duration::from_secs(2);
 
 /// A ZooKeeper session with Curator's framework around it (`CuratorFramework`). Cheap to
 /// clone; every recipe holds one.
@@ -92,7 +87,10 @@ impl Default for FrameworkBuilder {
     fn default() -> Self {
         FrameworkBuilder {
             namespace: None,
-            retry: Arc::new(ExponentialBackoffRetry::new(Duration::from_millis(100), 10)),
+            retry: Arc::new(ExponentialBackoffRetry::new(
+                DEFAULT_RETRY_BASE,
+                DEFAULT_RETRY_COUNT,
+            )),
             error_policy: ErrorPolicy::Standard,
             default_data: Vec::new(),
             simulated_expiration_percent: 100,

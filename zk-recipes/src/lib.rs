@@ -37,6 +37,7 @@
 //! | [`InterProcessSemaphoreMutex`] | `InterProcessSemaphoreMutex` | a one-lease semaphore |
 //! | [`InterProcessMultiLock`] | `InterProcessMultiLock` | several mutexes in order |
 //! | [`SharedCount`] | `SharedCount` | a 4-byte big-endian int32 |
+//! | [`limits`] | | every bound and pause, in one place |
 //! | [`Fence`], [`Validity`] | (none; CURATOR-689) | a check op that makes a write conditional on still holding; the loss signal |
 //!
 //! # Guarantees and their limits
@@ -72,6 +73,7 @@ pub mod fence;
 pub mod framework;
 pub mod leader_latch;
 pub mod leader_selector;
+pub mod limits;
 mod lock_internals;
 pub mod multi_lock;
 pub mod mutex;

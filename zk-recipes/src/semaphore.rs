@@ -9,6 +9,7 @@ use zk_core::path;
 use crate::error::{Error, Result};
 use crate::fence::{Fence, Validity, ValidityTracker};
 use crate::framework::Framework;
+use crate::limits::WAITER_FAILURE_PAUSE;
 use crate::lock_internals::{recv_state, wait_state_or};
 use crate::mutex::InterProcessMutex;
 use crate::protected::{create_protected, OwnedNode};
@@ -219,7 +220,7 @@ impl InterProcessSemaphoreV2 {
                     Ok((c, _, w)) => (c, Some(w)),
                     Err(zk_client::Error::NoNode) => (Vec::new(), None),
                     Err(e) if e.is_retryable() => {
-                        wait_state_or(&mut events, Duration::from_millis(500)).await;
+                        wait_state_or(&mut events, WAITER_FAILURE_PAUSE).await;
                         continue;
                     }
                     Err(e) => return Err(Error::from(e)),

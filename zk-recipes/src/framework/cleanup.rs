@@ -1,12 +1,12 @@
 //! Guaranteed delete, finding and deleting abandoned protected nodes, and creating parents.
 
 use std::future::Future;
-use std::time::Duration;
 
 use zk_client::Client;
 use zk_core::path;
 
-use super::{Framework, GUARANTEED_DELETE_MAX_PAUSE};
+use super::Framework;
+use crate::limits::{GUARANTEED_DELETE_FIRST_PAUSE, GUARANTEED_DELETE_MAX_PAUSE};
 use crate::retry::is_retryable;
 
 impl Framework {
@@ -35,7 +35,7 @@ impl Framework {
         self.spawn(async move {
             let mut tx = Some(tx);
             let mut attempt = Some(first);
-            let mut pause = Duration::from_millis(50);
+            let mut pause = GUARANTEED_DELETE_FIRST_PAUSE;
             loop {
                 let fut = match attempt.take() {
                     Some(f) => f,

@@ -2,11 +2,12 @@
 //! LOST.
 
 use std::sync::Weak;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use zk_client::SessionState;
 
 use super::{inner_client, Inner};
+use crate::limits::{NEW_SESSION_FIRST_PAUSE, NEW_SESSION_MAX_PAUSE};
 use crate::state::{ConnectionState, ConnectionStateMachine};
 
 /// Follows the session states of the current client, publishes connection states, raises the
@@ -59,7 +60,7 @@ pub(super) async fn state_task(weak: Weak<Inner>, mut machine: ConnectionStateMa
         let old = inner_client(&inner);
         drop(inner);
         let _ = old.close().await;
-        let mut pause = Duration::from_millis(100);
+        let mut pause = NEW_SESSION_FIRST_PAUSE;
         loop {
             if *closed.borrow() {
                 return;
@@ -73,7 +74,7 @@ pub(super) async fn state_task(weak: Weak<Inner>, mut machine: ConnectionStateMa
                 Err(e) => {
                     tracing::debug!(error = %e, "new session failed; retrying");
                     tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
+                    pause = (pause * 2).min(NEW_SESSION_MAX_PAUSE);
                 }
             }
         }

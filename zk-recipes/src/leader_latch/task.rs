@@ -2,7 +2,6 @@
 //! act on connection states.
 
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 use zk_client::CreateMode;
@@ -11,6 +10,7 @@ use zk_core::path;
 use super::{Participant, LATCH_NAME};
 use crate::error::{Error, Result};
 use crate::framework::Framework;
+use crate::limits::LATCH_FAILURE_PAUSE;
 use crate::lock_internals::{recv_state, wait_state_or};
 use crate::naming::sort_children;
 use crate::protected::{create_protected, OwnedNode};
@@ -141,7 +141,7 @@ impl Shared {
                         {
                             return;
                         }
-                        wait_state_or(events, Duration::from_secs(1)).await;
+                        wait_state_or(events, LATCH_FAILURE_PAUSE).await;
                         continue;
                     }
                 }
@@ -161,7 +161,7 @@ impl Shared {
                         return;
                     }
                     self.set_leader(false);
-                    let s = tokio::time::timeout(Duration::from_secs(1), recv_state(events)).await;
+                    let s = tokio::time::timeout(LATCH_FAILURE_PAUSE, recv_state(events)).await;
                     self.on_state(s.ok().flatten());
                     continue;
                 }
@@ -203,7 +203,7 @@ impl Shared {
                 }
                 Err(_) => {
                     self.set_leader(false);
-                    let s = tokio::time::timeout(Duration::from_secs(1), recv_state(events)).await;
+                    let s = tokio::time::timeout(LATCH_FAILURE_PAUSE, recv_state(events)).await;
                     self.on_state(s.ok().flatten());
                 }
             }
