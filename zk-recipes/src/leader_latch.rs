@@ -145,6 +145,19 @@ impl LeaderLatch {
         self.shared.leader.subscribe()
     }
 
+    /// Every change of leadership as a stream (`true` on `isLeader`, `false` on
+    /// `notLeader`), starting with the current value. It ends when the latch is dropped.
+    pub fn leadership_stream(&self) -> impl futures::Stream<Item = bool> + Send + 'static {
+        let rx = self.shared.leader.subscribe();
+        futures::stream::unfold((rx, true), |(mut rx, first)| async move {
+            if !first && rx.changed().await.is_err() {
+                return None;
+            }
+            let v = *rx.borrow_and_update();
+            Some((v, (rx, false)))
+        })
+    }
+
     /// Waits until this latch leads or `timeout` passes; true when it leads.
     /// [`Error::Closed`] once closed.
     ///

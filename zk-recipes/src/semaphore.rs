@@ -286,8 +286,19 @@ impl InterProcessSemaphoreV2 {
 }
 
 /// A non-re-entrant mutex shared with Curator's `InterProcessSemaphoreMutex`: a semaphore
-/// with one lease (same layout as [`InterProcessSemaphoreV2`]). Acquiring it again on the same
-/// handle waits for itself, as in Curator: use a timeout.
+/// with one lease. Acquiring it again on the same handle waits for itself, as in Curator:
+/// use a timeout.
+///
+/// # Znode layout
+///
+/// As [`InterProcessSemaphoreV2`] with a maximum of 1: `<path>/locks/_c_<uuid>-lock-<seq>`
+/// while acquiring, `<path>/leases/_c_<uuid>-lease-<seq>` while held.
+///
+/// # Connection loss
+///
+/// As [`InterProcessSemaphoreV2`]: the holder learns of a possible loss through
+/// [`InterProcessSemaphoreMutex::validity`] and can fence writes; the lease node is deleted
+/// on release, on drop of the handle, and after a failed or dropped acquire.
 #[derive(Debug)]
 pub struct InterProcessSemaphoreMutex {
     sem: InterProcessSemaphoreV2,
