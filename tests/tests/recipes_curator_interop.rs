@@ -200,6 +200,40 @@ async fn latch_with_curator<S: TestServer>(dir: &std::path::Path) {
     );
     b.close().await;
     drop(java);
+
+    // A Curator leader that dies (SIGKILL): Rust leads once the server expires the Java
+    // session (CuratorPeer asks for 10 s).
+    let mut java = JavaProcess::spawn(
+        dir,
+        "CuratorPeer",
+        &[
+            connect.clone(),
+            "latch".into(),
+            "/interop/latch".into(),
+            "java-2".into(),
+        ],
+    )
+    .unwrap();
+    java.expect("ISLEADER", Duration::from_secs(60)).await;
+    let c = LeaderLatch::builder(&fa, "/interop/latch")
+        .id("rust-c")
+        .start()
+        .await
+        .unwrap();
+    assert!(!c
+        .await_leadership(Duration::from_millis(300))
+        .await
+        .unwrap());
+    let t = Instant::now();
+    drop(java);
+    assert!(c.await_leadership(Duration::from_secs(30)).await.unwrap());
+    println!(
+        "leader latch interop with Curator 5.4 on {}: the Curator leader was killed; \
+         Rust led {:?} later (Java session timeout 10 s)",
+        S::NAME,
+        t.elapsed()
+    );
+    c.close().await;
     fa.close().await;
     fb.close().await;
 }

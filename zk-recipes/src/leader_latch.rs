@@ -54,7 +54,8 @@ pub struct Participant {
 /// On SUSPENDED (standard error policy) or LOST the latch stops being leader at once. On
 /// RECONNECTED it re-lists: if its node survived it may lead again; if the node is gone (the
 /// session expired), it creates a new one. It never deletes its node on reconnect (the
-/// CURATOR-620/653 races). Closing deletes the node (guaranteed delete).
+/// CURATOR-620/653 races). Closing deletes the node (guaranteed delete); dropping the latch
+/// without closing it stops the election and deletes the node in the background.
 ///
 /// ```no_run
 /// # async fn f(client: zk_client::Client) -> zk_recipes::Result<()> {

@@ -27,7 +27,11 @@ const DRIVER: StandardDriver = StandardDriver { names: &["lock-"] };
 /// # Re-entrancy
 ///
 /// Per handle (Curator: per thread): acquiring a held handle again only counts; the node goes
-/// when the count drops to zero. Concurrent `acquire` calls on one handle are serialized.
+/// when the count drops to zero. Concurrent `acquire` calls on one handle are serialized, and
+/// the second one then *re-enters*: a handle does not exclude the tasks that share it. Give
+/// each task that must be excluded from the others its own handle.
+///
+/// Dropping a held handle deletes its node (guaranteed delete in the background).
 ///
 /// # Connection loss
 ///
