@@ -14,7 +14,7 @@ use crate::limits::LATCH_FAILURE_PAUSE;
 use crate::lock_internals::{recv_state, wait_state_or};
 use crate::naming::sort_children;
 use crate::protected::{create_protected, OwnedNode};
-use crate::state::ConnectionState;
+use crate::state::{ConnectionState, ErrorPolicy};
 
 #[derive(Debug)]
 pub(super) struct Shared {
@@ -112,6 +112,14 @@ impl Shared {
         }
     }
 
+    /// A request failed: a connection failure counts as SUSPENDED under the standard policy;
+    /// under the session policy only the end of the session ends leadership.
+    fn on_request_failure(&self, e: &zk_client::Error) {
+        if e.is_terminal() || self.fw.error_policy() == ErrorPolicy::Standard {
+            self.set_leader(false);
+        }
+    }
+
     /// True when the current connection state lets us lead.
     fn may_lead(&self) -> bool {
         !self
@@ -160,7 +168,7 @@ impl Shared {
                         self.set_leader(false);
                         return;
                     }
-                    self.set_leader(false);
+                    self.on_request_failure(&e);
                     let s = tokio::time::timeout(LATCH_FAILURE_PAUSE, recv_state(events)).await;
                     self.on_state(s.ok().flatten());
                     continue;
@@ -201,8 +209,8 @@ impl Shared {
                         s = recv_state(events) => self.on_state(s),
                     }
                 }
-                Err(_) => {
-                    self.set_leader(false);
+                Err(e) => {
+                    self.on_request_failure(&e);
                     let s = tokio::time::timeout(LATCH_FAILURE_PAUSE, recv_state(events)).await;
                     self.on_state(s.ok().flatten());
                 }
