@@ -33,6 +33,7 @@ macro_rules! suite {
                 many_tasks_share_one_client,
                 failover_between_hosts_keeps_the_session,
                 request_timeout_fails_only_the_late_request,
+                credentials_are_replayed_after_a_reconnect,
             );
         }
     };
