@@ -108,7 +108,31 @@ async fn reentrancy_timeout_and_cancellation<S: TestServer>() {
     ma.release().await.unwrap();
     assert!(!ma.is_acquired_in_this_process());
     assert!(mb.try_acquire(Duration::from_secs(5)).await.unwrap());
+    // Cooperative revocation (Curator's Revoker): a waiter asks the holder to release.
+    let revoked = {
+        let parts = ma.participant_nodes().await.unwrap();
+        assert_eq!(parts.len(), 1);
+        let a = a.clone();
+        tokio::spawn(async move {
+            let ma = InterProcessMutex::new(&a, "/re").unwrap();
+            let got = ma.try_acquire(Duration::from_secs(10)).await.unwrap();
+            ma.release().await.unwrap();
+            got
+        })
+    };
+    let holder = mb.participant_nodes().await.unwrap()[0].clone();
+    zk_recipes::attempt_revoke(&a, &holder).await.unwrap();
+    within(
+        Duration::from_secs(5),
+        "revocation seen",
+        mb.revocation_requested(),
+    )
+    .await
+    .unwrap();
     mb.release().await.unwrap();
+    assert!(within(Duration::from_secs(10), "revoker acquires", revoked)
+        .await
+        .unwrap());
     assert!(ma.release().await.is_err());
     let left = b.client().get_children("/re").await.unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
