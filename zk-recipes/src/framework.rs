@@ -27,6 +27,29 @@ use session_task::state_task;
 /// Every path a recipe or a [`Framework`] method takes or returns is relative to the
 /// namespace, if one is set. [`crate::Fence`] paths and [`Framework::client`] are not: they
 /// are the client's own paths.
+///
+/// # Connection states
+///
+/// A background task maps the client's session states to Curator's
+/// [`ConnectionState`]s (Connected → CONNECTED the first time, RECONNECTED after;
+/// Disconnected → SUSPENDED; ConnectedReadOnly → READ_ONLY; Expired or AuthFailed → LOST) and
+/// raises LOST itself when a suspension lasts the negotiated session timeout
+/// (`simulatedSessionExpirationPercent`, 100 by default). Recipes read them from
+/// [`Framework::state_events`] and judge them with the [`ErrorPolicy`].
+///
+/// # Sessions
+///
+/// zk-client ends for good when its session expires. Built with
+/// [`FrameworkBuilder::connect`], the framework then opens a new session (as Curator does) and
+/// publishes RECONNECTED; recipes notice their ephemeral nodes are gone and start again. Built
+/// from an existing [`Client`] ([`Framework::new`], `From<Client>`), it cannot, and its recipes
+/// stop after LOST.
+///
+/// # Retries
+///
+/// [`Framework::retry`] retries connection loss and timeouts (and, when sessions are
+/// re-created, session expiry) per the [`RetryPolicy`]; every other error is an outcome and is
+/// returned at once.
 #[derive(Clone)]
 pub struct Framework {
     inner: Arc<Inner>,
