@@ -1,6 +1,7 @@
 //! Faults against a real server: a connection loss while the lock node's create is in flight
 //! (the create applied, its reply lost), the same with a session change before the retry
-//! (CURATOR-498), a dropped acquire while disconnected, a session expiry while holding (validity, fencing, failover time), and a server restart.
+//! (CURATOR-498), a dropped acquire while disconnected, a session expiry while holding
+//! (validity, fencing, failover time), and a server restart.
 
 use std::time::{Duration, Instant};
 
