@@ -9,21 +9,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TestServer};
-use tests::recipes_support::{compile_java, curator_installed, framework, JavaProcess};
+use tests::recipes_support::{
+    compile_java, curator_installed, framework, JavaProcess, CURATOR_PEER_JAVA,
+};
 use zk_client::CreateMode;
 use zk_recipes::{
     InterProcessMutex, InterProcessReadWriteLock, InterProcessSemaphoreV2, LeaderLatch,
     LeaderSelector,
 };
 
-const PEER: &str = include_str!("recipes_java/CuratorPeer.java");
 const JAVA_ROUNDS: usize = 40;
 const RUST_TASKS: usize = 3;
 const RUST_ROUNDS: usize = 15;
 
 fn peer_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("zk-recipes-curator-{}", std::process::id()));
-    compile_java(&dir, "CuratorPeer", PEER).expect("javac CuratorPeer");
+    compile_java(&dir, "CuratorPeer", CURATOR_PEER_JAVA).expect("javac CuratorPeer");
     dir
 }
 
