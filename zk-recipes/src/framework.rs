@@ -266,7 +266,9 @@ impl Framework {
         *self.inner.state.borrow()
     }
 
-    /// Every connection state published from now on. A receiver that falls more than
+    /// Every connection state published from now on. Each state is stored (see
+    /// [`Framework::connection_state`]) before it is broadcast, so subscribing first and then
+    /// reading the current state misses nothing. A receiver that falls more than
     /// [`STATE_EVENT_CAPACITY`] events behind gets `Lagged`.
     pub fn state_events(&self) -> broadcast::Receiver<ConnectionState> {
         self.inner.events.subscribe()
