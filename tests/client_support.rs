@@ -1,6 +1,6 @@
 //! Support for the zk-client integration suite: the [`TestServer`] abstraction the suite is
 //! written against (so it runs against Apache ZooKeeper now and zk-server later), and a tiny
-//! TCP proxy that can cut or blackhole connections.
+//! TCP proxy that can cut, refuse or partition connections.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -75,8 +75,8 @@ impl TestServer for ApacheServer {
 // data directory), then add `suite!(zk_server, ZkServer);` in tests/tests/client_suite.rs.
 
 /// A TCP proxy in front of a server: [`TcpProxy::cut`] closes every connection,
-/// [`TcpProxy::blackhole`] keeps connections open but drops every byte and accepts new
-/// connections without forwarding them.
+/// [`TcpProxy::reject`] closes new connections at once, [`TcpProxy::partition`] holds every
+/// byte until healed.
 pub struct TcpProxy {
     addr: SocketAddr,
     state: Arc<ProxyState>,
@@ -85,7 +85,8 @@ pub struct TcpProxy {
 
 struct ProxyState {
     upstream: SocketAddr,
-    blackhole: AtomicBool,
+    partition: tokio::sync::watch::Sender<bool>,
+    reject: AtomicBool,
     conns: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -96,12 +97,17 @@ impl TcpProxy {
         let addr = listener.local_addr().expect("proxy address");
         let state = Arc::new(ProxyState {
             upstream,
-            blackhole: AtomicBool::new(false),
+            partition: tokio::sync::watch::Sender::new(false),
+            reject: AtomicBool::new(false),
             conns: Mutex::new(Vec::new()),
         });
         let st = state.clone();
         let accept = tokio::spawn(async move {
             while let Ok((down, _)) = listener.accept().await {
+                if st.reject.load(Ordering::SeqCst) {
+                    drop(down);
+                    continue;
+                }
                 let st2 = st.clone();
                 let task = tokio::spawn(async move { pipe(st2, down).await });
                 st.conns.lock().expect("not poisoned").push(task);
@@ -126,9 +132,15 @@ impl TcpProxy {
         }
     }
 
-    /// Starts or stops dropping all traffic.
-    pub fn blackhole(&self, on: bool) {
-        self.state.blackhole.store(on, Ordering::SeqCst);
+    /// Starts or stops closing new connections as soon as they are accepted.
+    pub fn reject(&self, on: bool) {
+        self.state.reject.store(on, Ordering::SeqCst);
+    }
+
+    /// Starts or heals a partition: while it lasts, bytes are held in both directions (as
+    /// TCP keeps them until a partition heals), and delivered once it is healed.
+    pub fn partition(&self, on: bool) {
+        self.state.partition.send_replace(on);
     }
 }
 
@@ -166,8 +178,9 @@ where
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
-        if st.blackhole.load(Ordering::SeqCst) {
-            continue;
+        let mut partition = st.partition.subscribe();
+        if partition.wait_for(|on| !*on).await.is_err() {
+            return;
         }
         if w.write_all(&buf[..n]).await.is_err() {
             return;

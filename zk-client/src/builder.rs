@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::sync::oneshot;
 use zk_core::path::ConnectString;
+use zk_core::SessionId;
 
 use crate::client::Client;
 use crate::driver::{self, now, Shared};
@@ -36,6 +38,7 @@ pub struct ClientBuilder {
     request_timeout: Option<Duration>,
     read_only: bool,
     auth: Vec<(String, Vec<u8>)>,
+    session: Option<(SessionId, Bytes)>,
 }
 
 impl Default for ClientBuilder {
@@ -46,6 +49,7 @@ impl Default for ClientBuilder {
             request_timeout: None,
             read_only: false,
             auth: Vec::new(),
+            session: None,
         }
     }
 }
@@ -85,6 +89,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Resumes an existing session (from [`Client::session_id`] and
+    /// [`Client::session_password`] of another client) instead of creating one. If the
+    /// session is gone, connecting fails with [`Error::SessionExpired`].
+    pub fn session(mut self, session_id: SessionId, password: Bytes) -> Self {
+        self.session = Some((session_id, password));
+        self
+    }
+
     /// Connects to `connect_string` (`host:port,host:port/chroot`) and waits until a session
     /// is established and the credentials were accepted.
     ///
@@ -104,6 +116,9 @@ impl ClientBuilder {
         };
         let t = now();
         let mut session = Session::new(cfg, HostList::new(cs.hosts, rand::random()), t);
+        if let Some((id, passwd)) = self.session {
+            session.resume(id, passwd);
+        }
         let mut auth_replies = Vec::new();
         for (scheme, auth) in self.auth {
             let (tx, rx) = oneshot::channel();

@@ -22,8 +22,10 @@ pub enum OpResult {
     Create {
         /// The path, with the sequence suffix for sequential modes.
         path: String,
-        /// The new node's Stat.
-        stat: Stat,
+        /// The new node's Stat, when the server sends one (Apache ZooKeeper 3.8 answers a
+        /// create2 inside a multi with a plain create result, without Stat; containers and
+        /// TTL nodes always get one).
+        stat: Option<Stat>,
     },
     /// A delete.
     Delete,
@@ -146,11 +148,11 @@ impl MultiBuilder {
                 .map(|r| match r {
                     MultiResult::Create(path) => Ok(OpResult::Create {
                         path: strip(&chroot, &path),
-                        stat: Stat::default(),
+                        stat: None,
                     }),
                     MultiResult::Create2(c) => Ok(OpResult::Create {
                         path: strip(&chroot, &c.path),
-                        stat: c.stat,
+                        stat: Some(c.stat),
                     }),
                     MultiResult::Delete => Ok(OpResult::Delete),
                     MultiResult::SetData(stat) => Ok(OpResult::SetData(stat)),

@@ -132,3 +132,56 @@ pub(crate) async fn pipelined_requests_keep_call_order<S: TestServer>() {
     })
     .await;
 }
+
+pub(crate) async fn many_tasks_share_one_client<S: TestServer>() {
+    let server = S::start().await;
+    within(CASE_LIMIT, "concurrency", async {
+        let c = connect(&server, "").await;
+        c.create("/conc", b"", CreateMode::Persistent)
+            .await
+            .unwrap();
+        c.create("/counter", b"0", CreateMode::Persistent)
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for t in 0..32 {
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..25 {
+                    let p = format!("/conc/t{t}-{i}");
+                    c.create(&p, p.as_bytes(), CreateMode::Persistent)
+                        .await
+                        .unwrap();
+                    assert_eq!(c.get_data(&p).await.unwrap().0, p.as_bytes());
+                    c.delete(&p, Some(0)).await.unwrap();
+                }
+                // Optimistic increments: BadVersion means someone else won; read and retry.
+                for _ in 0..5 {
+                    loop {
+                        let (data, stat) = c.get_data("/counter").await.unwrap();
+                        let n: u32 = String::from_utf8(data).unwrap().parse().unwrap();
+                        match c
+                            .set_data(
+                                "/counter",
+                                (n + 1).to_string().as_bytes(),
+                                Some(stat.version),
+                            )
+                            .await
+                        {
+                            Ok(_) => break,
+                            Err(Error::BadVersion) => continue,
+                            Err(e) => panic!("{e:?}"),
+                        }
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(c.get_data("/counter").await.unwrap().0, b"160");
+        assert_eq!(c.get_all_children_number("/conc").await, Ok(0));
+        assert_eq!(c.pending_requests(), 0);
+    })
+    .await;
+}

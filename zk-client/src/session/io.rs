@@ -38,7 +38,7 @@ impl Session {
         let req = ConnectRequest {
             protocol_version: 0,
             last_zxid_seen: self.last_zxid,
-            timeout_ms: self.negotiated.as_millis().min(i32::MAX as u128) as i32,
+            timeout_ms: self.cfg.session_timeout.as_millis().min(i32::MAX as u128) as i32,
             session_id: self.session_id,
             passwd: self.passwd.clone(),
             read_only: Some(self.cfg.read_only),
@@ -106,9 +106,17 @@ impl Session {
         if let Some(e) = self.expiry_deadline() {
             min(e);
         }
-        for p in self.unsent.iter().chain(self.inflight.iter()) {
-            if let (Some(d), Some(_)) = (p.deadline, &p.reply) {
-                min(d);
+        // Deadlines grow with call order in both queues: the first waiting request of each
+        // has the earliest one.
+        if self.cfg.request_timeout.is_some() {
+            for q in [&self.unsent, &self.inflight] {
+                if let Some(d) = q
+                    .iter()
+                    .find(|p| p.reply.is_some())
+                    .and_then(|p| p.deadline)
+                {
+                    min(d);
+                }
             }
         }
         t
@@ -127,27 +135,12 @@ impl Session {
         if self.expiry_deadline().is_some_and(|d| now >= d) {
             // No server heard from for the whole session timeout: the ensemble has expired
             // the session, or will before we can reach it.
+            tracing::info!(session = %self.session_id, "session expired (no server heard from)");
             self.end(SessionState::Expired);
             return Next::Disconnect;
         }
-        // Timed-out requests: unsent ones are dropped (never executed), in-flight ones keep
-        // their FIFO place but nobody waits for them any more.
-        let mut kept = VecDeque::with_capacity(self.unsent.len());
-        for mut p in self.unsent.drain(..) {
-            if p.deadline.is_some_and(|d| now >= d) {
-                p.answer(Err(Error::Timeout));
-                if let Hook::Register { id, .. } = p.hook {
-                    let _ = self.watches.dropped(id);
-                }
-            } else {
-                kept.push_back(p);
-            }
-        }
-        self.unsent = kept;
-        for p in self.inflight.iter_mut() {
-            if p.deadline.is_some_and(|d| now >= d) {
-                p.answer(Err(Error::Timeout));
-            }
+        if self.cfg.request_timeout.is_some() {
+            self.expire_requests(now);
         }
         match self.phase {
             Phase::Handshaking { since } if now >= since + self.connect_timeout() => {
@@ -163,6 +156,31 @@ impl Session {
                 Next::Continue
             }
             _ => Next::Continue,
+        }
+    }
+
+    /// Fails the requests whose deadline passed: unsent ones are dropped (never executed),
+    /// in-flight ones keep their FIFO place but nobody waits for them any more.
+    fn expire_requests(&mut self, now: Instant) {
+        while self
+            .unsent
+            .front()
+            .is_some_and(|p| p.deadline.is_some_and(|d| now >= d))
+        {
+            if let Some(mut p) = self.unsent.pop_front() {
+                p.answer(Err(Error::Timeout));
+                if let Hook::Register { id, .. } = p.hook {
+                    let _ = self.watches.dropped(id);
+                }
+            }
+        }
+        for p in self.inflight.iter_mut() {
+            match p.deadline {
+                Some(d) if now >= d => p.answer(Err(Error::Timeout)),
+                // Later requests have later deadlines.
+                Some(_) => break,
+                None => {}
+            }
         }
     }
 
@@ -194,7 +212,12 @@ impl Session {
                 return Next::Disconnect;
             }
         };
-        if resp.timeout_ms <= 0 {
+        let other_session =
+            self.session_id != SessionId::NONE && resp.session_id != self.session_id;
+        if resp.timeout_ms <= 0 || other_session {
+            // A server never swaps sessions; a different id would silently lose the
+            // ephemerals and watches of ours, so it counts as expiry too.
+            tracing::info!(session = %self.session_id, "session expired (server answer)");
             self.end(SessionState::Expired);
             return Next::Disconnect;
         }
@@ -230,6 +253,7 @@ impl Session {
         }
         self.flush_unsent(now);
         self.last_send = now;
+        tracing::debug!(session = %self.session_id, timeout_ms = resp.timeout_ms, "session established");
         self.state.set(if resp.read_only == Some(true) {
             SessionState::ConnectedReadOnly
         } else {
@@ -267,20 +291,20 @@ impl Session {
             }
             _ => {}
         }
-        let Some(mut p) = self.inflight.pop_front() else {
+        let Some(front) = self.inflight.front() else {
             return Err(format!("reply xid {} with nothing in flight", header.xid));
         };
-        if p.xid != header.xid {
-            let msg = format!("xid out of order: got {}, expected {}", header.xid, p.xid);
-            self.inflight.push_front(p);
-            return Err(msg);
+        if front.xid != header.xid {
+            return Err(format!(
+                "xid out of order: got {}, expected {}",
+                header.xid, front.xid
+            ));
         }
-        if header.zxid.0 > 0 {
-            self.last_zxid = header.zxid;
-        }
+        // Decode before taking the request off the queue: on a malformed body the request
+        // stays in flight and fails with ConnectionLoss like the others.
         let code = ErrorCode::from_i32(header.err);
         let outcome = if code.is_ok() {
-            let body = Response::decode(p.op, &mut r).map_err(|e| e.to_string())?;
+            let body = Response::decode(front.op, &mut r).map_err(|e| e.to_string())?;
             Ok(Reply {
                 zxid: header.zxid,
                 body,
@@ -288,6 +312,12 @@ impl Session {
         } else {
             Err(Error::from_code(code))
         };
+        let Some(mut p) = self.inflight.pop_front() else {
+            return Err("the request in flight vanished".into());
+        };
+        if header.zxid.0 > 0 {
+            self.last_zxid = header.zxid;
+        }
         let mut next = Next::Continue;
         match std::mem::replace(&mut p.hook, Hook::None) {
             Hook::None => {}

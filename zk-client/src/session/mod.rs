@@ -9,6 +9,7 @@
 mod hosts;
 mod pending;
 mod rearm;
+mod watch_kind;
 mod watches;
 
 #[cfg(test)]
@@ -46,6 +47,9 @@ const AUTH_XID: i32 = -4;
 const MAX_PING_INTERVAL: Duration = Duration::from_secs(10);
 /// The largest frame a server accepts (default `jute.maxbuffer`).
 pub(crate) const MAX_FRAME: usize = 0xfffff;
+/// The most requests one session keeps waiting (unsent plus in flight); more fail with
+/// [`Error::Overloaded`] until some are answered.
+pub(crate) const MAX_PENDING_REQUESTS: usize = 1 << 17;
 
 /// What the session needs to know from the builder.
 #[derive(Debug, Clone)]
@@ -152,6 +156,12 @@ impl Session {
         }
     }
 
+    /// Uses an existing session instead of asking for a new one.
+    pub(crate) fn resume(&mut self, session_id: SessionId, passwd: Bytes) {
+        self.session_id = session_id;
+        self.passwd = passwd;
+    }
+
     // ---- accessors ----
 
     pub(crate) fn state(&self) -> SessionState {
@@ -208,6 +218,11 @@ impl Session {
             };
             self.unhook(&hook);
             let _ = reply.send(Err(err));
+            return;
+        }
+        if self.pending_requests() >= MAX_PENDING_REQUESTS {
+            self.unhook(&hook);
+            let _ = reply.send(Err(Error::Overloaded));
             return;
         }
         let xid = self.xids.next_xid();

@@ -5,59 +5,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use tokio::sync::{mpsc, oneshot};
 use zk_core::path::{parent, Chroot};
 use zk_core::{ErrorCode, EventType, KeeperState, WatchedEvent, WatcherType};
 
 use super::rearm::WatchLists;
 use crate::error::Error;
 
-/// Identifies one watch value.
-pub(crate) type WatcherId = u64;
-
-/// What a watcher waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum WatchKind {
-    /// One-shot data watch (getData, or exists on an existing node).
-    Data,
-    /// One-shot exist watch (exists on a missing node).
-    Exist,
-    /// One-shot child watch (getChildren).
-    Child,
-    /// Persistent watch (addWatch mode 0).
-    Persistent,
-    /// Persistent-recursive watch (addWatch mode 1).
-    PersistentRecursive,
-}
-
-/// Server-side watch tables: data and exist watches share the server's data table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Data = 0,
-    Child = 1,
-    Persistent = 2,
-    Recursive = 3,
-}
-
-impl WatchKind {
-    fn class(self) -> Class {
-        match self {
-            WatchKind::Data | WatchKind::Exist => Class::Data,
-            WatchKind::Child => Class::Child,
-            WatchKind::Persistent => Class::Persistent,
-            WatchKind::PersistentRecursive => Class::Recursive,
-        }
-    }
-}
-
-/// Where a watcher's events go.
-#[derive(Debug)]
-pub(crate) enum Sink {
-    /// A one-shot watch: one event, or the error that ended the session.
-    Oneshot(oneshot::Sender<Result<WatchedEvent, Error>>),
-    /// A persistent watch: events until removed; the stream ends when the sender is dropped.
-    Stream(mpsc::UnboundedSender<WatchedEvent>),
-}
+use super::watch_kind::Class;
+pub(crate) use super::watch_kind::{Sink, WatchKind, WatcherId};
 
 #[derive(Debug)]
 struct Watcher {
@@ -172,13 +127,24 @@ impl WatchRegistry {
 
     fn removal_if_unused(&mut self, path: &str, class: Class) -> Option<(String, WatcherType)> {
         let entry = self.paths.get_mut(path)?;
-        let in_use = entry.ids.iter().any(|id| {
-            self.watchers
-                .get(id)
-                .is_some_and(|w| w.kind.class() == class)
-        });
+        let has = |c: Class| {
+            entry
+                .ids
+                .iter()
+                .any(|id| self.watchers.get(id).is_some_and(|w| w.kind.class() == c))
+        };
+        let in_use = has(class);
+        // Apache ZooKeeper 3.8 keeps one watch per connection and path whatever its mode, in
+        // the data table for every mode and in the child table for persistent ones: removing a
+        // standard watch there would also remove a persistent watch on the same path. Leave the
+        // standard watch (it fires once, to nobody) rather than break the persistent one.
+        let shared_with_persistent = match class {
+            Class::Data => has(Class::Persistent) || has(Class::Recursive),
+            Class::Child => has(Class::Persistent),
+            _ => false,
+        };
         let mut out = None;
-        if !in_use && entry.on_server[class as usize] {
+        if !in_use && !shared_with_persistent && entry.on_server[class as usize] {
             let wtype = match class {
                 Class::Data => WatcherType::Data,
                 Class::Child => WatcherType::Children,

@@ -1,193 +1,17 @@
-//! The session state machine driven with scripted frames, some taken from
-//! `shared/wire/zookeeper-3.8-java-client-tour.txt` (Apache ZooKeeper 3.8 answering the Java
-//! client).
+//! Reconnects, re-arming, expiry, timers, removal of dropped watches.
 
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
-use zk_core::frame::FrameReader;
 use zk_core::jute::Encode;
-use zk_core::message::{Request, Response};
+use zk_core::message::Request;
 use zk_core::proto::*;
 use zk_core::{ErrorCode, EventType, OpCode, SessionId, Zxid};
 
 use super::*;
 use crate::error::Error;
+use crate::session::*;
 use crate::state::SessionState;
-
-/// The tour's ConnectResponse: session 0x100000e89350000, timeout 6000 ms, readOnly byte.
-const TOUR_CONNECT_RESPONSE: &str =
-    "00000000000017700100000e893500000000001001ef0887fada098547a467d2d304cf4c00";
-
-fn config() -> SessionConfig {
-    SessionConfig {
-        session_timeout: Duration::from_millis(6000),
-        read_only: false,
-        chroot: None,
-        request_timeout: None,
-    }
-}
-
-fn session(now: Instant) -> Session {
-    Session::new(
-        config(),
-        HostList::new(vec![("h1".into(), 1), ("h2".into(), 2)], 7),
-        now,
-    )
-}
-
-/// Splits the output into frame payloads.
-fn frames(bytes: &[u8]) -> Vec<Vec<u8>> {
-    let r = FrameReader::default();
-    let mut out = Vec::new();
-    let mut at = 0;
-    while let Some((used, p)) = r.next_frame(&bytes[at..]).unwrap() {
-        out.push(p.to_vec());
-        at += used;
-    }
-    assert_eq!(at, bytes.len(), "output is whole frames");
-    out
-}
-
-/// (xid, op code) of each request frame in the output.
-fn requests(bytes: &[u8]) -> Vec<(i32, i32)> {
-    frames(bytes)
-        .iter()
-        .map(|f| {
-            let h = RequestHeader::from_bytes(&f[..8]).unwrap();
-            (h.xid, h.op_type)
-        })
-        .collect()
-}
-
-fn reply(xid: i32, zxid: i64, err: i32, body: &[u8]) -> Vec<u8> {
-    let mut f = ReplyHeader {
-        xid,
-        zxid: Zxid(zxid),
-        err,
-    }
-    .to_bytes();
-    f.extend_from_slice(body);
-    f
-}
-
-fn connected(now: Instant) -> Session {
-    let mut s = session(now);
-    let _ = s.poll_connect(now, 0.0);
-    s.handle_connected(now);
-    s.take_transmit();
-    let resp = hex::decode(TOUR_CONNECT_RESPONSE).unwrap();
-    assert_eq!(s.handle_frame(now, &resp), Next::Continue);
-    s
-}
-
-fn get_data(s: &mut Session, now: Instant, path: &str) -> oneshot::Receiver<Result<Reply, Error>> {
-    let (tx, rx) = oneshot::channel();
-    let req = Request::GetData(GetDataRequest {
-        path: path.into(),
-        watch: false,
-    });
-    s.submit(now, &req, tx, Hook::None);
-    rx
-}
-
-#[test]
-fn handshake_writes_connect_request_and_accepts_the_tour_response() {
-    let now = Instant::now();
-    let mut s = session(now);
-    let ConnectAction::Connect { timeout, .. } = s.poll_connect(now, 0.0) else {
-        panic!("a new session connects");
-    };
-    assert_eq!(timeout, Duration::from_millis(3000), "T / #hosts");
-    s.handle_connected(now);
-    let out = frames(&s.take_transmit());
-    // Same bytes as the tour's first C>S frame except the timeout (6000 ms there too).
-    assert_eq!(
-        hex::encode(&out[0]),
-        "000000000000000000000000000017700000000000000000000000100000000000000000000000000000000000"
-    );
-    let mut states = s.subscribe();
-    let resp = hex::decode(TOUR_CONNECT_RESPONSE).unwrap();
-    assert_eq!(s.handle_frame(now, &resp), Next::Continue);
-    assert_eq!(s.session_id(), SessionId(0x0100000e89350000));
-    assert_eq!(s.negotiated_timeout(), Duration::from_secs(6));
-    assert_eq!(s.state(), SessionState::Connected);
-    assert_eq!(
-        states.rx_try(),
-        [SessionState::Disconnected, SessionState::Connected]
-    );
-}
-
-#[test]
-fn connect_response_without_read_only_byte_is_accepted() {
-    let now = Instant::now();
-    let mut s = session(now);
-    s.handle_connected(now);
-    let resp = hex::decode(&TOUR_CONNECT_RESPONSE[..TOUR_CONNECT_RESPONSE.len() - 2]).unwrap();
-    assert_eq!(s.handle_frame(now, &resp), Next::Continue);
-    assert_eq!(s.state(), SessionState::Connected);
-}
-
-#[test]
-fn requests_wait_for_the_handshake_and_keep_call_order() {
-    let now = Instant::now();
-    let mut s = session(now);
-    let _a = get_data(&mut s, now, "/a");
-    let _b = get_data(&mut s, now, "/b");
-    s.handle_connected(now);
-    assert_eq!(
-        frames(&s.take_transmit()).len(),
-        1,
-        "only the ConnectRequest"
-    );
-    let resp = hex::decode(TOUR_CONNECT_RESPONSE).unwrap();
-    let _ = s.handle_frame(now, &resp);
-    let _c = get_data(&mut s, now, "/c");
-    assert_eq!(requests(&s.take_transmit()), [(1, 4), (2, 4), (3, 4)]);
-}
-
-#[test]
-fn replies_match_fifo_and_special_xids_do_not() {
-    let now = Instant::now();
-    let mut s = connected(now);
-    let mut a = get_data(&mut s, now, "/tour");
-    let mut b = get_data(&mut s, now, "/missing");
-    s.take_transmit();
-    // A ping reply and a notification (3.8: zxid -1) in between change nothing in the FIFO
-    // and do not move last_zxid.
-    let _ = s.handle_frame(now, &reply(-2, 0x40, 0, &[]));
-    let note =
-        hex::decode("ffffffffffffffffffffffff000000000000000300000003000000052f746f7572").unwrap();
-    let _ = s.handle_frame(now, &note);
-    assert_eq!(s.last_zxid(), Zxid(0));
-    // The tour's getdata_watch reply (xid 0x1a there; 1 here).
-    let mut body = hex::decode("00000004726f6f7400000000000000020000000000000002000001a20109c47d000001a20109c47d000000000000000600000000000000000000000000000004000000060000000000000008").unwrap();
-    let mut frame = reply(1, 0xb, 0, &[]);
-    frame.append(&mut body);
-    assert_eq!(s.handle_frame(now, &frame), Next::Continue);
-    let Reply { zxid, body } = a.try_recv().unwrap().unwrap();
-    assert_eq!(zxid, Zxid(0xb));
-    let Response::GetData(r) = body else {
-        panic!("a getData body")
-    };
-    assert_eq!(r.data.as_deref(), Some(&b"root"[..]));
-    assert_eq!(s.last_zxid(), Zxid(0xb));
-    let _ = s.handle_frame(now, &reply(2, 0xc, ErrorCode::NoNode.as_i32(), &[]));
-    assert_eq!(b.try_recv().unwrap(), Err(Error::NoNode));
-    assert_eq!(s.last_zxid(), Zxid(0xc));
-}
-
-#[test]
-fn out_of_order_xid_drops_the_connection_and_fails_in_flight_requests() {
-    let now = Instant::now();
-    let mut s = connected(now);
-    let mut a = get_data(&mut s, now, "/a");
-    s.take_transmit();
-    assert_eq!(s.handle_frame(now, &reply(9, 1, 0, &[])), Next::Disconnect);
-    s.handle_disconnected(now);
-    assert_eq!(a.try_recv().unwrap(), Err(Error::ConnectionLoss));
-    assert_eq!(s.state(), SessionState::Disconnected);
-}
 
 #[test]
 fn reconnect_resumes_the_session_replays_auth_then_rearms_then_sends_queued() {
@@ -410,16 +234,102 @@ fn request_timeouts_fail_only_the_late_request() {
     );
 }
 
-trait TryAll {
-    fn rx_try(&mut self) -> Vec<SessionState>;
+/// Arms a watcher of `kind` on `path` with a successful reply at `zxid`.
+fn arm(
+    s: &mut Session,
+    now: Instant,
+    path: &str,
+    kind: WatchKind,
+    sink: Sink,
+    zxid: i64,
+) -> WatcherId {
+    let id = s.add_watcher(path.into(), kind, sink);
+    let (tx, _rx) = oneshot::channel();
+    let req = Request::AddWatch(AddWatchRequest {
+        path: path.into(),
+        mode: 0,
+    });
+    let hook = Hook::Register {
+        id,
+        path: path.into(),
+        kind,
+        exists: false,
+    };
+    s.submit(now, &req, tx, hook);
+    let xid = RequestHeader::from_bytes(&frames(&s.take_transmit())[0][..8])
+        .unwrap()
+        .xid;
+    let _ = s.handle_frame(
+        now,
+        &reply(xid, zxid, 0, &ErrorResponse { err: 0 }.to_bytes()),
+    );
+    id
 }
 
-impl TryAll for crate::state::StateStream {
-    fn rx_try(&mut self) -> Vec<SessionState> {
-        let mut out = Vec::new();
-        while let Some(s) = futures::FutureExt::now_or_never(self.next_state()).flatten() {
-            out.push(s);
-        }
-        out
-    }
+#[test]
+fn persistent_watches_are_rearmed_with_set_watches2_and_dropped_ones_are_not() {
+    let now = Instant::now();
+    let mut s = connected(now);
+    let (ptx, _prx) = mpsc::unbounded_channel();
+    let (rtx, _rrx) = mpsc::unbounded_channel();
+    let (dtx, _drx) = oneshot::channel();
+    arm(
+        &mut s,
+        now,
+        "/p",
+        WatchKind::Persistent,
+        Sink::Stream(ptx),
+        0x20,
+    );
+    arm(
+        &mut s,
+        now,
+        "/r",
+        WatchKind::PersistentRecursive,
+        Sink::Stream(rtx),
+        0x21,
+    );
+    let gone = arm(&mut s, now, "/d", WatchKind::Data, Sink::Oneshot(dtx), 0x22);
+    // A notification does not move last_zxid, even with a larger zxid (3.9 style).
+    let note = WatcherEvent {
+        event_type: EventType::NodeChildrenChanged.as_i32(),
+        state: 3,
+        path: "/p".into(),
+    };
+    let _ = s.handle_frame(now, &reply(-1, 0x99, 0, &note.to_bytes()));
+    assert_eq!(s.last_zxid(), Zxid(0x22));
+    s.handle_disconnected(now);
+    // Dropped while disconnected: nothing to send now, nothing to re-arm later.
+    s.drop_watcher(now, gone);
+    assert!(s.transmit_is_empty());
+    s.handle_connected(now);
+    s.take_transmit();
+    let _ = s.handle_frame(now, &hex::decode(TOUR_CONNECT_RESPONSE).unwrap());
+    let out = frames(&s.take_transmit());
+    assert_eq!(out.len(), 1);
+    let h = RequestHeader::from_bytes(&out[0][..8]).unwrap();
+    assert_eq!(h.op_type, OpCode::SetWatches2.as_i32());
+    let sw = SetWatches2::from_bytes(&out[0][8..]).unwrap();
+    assert_eq!(sw.relative_zxid, Zxid(0x22));
+    assert!(sw.data_watches.is_empty());
+    assert_eq!(sw.persistent_watches, ["/p"]);
+    assert_eq!(sw.persistent_recursive_watches, ["/r"]);
+}
+
+#[test]
+fn a_different_session_on_reconnect_counts_as_expiry() {
+    let now = Instant::now();
+    let mut s = connected(now);
+    s.handle_disconnected(now);
+    s.handle_connected(now);
+    let other = ConnectResponse {
+        timeout_ms: 6000,
+        session_id: SessionId(0x77),
+        passwd: bytes::Bytes::from_static(&[1; 16]),
+        read_only: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(s.handle_frame(now, &other.to_bytes()), Next::Disconnect);
+    assert_eq!(s.state(), SessionState::Expired);
+    assert_eq!(s.session_id(), SessionId(0x0100000e89350000));
 }
