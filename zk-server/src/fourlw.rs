@@ -30,6 +30,21 @@ pub fn detect(first: [u8; 4]) -> Option<&'static str> {
 pub struct DriverStats {
     /// Requests read and not yet answered, over all connections.
     pub outstanding: usize,
+    /// Smallest request latency (ms).
+    pub min_latency_ms: u64,
+    /// Mean request latency (ms).
+    pub avg_latency_ms: f64,
+    /// Largest request latency (ms).
+    pub max_latency_ms: u64,
+}
+
+/// A double as Java's `Double.toString` prints ordinary values (`0.0`, `1.5`).
+fn java_double(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e7 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
 }
 
 /// The answer to `cmd` (already known to be recognized), whitelist applied.
@@ -118,8 +133,11 @@ fn srvr(o: &mut String, core: &Core, d: DriverStats, with_clients: bool) {
     }
     let _ = write!(
         o,
-        "Latency min/avg/max: 0/0.0/0\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\n\
+        "Latency min/avg/max: {}/{}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\n\
          Zxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        d.min_latency_ms,
+        java_double(d.avg_latency_ms),
+        d.max_latency_ms,
         core.packets_received,
         core.packets_sent,
         core.conns.len(),
@@ -203,15 +221,15 @@ fn mntr(o: &mut String, core: &Core, d: DriverStats, now_ms: i64) {
         ("server_state", "standalone".into()),
         ("ephemerals_count", core.tree.ephemeral_count().to_string()),
         ("num_alive_connections", core.conns.len().to_string()),
-        ("avg_latency", "0.0".into()),
+        ("avg_latency", java_double(d.avg_latency_ms)),
         ("outstanding_requests", d.outstanding.to_string()),
         ("znode_count", (core.tree.node_count() + 1).to_string()),
         ("global_sessions", core.sessions.len().to_string()),
         ("packets_sent", core.packets_sent.to_string()),
         ("packets_received", core.packets_received.to_string()),
         ("watch_count", core.watches.watch_count().to_string()),
-        ("min_latency", "0".into()),
-        ("max_latency", "0".into()),
+        ("min_latency", d.min_latency_ms.to_string()),
+        ("max_latency", d.max_latency_ms.to_string()),
         (
             "approximate_data_size",
             core.tree.approximate_data_size().to_string(),

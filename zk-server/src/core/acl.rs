@@ -6,6 +6,35 @@ use std::net::IpAddr;
 
 use zk_core::{Acl, ErrorCode, Id, Perms};
 
+use super::java_hash::java_string_hash;
+
+/// A connection's ids in the order Apache ZooKeeper iterates them: its `authInfo` is a set
+/// backed by a 16-bucket `ConcurrentHashMap`, keyed by the jute `Id.hashCode()`.
+pub fn java_order(ids: &[Id]) -> Vec<&Id> {
+    fn id_hash(id: &Id) -> i32 {
+        let mut r: i32 = 17;
+        r = r
+            .wrapping_mul(37)
+            .wrapping_add(java_string_hash(&id.scheme));
+        r.wrapping_mul(37).wrapping_add(java_string_hash(&id.id))
+    }
+    let cap: u32 = if ids.len() > 12 {
+        (ids.len() as u32 * 4 / 3).next_power_of_two()
+    } else {
+        16
+    };
+    let mut v: Vec<(u32, usize, &Id)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let h = id_hash(id) as u32;
+            (((h ^ (h >> 16)) & 0x7fff_ffff) & (cap - 1), i, id)
+        })
+        .collect();
+    v.sort_unstable_by_key(|(b, i, _)| (*b, *i));
+    v.into_iter().map(|(_, _, id)| id).collect()
+}
+
 /// True when `ids` (a connection's authenticated ids) grant `perm` on a node with `acl`.
 pub fn check_acl(acl: &[Acl], perm: Perms, ids: &[Id]) -> bool {
     if acl.is_empty() || ids.iter().any(|i| i.scheme == "super") {
@@ -119,7 +148,10 @@ pub fn fixup_acl(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
             out.push(a.clone());
         } else if a.id.scheme == "auth" {
             let mut any = false;
-            for i in ids.iter().filter(|i| is_authenticated_scheme(&i.scheme)) {
+            for i in java_order(ids)
+                .into_iter()
+                .filter(|i| is_authenticated_scheme(&i.scheme))
+            {
                 any = true;
                 out.push(Acl {
                     perms: a.perms,
@@ -210,6 +242,17 @@ mod tests {
         let bad = vec![Acl::new(Perms::ALL, Id::new("world", "someone"))];
         assert_eq!(fixup_acl(&bad, &ids()), Err(ErrorCode::InvalidAcl));
         assert_eq!(fixup_acl(&[], &ids()), Err(ErrorCode::InvalidAcl));
+    }
+
+    #[test]
+    fn id_order_matches_apache() {
+        // whoAmI in the Java client tour: digest before ip.
+        let ids = vec![
+            Id::new("ip", "127.0.0.1"),
+            Id::new("digest", zk_core::auth::digest_id_for("alice", "secret")),
+        ];
+        let order: Vec<&str> = java_order(&ids).iter().map(|i| i.scheme.as_str()).collect();
+        assert_eq!(order, ["digest", "ip"]);
     }
 
     #[test]

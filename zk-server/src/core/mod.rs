@@ -7,6 +7,7 @@
 
 pub mod acl;
 pub mod java_hash;
+mod lifecycle;
 pub mod node;
 pub mod prepare;
 mod read;
@@ -52,3 +53,5 @@ impl Default for CoreConfig {
         }
     }
 }
+#[cfg(test)]
+mod model_tests;

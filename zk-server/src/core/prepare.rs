@@ -40,6 +40,8 @@ pub struct PrepContext<'a> {
     pub extended_types: bool,
     /// Whether reconfig is enabled (never, for now).
     pub reconfig_enabled: bool,
+    /// True for requests the server makes itself (the container reaper).
+    pub internal: bool,
 }
 
 /// Prepares write requests against a tree plus the pending changes of the current multi.
@@ -139,6 +141,11 @@ impl<'a> Preparer<'a> {
                 self.create(req.op_code(), &r.path, &r.data, &r.acl, r.flags, r.ttl)
             }
             Request::Delete(r) => self.delete(&r.path, Some(r.version)),
+            // Apache ZooKeeper 3.8 refuses deleteContainer from clients with BadArguments.
+            Request::DeleteContainer(r) if !self.ctx.internal => {
+                let _ = r;
+                Err(ErrorCode::BadArguments)
+            }
             Request::DeleteContainer(r) => self.delete(&r.path, None),
             Request::SetData(r) => {
                 validate_path(&r.path, false).map_err(|_| ErrorCode::BadArguments)?;
@@ -345,6 +352,7 @@ mod tests {
             time: 1,
             extended_types: false,
             reconfig_enabled: false,
+            internal: false,
         }
     }
 

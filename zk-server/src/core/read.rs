@@ -138,10 +138,8 @@ impl Core {
             }
             Request::WhoAmI => {
                 let ids = self.ids(conn);
-                let mut infos: Vec<ClientInfo> = ids
-                    .iter()
-                    .filter(|i| i.scheme != "ip")
-                    .chain(ids.iter().filter(|i| i.scheme == "ip"))
+                let mut infos: Vec<ClientInfo> = super::acl::java_order(&ids)
+                    .into_iter()
                     .map(|i| ClientInfo {
                         auth_scheme: i.scheme.clone(),
                         user: if i.scheme == "digest" {
@@ -194,6 +192,9 @@ impl Core {
     }
 
     /// checkWatches / removeWatches.
+    ///
+    /// As in Apache ZooKeeper 3.8, persistent and recursive watches count for both the
+    /// Children and Data types, and a check also finds a recursive watch on an ancestor.
     fn watch_op(
         &mut self,
         conn: ConnId,
@@ -202,8 +203,12 @@ impl Core {
         remove: bool,
     ) -> Result<(), ErrorCode> {
         let kinds: &[WatchKind] = match ty {
-            1 => &[WatchKind::Child],
-            2 => &[WatchKind::Data],
+            1 => &[
+                WatchKind::Child,
+                WatchKind::Persistent,
+                WatchKind::Recursive,
+            ],
+            2 => &[WatchKind::Data, WatchKind::Persistent, WatchKind::Recursive],
             3 => &[
                 WatchKind::Child,
                 WatchKind::Data,
@@ -212,7 +217,7 @@ impl Core {
             ],
             4 => &[WatchKind::Persistent],
             5 => &[WatchKind::Recursive],
-            _ => return Err(ErrorCode::BadArguments),
+            _ => return Err(ErrorCode::MarshallingError),
         };
         let mut found = false;
         for k in kinds {
@@ -221,6 +226,13 @@ impl Core {
             } else {
                 self.watches.contains(conn, *k, path)
             };
+        }
+        if !remove && !found && kinds.contains(&WatchKind::Recursive) {
+            let mut p = path;
+            while p != "/" && !found {
+                p = zk_core::path::parent(p);
+                found = self.watches.contains(conn, WatchKind::Recursive, p);
+            }
         }
         if found {
             Ok(())

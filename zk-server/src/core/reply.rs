@@ -8,7 +8,10 @@ use super::tree::TxnResult;
 
 fn multi_result(op: &Request, r: TxnResult) -> MultiResult {
     match (op, r) {
-        (Request::Create(_), TxnResult::Created { path, .. }) => MultiResult::Create(path),
+        // Apache ZooKeeper 3.8 answers create2 inside a multi with a plain create result.
+        (Request::Create(_) | Request::Create2(_), TxnResult::Created { path, .. }) => {
+            MultiResult::Create(path)
+        }
         (_, TxnResult::Created { path, stat }) => {
             MultiResult::Create2(Create2Response { path, stat })
         }

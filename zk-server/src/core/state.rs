@@ -5,16 +5,15 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
-use bytes::Bytes;
 use zk_core::frame::write_frame;
 use zk_core::jute::{Encode, Reader};
-use zk_core::proto::{ConnectRequest, ConnectResponse, ReplyHeader, WatcherEvent};
-use zk_core::txn::{CloseSessionTxn, CreateSessionTxn, TxnHeader};
+use zk_core::proto::{ReplyHeader, WatcherEvent};
+use zk_core::txn::TxnHeader;
 use zk_core::{ErrorCode, EventType, Id, KeeperState, OpCode, Request, Response, SessionId, Zxid};
 
 use super::acl::{authenticate, check_acl};
 use super::prepare::{PrepContext, Preparer};
-use super::session::{session_passwd, SessionTracker};
+use super::session::SessionTracker;
 use super::tree::{DataTree, Trigger, TxnResult};
 use super::txn::TxnBody;
 use super::watch::{ConnId, WatchManager};
@@ -221,85 +220,6 @@ impl Core {
         self.send(conn, f, true);
     }
 
-    /// Handles the first frame of a session connection.
-    pub fn connect(&mut self, now_ms: i64, conn: ConnId, req: &ConnectRequest) {
-        self.packets_received += 1;
-        if req.last_zxid_seen > self.tree.last_zxid() {
-            tracing::info!(?conn, "client zxid ahead of server; closing");
-            self.close(conn);
-            return;
-        }
-        let timeout = req.timeout_ms.clamp(
-            self.cfg.min_session_timeout_ms,
-            self.cfg
-                .max_session_timeout_ms
-                .max(self.cfg.min_session_timeout_ms),
-        );
-        let ro = req.read_only.map(|_| false);
-        let sid = if req.session_id.0 == 0 {
-            let sid = self.sessions.next_id();
-            self.log_and_apply(
-                now_ms,
-                TxnHeader {
-                    client_id: sid,
-                    cxid: 0,
-                    zxid: self.tree.last_zxid().next(),
-                    time: now_ms,
-                    txn_type: OpCode::CreateSession.as_i32(),
-                },
-                TxnBody::CreateSession(CreateSessionTxn {
-                    timeout_ms: timeout,
-                }),
-            );
-            self.sessions.add(sid, timeout, now_ms);
-            Some(sid)
-        } else {
-            let sid = req.session_id;
-            let old = self.sessions.get(sid).and_then(|s| s.conn);
-            if let Some(old) = old.filter(|o| *o != conn) {
-                self.disconnected(old);
-                self.close(old);
-            }
-            let valid = self.sessions.get(sid).is_some_and(|s| !s.closing)
-                && req.passwd.as_ref() == session_passwd(sid).as_slice();
-            valid.then(|| {
-                self.sessions.touch(sid, now_ms);
-                sid
-            })
-        };
-        let resp = match sid {
-            Some(sid) => {
-                if let Some(s) = self.sessions.get_mut(sid) {
-                    s.conn = Some(conn);
-                }
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    c.session = Some(sid);
-                    c.timeout_ms = timeout;
-                }
-                ConnectResponse {
-                    protocol_version: 0,
-                    timeout_ms: timeout,
-                    session_id: sid,
-                    passwd: Bytes::copy_from_slice(&session_passwd(sid)),
-                    read_only: ro,
-                }
-            }
-            None => ConnectResponse {
-                protocol_version: 0,
-                timeout_ms: 0,
-                session_id: SessionId(0),
-                passwd: Bytes::from_static(&[0; 16]),
-                read_only: ro,
-            },
-        };
-        let mut f = Vec::new();
-        write_frame(&mut f, |w| resp.encode(w));
-        self.send(conn, f, false);
-        if sid.is_none() {
-            self.close(conn);
-        }
-    }
-
     /// Appends a transaction to the log queue, applies it and fires its watches.
     pub(crate) fn log_and_apply(
         &mut self,
@@ -363,13 +283,27 @@ impl Core {
             self.close(conn);
             return;
         };
+        if self.sessions.get(session).is_none_or(|s| s.closing) {
+            // The session was closed or expired; its connection is on its way out.
+            self.close(conn);
+            return;
+        }
         c.last_cxid = xid;
         c.last_op = OpCode::from_i32(op_type).map_or("UNKNOWN", |o| o.name());
         self.sessions.touch(session, now_ms);
+        if op_type == OpCode::Check.as_i32() {
+            // Apache ZooKeeper 3.8 prepares a top-level check like a write (it consumes a
+            // zxid), then drops the connection without an answer.
+            if let Ok(req) = Request::decode(op_type, &mut Reader::new(body)) {
+                self.write_txn(now_ms, conn, session, xid, &req);
+            }
+            self.close(conn);
+            return;
+        }
         let valid = OpCode::from_i32(op_type).is_some_and(|op| {
             !matches!(
                 op,
-                OpCode::Notification | OpCode::Check | OpCode::CreateSession | OpCode::Error
+                OpCode::Notification | OpCode::CreateSession | OpCode::Error
             )
         });
         if !valid {
@@ -377,16 +311,66 @@ impl Core {
             self.close(conn);
             return;
         }
-        let req = match Request::decode(op_type, &mut Reader::new(body)) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::debug!(?conn, %e, "undecodable request");
-                let z = self.tree.last_zxid();
-                self.reply(now_ms, conn, xid, z, ErrorCode::MarshallingError, None);
-                return;
+        let decoded = Request::decode(op_type, &mut Reader::new(body)).and_then(|r| {
+            // multi carries only writes and multiRead only reads.
+            let ok = match &r {
+                Request::Multi(ops) => ops.iter().all(|o| o.op_code().is_write()),
+                Request::MultiRead(ops) => ops.iter().all(|o| !o.op_code().is_write()),
+                _ => true,
+            };
+            if ok {
+                Ok(r)
+            } else {
+                Err(zk_core::DecodeError::BadOpCode(op_type))
             }
-        };
-        self.handle(now_ms, conn, session, xid, req);
+        });
+        match decoded {
+            Ok(req) => self.handle(now_ms, conn, session, xid, req),
+            Err(e) => self.undecodable(now_ms, conn, session, xid, op_type, &e),
+        }
+    }
+
+    /// A request whose body does not decode: MarshallingError, as Apache ZooKeeper answers it
+    /// (a multi still consumes a zxid; a multiRead's answer carries an empty result list).
+    fn undecodable(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        op_type: i32,
+        e: &zk_core::DecodeError,
+    ) {
+        tracing::debug!(?conn, %e, "undecodable request");
+        let err = ErrorCode::MarshallingError;
+        if op_type == OpCode::Multi.as_i32() {
+            let zxid = self.tree.last_zxid().next();
+            let header = TxnHeader {
+                client_id: session,
+                cxid: xid,
+                zxid,
+                time: now_ms,
+                txn_type: OpCode::Error.as_i32(),
+            };
+            let body = TxnBody::Error(zk_core::txn::ErrorTxn { err: err.as_i32() });
+            self.log_and_apply(now_ms, header, body);
+            self.reply(now_ms, conn, xid, zxid, err, None);
+        } else if op_type == OpCode::MultiRead.as_i32() {
+            let mut f = Vec::new();
+            write_frame(&mut f, |w| {
+                ReplyHeader {
+                    xid,
+                    zxid: self.tree.last_zxid(),
+                    err: err.as_i32(),
+                }
+                .encode(w);
+                Response::Multi(Vec::new()).encode(w);
+            });
+            self.send(conn, f, true);
+        } else {
+            let z = self.tree.last_zxid();
+            self.reply(now_ms, conn, xid, z, err, None);
+        }
     }
 
     fn handle(&mut self, now_ms: i64, conn: ConnId, session: SessionId, xid: i32, req: Request) {
@@ -439,6 +423,20 @@ impl Core {
 
     /// Prepares, logs and applies a write, then queues its reply.
     fn write(&mut self, now_ms: i64, conn: ConnId, session: SessionId, xid: i32, req: &Request) {
+        let (zxid, result) = self.write_txn(now_ms, conn, session, xid, req);
+        let (err, resp) = super::reply::write_response(req, result);
+        self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
+    }
+
+    /// Prepares, logs and applies a write; returns its zxid and result.
+    fn write_txn(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        req: &Request,
+    ) -> (Zxid, TxnResult) {
         let zxid = self.tree.last_zxid().next();
         let ids = self
             .conns
@@ -452,6 +450,7 @@ impl Core {
             time: now_ms,
             extended_types: self.cfg.extended_types_enabled,
             reconfig_enabled: false,
+            internal: false,
         };
         let (txn_type, body) = Preparer::new(&self.tree, ctx).prepare(req);
         let header = TxnHeader {
@@ -461,86 +460,6 @@ impl Core {
             time: now_ms,
             txn_type,
         };
-        let result = self.log_and_apply(now_ms, header, body);
-        let (err, resp) = super::reply::write_response(req, result);
-        self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
-    }
-
-    /// Logs and applies a closeSession (client request or expiry).
-    pub(crate) fn close_session(&mut self, now_ms: i64, session: SessionId, cxid: i32) {
-        self.sessions.set_closing(session);
-        let paths = self.tree.ephemerals(session);
-        let header = TxnHeader {
-            client_id: session,
-            cxid,
-            zxid: self.tree.last_zxid().next(),
-            time: now_ms,
-            txn_type: OpCode::CloseSession.as_i32(),
-        };
-        self.log_and_apply(
-            now_ms,
-            header,
-            TxnBody::CloseSession(CloseSessionTxn {
-                paths_to_delete: paths,
-            }),
-        );
-        self.sessions.remove(session);
-    }
-
-    /// Expires sessions whose time has come: each gets a closeSession transaction and its
-    /// connection is closed.
-    pub fn tick(&mut self, now_ms: i64) {
-        for sid in self.sessions.expired(now_ms) {
-            let conn = self.sessions.get(sid).and_then(|s| s.conn);
-            tracing::info!(session = %sid, "session expired");
-            self.close_session(now_ms, sid, 0);
-            if let Some(conn) = conn {
-                self.disconnected(conn);
-                self.close(conn);
-            }
-        }
-    }
-
-    /// The container and TTL reaper (`ContainerManager`): deletes empty containers that had
-    /// children and expired empty TTL nodes, at most `limit` of them.
-    pub fn reap(&mut self, now_ms: i64, limit: usize) {
-        let mut candidates = Vec::new();
-        for p in self.tree.containers() {
-            if let Some(n) = self.tree.node(p) {
-                if n.num_children() == 0 && n.stat.cversion > 0 {
-                    candidates.push(p.to_owned());
-                }
-            }
-        }
-        for p in self.tree.ttls() {
-            if let Some(n) = self.tree.node(p) {
-                if let super::node::OwnerKind::Ttl(ttl) = n.owner_kind() {
-                    if n.num_children() == 0 && now_ms - n.stat.mtime > ttl {
-                        candidates.push(p.to_owned());
-                    }
-                }
-            }
-        }
-        for p in candidates.into_iter().take(limit) {
-            let req = Request::DeleteContainer(zk_core::proto::DeleteContainerRequest { path: p });
-            let zxid = self.tree.last_zxid().next();
-            let ctx = PrepContext {
-                session: SessionId(0),
-                ids: &[],
-                zxid,
-                time: now_ms,
-                extended_types: self.cfg.extended_types_enabled,
-                reconfig_enabled: false,
-            };
-            let (txn_type, body) = Preparer::new(&self.tree, ctx).prepare(&req);
-            let header = TxnHeader {
-                client_id: SessionId(0),
-                cxid: 0,
-                zxid,
-                time: now_ms,
-                txn_type,
-            };
-            self.log_and_apply(now_ms, header, body);
-        }
+        (zxid, self.log_and_apply(now_ms, header, body))
     }
 }

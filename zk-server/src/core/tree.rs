@@ -93,10 +93,12 @@ impl DataTree {
             ("/zookeeper/quota", Acl::open_unsafe()),
             ("/zookeeper/config", Acl::read_unsafe()),
         ] {
-            t.nodes.insert(
-                p.into(),
-                DataNode::new(empty(), acl, StatPersisted::default()),
-            );
+            let mut stat = StatPersisted::default();
+            if p == "/zookeeper/config" {
+                // Apache ZooKeeper's config node starts with aversion -1.
+                stat.aversion = -1;
+            }
+            t.nodes.insert(p.into(), DataNode::new(empty(), acl, stat));
             let parent = path::parent(p).to_owned();
             if let Some(n) = t.nodes.get_mut(&parent) {
                 n.add_child(path::node_name(p));
@@ -197,8 +199,29 @@ impl DataTree {
         if path == "/" {
             return self.nodes.len().saturating_sub(1);
         }
-        let prefix = format!("{path}/");
-        self.nodes.keys().filter(|k| k.starts_with(&prefix)).count()
+        let mut count = 0;
+        let mut stack = vec![path.to_owned()];
+        while let Some(p) = stack.pop() {
+            if let Some(n) = self.nodes.get(&p) {
+                for c in n.children_iter() {
+                    count += 1;
+                    stack.push(path::join(&p, c));
+                }
+            }
+        }
+        count
+    }
+
+    /// Replays one logged transaction (recovery): decodes the body the header's type selects
+    /// and applies it, firing no watches. Replaying a transaction already reflected in a fuzzy
+    /// snapshot is harmless: it fails the same way Apache ZooKeeper's replay does.
+    pub fn replay(
+        &mut self,
+        header: &TxnHeader,
+        body: &[u8],
+    ) -> Result<TxnResult, zk_core::DecodeError> {
+        let body = TxnBody::decode(header.txn_type, body)?;
+        Ok(self.apply(header, &body, &mut Vec::new()))
     }
 
     /// Approximate bytes of data and paths (mntr's `zk_approximate_data_size`).

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use zk_core::proto::ConnectRequest;
@@ -16,10 +16,18 @@ use crate::fourlw::{self, DriverStats};
 use super::logger::{Logger, Synced};
 
 /// The wall clock in milliseconds.
+///
+/// It is read once and then advanced by the monotonic clock, so a wall-clock jump cannot
+/// expire every session at once.
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    static START: std::sync::OnceLock<(i64, Instant)> = std::sync::OnceLock::new();
+    let (wall, mono) = START.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        (wall, Instant::now())
+    });
+    wall + mono.elapsed().as_millis() as i64
 }
 
 /// What a connection task receives.
@@ -67,6 +75,31 @@ pub(crate) struct Engine {
     logger: Logger,
     synced_rx: watch::Receiver<Synced>,
     outstanding: usize,
+    /// Arrival times of each connection's unanswered requests, oldest first.
+    arrivals: HashMap<ConnId, VecDeque<Instant>>,
+    latency: Latency,
+}
+
+/// Request latency statistics (srvr, mntr).
+#[derive(Debug, Default, Clone, Copy)]
+struct Latency {
+    min_ms: u64,
+    max_ms: u64,
+    total_ms: u64,
+    count: u64,
+}
+
+impl Latency {
+    fn record(&mut self, ms: u64) {
+        self.min_ms = if self.count == 0 {
+            ms
+        } else {
+            self.min_ms.min(ms)
+        };
+        self.max_ms = self.max_ms.max(ms);
+        self.total_ms += ms;
+        self.count += 1;
+    }
 }
 
 /// Messages handled per wake-up before the engine flushes (bounds latency under load).
@@ -89,6 +122,8 @@ impl Engine {
             logger,
             synced_rx,
             outstanding: 0,
+            arrivals: HashMap::new(),
+            latency: Latency::default(),
         }
     }
 
@@ -157,16 +192,31 @@ impl Engine {
                 body,
             } => {
                 self.outstanding += 1;
+                self.arrivals
+                    .entry(conn)
+                    .or_default()
+                    .push_back(Instant::now());
                 self.core.request(now, conn, xid, op, &body);
             }
             ToEngine::FourLetter { cmd, reply } => {
+                let l = self.latency;
                 let d = DriverStats {
-                    outstanding: self.held.len(),
+                    outstanding: self.outstanding,
+                    min_latency_ms: l.min_ms,
+                    avg_latency_ms: if l.count == 0 {
+                        0.0
+                    } else {
+                        l.total_ms as f64 / l.count as f64
+                    },
+                    max_latency_ms: l.max_ms,
                 };
                 let _ = reply.send(fourlw::run(cmd, &self.core, &self.cfg, now, d));
             }
             ToEngine::Closed { conn } => {
                 self.conns.remove(&conn);
+                if let Some(q) = self.arrivals.remove(&conn) {
+                    self.outstanding = self.outstanding.saturating_sub(q.len());
+                }
                 self.core.disconnected(conn);
             }
         }
@@ -204,7 +254,11 @@ impl Engine {
                     b.0.extend_from_slice(&frame);
                     if reply {
                         b.1 += 1;
-                        self.outstanding = self.outstanding.saturating_sub(1);
+                        if let Some(t) = self.arrivals.get_mut(&conn).and_then(VecDeque::pop_front)
+                        {
+                            self.outstanding = self.outstanding.saturating_sub(1);
+                            self.latency.record(t.elapsed().as_millis() as u64);
+                        }
                     }
                 }
                 Output::Close { conn } => {

@@ -1,0 +1,280 @@
+//! zk-server's tokio driver: start-up time, four-letter words (formats checked against Apache
+//! ZooKeeper's), connection limits, back-pressure, group commit and the rule that no reply
+//! leaves before the sync covering it, session expiry, shutdown.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tests::raw::{InProcessServer, RawClient};
+use tests::{four_letter_word, ApacheZk};
+use zk_core::proto::{ConnectRequest, CreateRequest};
+use zk_core::txn::TxnHeader;
+use zk_core::{Acl, Request, SessionId, Zxid};
+use zk_server::{ServerConfig, TxnSink};
+
+fn cfg() -> ServerConfig {
+    ServerConfig::for_tests(std::env::temp_dir().join(format!("zk-driver-{}", std::process::id())))
+}
+
+fn create(path: &str) -> Request {
+    Request::Create(CreateRequest {
+        path: path.into(),
+        data: Some(b"x".to_vec().into()),
+        acl: Acl::open_unsafe(),
+        flags: 0,
+    })
+}
+
+#[test]
+fn starts_quickly_and_shuts_down() {
+    let t = Instant::now();
+    let srv = InProcessServer::start(cfg()).unwrap();
+    let mut c = RawClient::connect(srv.addr(), 4000).unwrap();
+    let elapsed = t.elapsed();
+    eprintln!("start + first session: {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
+    assert!(c.call(&Request::Ping).is_ok());
+    let addr = srv.addr();
+    drop(srv);
+    assert!(
+        c.call(&Request::Ping).is_err(),
+        "connections are closed at shutdown"
+    );
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
+}
+
+fn keys(text: &str, sep: char) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.split_once(sep).map(|(k, _)| k.trim().to_owned()))
+        .collect()
+}
+
+#[test]
+fn four_letter_words_match_apache_formats() {
+    let srv = InProcessServer::start(cfg()).unwrap();
+    let mut c = RawClient::connect(srv.addr(), 4000).unwrap();
+    c.call(&Request::GetData(zk_core::proto::GetDataRequest {
+        path: "/".into(),
+        watch: true,
+    }))
+    .unwrap();
+    let ours = |cmd: &str| four_letter_word(srv.addr(), cmd).unwrap();
+    assert_eq!(ours("ruok"), "imok");
+    assert_eq!(ours("isro"), "rw");
+    let wchs = ours("wchs");
+    assert_eq!(wchs, "1 connections watching 1 paths\nTotal watches:1\n");
+    let mntr = ours("mntr");
+    assert!(mntr.contains("zk_watch_count\t1\n"), "{mntr}");
+    assert!(mntr.contains("zk_znode_count\t5\n"), "{mntr}");
+    assert!(ours("wchc").contains("\t/\n"));
+    assert!(ours("wchp").starts_with("/\n\t0x"));
+    assert!(ours("dump").starts_with("SessionTracker dump:\n"));
+    assert!(ours("cons").contains(",sid=0x"));
+    match ApacheZk::start(&[]) {
+        Ok(apache) => {
+            let theirs = |cmd: &str| four_letter_word(apache.addr(), cmd).unwrap();
+            for cmd in ["srvr", "stat", "conf", "envi"] {
+                let sep = if cmd == "conf" || cmd == "envi" {
+                    '='
+                } else {
+                    ':'
+                };
+                let (a, o) = (theirs(cmd), ours(cmd));
+                let ak: Vec<String> = keys(&a, sep)
+                    .into_iter()
+                    .filter(|k| !k.starts_with('/'))
+                    .collect();
+                let ok: Vec<String> = keys(&o, sep)
+                    .into_iter()
+                    .filter(|k| !k.starts_with('/'))
+                    .collect();
+                assert_eq!(ak, ok, "{cmd}:\napache:\n{a}\nours:\n{o}");
+            }
+            let apache_mntr = keys(&theirs("mntr"), '\t');
+            for k in keys(&mntr, '\t') {
+                assert!(apache_mntr.contains(&k), "mntr key {k} unknown to Apache");
+            }
+            assert_eq!(theirs("ruok"), ours("ruok"));
+            assert_eq!(theirs("isro"), ours("isro"));
+        }
+        Err(e) => eprintln!("skipping the Apache comparison: {e}"),
+    }
+}
+
+#[test]
+fn whitelist_defaults_to_srvr() {
+    let mut cfg = cfg();
+    cfg.four_letter_whitelist = vec!["srvr".into()];
+    let srv = InProcessServer::start(cfg).unwrap();
+    assert_eq!(
+        four_letter_word(srv.addr(), "ruok").unwrap(),
+        "ruok is not executed because it is not in the whitelist.\n"
+    );
+    assert!(four_letter_word(srv.addr(), "srvr")
+        .unwrap()
+        .contains("Mode: standalone\n"));
+}
+
+#[test]
+fn max_client_cnxns_per_ip() {
+    let mut cfg = cfg();
+    cfg.max_client_cnxns = 2;
+    let srv = InProcessServer::start(cfg).unwrap();
+    let _a = RawClient::connect(srv.addr(), 4000).unwrap();
+    let _b = RawClient::connect(srv.addr(), 4000).unwrap();
+    assert!(
+        RawClient::connect(srv.addr(), 4000).is_err(),
+        "third connection refused"
+    );
+    drop(_a);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if RawClient::connect(srv.addr(), 4000).is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a slot frees up when a connection closes"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn backpressure_keeps_fifo_and_bad_frames_close_only_their_connection() {
+    let mut cfg = cfg();
+    cfg.max_outstanding_per_connection = 2;
+    let srv = InProcessServer::start(cfg).unwrap();
+    let mut c = RawClient::connect(srv.addr(), 4000).unwrap();
+    for i in 1..=300 {
+        c.send(i, 1, &create(&format!("/n{i}"))).unwrap();
+    }
+    for i in 1..=300 {
+        let r = c.recv().unwrap();
+        assert_eq!((r.header.xid, r.header.err), (i, 0));
+    }
+    let mut bad = RawClient::connect(srv.addr(), 4000).unwrap();
+    bad.send_raw(&(0x7fff_ffffi32).to_be_bytes()).unwrap();
+    assert!(bad.recv().is_err());
+    assert!(
+        c.call(&Request::Ping).is_ok(),
+        "other connections are untouched"
+    );
+}
+
+/// A sink whose sync takes a while and remembers when it finished.
+#[derive(Clone, Default)]
+struct SlowSink {
+    state: Arc<Mutex<(usize, usize, Option<Instant>)>>,
+}
+
+impl TxnSink for SlowSink {
+    fn append(&mut self, _h: &TxnHeader, _b: &[u8]) -> std::io::Result<()> {
+        self.state.lock().unwrap().0 += 1;
+        Ok(())
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        std::thread::sleep(Duration::from_millis(50));
+        let mut s = self.state.lock().unwrap();
+        s.1 += 1;
+        s.2 = Some(Instant::now());
+        Ok(())
+    }
+}
+
+#[test]
+fn replies_wait_for_the_sync_and_writes_share_syncs() {
+    let sink = SlowSink::default();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(zk_server::Server::start_with(
+            cfg(),
+            zk_server::core::DataTree::new(),
+            Box::new(sink.clone()),
+        ))
+        .unwrap();
+    let mut c = RawClient::connect(server.addr(), 4000).unwrap();
+    let replies = c.call(&create("/durable")).unwrap();
+    let got = Instant::now();
+    assert_eq!(replies.last().unwrap().header.err, 0);
+    let synced_at = sink.state.lock().unwrap().2.expect("a sync happened");
+    assert!(synced_at <= got, "the reply left after its sync");
+    let before = sink.state.lock().unwrap().1;
+    for i in 0..200 {
+        c.send(100 + i, 1, &create(&format!("/g{i}"))).unwrap();
+    }
+    for i in 0..200 {
+        assert_eq!(c.recv().unwrap().header.xid, 100 + i);
+    }
+    let (appended, syncs, _) = *sink.state.lock().unwrap();
+    eprintln!(
+        "{appended} txns appended, {} syncs for 200 pipelined writes",
+        syncs - before
+    );
+    assert!(
+        syncs - before < 100,
+        "group commit: {} syncs",
+        syncs - before
+    );
+    rt.block_on(server.shutdown());
+}
+
+#[test]
+fn idle_sessions_expire_and_cannot_resume() {
+    let srv = InProcessServer::start(cfg()).unwrap();
+    let mut c = RawClient::connect(srv.addr(), 400).unwrap();
+    assert_eq!(c.timeout_ms, 400);
+    let (sid, pw) = (c.session_id, c.passwd.clone());
+    c.call(&Request::Create(CreateRequest {
+        path: "/eph".into(),
+        data: None,
+        acl: Acl::open_unsafe(),
+        flags: 1,
+    }))
+    .unwrap();
+    let t = Instant::now();
+    assert!(
+        c.recv().is_err(),
+        "the server closes an expired session's connection"
+    );
+    eprintln!("expired after {:?}", t.elapsed());
+    let mut d = RawClient::open(srv.addr()).unwrap();
+    let r = d
+        .handshake(&ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: Zxid(0),
+            timeout_ms: 400,
+            session_id: sid,
+            passwd: pw.into(),
+            read_only: Some(false),
+        })
+        .unwrap();
+    assert_eq!((r.timeout_ms, r.session_id), (0, SessionId(0)));
+    let mut e = RawClient::connect(srv.addr(), 4000).unwrap();
+    let r = e
+        .call(&Request::Exists(zk_core::proto::ExistsRequest {
+            path: "/eph".into(),
+            watch: false,
+        }))
+        .unwrap();
+    assert_eq!(
+        r.last().unwrap().header.err,
+        -101,
+        "the ephemeral went with its session"
+    );
+}
+
+#[test]
+fn telnet_style_4lw_and_garbage_first_bytes() {
+    let srv = InProcessServer::start(cfg()).unwrap();
+    let mut s = TcpStream::connect(srv.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"\xff\xff\xff\xff").unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(s.read_to_end(&mut buf).unwrap_or(0), 0);
+    assert!(four_letter_word(srv.addr(), "srvr")
+        .unwrap()
+        .starts_with("Zookeeper version: 3.8.0"));
+}
