@@ -118,7 +118,8 @@ async fn failover_when_the_leader_session_dies<S: TestServer>() {
     assert!(a.await_leadership(Duration::from_secs(10)).await.unwrap());
     assert!(!b.has_leadership());
 
-    // The leader's session dies: its traffic is dropped until the server expires it.
+    // The leader's session dies: its connection is cut and new ones are refused until the
+    // server expires it.
     let t = Instant::now();
     let mut ev = dying.state_events();
     let log = tokio::spawn(async move {
@@ -126,7 +127,7 @@ async fn failover_when_the_leader_session_dies<S: TestServer>() {
             println!("dying framework: {s:?} at {:?}", t.elapsed());
         }
     });
-    proxy.blackhole(true);
+    proxy.reject(true);
     proxy.cut();
     within(
         Duration::from_secs(10),

@@ -68,7 +68,7 @@ pub struct Participant {
 #[derive(Debug)]
 pub struct LeaderLatch {
     shared: Arc<Shared>,
-    task: StdMutex<Option<JoinHandle<()>>>,
+    task: StdMutex<Option<JoinHandle<Option<OwnedNode>>>>,
     stop: watch::Sender<bool>,
 }
 
@@ -243,11 +243,10 @@ impl LeaderLatch {
         }
         let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(t) = task {
-            // The task drops its node guard as it ends, which queues the delete.
-            let _ = t.await;
-        }
-        if let Some(p) = self.shared.take_path() {
-            let _ = self.shared.fw.guaranteed_delete_client_path(p).await;
+            // The task hands back its node, if it has one, for us to delete.
+            if let Ok(Some(node)) = t.await {
+                let _ = node.delete().await;
+            }
         }
     }
 }
@@ -304,7 +303,13 @@ impl Shared {
         *node = None;
     }
 
-    async fn run(self: Arc<Self>, first: OwnedNode, mut stop: watch::Receiver<bool>) {
+    /// Runs the election until stopped; returns our node for the closer to delete. (If the
+    /// task is aborted instead, dropping the node's guard queues its delete.)
+    async fn run(
+        self: Arc<Self>,
+        first: OwnedNode,
+        mut stop: watch::Receiver<bool>,
+    ) -> Option<OwnedNode> {
         let mut node = Some(first);
         let mut events = self.fw.state_events();
         tokio::select! {
@@ -312,10 +317,8 @@ impl Shared {
             _ = self.elect(&mut node, &mut events) => {}
         }
         self.set_leader(false);
-        // Dropping `node` queues its guaranteed delete.
-        if node.is_some() {
-            self.take_path();
-        }
+        self.take_path();
+        node
     }
 
     /// One state event: leadership off per the error policy.
@@ -358,6 +361,10 @@ impl Shared {
     ) {
         let latch_path = self.fw.fix_path(&self.path);
         loop {
+            if self.fw.is_closed() {
+                self.set_leader(false);
+                return;
+            }
             if node.is_none() {
                 match self.create_node().await {
                     Ok(n) => *node = Some(n),

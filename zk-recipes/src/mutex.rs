@@ -1,6 +1,6 @@
 //! [`InterProcessMutex`]: Curator's re-entrant distributed mutex.
 
-use std::sync::Mutex as StdMutex;
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
 use zk_core::path;
@@ -8,7 +8,8 @@ use zk_core::path;
 use crate::error::{Error, Result};
 use crate::fence::{Fence, Validity, ValidityTracker};
 use crate::framework::Framework;
-use crate::lock_internals::{LockInternals, StandardDriver};
+use crate::lock_internals::{LockDriver, LockInternals, StandardDriver};
+use crate::naming::fix_for_sorting;
 use crate::protected::OwnedNode;
 
 const DRIVER: StandardDriver = StandardDriver { names: &["lock-"] };
@@ -39,6 +40,10 @@ const DRIVER: StandardDriver = StandardDriver { names: &["lock-"] };
 #[derive(Debug)]
 pub struct InterProcessMutex {
     internals: LockInternals,
+    driver: Arc<dyn LockDriver>,
+    /// For a read lock: the write lock of the same handle (a held write lock grants reads and
+    /// names the read node after the writer's sequence).
+    downgrade_from: Option<Arc<InterProcessMutex>>,
     acquiring: tokio::sync::Mutex<()>,
     held: StdMutex<Option<Held>>,
 }
@@ -53,20 +58,31 @@ struct Held {
 impl InterProcessMutex {
     /// A mutex on `path` (a recipe path). Nothing is sent until [`InterProcessMutex::acquire`].
     pub fn new(fw: impl Into<Framework>, path_: &str) -> Result<InterProcessMutex> {
-        Self::with_lock_name(fw.into(), path_, "lock-", None)
+        Self::with_driver(fw.into(), path_, "lock-", None, Arc::new(DRIVER), 1, None)
     }
 
     /// Like [`InterProcessMutex::new`], with `data` in the lock node (LeaderSelector writes its
     /// id there).
     pub fn with_data(fw: impl Into<Framework>, path_: &str, data: Vec<u8>) -> Result<Self> {
-        Self::with_lock_name(fw.into(), path_, "lock-", Some(data))
+        Self::with_driver(
+            fw.into(),
+            path_,
+            "lock-",
+            Some(data),
+            Arc::new(DRIVER),
+            1,
+            None,
+        )
     }
 
-    pub(crate) fn with_lock_name(
+    pub(crate) fn with_driver(
         fw: Framework,
         path_: &str,
         lock_name: &'static str,
         data: Option<Vec<u8>>,
+        driver: Arc<dyn LockDriver>,
+        max_leases: usize,
+        downgrade_from: Option<Arc<InterProcessMutex>>,
     ) -> Result<Self> {
         path::validate_path(path_, false)
             .map_err(|e| Error::Client(zk_client::Error::InvalidPath(e)))?;
@@ -75,9 +91,11 @@ impl InterProcessMutex {
                 fw,
                 base: path_.to_owned(),
                 lock_name,
-                max_leases: 1,
+                max_leases,
                 data,
             },
+            driver,
+            downgrade_from,
             acquiring: tokio::sync::Mutex::new(()),
             held: StdMutex::new(None),
         })
@@ -122,7 +140,19 @@ impl InterProcessMutex {
             h.count += 1;
             return Ok(true);
         }
-        let Some(node) = self.internals.attempt_lock(&DRIVER, deadline, None).await? else {
+        let node_override = self.downgrade_from.as_ref().and_then(|w| {
+            let writer = w.lock_node()?;
+            let name = zk_core::path::node_name(&writer);
+            let seq = fix_for_sorting(name, w.internals.lock_name);
+            Some((
+                format!("{}{seq}", self.internals.lock_name),
+                zk_client::CreateMode::Ephemeral,
+            ))
+        });
+        let attempt = self
+            .internals
+            .attempt_lock(&*self.driver, deadline, node_override);
+        let Some(node) = attempt.await? else {
             return Ok(false);
         };
         let validity = ValidityTracker::start(&self.internals.fw);
@@ -188,7 +218,7 @@ impl InterProcessMutex {
     ///
     /// Cancel safe (a read).
     pub async fn participant_nodes(&self) -> Result<Vec<String>> {
-        let children = self.internals.sorted_children(&DRIVER).await?;
+        let children = self.internals.sorted_children(&*self.driver).await?;
         Ok(children
             .iter()
             .map(|c| path::join(&self.internals.base, c))

@@ -123,7 +123,7 @@ pub(crate) async fn create_protected(
                 if let Some(found) = find(&client, &parent, &prefix).await? {
                     let found = path::join(&parent, &found);
                     if !mode.is_ephemeral() || client.session_id() == session {
-                        return Ok(Some(found));
+                        return Ok(found);
                     }
                     tracing::debug!(path = %found, "protected node from an older session; deleting it");
                     drop(fw.guaranteed_delete_client_path(found));
@@ -133,18 +133,15 @@ pub(crate) async fn create_protected(
                 }
             }
             let target = path::join(&parent, &format!("{prefix}{name}"));
-            create_with_parents(&client, &target, data, mode)
-                .await
-                .map(Some)
+            create_with_parents(&client, &target, data, mode).await
         };
         let r = attempt.await;
         first = false;
         match r {
-            Ok(Some(p)) => {
+            Ok(p) => {
                 pending.prefix = None;
                 return Ok(OwnedNode::new(fw.clone(), p));
             }
-            Ok(None) => unreachable!("attempt returns a path or an error"),
             Err(e) if is_retryable(&e, fw.recreates_sessions()) && !fw.is_closed() => {
                 let sleep =
                     fw.retry_policy()

@@ -1,0 +1,245 @@
+//! Faults against a real server: a connection loss while the lock node's create is in flight
+//! (the create applied, its reply lost), a dropped acquire while disconnected, a session
+//! expiry while holding (validity, fencing, failover time), and a server restart.
+
+use std::time::{Duration, Instant};
+
+use tests::client_support::{within, ApacheServer, TestServer};
+use tests::recipes_support::{framework, MuteProxy};
+use zk_client::Client;
+use zk_recipes::{ConnectionState, Framework, InterProcessMutex, LeaderLatch};
+
+async fn count_children(fw: &Framework, p: &str) -> usize {
+    fw.client()
+        .get_children(p)
+        .await
+        .map(|c| c.len())
+        .unwrap_or(0)
+}
+
+/// Polls until `p` has `n` children (seen from `fw`'s session).
+async fn until_children(fw: &Framework, p: &str, n: usize, what: &str) {
+    within(Duration::from_secs(20), what, async {
+        while count_children(fw, p).await != n {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
+
+async fn connection_loss_during_acquire<S: TestServer>() {
+    let server = S::start().await;
+    let a = framework(&server.connect_string(), Duration::from_secs(10)).await;
+    let proxy = MuteProxy::start(server.addr()).await;
+    let b = framework(&proxy.addr().to_string(), Duration::from_secs(10)).await;
+    let ma = InterProcessMutex::new(&a, "/f1").unwrap();
+    ma.acquire().await.unwrap();
+
+    // B's create reaches the server, but its reply is lost with the connection.
+    proxy.mute_replies(true);
+    let waiter = tokio::spawn(async move {
+        let mb = InterProcessMutex::new(&b, "/f1").unwrap();
+        let got = mb.try_acquire(Duration::from_secs(30)).await.unwrap();
+        (mb, b, got)
+    });
+    until_children(&a, "/f1", 2, "B's create applied").await;
+    proxy.cut();
+    proxy.mute_replies(false);
+    // B reconnects to the same session, finds its protected node by its _c_<uuid>- prefix and
+    // keeps it: it must not make a second node (which would queue it behind its own orphan).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(count_children(&a, "/f1").await, 2, "B made a second node");
+    let t = Instant::now();
+    ma.release().await.unwrap();
+    let (mb, b, got) = within(Duration::from_secs(20), "B acquires", waiter)
+        .await
+        .unwrap();
+    assert!(got, "B timed out behind its own orphan node");
+    println!(
+        "connection loss during create on {}: B acquired {:?} after A released, 1 node",
+        S::NAME,
+        t.elapsed()
+    );
+    assert_eq!(a.client().get_children("/f1").await.unwrap().len(), 1);
+    mb.release().await.unwrap();
+
+    // A dropped acquire while disconnected: the node goes once the client reconnects.
+    ma.acquire().await.unwrap();
+    let mb = InterProcessMutex::new(&b, "/f1").unwrap();
+    let pending = tokio::time::timeout(Duration::from_millis(300), mb.acquire()).await;
+    assert!(pending.is_err());
+    // (The drop above already queued the delete; make a second attempt and drop it while the
+    // connection is down.)
+    let acquiring = mb.acquire();
+    let dropped_while_down = async {
+        tokio::pin!(acquiring);
+        let _ = tokio::time::timeout(Duration::from_millis(300), &mut acquiring).await;
+        proxy.reject(true);
+        proxy.cut();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    dropped_while_down.await;
+    proxy.reject(false);
+    until_children(&a, "/f1", 1, "B's nodes deleted after reconnect").await;
+    ma.release().await.unwrap();
+    assert!(a.client().get_children("/f1").await.unwrap().is_empty());
+    a.close().await;
+    b.close().await;
+}
+
+async fn session_expiry_while_holding<S: TestServer>() {
+    let server = S::start().await;
+    let proxy = MuteProxy::start(server.addr()).await;
+    // A re-creates its session after expiry, as Curator does.
+    let a = Framework::builder()
+        .client_builder(Client::builder().session_timeout(Duration::from_secs(4)))
+        .connect(&proxy.addr().to_string())
+        .await
+        .unwrap();
+    let b = framework(&server.connect_string(), Duration::from_secs(4)).await;
+    b.client()
+        .create("/data", b"0", zk_client::CreateMode::Persistent)
+        .await
+        .unwrap();
+    let ma = InterProcessMutex::new(&a, "/f2").unwrap();
+    let mb = InterProcessMutex::new(&b, "/f2").unwrap();
+    ma.acquire().await.unwrap();
+    let validity = ma.validity().unwrap();
+    let fence = ma.fence().unwrap();
+    let old_session = a.session_id();
+    let mut events = a.state_events();
+
+    let t = Instant::now();
+    proxy.reject(true);
+    proxy.cut();
+    within(Duration::from_secs(5), "validity lost", validity.lost()).await;
+    let told = t.elapsed();
+    assert!(within(Duration::from_secs(20), "B acquires", mb.acquire())
+        .await
+        .is_ok());
+    let failover = t.elapsed();
+    // Curator's semantics: A still "holds" locally; only validity and the fence tell the truth.
+    assert!(ma.is_acquired_in_this_process());
+    proxy.reject(false);
+    within(Duration::from_secs(20), "A gets a new session", async {
+        loop {
+            if let Ok(ConnectionState::Reconnected) = events.recv().await {
+                if a.session_id() != old_session {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    let stale = fence
+        .check(a.client().multi())
+        .set_data("/data", b"stale", None)
+        .commit()
+        .await;
+    assert!(
+        matches!(&stale, Err(zk_client::Error::MultiFailed { index: 0, .. })),
+        "{stale:?}"
+    );
+    mb.fence()
+        .unwrap()
+        .check(b.client().multi())
+        .set_data("/data", b"fresh", None)
+        .commit()
+        .await
+        .unwrap();
+    assert_eq!(b.client().get_data("/data").await.unwrap().0, b"fresh");
+    println!(
+        "session expiry while holding on {}: holder told after {told:?}, other client \
+         acquired after {failover:?} (session 4 s); the stale holder's fenced write was refused",
+        S::NAME
+    );
+    ma.release().await.unwrap();
+    mb.release().await.unwrap();
+    assert!(b.client().get_children("/f2").await.unwrap().is_empty());
+    a.close().await;
+    b.close().await;
+}
+
+async fn server_restart<S: TestServer>() {
+    let mut server = S::start().await;
+    let a = framework(&server.connect_string(), Duration::from_secs(15)).await;
+    let b = framework(&server.connect_string(), Duration::from_secs(15)).await;
+    let ma = InterProcessMutex::new(&a, "/f3").unwrap();
+    ma.acquire().await.unwrap();
+    let la = LeaderLatch::new(&a, "/f3-latch").await.unwrap();
+    assert!(la.await_leadership(Duration::from_secs(10)).await.unwrap());
+    let lb = LeaderLatch::new(&b, "/f3-latch").await.unwrap();
+    let waiter = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            let mb = InterProcessMutex::new(&b, "/f3").unwrap();
+            mb.acquire().await.unwrap();
+            mb
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = Instant::now();
+    server.restart().await;
+    assert!(la.await_leadership(Duration::from_secs(20)).await.unwrap());
+    println!(
+        "server restart on {}: the leader led again {:?} after the restart began",
+        S::NAME,
+        t.elapsed()
+    );
+    assert!(!lb.has_leadership());
+    assert!(!waiter.is_finished());
+    ma.fence()
+        .unwrap()
+        .check(a.client().multi())
+        .create("/f3-written", b"", zk_client::CreateMode::Persistent)
+        .commit()
+        .await
+        .unwrap();
+    ma.release().await.unwrap();
+    let mb = within(Duration::from_secs(20), "waiter acquires", waiter)
+        .await
+        .unwrap();
+    mb.release().await.unwrap();
+    la.close().await;
+    assert!(lb.await_leadership(Duration::from_secs(10)).await.unwrap());
+    lb.close().await;
+    assert!(a.client().get_children("/f3").await.unwrap().is_empty());
+    assert!(a
+        .client()
+        .get_children("/f3-latch")
+        .await
+        .unwrap_or_default()
+        .is_empty());
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_loss_during_acquire_apache() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        connection_loss_during_acquire::<ApacheServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_expiry_while_holding_apache() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        session_expiry_while_holding::<ApacheServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_restart_apache() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        server_restart::<ApacheServer>(),
+    )
+    .await;
+}
