@@ -3,6 +3,25 @@
 
 use zk_server::{Server, ServerConfig};
 
+/// The value of `--connect HOSTS` on the command line, if given (the recipe examples take only
+/// that option).
+pub fn connect_arg() -> anyhow::Result<Option<String>> {
+    let mut args = std::env::args().skip(1);
+    let mut connect = None;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--connect" => {
+                connect = Some(
+                    args.next()
+                        .ok_or_else(|| anyhow::anyhow!("--connect needs HOSTS"))?,
+                )
+            }
+            other => anyhow::bail!("unknown argument {other}; usage: [--connect HOSTS]"),
+        }
+    }
+    Ok(connect)
+}
+
 /// The ensemble an example talks to. Stop it with [`Ensemble::shutdown`].
 #[derive(Debug)]
 pub struct Ensemble {

@@ -3,6 +3,9 @@
 //!
 //! - [`embedded`]: an in-process zk-server on a free loopback port, or `--connect HOSTS`.
 //! - [`master_worker`]: the ZooKeeper book's master-worker system, with failures injected.
+//!
+//! The programs themselves are in `examples/`: `master_worker`, and one per recipe family:
+//! `leader_latch`, `lock`, `semaphore`, `shared_count` (see README.md).
 
 #![forbid(unsafe_code)]
 
