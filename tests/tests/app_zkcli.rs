@@ -89,6 +89,17 @@ const SCRIPT: &[&str] = &[
     "ls /t",
     "close",
     "ls /",
+    "connect {server}",
+    "ls /zookeeper",
+    "connect {server}",
+    "ls /zookeeper",
+    "printwatches off",
+    "printwatches",
+    "get /zookeeper/quota",
+    "get /",
+    "printwatches on",
+    "redo 79",
+    "history",
 ];
 
 /// Replaces what legitimately differs between two runs: times, zxids, session ids.
@@ -168,19 +179,20 @@ fn run_zkcli_sh(server: &str, script: &str) -> (String, String) {
     (stdout, stderr)
 }
 
-async fn run_zkcli(server: &str, script: &[&str]) -> (String, String) {
+async fn run_zkcli(server: &str, script: &[String]) -> (String, String) {
     let (console, out, err) = Console::buffers();
     let mut shell = Shell::new(console);
-    assert!(shell.connect(server).await, "zkcli connects");
+    assert!(shell.open(server).await, "zkcli connects");
     shell.announce();
     for line in script {
         if shell.run_line(line).await == Outcome::Quit {
             break;
         }
     }
-    shell.disconnect().await;
     // Let watch tasks print what they already received.
     tokio::time::sleep(Duration::from_millis(200)).await;
+    // The script ends without `quit`: zkCli.sh exits at the end of its input without closing.
+    shell.disconnect_quietly().await;
     (out.contents(), err.contents())
 }
 
@@ -215,6 +227,21 @@ fn lines(s: &str) -> Vec<String> {
     s.lines().map(str::to_owned).collect()
 }
 
+/// Asserts two outputs are equal, showing the first difference with some context.
+fn assert_same(what: &str, rust: &str, java: &str) {
+    let (r, j) = (lines(rust), lines(java));
+    if r == j {
+        return;
+    }
+    let at = r.iter().zip(&j).take_while(|(a, b)| a == b).count();
+    let from = at.saturating_sub(3);
+    panic!(
+        "{what} differs at line {at}\n--- zkcli:\n{}\n--- zkCli.sh:\n{}",
+        r[from..(at + 4).min(r.len())].join("\n"),
+        j[from..(at + 4).min(j.len())].join("\n")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripted_session_matches_zkcli_sh() {
     let zk = match ApacheZk::start(&[]) {
@@ -222,29 +249,29 @@ async fn scripted_session_matches_zkcli_sh() {
         Err(e) => panic!("{e}"),
     };
     let server = zk.connect_string();
-    let script = SCRIPT.join("\n") + "\n";
+    let script: Vec<String> = SCRIPT
+        .iter()
+        .map(|l| l.replace("{server}", &server))
+        .collect();
+    let text = script.join("\n") + "\n";
 
     let (java_out, java_err) = tokio::task::spawn_blocking({
         let server = server.clone();
-        move || run_zkcli_sh(&server, &script)
+        move || run_zkcli_sh(&server, &text)
     })
     .await
     .expect("zkCli.sh run");
     remove_tree(&server, "/t").await;
     let (rust_out, rust_err) =
-        tokio::time::timeout(Duration::from_secs(60), run_zkcli(&server, SCRIPT))
+        tokio::time::timeout(Duration::from_secs(60), run_zkcli(&server, &script))
             .await
             .expect("zkcli finishes within 60 s");
 
     let (java_rest, java_events) = split_events(&normalize(&java_out));
     let (rust_rest, rust_events) = split_events(&normalize(&rust_out));
-    assert_eq!(
-        lines(&rust_rest),
-        lines(&java_rest),
-        "stdout without watch events"
-    );
+    assert_same("stdout without watch events", &rust_rest, &java_rest);
     assert_eq!(rust_events, java_events, "watch events");
-    assert_eq!(lines(&rust_err), lines(&normalize(&java_err)), "stderr");
+    assert_same("stderr", &rust_err, &normalize(&java_err));
     // The session printed real results, not only errors.
     assert!(java_rest.contains("[b, e, s-0000000002]"), "{java_rest}");
     assert!(java_events.len() >= 6, "{java_events:?}");

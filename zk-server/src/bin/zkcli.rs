@@ -124,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(ms) = args.timeout_ms {
         shell.set_session_timeout(std::time::Duration::from_millis(ms));
     }
-    let connected = shell.connect(&args.server).await;
+    let connected = shell.open(&args.server).await;
     let code = if args.command.is_empty() {
         interactive(&mut shell).await?
     } else {

@@ -10,7 +10,7 @@
 //! # async fn run() {
 //! use zk_server::cli::{Console, Shell};
 //! let mut shell = Shell::new(Console::stdio());
-//! if shell.connect("127.0.0.1:2181").await {
+//! if shell.open("127.0.0.1:2181").await {
 //!     shell.announce();
 //!     shell.run_line("create /x hello").await;
 //!     shell.run_line("get -s /x").await;

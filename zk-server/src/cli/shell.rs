@@ -98,15 +98,21 @@ impl Shell {
             .is_some_and(|c| !c.state().is_terminal())
     }
 
-    /// Prints `Connecting to HOSTS` and opens a session. On failure the message is printed and
-    /// the shell stays unconnected.
+    /// Prints `Connecting to HOSTS`, as zkCli.sh does at start-up, and opens a session: see
+    /// [`Shell::connect`].
+    pub async fn open(&mut self, hosts: &str) -> bool {
+        self.console.outln(&format!("Connecting to {hosts}"));
+        self.connect(hosts).await
+    }
+
+    /// Opens a session (closing the current one), as the `connect` command does. On failure
+    /// the message is printed and the shell stays unconnected.
     ///
     /// The connected event is printed by [`Shell::announce`], so a caller can print its banner
     /// between the two as zkCli.sh does.
     pub async fn connect(&mut self, hosts: &str) -> bool {
         self.disconnect().await;
         self.hosts = hosts.to_owned();
-        self.console.outln(&format!("Connecting to {hosts}"));
         let connect = Client::builder()
             .session_timeout(self.session_timeout)
             .connect(hosts);
@@ -357,7 +363,7 @@ impl Shell {
                         if let Some(w) = w {
                             self.spawn_oneshot(w);
                         }
-                        self.console.outln(&format::data(&data));
+                        self.console.outln(&format::data(&path, &data));
                         if stat {
                             self.console.out(&format::stat(&st));
                         }
