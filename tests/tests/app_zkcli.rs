@@ -244,11 +244,24 @@ fn assert_same(what: &str, rust: &str, java: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripted_session_matches_zkcli_sh() {
-    let zk = match ApacheZk::start(&[]) {
-        Ok(zk) => zk,
-        Err(e) => panic!("{e}"),
-    };
-    let server = zk.connect_string();
+    let zk = ApacheZk::start(&[]).expect("Apache ZooKeeper");
+    session_matches(&zk.connect_string()).await;
+}
+
+/// The same comparison with zk-server as the server: both shells must still agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripted_session_matches_zkcli_sh_on_zk_server() {
+    let dir = std::env::temp_dir().join(format!("app-zkcli-{}", std::process::id()));
+    let server = zk_server::Server::start(zk_server::ServerConfig::for_tests(&dir))
+        .await
+        .expect("zk-server starts");
+    session_matches(&server.addr().to_string()).await;
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn session_matches(server: &str) {
+    let server = server.to_owned();
     let script: Vec<String> = SCRIPT
         .iter()
         .map(|l| l.replace("{server}", &server))
