@@ -29,10 +29,11 @@
 mod client;
 mod master;
 mod progress;
+mod proxy;
 mod worker;
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,6 +41,17 @@ use anyhow::Context;
 use zk_client::{Client, CreateMode, Error};
 
 pub use progress::Progress;
+
+/// How the demo kills a master or a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillMode {
+    /// As a crash: the process stops and its connection goes silent (each process reaches the
+    /// ensemble through its own loopback proxy, which is cut). The server expires the session
+    /// after the session timeout, and only then are its ephemeral nodes deleted.
+    Crash,
+    /// As a clean exit: the process closes its session, so its ephemeral nodes go at once.
+    Close,
+}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -60,6 +72,8 @@ pub struct Config {
     pub kill_workers: usize,
     /// When to kill: after this fraction of the tasks completed.
     pub kill_after: f64,
+    /// How to kill.
+    pub kill_mode: KillMode,
     /// How long each task's job runs.
     pub job: Duration,
     /// The session timeout asked for.
@@ -81,8 +95,9 @@ impl Default for Config {
             kill_master: true,
             kill_workers: 1,
             kill_after: 0.3,
+            kill_mode: KillMode::Crash,
             job: Duration::from_millis(100),
-            session_timeout: Duration::from_secs(6),
+            session_timeout: Duration::from_secs(3),
             progress: true,
             deadline: Duration::from_secs(120),
         }
@@ -156,8 +171,16 @@ pub struct Stats {
     pub leaderships: AtomicUsize,
     /// The leader's id.
     pub leader: Mutex<String>,
+    /// When the active master was killed.
+    pub master_killed_at: Mutex<Option<Instant>>,
+    /// How long after the kill a backup took over.
+    pub failover_time: Mutex<Option<Duration>>,
+    /// When the last worker was killed.
+    pub worker_killed_at: Mutex<Option<Instant>>,
     /// What happened, in order (kills, take-overs).
     pub events: Mutex<Vec<String>>,
+    /// Set when the run is over: leadership handed on by the shutdown is not a failover.
+    pub stopping: AtomicBool,
 }
 
 impl Stats {
@@ -193,6 +216,8 @@ pub struct Summary {
     pub reassignments: usize,
     /// Leadership changes after the first leader.
     pub failovers: usize,
+    /// From the master's kill to a backup's leadership.
+    pub failover_time: Option<Duration>,
     /// Masters killed.
     pub masters_killed: usize,
     /// Workers killed.
@@ -227,8 +252,14 @@ impl fmt::Display for Summary {
         writeln!(f, "  reassignments  {}", self.reassignments)?;
         writeln!(
             f,
-            "  failovers      {} ({} master(s), {} worker(s) killed)",
-            self.failovers, self.masters_killed, self.workers_killed
+            "  failovers      {} ({} master(s), {} worker(s) killed{})",
+            self.failovers,
+            self.masters_killed,
+            self.workers_killed,
+            match self.failover_time {
+                Some(t) => format!("; a backup led {:.2} s after the kill", t.as_secs_f64()),
+                None => String::new(),
+            }
         )?;
         writeln!(f, "  time           {:.2} s", self.elapsed.as_secs_f64())?;
         write!(
@@ -370,6 +401,10 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
         if due && cfg.kill_master && masters_killed == 0 {
             if let Some(m) = masters.iter_mut().find(|m| m.is_leader() && m.is_alive()) {
                 let id = m.id().to_owned();
+                *stats
+                    .master_killed_at
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                 m.kill().await;
                 masters_killed += 1;
                 stats.event(
@@ -393,6 +428,10 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
             }
             if let Some((i, queued)) = best {
                 let id = workers[i].id().to_owned();
+                *stats
+                    .worker_killed_at
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                 workers[i].kill().await;
                 workers_killed += 1;
                 stats.event(
@@ -431,6 +470,9 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
     let left = admin.get_children(&paths.tasks()).await?;
     anyhow::ensure!(left.is_empty(), "tasks left unassigned: {left:?}");
 
+    // The shutdown's session closes hand the leadership on once more: not a failover.
+    stats.stopping.store(true, Ordering::SeqCst);
+    let leaderships = stats.leaderships.load(Ordering::Relaxed);
     for m in &mut masters {
         m.stop().await;
     }
@@ -440,7 +482,10 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
     submitter.close().await;
     let _ = admin.close().await;
 
-    let leaderships = stats.leaderships.load(Ordering::Relaxed);
+    let failover_time = *stats
+        .failover_time
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let events = stats
         .events
         .lock()
@@ -455,6 +500,7 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
         duplicates: stats.duplicates.load(Ordering::Relaxed),
         reassignments: stats.reassignments.load(Ordering::Relaxed),
         failovers: leaderships.saturating_sub(1),
+        failover_time,
         masters_killed,
         workers_killed,
         elapsed: started.elapsed(),
