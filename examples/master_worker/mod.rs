@@ -27,82 +27,23 @@
 //! So completions == tasks, and every task has exactly one status, whatever is killed when.
 
 mod client;
+mod config;
 mod master;
 mod progress;
 mod proxy;
+mod stats;
 mod worker;
 
-use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use zk_client::{Client, CreateMode, Error};
 
+pub use config::{Config, KillMode};
 pub use progress::Progress;
-
-/// How the demo kills a master or a worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KillMode {
-    /// As a crash: the process stops and its connection goes silent (each process reaches the
-    /// ensemble through its own loopback proxy, which is cut). The server expires the session
-    /// after the session timeout, and only then are its ephemeral nodes deleted.
-    Crash,
-    /// As a clean exit: the process closes its session, so its ephemeral nodes go at once.
-    Close,
-}
-
-/// What to run.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The ensemble; `None` starts an embedded zk-server.
-    pub connect: Option<String>,
-    /// The prefix of every path (`/` for the book's layout).
-    pub root: String,
-    /// How many tasks the client submits.
-    pub tasks: usize,
-    /// How many workers run.
-    pub workers: usize,
-    /// How many masters compete.
-    pub masters: usize,
-    /// Kill the active master part-way through.
-    pub kill_master: bool,
-    /// How many workers to kill part-way through.
-    pub kill_workers: usize,
-    /// When to kill: after this fraction of the tasks completed.
-    pub kill_after: f64,
-    /// How to kill.
-    pub kill_mode: KillMode,
-    /// How long each task's job runs.
-    pub job: Duration,
-    /// The session timeout asked for.
-    pub session_timeout: Duration,
-    /// Show a live progress line on stderr.
-    pub progress: bool,
-    /// Give up after this long.
-    pub deadline: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            connect: None,
-            root: "/".to_owned(),
-            tasks: 100,
-            workers: 4,
-            masters: 3,
-            kill_master: true,
-            kill_workers: 1,
-            kill_after: 0.3,
-            kill_mode: KillMode::Crash,
-            job: Duration::from_millis(100),
-            session_timeout: Duration::from_secs(3),
-            progress: true,
-            deadline: Duration::from_secs(120),
-        }
-    }
-}
+pub use stats::{Stats, Summary};
 
 /// The paths of the layout under one root.
 #[derive(Debug, Clone)]
@@ -146,127 +87,6 @@ impl Paths {
     }
     pub(crate) fn status_of(&self, t: &str) -> String {
         format!("{}/status/{t}", self.root)
-    }
-}
-
-/// Counters shared by every part of the run.
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Tasks submitted.
-    pub submitted: AtomicUsize,
-    /// Tasks moved from `/tasks` to a worker.
-    pub assigned: AtomicUsize,
-    /// Jobs run (a task may run twice when its worker dies before reporting).
-    pub executions: AtomicUsize,
-    /// Tasks whose status the client saw: each is one task completed.
-    pub completions: AtomicUsize,
-    /// Statuses whose writer saw its write succeed (a worker killed right after writing never
-    /// hears back, so this can be lower than `completions`).
-    pub reported: AtomicUsize,
-    /// Second runs whose status already existed, dropped.
-    pub duplicates: AtomicUsize,
-    /// Assignments of dead workers moved back to `/tasks`.
-    pub reassignments: AtomicUsize,
-    /// Times a master took leadership.
-    pub leaderships: AtomicUsize,
-    /// The leader's id.
-    pub leader: Mutex<String>,
-    /// When the active master was killed.
-    pub master_killed_at: Mutex<Option<Instant>>,
-    /// How long after the kill a backup took over.
-    pub failover_time: Mutex<Option<Duration>>,
-    /// When the last worker was killed.
-    pub worker_killed_at: Mutex<Option<Instant>>,
-    /// What happened, in order (kills, take-overs).
-    pub events: Mutex<Vec<String>>,
-    /// Set when the run is over: leadership handed on by the shutdown is not a failover.
-    pub stopping: AtomicBool,
-}
-
-impl Stats {
-    pub(crate) fn add(counter: &AtomicUsize) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn event(&self, progress: &Progress, text: String) {
-        progress.line(&text);
-        self.events
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(text);
-    }
-}
-
-/// The outcome of a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    /// Tasks submitted.
-    pub tasks: usize,
-    /// Tasks completed: statuses the client saw, each counted once.
-    pub completions: usize,
-    /// Status nodes found at the end, each created once and never rewritten (version 0).
-    pub statuses: usize,
-    /// Status writes acknowledged to a live worker.
-    pub reported: usize,
-    /// Jobs run, duplicates included.
-    pub executions: usize,
-    /// Second runs dropped because the status existed.
-    pub duplicates: usize,
-    /// Assignments moved off dead workers.
-    pub reassignments: usize,
-    /// Leadership changes after the first leader.
-    pub failovers: usize,
-    /// From the master's kill to a backup's leadership.
-    pub failover_time: Option<Duration>,
-    /// Masters killed.
-    pub masters_killed: usize,
-    /// Workers killed.
-    pub workers_killed: usize,
-    /// Wall time.
-    pub elapsed: Duration,
-    /// What happened, in order.
-    pub events: Vec<String>,
-}
-
-impl Summary {
-    /// True when every task completed exactly once.
-    pub fn exactly_once(&self) -> bool {
-        self.completions == self.tasks && self.statuses == self.tasks
-    }
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "summary")?;
-        writeln!(f, "  tasks          {}", self.tasks)?;
-        writeln!(
-            f,
-            "  completions    {} ({} status nodes, each written once; {} acknowledged to live workers)",
-            self.completions, self.statuses, self.reported
-        )?;
-        writeln!(
-            f,
-            "  executions     {} ({} duplicate runs dropped)",
-            self.executions, self.duplicates
-        )?;
-        writeln!(f, "  reassignments  {}", self.reassignments)?;
-        writeln!(
-            f,
-            "  failovers      {} ({} master(s), {} worker(s) killed{})",
-            self.failovers,
-            self.masters_killed,
-            self.workers_killed,
-            match self.failover_time {
-                Some(t) => format!("; a backup led {:.2} s after the kill", t.as_secs_f64()),
-                None => String::new(),
-            }
-        )?;
-        writeln!(f, "  time           {:.2} s", self.elapsed.as_secs_f64())?;
-        write!(
-            f,
-            "  exactly once   {}",
-            if self.exactly_once() { "yes" } else { "NO" }
-        )
     }
 }
 
