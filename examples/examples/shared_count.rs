@@ -6,50 +6,11 @@
 #![forbid(unsafe_code)]
 
 use examples::embedded::{connect_arg, Ensemble};
-use zk_client::Client;
-use zk_recipes::SharedCount;
-
-const PATH: &str = "/examples/count";
-const CLIENTS: i32 = 4;
-const ADDS: i32 = 50;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let ensemble = Ensemble::start_or_connect(connect_arg()?.as_deref()).await?;
-    let admin = Client::connect(ensemble.connect_string()).await?;
-    let count = SharedCount::new(admin.clone(), PATH, 0).await?;
-    count.set_count(0).await?;
-    let mut tasks = Vec::new();
-    for _ in 0..CLIENTS {
-        let hosts = ensemble.connect_string().to_owned();
-        tasks.push(tokio::spawn(async move {
-            let client = Client::connect(&hosts).await?;
-            let count = SharedCount::new(client.clone(), PATH, 0).await?;
-            let mut conflicts = 0;
-            for _ in 0..ADDS {
-                loop {
-                    let (value, version) = count.versioned().await?;
-                    if count.try_set_count(version, value + 1).await? {
-                        break;
-                    }
-                    conflicts += 1;
-                }
-            }
-            let _ = client.close().await;
-            anyhow::Ok(conflicts)
-        }));
-    }
-    let mut conflicts = 0;
-    for t in tasks {
-        conflicts += t.await??;
-    }
-    let total = count.count().await?;
-    println!(
-        "{CLIENTS} clients x {ADDS} adds = {total} (expected {}), {conflicts} compare-and-set conflicts retried",
-        CLIENTS * ADDS
-    );
-    anyhow::ensure!(total == CLIENTS * ADDS, "lost updates");
-    let _ = admin.close().await;
+    let result = examples::recipes::shared_count::run(ensemble.connect_string()).await;
     ensemble.shutdown().await;
-    Ok(())
+    result
 }
