@@ -85,6 +85,13 @@ const SCRIPT: &[&str] = &[
     "create",
     "ls",
     "history",
+    "config",
+    "config -s",
+    "setAcl -R /t/a world:anyone:cdrwa",
+    "getAcl /t/a/s-0000000002",
+    "setAcl -v 5 /t/w1 world:anyone:cdrwa",
+    "setAcl -v 0 -s /t/cont world:anyone:cdrwa",
+    "getAllChildrenNumber /zookeeper",
     "deleteall /t",
     "ls /t",
     "close",
@@ -98,7 +105,7 @@ const SCRIPT: &[&str] = &[
     "get /zookeeper/quota",
     "get /",
     "printwatches on",
-    "redo 79",
+    "redo 86",
     "history",
 ];
 
@@ -237,8 +244,8 @@ fn assert_same(what: &str, rust: &str, java: &str) {
     let from = at.saturating_sub(3);
     panic!(
         "{what} differs at line {at}\n--- zkcli:\n{}\n--- zkCli.sh:\n{}",
-        r[from..(at + 4).min(r.len())].join("\n"),
-        j[from..(at + 4).min(j.len())].join("\n")
+        r[from..(at + 8).min(r.len())].join("\n"),
+        j[from..(at + 8).min(j.len())].join("\n")
     );
 }
 
