@@ -29,12 +29,17 @@ impl zk_server::TxnSink for FsyncSink {
     }
 }
 
-const CLIENTS: usize = 4;
+fn clients() -> usize {
+    std::env::var("ZK_BENCH_CLIENTS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(4)
+}
 const WINDOW: usize = 64;
 
 fn load(addr: SocketAddr, write: bool, per_client: usize) -> (f64, Vec<Duration>) {
     let mut setup = RawClient::connect(addr, 30000).unwrap();
-    for i in 0..CLIENTS {
+    for i in 0..clients() {
         let _ = setup.call(&Request::Create(CreateRequest {
             path: format!("/bench{i}"),
             data: Some(vec![7u8; 100].into()),
@@ -42,8 +47,8 @@ fn load(addr: SocketAddr, write: bool, per_client: usize) -> (f64, Vec<Duration>
             flags: 0,
         }));
     }
-    let barrier = Arc::new(Barrier::new(CLIENTS + 1));
-    let handles: Vec<_> = (0..CLIENTS)
+    let barrier = Arc::new(Barrier::new(clients() + 1));
+    let handles: Vec<_> = (0..clients())
         .map(|i| {
             let barrier = barrier.clone();
             std::thread::spawn(move || {
@@ -86,7 +91,7 @@ fn load(addr: SocketAddr, write: bool, per_client: usize) -> (f64, Vec<Duration>
     }
     let secs = t.elapsed().as_secs_f64();
     all.sort();
-    ((CLIENTS * per_client) as f64 / secs, all)
+    ((clients() * per_client) as f64 / secs, all)
 }
 
 fn report(name: &str, (rate, lat): (f64, Vec<Duration>)) {

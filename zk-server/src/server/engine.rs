@@ -133,8 +133,16 @@ impl Engine {
         mut rx: mpsc::Receiver<ToEngine>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let tick = Duration::from_millis(self.cfg.tick_time_ms.clamp(1, 2000));
-        let mut ticker = tokio::time::interval(tick);
+        let tick_ms = self.cfg.tick_time_ms.clamp(1, 2000);
+        let tick = Duration::from_millis(tick_ms);
+        // Wake at bucket boundaries (multiples of tickTime), where sessions expire, so a
+        // session dies between T and T + tickTime after its last packet, as in Apache ZooKeeper.
+        let now = now_ms();
+        let first = (now / tick_ms as i64 + 1) * tick_ms as i64 - now;
+        let mut ticker = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_millis(first.max(0) as u64),
+            tick,
+        );
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reap_every = Duration::from_millis(self.cfg.container_check_interval_ms.max(1));
         let mut reaper =
@@ -228,6 +236,12 @@ impl Engine {
         let txns = self.core.take_txns();
         if !txns.is_empty() {
             self.logger.submit(txns);
+        }
+        if self.logger.take_snapshot_request() {
+            // A consistent copy between two batches; the clone blocks the engine for its
+            // duration (a persistent tree would avoid that).
+            self.logger
+                .submit_snapshot(Box::new(self.core.tree().clone()));
         }
         while let Some(o) = self.core.poll_output() {
             self.held.push_back(o);

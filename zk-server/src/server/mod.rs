@@ -111,10 +111,18 @@ impl Server {
     /// # Cancel safety
     /// Not cancel safe: a dropped future still stops the server, but may return before the log
     /// thread finished.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        let _ = self.accept.await;
-        let _ = self.engine.await;
+        let _ = (&mut self.accept).await;
+        let _ = (&mut self.engine).await;
+    }
+}
+
+impl Drop for Server {
+    /// A server dropped without [`Server::shutdown`] still stops: its tasks are told to finish
+    /// (without waiting for them).
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
     }
 }
 
