@@ -1,6 +1,7 @@
 //! Interop with Apache Curator 5.4: a Java program (compiled here against Debian's Curator
 //! jars) contends with Rust for the same InterProcessMutex path and joins the same
-//! LeaderLatch path, and shares a read-write lock (with a downgrade) and a SemaphoreV2.
+//! LeaderLatch path, alternates leadership with a Curator LeaderSelector, and shares a
+//! read-write lock (with a downgrade) and a SemaphoreV2.
 //! Exclusion, lease counts and single leadership must hold across both languages.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,20 +9,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TestServer};
-use tests::recipes_support::{compile_java, curator_installed, framework, JavaProcess};
+use tests::recipes_support::{
+    compile_java, curator_installed, framework, JavaProcess, CURATOR_PEER_JAVA,
+};
 use zk_client::CreateMode;
 use zk_recipes::{
     InterProcessMutex, InterProcessReadWriteLock, InterProcessSemaphoreV2, LeaderLatch,
+    LeaderSelector,
 };
 
-const PEER: &str = include_str!("recipes_java/CuratorPeer.java");
 const JAVA_ROUNDS: usize = 40;
 const RUST_TASKS: usize = 3;
 const RUST_ROUNDS: usize = 15;
 
 fn peer_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("zk-recipes-curator-{}", std::process::id()));
-    compile_java(&dir, "CuratorPeer", PEER).expect("javac CuratorPeer");
+    compile_java(&dir, "CuratorPeer", CURATOR_PEER_JAVA).expect("javac CuratorPeer");
     dir
 }
 
@@ -198,8 +201,99 @@ async fn latch_with_curator<S: TestServer>(dir: &std::path::Path) {
     );
     b.close().await;
     drop(java);
+
+    // A Curator leader that dies (SIGKILL): Rust leads once the server expires the Java
+    // session (CuratorPeer asks for 10 s).
+    let mut java = JavaProcess::spawn(
+        dir,
+        "CuratorPeer",
+        &[
+            connect.clone(),
+            "latch".into(),
+            "/interop/latch".into(),
+            "java-2".into(),
+        ],
+    )
+    .unwrap();
+    java.expect("ISLEADER", Duration::from_secs(60)).await;
+    let c = LeaderLatch::builder(&fa, "/interop/latch")
+        .id("rust-c")
+        .start()
+        .await
+        .unwrap();
+    assert!(!c
+        .await_leadership(Duration::from_millis(300))
+        .await
+        .unwrap());
+    let t = Instant::now();
+    drop(java);
+    assert!(c.await_leadership(Duration::from_secs(30)).await.unwrap());
+    println!(
+        "leader latch interop with Curator 5.4 on {}: the Curator leader was killed; \
+         Rust led {:?} later (Java session timeout 10 s)",
+        S::NAME,
+        t.elapsed()
+    );
+    c.close().await;
     fa.close().await;
     fb.close().await;
+}
+
+async fn selector_with_curator<S: TestServer>(dir: &std::path::Path) {
+    const JAVA_TERMS: usize = 15;
+    let server = S::start().await;
+    let connect = server.connect_string();
+    let fw = framework(&connect, Duration::from_secs(10)).await;
+    fw.ensure_path("/interop").await.unwrap();
+    let mut java = JavaProcess::spawn(
+        dir,
+        "CuratorPeer",
+        &[
+            connect.clone(),
+            "selector".into(),
+            "/interop/selector".into(),
+            JAVA_TERMS.to_string(),
+        ],
+    )
+    .unwrap();
+    java.expect("READY", Duration::from_secs(60)).await;
+    let violations = Arc::new(AtomicUsize::new(0));
+    let terms = Arc::new(AtomicUsize::new(0));
+    let (v, t) = (violations.clone(), terms.clone());
+    let sel = LeaderSelector::builder(&fw, "/interop/selector")
+        .id("rust")
+        .auto_requeue(true)
+        .start(move |leadership| {
+            let (v, t) = (v.clone(), t.clone());
+            async move {
+                let c = leadership.framework.client();
+                if c.create("/interop/leader", b"", CreateMode::Ephemeral)
+                    .await
+                    .is_err()
+                {
+                    v.fetch_add(1, Ordering::SeqCst);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let _ = c.delete("/interop/leader", None).await;
+                t.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .unwrap();
+    let done = java.expect("DONE", Duration::from_secs(120)).await;
+    sel.close().await;
+    let java_violations: usize = done[5..].trim().parse().unwrap();
+    println!(
+        "leader selector interop with Curator 5.4 on {}: java {JAVA_TERMS} terms, rust {} \
+         terms meanwhile; violations java {java_violations}, rust {}",
+        S::NAME,
+        terms.load(Ordering::SeqCst),
+        violations.load(Ordering::SeqCst)
+    );
+    assert_eq!(java_violations, 0);
+    assert_eq!(violations.load(Ordering::SeqCst), 0);
+    assert!(terms.load(Ordering::SeqCst) > 0, "rust never led");
+    drop(java);
+    fw.close().await;
 }
 
 /// Sends a command to the Java peer and returns its answer's last word.
@@ -279,6 +373,9 @@ async fn rwlock_and_semaphore_with_curator<S: TestServer>(dir: &std::path::Path)
     fw.close().await;
 }
 
+// HOOK(zk-server): every scenario above is generic over `TestServer`. When
+// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
+// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curator_interop_apache() {
     if !curator_installed() {
@@ -289,6 +386,7 @@ async fn curator_interop_apache() {
         mutex_with_curator::<ApacheServer>(&dir).await;
         latch_with_curator::<ApacheServer>(&dir).await;
         rwlock_and_semaphore_with_curator::<ApacheServer>(&dir).await;
+        selector_with_curator::<ApacheServer>(&dir).await;
         let _ = std::fs::remove_dir_all(&dir);
     })
     .await;

@@ -69,7 +69,13 @@ async fn states_expiry_and_new_session<S: TestServer>() {
     let first_node = latch.our_path().unwrap();
 
     proxy.cut();
-    assert_eq!(next(&mut events).await, ConnectionState::Suspended);
+    // The state is published before the event is broadcast, so a receiver made right after
+    // CONNECTED became the state may still get the CONNECTED event.
+    let mut first = next(&mut events).await;
+    if first == ConnectionState::Connected {
+        first = next(&mut events).await;
+    }
+    assert_eq!(first, ConnectionState::Suspended);
     assert_eq!(next(&mut events).await, ConnectionState::Reconnected);
 
     let old_session = fw.session_id();
@@ -136,6 +142,9 @@ async fn session_error_policy<S: TestServer>() {
     fw.close().await;
 }
 
+// HOOK(zk-server): every scenario above is generic over `TestServer`. When
+// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
+// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn framework_namespace_and_paths_apache() {
     within(

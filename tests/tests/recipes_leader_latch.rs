@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+
 use tests::client_support::{within, ApacheServer, TcpProxy, TestServer};
 use tests::recipes_support::framework;
 use zk_recipes::{CloseMode, LeaderLatch};
@@ -57,6 +59,8 @@ async fn single_leader_and_failover_on_close<S: TestServer>() {
 
     // Failover after a close: the next in line leads.
     let changes = latches[0].leadership();
+    let mut stream = Box::pin(latches[1].leadership_stream());
+    assert_eq!(stream.next().await, Some(false));
     let t = Instant::now();
     latches[0].close_with(CloseMode::NotifyLeader).await;
     assert!(changes.has_changed().unwrap_or(true));
@@ -68,6 +72,7 @@ async fn single_leader_and_failover_on_close<S: TestServer>() {
         .unwrap());
     let failover = t.elapsed();
     assert_eq!(wait_leader(&rest, Duration::from_secs(1)).await, 0);
+    assert_eq!(stream.next().await, Some(true));
     println!(
         "leader latch on {}: failover after close {failover:?}",
         S::NAME
@@ -153,6 +158,9 @@ async fn failover_when_the_leader_session_dies<S: TestServer>() {
     dying.close().await;
 }
 
+// HOOK(zk-server): every scenario above is generic over `TestServer`. When
+// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
+// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latch_single_leader_and_failover_on_close_apache() {
     within(

@@ -120,6 +120,9 @@ async fn interruption<S: TestServer>() {
     fw.close().await;
 }
 
+// HOOK(zk-server): every scenario above is generic over `TestServer`. When
+// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
+// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_selector_apache() {
     within(

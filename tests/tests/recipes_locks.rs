@@ -172,6 +172,9 @@ async fn multi_lock<S: TestServer>() {
     b.close().await;
 }
 
+// HOOK(zk-server): every scenario above is generic over `TestServer`. When
+// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
+// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_write_lock_apache() {
     within(Duration::from_secs(60), "rw", read_write::<ApacheServer>()).await;

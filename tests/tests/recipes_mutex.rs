@@ -108,7 +108,31 @@ async fn reentrancy_timeout_and_cancellation<S: TestServer>() {
     ma.release().await.unwrap();
     assert!(!ma.is_acquired_in_this_process());
     assert!(mb.try_acquire(Duration::from_secs(5)).await.unwrap());
+    // Cooperative revocation (Curator's Revoker): a waiter asks the holder to release.
+    let revoked = {
+        let parts = ma.participant_nodes().await.unwrap();
+        assert_eq!(parts.len(), 1);
+        let a = a.clone();
+        tokio::spawn(async move {
+            let ma = InterProcessMutex::new(&a, "/re").unwrap();
+            let got = ma.try_acquire(Duration::from_secs(10)).await.unwrap();
+            ma.release().await.unwrap();
+            got
+        })
+    };
+    let holder = mb.participant_nodes().await.unwrap()[0].clone();
+    zk_recipes::attempt_revoke(&a, &holder).await.unwrap();
+    within(
+        Duration::from_secs(5),
+        "revocation seen",
+        mb.revocation_requested(),
+    )
+    .await
+    .unwrap();
     mb.release().await.unwrap();
+    assert!(within(Duration::from_secs(10), "revoker acquires", revoked)
+        .await
+        .unwrap());
     assert!(ma.release().await.is_err());
     let left = b.client().get_children("/re").await.unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
@@ -116,6 +140,48 @@ async fn reentrancy_timeout_and_cancellation<S: TestServer>() {
     b.close().await;
 }
 
+/// Acquires dropped at arbitrary points (before, during and after the create) leave nothing.
+async fn cancellation_storm<S: TestServer>() {
+    let server = S::start().await;
+    let a = framework(&server.connect_string(), Duration::from_secs(10)).await;
+    let b = framework(&server.connect_string(), Duration::from_secs(10)).await;
+    let ma = InterProcessMutex::new(&a, "/storm").unwrap();
+    ma.acquire().await.unwrap();
+    let mb = InterProcessMutex::new(&b, "/storm").unwrap();
+    for i in 0..60u64 {
+        // 0, 100 us, 200 us, ... 5.9 ms: spread over the create and the first listing.
+        let d = Duration::from_micros(i * 100);
+        let r = tokio::time::timeout(d, mb.acquire()).await;
+        assert!(r.is_err(), "acquired while A holds");
+    }
+    // A node whose create was in flight at the drop is found by its protection prefix and
+    // deleted in the background once the create's outcome is known; the others' deletes were
+    // queued at the drop. Wait (bounded) until only A's node is left.
+    let t = std::time::Instant::now();
+    within(Duration::from_secs(10), "B's nodes deleted", async {
+        loop {
+            let left = a.client().get_children("/storm").await.unwrap();
+            if left.len() == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    println!(
+        "mutex cancellation storm on {}: 60 dropped acquires, nothing left {:?} after the last",
+        S::NAME,
+        t.elapsed()
+    );
+    ma.release().await.unwrap();
+    assert!(a.client().get_children("/storm").await.unwrap().is_empty());
+    a.close().await;
+    b.close().await;
+}
+
+// HOOK(zk-server): every scenario above is generic over `TestServer`. When
+// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
+// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutex_contention_apache() {
     within(
@@ -132,6 +198,16 @@ async fn mutex_reentrancy_timeout_cancellation_apache() {
         Duration::from_secs(120),
         "test",
         reentrancy_timeout_and_cancellation::<ApacheServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutex_cancellation_storm_apache() {
+    within(
+        Duration::from_secs(60),
+        "test",
+        cancellation_storm::<ApacheServer>(),
     )
     .await;
 }

@@ -4,22 +4,22 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 use tokio::sync::{broadcast, watch};
-use zk_client::{Client, ClientBuilder, SessionId, SessionState};
-use zk_core::path;
+use zk_client::{Client, ClientBuilder, SessionId};
 
+use crate::limits::{DEFAULT_RETRY_BASE, DEFAULT_RETRY_COUNT, STATE_EVENT_CAPACITY};
 use crate::retry::{is_retryable, ExponentialBackoffRetry, RetryPolicy};
-use crate::state::{ConnectionState, ConnectionStateMachine, ErrorPolicy};
 
-/// How many connection-state events a slow recipe may lag behind before it sees `Lagged`
-/// (and then treats the gap as a suspension).
-pub const STATE_EVENT_CAPACITY: usize = 64;
-/// The longest pause between two attempts of a guaranteed delete.
-pub const GUARANTEED_DELETE_MAX_PAUSE: Duration = Duration::from_secs(2);
+mod cleanup;
+mod session_task;
+
+use crate::state::{ConnectionState, ConnectionStateMachine, ErrorPolicy};
+pub(crate) use cleanup::mkdirs;
+use session_task::state_task;
 
 /// A ZooKeeper session with Curator's framework around it (`CuratorFramework`). Cheap to
 /// clone; every recipe holds one.
@@ -27,6 +27,29 @@ pub const GUARANTEED_DELETE_MAX_PAUSE: Duration = Duration::from_secs(2);
 /// Every path a recipe or a [`Framework`] method takes or returns is relative to the
 /// namespace, if one is set. [`crate::Fence`] paths and [`Framework::client`] are not: they
 /// are the client's own paths.
+///
+/// # Connection states
+///
+/// A background task maps the client's session states to Curator's
+/// [`ConnectionState`]s (Connected → CONNECTED the first time, RECONNECTED after;
+/// Disconnected → SUSPENDED; ConnectedReadOnly → READ_ONLY; Expired or AuthFailed → LOST) and
+/// raises LOST itself when a suspension lasts the negotiated session timeout
+/// (`simulatedSessionExpirationPercent`, 100 by default). Recipes read them from
+/// [`Framework::state_events`] and judge them with the [`ErrorPolicy`].
+///
+/// # Sessions
+///
+/// zk-client ends for good when its session expires. Built with
+/// [`FrameworkBuilder::connect`], the framework then opens a new session (as Curator does) and
+/// publishes RECONNECTED; recipes notice their ephemeral nodes are gone and start again. Built
+/// from an existing [`Client`] ([`Framework::new`], `From<Client>`), it cannot, and its recipes
+/// stop after LOST.
+///
+/// # Retries
+///
+/// [`Framework::retry`] retries connection loss and timeouts (and, when sessions are
+/// re-created, session expiry) per the [`RetryPolicy`]; every other error is an outcome and is
+/// returned at once.
 #[derive(Clone)]
 pub struct Framework {
     inner: Arc<Inner>,
@@ -87,7 +110,10 @@ impl Default for FrameworkBuilder {
     fn default() -> Self {
         FrameworkBuilder {
             namespace: None,
-            retry: Arc::new(ExponentialBackoffRetry::new(Duration::from_millis(100), 10)),
+            retry: Arc::new(ExponentialBackoffRetry::new(
+                DEFAULT_RETRY_BASE,
+                DEFAULT_RETRY_COUNT,
+            )),
             error_policy: ErrorPolicy::Standard,
             default_data: Vec::new(),
             simulated_expiration_percent: 100,
@@ -189,84 +215,6 @@ fn inner_client(inner: &Inner) -> Client {
         .clone()
 }
 
-/// Follows the session states of the current client, publishes connection states, raises the
-/// simulated LOST, and opens a new session after a LOST when the framework can.
-async fn state_task(weak: Weak<Inner>, mut machine: ConnectionStateMachine) {
-    loop {
-        let Some(inner) = weak.upgrade() else { return };
-        let client = inner_client(&inner);
-        let mut closed = inner.closed.subscribe();
-        let can_reconnect = inner.reconnect.is_some();
-        drop(inner);
-        machine.set_session_timeout(client.session_timeout());
-        let mut states = client.state_stream();
-        drop(client);
-        let publish = |s: ConnectionState| {
-            if let Some(inner) = weak.upgrade() {
-                tracing::debug!(state = ?s, "connection state");
-                inner.state.send_replace(Some(s));
-                let _ = inner.events.send(s);
-            }
-        };
-        // Follow this session until it ends.
-        loop {
-            let deadline = machine.poll_timeout();
-            tokio::select! {
-                s = states.next_state() => match s {
-                    Some(SessionState::Closed) | None => {
-                        if *closed.borrow() || !can_reconnect { return; }
-                        break;
-                    }
-                    Some(s) => {
-                        if let Some(cs) = machine.on_session_state(Instant::now(), s) { publish(cs); }
-                        if s.is_terminal() { break; }
-                    }
-                },
-                _ = sleep_until_opt(deadline) => {
-                    if let Some(cs) = machine.on_timeout(Instant::now()) {
-                        publish(cs);
-                        if can_reconnect { break; }
-                    }
-                }
-                _ = closed.changed() => return,
-            }
-        }
-        // The session is over: open a new one, if we can.
-        let Some(inner) = weak.upgrade() else { return };
-        let Some((connect, builder)) = inner.reconnect.clone() else {
-            return;
-        };
-        let old = inner_client(&inner);
-        drop(inner);
-        let _ = old.close().await;
-        let mut pause = Duration::from_millis(100);
-        loop {
-            if *closed.borrow() {
-                return;
-            }
-            match builder.clone().connect(&connect).await {
-                Ok(c) => {
-                    let Some(inner) = weak.upgrade() else { return };
-                    *inner.client.write().unwrap_or_else(|e| e.into_inner()) = c;
-                    break;
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "new session failed; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
-                }
-            }
-        }
-    }
-}
-
-async fn sleep_until_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
-}
-
 impl Framework {
     /// Wraps `client` with the default settings (see [`FrameworkBuilder::build`]).
     pub fn new(client: Client) -> Framework {
@@ -318,7 +266,9 @@ impl Framework {
         *self.inner.state.borrow()
     }
 
-    /// Every connection state published from now on. A receiver that falls more than
+    /// Every connection state published from now on. Each state is stored (see
+    /// [`Framework::connection_state`]) before it is broadcast, so subscribing first and then
+    /// reading the current state misses nothing. A receiver that falls more than
     /// [`STATE_EVENT_CAPACITY`] events behind gets `Lagged`.
     pub fn state_events(&self) -> broadcast::Receiver<ConnectionState> {
         self.inner.events.subscribe()
@@ -422,77 +372,6 @@ impl Framework {
         let full = self.fix_path(p);
         self.retry(|c| mkdirs(c, full.clone(), true)).await
     }
-
-    /// Deletes `path` (any version) until it succeeds or the node is gone, in the background,
-    /// retrying after connection failures for as long as the client lives
-    /// (`delete().guaranteed()`). The delete is queued when this is called; the returned
-    /// future (which need not be awaited) gives the first attempt's outcome.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future does not stop the background delete.
-    pub fn guaranteed_delete(
-        &self,
-        p: &str,
-    ) -> impl Future<Output = Result<(), zk_client::Error>> + Send + 'static {
-        self.guaranteed_delete_client_path(self.fix_path(p))
-    }
-
-    pub(crate) fn guaranteed_delete_client_path(
-        &self,
-        full: String,
-    ) -> impl Future<Output = Result<(), zk_client::Error>> + Send + 'static {
-        let first = self.client().delete(&full, None);
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let fw = self.clone();
-        self.spawn(async move {
-            let mut tx = Some(tx);
-            let mut attempt = Some(first);
-            let mut pause = Duration::from_millis(50);
-            loop {
-                let fut = match attempt.take() {
-                    Some(f) => f,
-                    None => fw.client().delete(&full, None),
-                };
-                let r = match fut.await {
-                    Err(zk_client::Error::NoNode) => Ok(()),
-                    r => r,
-                };
-                let retry = matches!(&r, Err(e) if is_retryable(e, fw.recreates_sessions()));
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(r.clone());
-                }
-                if !retry || fw.is_closed() {
-                    if let Err(e) = r {
-                        tracing::debug!(path = %full, error = %e, "guaranteed delete stops");
-                    }
-                    return;
-                }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(GUARANTEED_DELETE_MAX_PAUSE);
-            }
-        });
-        async move { rx.await.unwrap_or(Err(zk_client::Error::Closed)) }
-    }
-
-    /// Finds and deletes, in the background, every child of `parent` (client path) whose name
-    /// starts with `prefix` (`FindAndDeleteProtectedNodeInBackground`).
-    pub(crate) fn find_and_delete_protected(&self, parent: String, prefix: String) {
-        let fw = self.clone();
-        self.spawn(async move {
-            let children = fw
-                .retry(|c| {
-                    let parent = parent.clone();
-                    async move { c.get_children(&parent).await }
-                })
-                .await;
-            for name in children.unwrap_or_default() {
-                if name.starts_with(&prefix) {
-                    drop(fw.guaranteed_delete_client_path(path::join(&parent, &name)));
-                }
-            }
-        });
-    }
 }
 
 fn fix_path(ns: Option<&str>, p: &str) -> String {
@@ -509,33 +388,6 @@ fn unfix_path(ns: Option<&str>, p: &str) -> String {
         Some(rest) if rest.starts_with('/') => rest.to_owned(),
         _ => p.to_owned(),
     }
-}
-
-/// Creates `full` and its missing ancestors (containers or persistent), ignoring NodeExists.
-pub(crate) async fn mkdirs(
-    client: Client,
-    full: String,
-    containers: bool,
-) -> Result<(), zk_client::Error> {
-    let mode = if containers {
-        zk_client::CreateMode::Container
-    } else {
-        zk_client::CreateMode::Persistent
-    };
-    let mut at = 0;
-    while at < full.len() {
-        let end = full[at + 1..].find('/').map_or(full.len(), |i| at + 1 + i);
-        let prefix = &full[..end];
-        match client.exists(prefix).await? {
-            Some(_) => {}
-            None => match client.create(prefix, b"", mode).await {
-                Ok(_) | Err(zk_client::Error::NodeExists) => {}
-                Err(e) => return Err(e),
-            },
-        }
-        at = end;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

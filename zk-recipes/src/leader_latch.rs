@@ -3,18 +3,19 @@
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use zk_client::CreateMode;
 use zk_core::path;
 
 use crate::error::{Error, Result};
 use crate::fence::Fence;
 use crate::framework::Framework;
-use crate::lock_internals::{recv_state, wait_state_or};
-use crate::naming::sort_children;
-use crate::protected::{create_protected, OwnedNode};
-use crate::state::ConnectionState;
+use crate::protected::OwnedNode;
+
+mod task;
+
+pub(crate) use task::participants;
+use task::Shared;
 
 const LATCH_NAME: &str = "latch-";
 
@@ -53,7 +54,8 @@ pub struct Participant {
 /// On SUSPENDED (standard error policy) or LOST the latch stops being leader at once. On
 /// RECONNECTED it re-lists: if its node survived it may lead again; if the node is gone (the
 /// session expired), it creates a new one. It never deletes its node on reconnect (the
-/// CURATOR-620/653 races). Closing deletes the node (guaranteed delete).
+/// CURATOR-620/653 races). Closing deletes the node (guaranteed delete); dropping the latch
+/// without closing it stops the election and deletes the node in the background.
 ///
 /// ```no_run
 /// # async fn f(client: zk_client::Client) -> zk_recipes::Result<()> {
@@ -70,16 +72,6 @@ pub struct LeaderLatch {
     shared: Arc<Shared>,
     task: StdMutex<Option<JoinHandle<Option<OwnedNode>>>>,
     stop: watch::Sender<bool>,
-}
-
-#[derive(Debug)]
-struct Shared {
-    fw: Framework,
-    path: String,
-    id: String,
-    leader: watch::Sender<bool>,
-    /// Our node's client path, when we have one.
-    our_path: StdMutex<Option<String>>,
 }
 
 /// Configures a [`LeaderLatch`].
@@ -152,6 +144,19 @@ impl LeaderLatch {
     /// `isLeader`, `false` on `notLeader`.
     pub fn leadership(&self) -> watch::Receiver<bool> {
         self.shared.leader.subscribe()
+    }
+
+    /// Every change of leadership as a stream (`true` on `isLeader`, `false` on
+    /// `notLeader`), starting with the current value. It ends when the latch is dropped.
+    pub fn leadership_stream(&self) -> impl futures::Stream<Item = bool> + Send + 'static {
+        let rx = self.shared.leader.subscribe();
+        futures::stream::unfold((rx, true), |(mut rx, first)| async move {
+            if !first && rx.changed().await.is_err() {
+                return None;
+            }
+            let v = *rx.borrow_and_update();
+            Some((v, (rx, false)))
+        })
     }
 
     /// Waits until this latch leads or `timeout` passes; true when it leads.
@@ -258,226 +263,4 @@ impl Drop for LeaderLatch {
             t.abort();
         }
     }
-}
-
-impl Shared {
-    fn our_path(&self) -> Option<String> {
-        self.our_path
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn take_path(&self) -> Option<String> {
-        self.our_path
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-    }
-
-    fn set_leader(&self, v: bool) {
-        self.leader.send_if_modified(|cur| {
-            let changed = *cur != v;
-            *cur = v;
-            changed
-        });
-    }
-
-    async fn create_node(&self) -> Result<OwnedNode> {
-        let p = path::join(&self.path, LATCH_NAME);
-        let node = create_protected(
-            &self.fw,
-            &p,
-            self.id.as_bytes(),
-            CreateMode::EphemeralSequential,
-        )
-        .await?;
-        *self.our_path.lock().unwrap_or_else(|e| e.into_inner()) = Some(node.path().to_owned());
-        Ok(node)
-    }
-
-    /// `reset()`: not leader, old node deleted, no node until the next create.
-    fn reset(&self, node: &mut Option<OwnedNode>) {
-        self.set_leader(false);
-        self.take_path();
-        *node = None;
-    }
-
-    /// Runs the election until stopped; returns our node for the closer to delete. (If the
-    /// task is aborted instead, dropping the node's guard queues its delete.)
-    async fn run(
-        self: Arc<Self>,
-        first: OwnedNode,
-        mut stop: watch::Receiver<bool>,
-    ) -> Option<OwnedNode> {
-        let mut node = Some(first);
-        let mut events = self.fw.state_events();
-        tokio::select! {
-            _ = stop.wait_for(|v| *v) => {}
-            _ = self.elect(&mut node, &mut events) => {}
-        }
-        self.set_leader(false);
-        self.take_path();
-        node
-    }
-
-    /// One state event: leadership off per the error policy.
-    fn on_state(&self, s: Option<ConnectionState>) {
-        if let Some(s) = s {
-            if self.fw.error_policy().is_error_state(s) {
-                self.set_leader(false);
-            }
-        }
-    }
-
-    /// Awaits `fut` while still acting on connection states: a SUSPENDED that arrives while a
-    /// request waits for a connection must end leadership at once, not after the request.
-    async fn during<T>(
-        &self,
-        events: &mut broadcast::Receiver<ConnectionState>,
-        fut: impl std::future::Future<Output = T>,
-    ) -> T {
-        tokio::pin!(fut);
-        loop {
-            tokio::select! {
-                v = &mut fut => return v,
-                s = recv_state(events) => self.on_state(s),
-            }
-        }
-    }
-
-    /// True when the current connection state lets us lead.
-    fn may_lead(&self) -> bool {
-        !self
-            .fw
-            .connection_state()
-            .is_some_and(|s| self.fw.error_policy().is_error_state(s))
-    }
-
-    async fn elect(
-        &self,
-        node: &mut Option<OwnedNode>,
-        events: &mut broadcast::Receiver<ConnectionState>,
-    ) {
-        let latch_path = self.fw.fix_path(&self.path);
-        loop {
-            if self.fw.is_closed() {
-                self.set_leader(false);
-                return;
-            }
-            if node.is_none() {
-                match self.create_node().await {
-                    Ok(n) => *node = Some(n),
-                    Err(e) => {
-                        tracing::debug!(error = %e, "latch: create failed");
-                        if matches!(e, Error::Client(ref c) if c.is_terminal())
-                            && !self.fw.recreates_sessions()
-                        {
-                            return;
-                        }
-                        wait_state_or(events, Duration::from_secs(1)).await;
-                        continue;
-                    }
-                }
-            }
-            let Some(ours) = node.as_ref() else { continue };
-            let client = self.fw.client();
-            let listed = self.during(events, client.get_children(&latch_path)).await;
-            let mut children = match listed {
-                Ok(c) => c,
-                Err(zk_client::Error::NoNode) => {
-                    self.reset(node);
-                    continue;
-                }
-                Err(e) => {
-                    if e.is_terminal() && !self.fw.recreates_sessions() {
-                        self.set_leader(false);
-                        return;
-                    }
-                    self.set_leader(false);
-                    let s = tokio::time::timeout(Duration::from_secs(1), recv_state(events)).await;
-                    self.on_state(s.ok().flatten());
-                    continue;
-                }
-            };
-            sort_children(&mut children, &[LATCH_NAME]);
-            let Some(index) = children.iter().position(|c| c == ours.name()) else {
-                self.reset(node);
-                continue;
-            };
-            let watched = if index == 0 {
-                let read = self
-                    .during(events, client.get_data_and_watch(ours.path()))
-                    .await;
-                match read {
-                    Ok((_, stat, w)) if stat.ephemeral_owner == client.session_id() => {
-                        self.set_leader(self.may_lead());
-                        Ok(w)
-                    }
-                    Ok(_) | Err(zk_client::Error::NoNode) => {
-                        self.reset(node);
-                        continue;
-                    }
-                    Err(e) => Err(e),
-                }
-            } else {
-                self.set_leader(false);
-                let pred = path::join(&latch_path, &children[index - 1]);
-                match self.during(events, client.get_data_and_watch(&pred)).await {
-                    Err(zk_client::Error::NoNode) => continue,
-                    other => other.map(|(_, _, w)| w),
-                }
-            };
-            match watched {
-                Ok(w) => {
-                    tokio::select! {
-                        _ = w => {}
-                        s = recv_state(events) => self.on_state(s),
-                    }
-                }
-                Err(_) => {
-                    self.set_leader(false);
-                    let s = tokio::time::timeout(Duration::from_secs(1), recv_state(events)).await;
-                    self.on_state(s.ok().flatten());
-                }
-            }
-        }
-    }
-}
-
-/// The participants of an election at `path_` whose nodes carry `lock_name`, in order.
-pub(crate) async fn participants(
-    fw: &Framework,
-    path_: &str,
-    lock_name: &'static str,
-) -> Result<Vec<Participant>> {
-    let full = fw.fix_path(path_);
-    let mut children = match fw
-        .retry(|c| {
-            let full = full.clone();
-            async move { c.get_children(&full).await }
-        })
-        .await
-    {
-        Err(zk_client::Error::NoNode) => Vec::new(),
-        other => other?,
-    };
-    sort_children(&mut children, &[lock_name]);
-    let client = fw.client();
-    let reads: Vec<_> = children
-        .iter()
-        .map(|c| client.get_data(&path::join(&full, c)))
-        .collect();
-    let mut out = Vec::new();
-    for r in reads {
-        match r.await {
-            Ok((data, _)) => out.push(Participant {
-                id: String::from_utf8_lossy(&data).into_owned(),
-                is_leader: out.is_empty(),
-            }),
-            Err(zk_client::Error::NoNode) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(out)
 }

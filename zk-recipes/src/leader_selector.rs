@@ -4,7 +4,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -13,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::fence::{Fence, Validity};
 use crate::framework::Framework;
 use crate::leader_latch::{participants, Participant};
+use crate::limits::SELECTOR_FAILURE_PAUSE;
 use crate::mutex::InterProcessMutex;
 
 /// What a leader gets while it leads: a fence for its writes and the validity of its
@@ -235,7 +235,7 @@ impl Shared {
                 {
                     return;
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(SELECTOR_FAILURE_PAUSE).await;
                 continue;
             }
             let (Some(fence), Some(validity)) = (mutex.fence(), mutex.validity()) else {

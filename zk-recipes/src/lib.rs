@@ -31,12 +31,13 @@
 //! | [`naming`] | `ProtectedUtils`, `StandardLockInternalsDriver` | `_c_<uuid>-` names and the contenders' sort rule |
 //! | [`LeaderLatch`] | `LeaderLatch` | election by latch: `latch-` nodes, ownership check, close modes |
 //! | [`LeaderSelector`] | `LeaderSelector` | election by mutex: a take-leadership future, auto-requeue, interruption |
-//! | [`InterProcessMutex`] | `InterProcessMutex` | re-entrant mutex: `lock-` nodes, predecessor watch |
+//! | [`InterProcessMutex`], [`attempt_revoke`] | `InterProcessMutex`, `Revoker` | re-entrant mutex: `lock-` nodes, predecessor watch; cooperative revocation |
 //! | [`InterProcessReadWriteLock`] | `InterProcessReadWriteLock` | `__READ__`/`__WRIT__` nodes, write-to-read downgrade |
 //! | [`InterProcessSemaphoreV2`], [`Lease`] | `InterProcessSemaphoreV2`, `Lease` | `locks` mutex + `leases` nodes; maximum fixed or from a [`SharedCount`] |
 //! | [`InterProcessSemaphoreMutex`] | `InterProcessSemaphoreMutex` | a one-lease semaphore |
 //! | [`InterProcessMultiLock`] | `InterProcessMultiLock` | several mutexes in order |
 //! | [`SharedCount`] | `SharedCount` | a 4-byte big-endian int32 |
+//! | [`limits`] | | every bound and pause, in one place |
 //! | [`Fence`], [`Validity`] | (none; CURATOR-689) | a check op that makes a write conditional on still holding; the loss signal |
 //!
 //! # Guarantees and their limits
@@ -72,6 +73,7 @@ pub mod fence;
 pub mod framework;
 pub mod leader_latch;
 pub mod leader_selector;
+pub mod limits;
 mod lock_internals;
 pub mod multi_lock;
 pub mod mutex;
@@ -89,7 +91,7 @@ pub use framework::{Framework, FrameworkBuilder};
 pub use leader_latch::{CloseMode, LeaderLatch, LeaderLatchBuilder, Participant};
 pub use leader_selector::{LeaderSelector, LeaderSelectorBuilder, Leadership};
 pub use multi_lock::InterProcessMultiLock;
-pub use mutex::InterProcessMutex;
+pub use mutex::{attempt_revoke, InterProcessMutex, REVOKE_MESSAGE};
 pub use rwlock::InterProcessReadWriteLock;
 pub use semaphore::{InterProcessSemaphoreMutex, InterProcessSemaphoreV2, Lease, MaxLeases};
 pub use shared_count::SharedCount;

@@ -10,6 +10,7 @@ use zk_core::path;
 
 use crate::error::{Error, Result};
 use crate::framework::Framework;
+use crate::limits::WAITER_FAILURE_PAUSE;
 use crate::naming::sort_children;
 use crate::protected::{create_protected, OwnedNode};
 
@@ -177,7 +178,7 @@ impl LockInternals {
             match self.fw.client().get_data_and_watch(&target).await {
                 Err(zk_client::Error::NoNode) => continue,
                 Err(e) if e.is_retryable() => {
-                    wait_state_or(&mut events, Duration::from_millis(500)).await;
+                    wait_state_or(&mut events, WAITER_FAILURE_PAUSE).await;
                 }
                 Err(e) => return Err(e.into()),
                 Ok((_, _, w)) => {

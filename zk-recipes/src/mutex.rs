@@ -27,7 +27,11 @@ const DRIVER: StandardDriver = StandardDriver { names: &["lock-"] };
 /// # Re-entrancy
 ///
 /// Per handle (Curator: per thread): acquiring a held handle again only counts; the node goes
-/// when the count drops to zero. Concurrent `acquire` calls on one handle are serialized.
+/// when the count drops to zero. Concurrent `acquire` calls on one handle are serialized, and
+/// the second one then *re-enters*: a handle does not exclude the tasks that share it. Give
+/// each task that must be excluded from the others its own handle.
+///
+/// Dropping a held handle deletes its node (guaranteed delete in the background).
 ///
 /// # Connection loss
 ///
@@ -223,5 +227,50 @@ impl InterProcessMutex {
             .iter()
             .map(|c| path::join(&self.internals.base, c))
             .collect())
+    }
+}
+
+/// Curator's revocation request (`LockInternals.REVOKE_MESSAGE`), written into a holder's lock
+/// node.
+pub const REVOKE_MESSAGE: &[u8] = b"__REVOKE__";
+
+impl InterProcessMutex {
+    /// While held: waits until another process asks us to release, by writing
+    /// [`REVOKE_MESSAGE`] into our lock node ([`attempt_revoke`], Curator's
+    /// `Revoker.attemptRevoke`). Revocation is cooperative, as in Curator's `makeRevocable`:
+    /// the lock is not taken away, the holder decides to release.
+    ///
+    /// [`Error::NotHeld`] when not held; a client error if our node vanished.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future removes its watch.
+    pub async fn revocation_requested(&self) -> Result<()> {
+        let Some(p) = self.held().as_ref().map(|h| h.node.path().to_owned()) else {
+            return Err(Error::NotHeld("InterProcessMutex::revocation_requested"));
+        };
+        let client = self.internals.fw.client();
+        loop {
+            let (data, _, watch) = client.get_data_and_watch(&p).await?;
+            if data == REVOKE_MESSAGE {
+                return Ok(());
+            }
+            watch.await?;
+        }
+    }
+}
+
+/// Asks the holder of the lock node `node_path` (a recipe path, such as one of
+/// [`InterProcessMutex::participant_nodes`]) to release it (`Revoker.attemptRevoke`). A node
+/// that no longer exists is not an error.
+///
+/// # Cancel safety
+///
+/// The write may be applied even if the future is dropped.
+pub async fn attempt_revoke(fw: &Framework, node_path: &str) -> Result<()> {
+    let full = fw.fix_path(node_path);
+    match fw.client().set_data(&full, REVOKE_MESSAGE, None).await {
+        Ok(_) | Err(zk_client::Error::NoNode) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }

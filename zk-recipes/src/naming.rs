@@ -125,10 +125,42 @@ mod tests {
         assert_eq!(keys, ["4", "5", "6"]);
     }
 
+    proptest::proptest! {
+        /// Model: Curator-format names (any protection id, any lock name among the RW ones or
+        /// `lock-`) sort exactly by their 10-digit sequence, whatever the ids.
+        #[test]
+        fn curator_names_sort_by_sequence(
+            seqs in proptest::collection::hash_set(0i32..i32::MAX, 1..40),
+            reads in proptest::collection::vec(proptest::bool::ANY, 40),
+        ) {
+            let mut names: Vec<String> = seqs
+                .iter()
+                .zip(&reads)
+                .map(|(seq, read)| {
+                    let kind = if *read { "__READ__" } else { "__WRIT__" };
+                    format!("{}{kind}{}", protected_prefix(&new_protected_id()), crate::naming::tests::seq(*seq))
+                })
+                .collect();
+            sort_children(&mut names, &["__READ__", "__WRIT__"]);
+            let mut model: Vec<i32> = seqs.iter().copied().collect();
+            model.sort();
+            let got: Vec<i32> = names.iter().map(|n| zk_core::path::parse_sequence(n).unwrap()).collect();
+            proptest::prop_assert_eq!(got, model);
+            for n in &names {
+                proptest::prop_assert!(is_protected(n));
+                proptest::prop_assert_eq!(protected_id(n).map(str::len), Some(36));
+            }
+        }
+    }
+
+    fn seq(n: i32) -> String {
+        zk_core::path::sequential_suffix(n)
+    }
+
     #[test]
     fn java_order_is_utf16() {
-        // U+FF61 sorts before U+1F600 in UTF-16 (0xFF61 < 0xD83D is false: 0xD83D < 0xFF61),
-        // so a surrogate pair sorts before a high BMP char, unlike in UTF-8 byte order.
+        // A surrogate pair (0xD83D ...) sorts before U+FF61 in UTF-16, though after it in
+        // UTF-8 byte order.
         assert_eq!(java_compare("\u{1F600}", "\u{FF61}"), Ordering::Less);
         assert_eq!("\u{1F600}".cmp("\u{FF61}"), Ordering::Greater);
     }

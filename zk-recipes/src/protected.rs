@@ -7,6 +7,7 @@ use zk_client::{Client, CreateMode};
 use zk_core::path;
 
 use crate::framework::{mkdirs, Framework};
+use crate::limits::PARENT_VANISHED_RETRIES;
 use crate::naming::{new_protected_id, protected_prefix};
 use crate::retry::is_retryable;
 
@@ -169,7 +170,7 @@ pub(crate) async fn create_with_parents(
     data: &[u8],
     mode: CreateMode,
 ) -> Result<String, zk_client::Error> {
-    for _ in 0..3 {
+    for _ in 0..PARENT_VANISHED_RETRIES {
         match client.create(target, data, mode).await {
             Err(zk_client::Error::NoNode) => {
                 mkdirs(client.clone(), path::parent(target).to_owned(), true).await?;

@@ -9,6 +9,7 @@ use zk_core::path;
 use crate::error::{Error, Result};
 use crate::fence::{Fence, Validity, ValidityTracker};
 use crate::framework::Framework;
+use crate::limits::WAITER_FAILURE_PAUSE;
 use crate::lock_internals::{recv_state, wait_state_or};
 use crate::mutex::InterProcessMutex;
 use crate::protected::{create_protected, OwnedNode};
@@ -219,7 +220,7 @@ impl InterProcessSemaphoreV2 {
                     Ok((c, _, w)) => (c, Some(w)),
                     Err(zk_client::Error::NoNode) => (Vec::new(), None),
                     Err(e) if e.is_retryable() => {
-                        wait_state_or(&mut events, Duration::from_millis(500)).await;
+                        wait_state_or(&mut events, WAITER_FAILURE_PAUSE).await;
                         continue;
                     }
                     Err(e) => return Err(Error::from(e)),
@@ -285,8 +286,19 @@ impl InterProcessSemaphoreV2 {
 }
 
 /// A non-re-entrant mutex shared with Curator's `InterProcessSemaphoreMutex`: a semaphore
-/// with one lease (same layout as [`InterProcessSemaphoreV2`]). Acquiring it again on the same
-/// handle waits for itself, as in Curator: use a timeout.
+/// with one lease. Acquiring it again on the same handle waits for itself, as in Curator:
+/// use a timeout.
+///
+/// # Znode layout
+///
+/// As [`InterProcessSemaphoreV2`] with a maximum of 1: `<path>/locks/_c_<uuid>-lock-<seq>`
+/// while acquiring, `<path>/leases/_c_<uuid>-lease-<seq>` while held.
+///
+/// # Connection loss
+///
+/// As [`InterProcessSemaphoreV2`]: the holder learns of a possible loss through
+/// [`InterProcessSemaphoreMutex::validity`] and can fence writes; the lease node is deleted
+/// on release, on drop of the handle, and after a failed or dropped acquire.
 #[derive(Debug)]
 pub struct InterProcessSemaphoreMutex {
     sem: InterProcessSemaphoreV2,

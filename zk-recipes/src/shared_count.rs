@@ -19,7 +19,17 @@ pub fn decode_count(data: &[u8]) -> Option<i32> {
 /// A shared integer at one PERSISTENT node, byte-compatible with Curator's `SharedCount` and
 /// `DistributedAtomicInteger` (and kazoo's `Counter(support_curator=True)`).
 ///
-/// Unlike Curator's, it keeps no cached value: every read goes to the server.
+/// # Znode layout
+///
+/// One PERSISTENT node `<path>` (parents as containers) whose data is the value as 4 bytes,
+/// big-endian (`ByteBuffer.putInt`). Conditional writes use the node's data version.
+///
+/// # Connection loss
+///
+/// Unlike Curator's, it keeps no cached value and no listeners: every read goes to the server
+/// (retried per the retry policy), so there is nothing to go stale across a suspension. A
+/// write whose outcome is unknown after a connection loss is retried by `set_count` (it is
+/// idempotent) but not by `try_set_count`, which returns the error.
 #[derive(Debug, Clone)]
 pub struct SharedCount {
     fw: Framework,
