@@ -8,8 +8,64 @@
 
 use std::io::{BufRead, IsTerminal};
 
+use std::time::Duration;
+
+use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::history::DefaultHistory;
+use rustyline::validate::Validator;
+use rustyline::{Context, Editor, Helper};
+use zk_client::Client;
+use zk_server::cli::complete::{word_at, Word};
 use zk_server::cli::{Console, Outcome, Shell};
+
+/// Completes command names and znode paths (the children come from the server), as zkCli.sh's
+/// JLine completer does.
+struct ZkHelper {
+    client: Option<Client>,
+}
+
+impl Completer for ZkHelper {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        Ok(match word_at(line, pos) {
+            Word::Command { start, candidates } => (start, candidates),
+            Word::Path(w) => {
+                let Some(client) = &self.client else {
+                    return Ok((pos, Vec::new()));
+                };
+                // readline runs inside block_in_place, so blocking on the runtime is allowed.
+                let children = tokio::runtime::Handle::current().block_on(async {
+                    tokio::time::timeout(Duration::from_secs(2), client.get_children(&w.parent))
+                        .await
+                });
+                match children {
+                    Ok(Ok(children)) => (w.start, w.candidates(&children)),
+                    _ => (pos, Vec::new()),
+                }
+            }
+            Word::None => (pos, Vec::new()),
+        })
+    }
+}
+
+impl Hinter for ZkHelper {
+    type Hint = String;
+}
+
+impl Highlighter for ZkHelper {}
+
+impl Validator for ZkHelper {}
+
+impl Helper for ZkHelper {}
 
 struct Args {
     server: String,
@@ -92,9 +148,13 @@ async fn interactive(shell: &mut Shell) -> anyhow::Result<i32> {
     }
     console.outln("JLine support is enabled");
     shell.announce();
-    let mut editor = rustyline::DefaultEditor::new()?;
+    let mut editor: Editor<ZkHelper, DefaultHistory> = Editor::new()?;
+    editor.set_helper(Some(ZkHelper { client: None }));
     let mut n = 0;
     loop {
+        if let Some(h) = editor.helper_mut() {
+            h.client = shell.client();
+        }
         let p = prompt(shell, n);
         let line = tokio::task::block_in_place(|| editor.readline(&p));
         match line {

@@ -4,6 +4,7 @@
 //! - [`command`]: parsing a line into a [`Command`] (pure), with [`lex`] (words and flags),
 //!   [`usage`] (usage lines) and [`acl`] (the ACL text form).
 //! - [`format`](mod@format): how zkCli.sh prints stats, dates, ACLs, lists, watch events, errors (pure).
+//! - [`complete`]: tab completion of command names and znode paths (pure).
 //! - [`console`]: the stdout/stderr pair the shell writes to (the process's or buffers).
 //! - [`shell`]: [`Shell`] runs commands against a `zk_client::Client`.
 //!
@@ -21,6 +22,7 @@
 
 pub mod acl;
 pub mod command;
+pub mod complete;
 pub mod console;
 pub mod format;
 pub mod lex;

@@ -87,6 +87,11 @@ impl Shell {
         self.disconnect().await;
     }
 
+    /// The current session's client, if connected (for tab completion).
+    pub fn client(&self) -> Option<Client> {
+        self.client.clone().filter(|c| !c.state().is_terminal())
+    }
+
     /// The connect string of the last `connect`.
     pub fn hosts(&self) -> &str {
         &self.hosts
