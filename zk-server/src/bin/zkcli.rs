@@ -150,6 +150,12 @@ async fn interactive(shell: &mut Shell) -> anyhow::Result<i32> {
     shell.announce();
     let mut editor: Editor<ZkHelper, DefaultHistory> = Editor::new()?;
     editor.set_helper(Some(ZkHelper { client: None }));
+    // Line history survives sessions, in ~/.zkcli_history (as JLine keeps ~/.zookeeper).
+    let history =
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".zkcli_history"));
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
     let mut n = 0;
     loop {
         if let Some(h) = editor.helper_mut() {
@@ -161,6 +167,9 @@ async fn interactive(shell: &mut Shell) -> anyhow::Result<i32> {
             Ok(line) => {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
+                    if let Some(h) = &history {
+                        let _ = editor.save_history(h);
+                    }
                     n += 1;
                 }
                 if shell.run_line(&line).await == Outcome::Quit {
