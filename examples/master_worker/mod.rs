@@ -142,6 +142,10 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Summary> {
     anyhow::ensure!(cfg.tasks > 0, "--tasks must be at least 1");
     anyhow::ensure!(cfg.masters > 0, "--masters must be at least 1");
     anyhow::ensure!(
+        !cfg.kill_master || cfg.masters > 1,
+        "killing the master needs a backup: use --masters 2 or more, or --no-kill-master"
+    );
+    anyhow::ensure!(
         cfg.workers > cfg.kill_workers,
         "--workers must be more than the workers killed ({})",
         cfg.kill_workers
