@@ -12,6 +12,9 @@ use crate::cli::acl::parse_acl;
 use crate::cli::command::{Command, WatchKindArg};
 use crate::cli::format;
 
+/// The most deletes `deleteall` puts in one transaction (zkCli.sh's default `-b`).
+const DELETE_BATCH: usize = 1000;
+
 impl Shell {
     /// Runs a command that needs the session.
     pub(super) async fn run(&mut self, client: &Client, cmd: Command) -> Outcome {
@@ -149,12 +152,17 @@ impl Shell {
             Command::DeleteAll { path } => match subtree(client, &path).await {
                 (_, Some((e, at))) => self.fail(&e, &at),
                 (paths, None) => {
-                    // Deepest first; a node that is already gone is no failure.
+                    // Deepest first, in transactions of at most DELETE_BATCH deletes, as
+                    // zkCli.sh's `ZKUtil.deleteRecursive`: a failing batch deletes nothing.
                     let mut ok = true;
-                    for p in paths.iter().rev() {
-                        match client.delete(p, None).await {
-                            Ok(()) | Err(Error::NoNode) => {}
-                            Err(_) => ok = false,
+                    let reversed: Vec<&String> = paths.iter().rev().collect();
+                    for batch in reversed.chunks(DELETE_BATCH) {
+                        let mut multi = client.multi();
+                        for p in batch {
+                            multi = multi.delete(p, None);
+                        }
+                        if multi.commit().await.is_err() {
+                            ok = false;
                         }
                     }
                     if !ok {
