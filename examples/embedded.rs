@@ -32,6 +32,10 @@ pub struct Ensemble {
 impl Ensemble {
     /// Connects to `hosts` when given; otherwise starts a zk-server in this process on
     /// 127.0.0.1 and an ephemeral port.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops a server being started.
     pub async fn start_or_connect(hosts: Option<&str>) -> anyhow::Result<Ensemble> {
         if let Some(hosts) = hosts {
             return Ok(Ensemble {
@@ -62,6 +66,10 @@ impl Ensemble {
     }
 
     /// Stops the embedded server, if any.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future still stops the server, maybe before it finished.
     pub async fn shutdown(self) {
         if let Some(server) = self.server {
             server.shutdown().await;

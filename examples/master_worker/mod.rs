@@ -138,6 +138,11 @@ pub(crate) async fn connect(hosts: &str, session_timeout: Duration) -> anyhow::R
 /// previous run left under the same root), starts the masters and workers, submits the tasks,
 /// kills the active master and `cfg.kill_workers` workers once `cfg.kill_after` of the tasks
 /// completed, waits for every status, checks them, and stops everything it started.
+///
+/// # Cancel safety
+///
+/// Dropping the future aborts the run: the tasks it spawned stop with their sessions and the
+/// embedded server stops; nodes it created on an external ensemble stay.
 pub async fn run(cfg: &Config) -> anyhow::Result<Summary> {
     anyhow::ensure!(cfg.tasks > 0, "--tasks must be at least 1");
     anyhow::ensure!(cfg.masters > 0, "--masters must be at least 1");

@@ -29,6 +29,10 @@ async fn leader_of(latches: &[Option<LeaderLatch>]) -> anyhow::Result<usize> {
 
 /// Runs the example against `hosts`, printing what happens; fails if the recipe's guarantee
 /// did not hold.
+///
+/// # Cancel safety
+///
+/// Dropping the future drops its clients, which closes their sessions.
 pub async fn run(hosts: &str) -> anyhow::Result<()> {
     let mut clients = Vec::new();
     let mut latches = Vec::new();

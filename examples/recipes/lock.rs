@@ -29,6 +29,10 @@ async fn increment(client: &Client, mutex: &InterProcessMutex) -> anyhow::Result
 
 /// Runs the example against `hosts`, printing what happens; fails if the recipe's guarantee
 /// did not hold.
+///
+/// # Cancel safety
+///
+/// Dropping the future drops its clients, which closes their sessions.
 pub async fn run(hosts: &str) -> anyhow::Result<()> {
     let admin = Client::connect(hosts).await?;
     for p in ["/examples", COUNTER] {

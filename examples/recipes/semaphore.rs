@@ -13,6 +13,10 @@ const LEASES: usize = 2;
 
 /// Runs the example against `hosts`, printing what happens; fails if the recipe's guarantee
 /// did not hold.
+///
+/// # Cancel safety
+///
+/// Dropping the future drops its clients, which closes their sessions.
 pub async fn run(hosts: &str) -> anyhow::Result<()> {
     let holding = Arc::new(AtomicUsize::new(0));
     let most = Arc::new(AtomicUsize::new(0));

@@ -9,6 +9,10 @@ const ADDS: i32 = 50;
 
 /// Runs the example against `hosts`, printing what happens; fails if the recipe's guarantee
 /// did not hold.
+///
+/// # Cancel safety
+///
+/// Dropping the future drops its clients, which closes their sessions.
 pub async fn run(hosts: &str) -> anyhow::Result<()> {
     let admin = Client::connect(hosts).await?;
     let count = SharedCount::new(admin.clone(), PATH, 0).await?;

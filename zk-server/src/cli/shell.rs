@@ -82,6 +82,10 @@ impl Shell {
     }
 
     /// Closes the session without printing the Closed event (one-command mode ends this way).
+    ///
+    /// # Cancel safety
+    ///
+    /// The close is queued at the first poll; dropping the future later does not stop it.
     pub async fn disconnect_quietly(&mut self) {
         self.print_watches.store(false, Ordering::Relaxed);
         self.disconnect().await;
@@ -106,6 +110,10 @@ impl Shell {
 
     /// Prints `Connecting to HOSTS`, as zkCli.sh does at start-up, and opens a session: see
     /// [`Shell::connect`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Shell::connect`].
     pub async fn open(&mut self, hosts: &str) -> bool {
         self.console.outln(&format!("Connecting to {hosts}"));
         self.connect(hosts).await
@@ -116,6 +124,11 @@ impl Shell {
     ///
     /// The connected event is printed by [`Shell::announce`], so a caller can print its banner
     /// between the two as zkCli.sh does.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future leaves the shell unconnected (a session being opened is dropped,
+    /// which closes it).
     pub async fn connect(&mut self, hosts: &str) -> bool {
         self.disconnect().await;
         self.hosts = hosts.to_owned();
@@ -170,6 +183,10 @@ impl Shell {
     }
 
     /// Closes the session, if any, printing the Closed event as zkCli.sh does.
+    ///
+    /// # Cancel safety
+    ///
+    /// The close is queued at the first poll; dropping the future later does not stop it.
     pub async fn disconnect(&mut self) {
         for t in self.tasks.drain(..) {
             t.abort();
@@ -184,6 +201,11 @@ impl Shell {
     }
 
     /// Runs one line: records it in the history, parses it, executes it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the command: a request already sent still runs on the
+    /// server, and its output is not printed.
     pub async fn run_line(&mut self, line: &str) -> Outcome {
         let line = line.trim();
         if line.is_empty() {
