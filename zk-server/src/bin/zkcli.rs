@@ -6,7 +6,7 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
+use tokio::io::AsyncBufReadExt;
 use zk_client::Client;
 use zk_server::cli::complete::{word_at, Word};
 use zk_server::cli::{Console, Outcome, Shell};
@@ -138,8 +139,9 @@ async fn interactive(shell: &mut Shell) -> anyhow::Result<i32> {
         // Input is a script: read it line by line, as zkCli.sh does without JLine.
         console.outln("JLine support is disabled");
         shell.announce();
-        let lines: Vec<String> = std::io::stdin().lock().lines().collect::<Result<_, _>>()?;
-        for line in lines {
+        // Each line runs as soon as it arrives, not at the end of the input.
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Some(line) = lines.next_line().await? {
             if shell.run_line(&line).await == Outcome::Quit {
                 break;
             }
