@@ -456,3 +456,47 @@ fn a_dropped_server_stops_listening() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A sink whose fsync fails.
+struct FailingSink;
+
+impl TxnSink for FailingSink {
+    fn append(&mut self, _h: &TxnHeader, _b: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::other("disk on fire"))
+    }
+}
+
+#[test]
+fn a_failing_log_stops_the_server_without_acknowledging() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(zk_server::Server::start_with(
+            cfg(),
+            zk_server::core::DataTree::new(),
+            Box::new(FailingSink),
+        ))
+        .unwrap();
+    // The handshake needs a createSession transaction, which can never become durable.
+    let mut c = RawClient::open(server.addr()).unwrap();
+    let r = c.handshake(&ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: Zxid(0),
+        timeout_ms: 4000,
+        session_id: SessionId(0),
+        passwd: vec![0u8; 16].into(),
+        read_only: Some(false),
+    });
+    assert!(
+        r.is_err(),
+        "no answer that depends on an unsynced transaction"
+    );
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), server.stopped())
+            .await
+            .expect("server stopped");
+        server.shutdown().await;
+    });
+}

@@ -241,6 +241,26 @@ fn mntr(o: &mut String, core: &Core, d: DriverStats, now_ms: i64) {
     for (k, v) in lines {
         let _ = writeln!(o, "zk_{k}\t{v}");
     }
+    if let Some((open, max)) = file_descriptors() {
+        let _ = writeln!(
+            o,
+            "zk_open_file_descriptor_count\t{open}\nzk_max_file_descriptor_count\t{max}"
+        );
+    }
+}
+
+/// Open and maximum file descriptors of this process (Linux `/proc`), as mntr reports them.
+fn file_descriptors() -> Option<(usize, u64)> {
+    let open = std::fs::read_dir("/proc/self/fd").ok()?.count();
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let max = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some((open, max))
 }
 
 /// `java.util.Date.toString()` in UTC: `Sun Nov 22 03:06:13 UTC 2026`.

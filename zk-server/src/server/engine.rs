@@ -127,11 +127,12 @@ impl Engine {
         }
     }
 
-    /// Runs until `shutdown` flips or every sender is gone.
+    /// Runs until `stop` flips or every sender is gone; flips `stop` itself when it ends on its
+    /// own (a failed log), so the listener and the connections stop too.
     pub(crate) async fn run(
         mut self,
         mut rx: mpsc::Receiver<ToEngine>,
-        mut shutdown: watch::Receiver<bool>,
+        stop: std::sync::Arc<watch::Sender<bool>>,
     ) {
         let tick_ms = self.cfg.tick_time_ms.clamp(1, 2000);
         let tick = Duration::from_millis(tick_ms);
@@ -143,6 +144,7 @@ impl Engine {
             tokio::time::Instant::now() + Duration::from_millis(first.max(0) as u64),
             tick,
         );
+        let mut shutdown = stop.subscribe();
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reap_every = Duration::from_millis(self.cfg.container_check_interval_ms.max(1));
         let mut reaper =
@@ -183,6 +185,7 @@ impl Engine {
             let _ = tx.send(ToConn::Close);
         }
         self.logger.stop();
+        stop.send_replace(true);
     }
 
     fn handle(&mut self, msg: ToEngine) {

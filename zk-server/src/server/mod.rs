@@ -26,7 +26,7 @@ use logger::Logger;
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
+    shutdown: Arc<watch::Sender<bool>>,
     accept: JoinHandle<()>,
     engine: JoinHandle<()>,
 }
@@ -88,9 +88,9 @@ impl Server {
         let (logger, synced) = Logger::start(sink, start_zxid)?;
         let (tx, rx) = mpsc::channel(cfg.global_outstanding_limit.max(1));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let engine = tokio::spawn(
-            Engine::new(core, cfg.clone(), logger, synced).run(rx, shutdown_rx.clone()),
-        );
+        let shutdown = Arc::new(shutdown);
+        let engine =
+            tokio::spawn(Engine::new(core, cfg.clone(), logger, synced).run(rx, shutdown.clone()));
         let accept = tokio::spawn(accept_loop(listener, cfg, tx, shutdown_rx));
         tracing::info!(%addr, "zk-server serving");
         Ok(Server {
@@ -99,6 +99,16 @@ impl Server {
             accept,
             engine,
         })
+    }
+
+    /// Completes when the server stopped on its own (its transaction log failed) or was told
+    /// to stop.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only watches a flag.
+    pub async fn stopped(&self) {
+        let mut rx = self.shutdown.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
     }
 
     /// The address clients connect to.
