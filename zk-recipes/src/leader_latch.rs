@@ -236,9 +236,8 @@ impl LeaderLatch {
     pub async fn close_with(&self, mode: CloseMode) {
         self.stop.send_replace(true);
         match mode {
-            CloseMode::NotifyLeader => {
-                self.shared.leader.send_replace(false);
-            }
+            // Listeners hear of it only if we led (Curator's setLeadership(false)).
+            CloseMode::NotifyLeader => self.shared.set_leader(false),
             CloseMode::Silent => {
                 self.shared.leader.send_if_modified(|v| {
                     *v = false;
