@@ -3,6 +3,25 @@
 
 use zk_server::{Server, ServerConfig};
 
+/// The value of `--connect HOSTS` on the command line, if given (the recipe examples take only
+/// that option).
+pub fn connect_arg() -> anyhow::Result<Option<String>> {
+    let mut args = std::env::args().skip(1);
+    let mut connect = None;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--connect" => {
+                connect = Some(
+                    args.next()
+                        .ok_or_else(|| anyhow::anyhow!("--connect needs HOSTS"))?,
+                )
+            }
+            other => anyhow::bail!("unknown argument {other}; usage: [--connect HOSTS]"),
+        }
+    }
+    Ok(connect)
+}
+
 /// The ensemble an example talks to. Stop it with [`Ensemble::shutdown`].
 #[derive(Debug)]
 pub struct Ensemble {
@@ -13,6 +32,10 @@ pub struct Ensemble {
 impl Ensemble {
     /// Connects to `hosts` when given; otherwise starts a zk-server in this process on
     /// 127.0.0.1 and an ephemeral port.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops a server being started.
     pub async fn start_or_connect(hosts: Option<&str>) -> anyhow::Result<Ensemble> {
         if let Some(hosts) = hosts {
             return Ok(Ensemble {
@@ -43,6 +66,10 @@ impl Ensemble {
     }
 
     /// Stops the embedded server, if any.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future still stops the server, maybe before it finished.
     pub async fn shutdown(self) {
         if let Some(server) = self.server {
             server.shutdown().await;

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! cargo run --release --example master_worker -- [--connect HOSTS] [--tasks N] [--workers N]
-//!     [--masters N] [--kill-workers N] [--no-kill-master] [--kill-after FRACTION]
-//!     [--job-ms MS] [--root PATH] [--quiet]
+//!     [--masters N] [--kill-workers N] [--no-kill-master] [--kill-mode crash|close]
+//!     [--kill-after FRACTION] [--job-ms MS] [--session-timeout-ms MS] [--root PATH] [--quiet]
 //! ```
 //!
 //! With no `--connect` it starts a zk-server in-process on a free loopback port.
@@ -14,10 +14,12 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use examples::master_worker::{run, Config};
+use examples::master_worker::{run, Config, KillMode};
 
-const USAGE: &str = "usage: master_worker [--connect HOSTS] [--tasks N] [--workers N] [--masters N] \
-[--kill-workers N] [--no-kill-master] [--kill-after FRACTION] [--job-ms MS] [--root PATH] [--quiet]";
+const USAGE: &str =
+    "usage: master_worker [--connect HOSTS] [--tasks N] [--workers N] [--masters N] \
+[--kill-workers N] [--no-kill-master] [--kill-mode crash|close] [--kill-after FRACTION] \
+[--job-ms MS] [--session-timeout-ms MS] [--root PATH] [--quiet]";
 
 fn parse_args() -> anyhow::Result<Config> {
     let mut cfg = Config::default();
@@ -34,6 +36,16 @@ fn parse_args() -> anyhow::Result<Config> {
             "--masters" => cfg.masters = value("--masters")?.parse()?,
             "--kill-workers" => cfg.kill_workers = value("--kill-workers")?.parse()?,
             "--no-kill-master" => cfg.kill_master = false,
+            "--kill-mode" => {
+                cfg.kill_mode = match value("--kill-mode")?.as_str() {
+                    "crash" => KillMode::Crash,
+                    "close" => KillMode::Close,
+                    other => bail!("--kill-mode is crash or close, not {other}"),
+                }
+            }
+            "--session-timeout-ms" => {
+                cfg.session_timeout = Duration::from_millis(value("--session-timeout-ms")?.parse()?)
+            }
             "--kill-after" => cfg.kill_after = value("--kill-after")?.parse()?,
             "--job-ms" => cfg.job = Duration::from_millis(value("--job-ms")?.parse()?),
             "--root" => cfg.root = value("--root")?,

@@ -10,7 +10,8 @@ use tokio::task::JoinHandle;
 use zk_client::{Client, CreateMode, Error};
 use zk_recipes::{Fence, LeaderLatch};
 
-use super::{connect, ensure, Config, Paths, Progress, Stats};
+use super::proxy::Proxy;
+use super::{connect, ensure, Config, KillMode, Paths, Progress, Stats};
 
 /// How long a leader waits for a watch before it looks again anyway.
 const RECHECK: Duration = Duration::from_millis(500);
@@ -20,6 +21,7 @@ const RECHECK: Duration = Duration::from_millis(500);
 pub(crate) struct Master {
     id: String,
     client: Client,
+    proxy: Option<Proxy>,
     task: Option<JoinHandle<()>>,
     leader: Arc<AtomicBool>,
 }
@@ -43,7 +45,12 @@ impl Master {
         stats: Arc<Stats>,
         progress: Progress,
     ) -> anyhow::Result<Master> {
-        let client = connect(hosts, cfg.session_timeout).await?;
+        let proxy = match cfg.kill_mode {
+            KillMode::Crash => Some(Proxy::start(hosts).await?),
+            KillMode::Close => None,
+        };
+        let via = proxy.as_ref().map_or(hosts, |p| p.connect_string());
+        let client = connect(via, cfg.session_timeout).await?;
         let leader = Arc::new(AtomicBool::new(false));
         let latch = LeaderLatch::builder(client.clone(), &paths.master())
             .id(id.clone())
@@ -61,6 +68,7 @@ impl Master {
         Ok(Master {
             id,
             client,
+            proxy,
             task: Some(task),
             leader,
         })
@@ -78,20 +86,32 @@ impl Master {
         self.task.is_some()
     }
 
-    /// Kills the master as a crash would: its work stops mid-step and its session ends, so its
-    /// latch node goes and a backup takes over.
+    /// Kills the master mid-step. In [`KillMode::Crash`] its connection goes silent, so its latch
+    /// node goes only when the server expires its session; in [`KillMode::Close`] it closes its
+    /// session and the node goes at once. Either way a backup takes over.
     pub(crate) async fn kill(&mut self) {
+        // The connection goes first: nothing the dying task drops (a latch's node delete) may
+        // reach the server, as nothing would from a crashed process.
+        if let Some(p) = &self.proxy {
+            p.crash().await;
+        }
         if let Some(t) = self.task.take() {
             t.abort();
             let _ = t.await;
         }
         self.leader.store(false, Ordering::Relaxed);
-        let _ = self.client.close().await;
+        if self.proxy.is_none() {
+            let _ = self.client.close().await;
+        }
     }
 
-    /// Stops the master at the end of the run.
+    /// Stops it at the end of the run: a clean exit, unless it was killed already.
     pub(crate) async fn stop(&mut self) {
-        self.kill().await;
+        if let Some(t) = self.task.take() {
+            t.abort();
+            let _ = t.await;
+            let _ = self.client.close().await;
+        }
     }
 }
 
@@ -104,17 +124,37 @@ impl Ctx {
                     return;
                 }
             }
+            if self.stats.stopping.load(Ordering::SeqCst) {
+                return;
+            }
             self.leader.store(true, Ordering::Relaxed);
             Stats::add(&self.stats.leaderships);
             *self.stats.leader.lock().unwrap_or_else(|e| e.into_inner()) = self.id.clone();
+            let killed_at = *self
+                .stats
+                .master_killed_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let after_kill = killed_at.map(|t| t.elapsed());
+            if let Some(t) = after_kill {
+                let mut slot = self
+                    .stats
+                    .failover_time
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                slot.get_or_insert(t);
+            }
             let _ = self
                 .client
                 .set_data(&self.paths.master(), self.id.as_bytes(), None)
                 .await;
+            let when = after_kill
+                .map(|t| format!(", {:.2} s after the kill", t.as_secs_f64()))
+                .unwrap_or_default();
             self.stats.event(
                 &self.progress,
                 format!(
-                    "{} is the leader and wrote its id to {}",
+                    "{} is the leader and wrote its id to {}{when}",
                     self.id,
                     self.paths.master()
                 ),
@@ -214,10 +254,18 @@ impl Ctx {
         // Someone may still write under it (a slow master): then it stays for the next pass.
         let _ = self.client.delete(&p.assign_of(owner), None).await;
         if moved > 0 {
+            let killed_at = *self
+                .stats
+                .worker_killed_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let when = killed_at
+                .map(|t| format!(", {:.2} s after the kill", t.elapsed().as_secs_f64()))
+                .unwrap_or_default();
             self.stats.event(
                 &self.progress,
                 format!(
-                    "{} moved {moved} task(s) of dead {owner} back to /tasks",
+                    "{} moved {moved} task(s) of dead {owner} back to /tasks{when}",
                     self.id
                 ),
             );

@@ -27,67 +27,23 @@
 //! So completions == tasks, and every task has exactly one status, whatever is killed when.
 
 mod client;
+mod config;
 mod master;
 mod progress;
+mod proxy;
+mod stats;
 mod worker;
 
-use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use zk_client::{Client, CreateMode, Error};
 
+pub use config::{Config, KillMode};
 pub use progress::Progress;
-
-/// What to run.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The ensemble; `None` starts an embedded zk-server.
-    pub connect: Option<String>,
-    /// The prefix of every path (`/` for the book's layout).
-    pub root: String,
-    /// How many tasks the client submits.
-    pub tasks: usize,
-    /// How many workers run.
-    pub workers: usize,
-    /// How many masters compete.
-    pub masters: usize,
-    /// Kill the active master part-way through.
-    pub kill_master: bool,
-    /// How many workers to kill part-way through.
-    pub kill_workers: usize,
-    /// When to kill: after this fraction of the tasks completed.
-    pub kill_after: f64,
-    /// How long each task's job runs.
-    pub job: Duration,
-    /// The session timeout asked for.
-    pub session_timeout: Duration,
-    /// Show a live progress line on stderr.
-    pub progress: bool,
-    /// Give up after this long.
-    pub deadline: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            connect: None,
-            root: "/".to_owned(),
-            tasks: 100,
-            workers: 4,
-            masters: 3,
-            kill_master: true,
-            kill_workers: 1,
-            kill_after: 0.3,
-            job: Duration::from_millis(100),
-            session_timeout: Duration::from_secs(6),
-            progress: true,
-            deadline: Duration::from_secs(120),
-        }
-    }
-}
+pub use stats::{Stats, Summary};
 
 /// The paths of the layout under one root.
 #[derive(Debug, Clone)]
@@ -131,111 +87,6 @@ impl Paths {
     }
     pub(crate) fn status_of(&self, t: &str) -> String {
         format!("{}/status/{t}", self.root)
-    }
-}
-
-/// Counters shared by every part of the run.
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Tasks submitted.
-    pub submitted: AtomicUsize,
-    /// Tasks moved from `/tasks` to a worker.
-    pub assigned: AtomicUsize,
-    /// Jobs run (a task may run twice when its worker dies before reporting).
-    pub executions: AtomicUsize,
-    /// Tasks whose status the client saw: each is one task completed.
-    pub completions: AtomicUsize,
-    /// Statuses whose writer saw its write succeed (a worker killed right after writing never
-    /// hears back, so this can be lower than `completions`).
-    pub reported: AtomicUsize,
-    /// Second runs whose status already existed, dropped.
-    pub duplicates: AtomicUsize,
-    /// Assignments of dead workers moved back to `/tasks`.
-    pub reassignments: AtomicUsize,
-    /// Times a master took leadership.
-    pub leaderships: AtomicUsize,
-    /// The leader's id.
-    pub leader: Mutex<String>,
-    /// What happened, in order (kills, take-overs).
-    pub events: Mutex<Vec<String>>,
-}
-
-impl Stats {
-    pub(crate) fn add(counter: &AtomicUsize) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn event(&self, progress: &Progress, text: String) {
-        progress.line(&text);
-        self.events
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(text);
-    }
-}
-
-/// The outcome of a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    /// Tasks submitted.
-    pub tasks: usize,
-    /// Tasks completed: statuses the client saw, each counted once.
-    pub completions: usize,
-    /// Status nodes found at the end, each created once and never rewritten (version 0).
-    pub statuses: usize,
-    /// Status writes acknowledged to a live worker.
-    pub reported: usize,
-    /// Jobs run, duplicates included.
-    pub executions: usize,
-    /// Second runs dropped because the status existed.
-    pub duplicates: usize,
-    /// Assignments moved off dead workers.
-    pub reassignments: usize,
-    /// Leadership changes after the first leader.
-    pub failovers: usize,
-    /// Masters killed.
-    pub masters_killed: usize,
-    /// Workers killed.
-    pub workers_killed: usize,
-    /// Wall time.
-    pub elapsed: Duration,
-    /// What happened, in order.
-    pub events: Vec<String>,
-}
-
-impl Summary {
-    /// True when every task completed exactly once.
-    pub fn exactly_once(&self) -> bool {
-        self.completions == self.tasks && self.statuses == self.tasks
-    }
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "summary")?;
-        writeln!(f, "  tasks          {}", self.tasks)?;
-        writeln!(
-            f,
-            "  completions    {} ({} status nodes, each written once; {} acknowledged to live workers)",
-            self.completions, self.statuses, self.reported
-        )?;
-        writeln!(
-            f,
-            "  executions     {} ({} duplicate runs dropped)",
-            self.executions, self.duplicates
-        )?;
-        writeln!(f, "  reassignments  {}", self.reassignments)?;
-        writeln!(
-            f,
-            "  failovers      {} ({} master(s), {} worker(s) killed)",
-            self.failovers, self.masters_killed, self.workers_killed
-        )?;
-        writeln!(f, "  time           {:.2} s", self.elapsed.as_secs_f64())?;
-        write!(
-            f,
-            "  exactly once   {}",
-            if self.exactly_once() { "yes" } else { "NO" }
-        )
     }
 }
 
@@ -287,9 +138,18 @@ pub(crate) async fn connect(hosts: &str, session_timeout: Duration) -> anyhow::R
 /// previous run left under the same root), starts the masters and workers, submits the tasks,
 /// kills the active master and `cfg.kill_workers` workers once `cfg.kill_after` of the tasks
 /// completed, waits for every status, checks them, and stops everything it started.
+///
+/// # Cancel safety
+///
+/// Dropping the future aborts the run: the tasks it spawned stop with their sessions and the
+/// embedded server stops; nodes it created on an external ensemble stay.
 pub async fn run(cfg: &Config) -> anyhow::Result<Summary> {
     anyhow::ensure!(cfg.tasks > 0, "--tasks must be at least 1");
     anyhow::ensure!(cfg.masters > 0, "--masters must be at least 1");
+    anyhow::ensure!(
+        !cfg.kill_master || cfg.masters > 1,
+        "killing the master needs a backup: use --masters 2 or more, or --no-kill-master"
+    );
     anyhow::ensure!(
         cfg.workers > cfg.kill_workers,
         "--workers must be more than the workers killed ({})",
@@ -370,6 +230,10 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
         if due && cfg.kill_master && masters_killed == 0 {
             if let Some(m) = masters.iter_mut().find(|m| m.is_leader() && m.is_alive()) {
                 let id = m.id().to_owned();
+                *stats
+                    .master_killed_at
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                 m.kill().await;
                 masters_killed += 1;
                 stats.event(
@@ -393,6 +257,10 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
             }
             if let Some((i, queued)) = best {
                 let id = workers[i].id().to_owned();
+                *stats
+                    .worker_killed_at
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                 workers[i].kill().await;
                 workers_killed += 1;
                 stats.event(
@@ -431,6 +299,9 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
     let left = admin.get_children(&paths.tasks()).await?;
     anyhow::ensure!(left.is_empty(), "tasks left unassigned: {left:?}");
 
+    // The shutdown's session closes hand the leadership on once more: not a failover.
+    stats.stopping.store(true, Ordering::SeqCst);
+    let leaderships = stats.leaderships.load(Ordering::Relaxed);
     for m in &mut masters {
         m.stop().await;
     }
@@ -440,7 +311,10 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
     submitter.close().await;
     let _ = admin.close().await;
 
-    let leaderships = stats.leaderships.load(Ordering::Relaxed);
+    let failover_time = *stats
+        .failover_time
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let events = stats
         .events
         .lock()
@@ -455,6 +329,7 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
         duplicates: stats.duplicates.load(Ordering::Relaxed),
         reassignments: stats.reassignments.load(Ordering::Relaxed),
         failovers: leaderships.saturating_sub(1),
+        failover_time,
         masters_killed,
         workers_killed,
         elapsed: started.elapsed(),

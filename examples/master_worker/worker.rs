@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use zk_client::{Client, CreateMode, Error};
 
-use super::{connect, ensure, job, Config, Paths, Progress, Stats};
+use super::proxy::Proxy;
+use super::{connect, ensure, job, Config, KillMode, Paths, Progress, Stats};
 
 /// How long a worker waits for its watch before it looks again anyway.
 const RECHECK: Duration = Duration::from_secs(1);
@@ -17,6 +18,7 @@ const RECHECK: Duration = Duration::from_secs(1);
 pub(crate) struct Worker {
     id: String,
     client: Client,
+    proxy: Option<Proxy>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -49,7 +51,12 @@ impl Worker {
         stats: Arc<Stats>,
         _progress: Progress,
     ) -> anyhow::Result<Worker> {
-        let client = connect(hosts, cfg.session_timeout).await?;
+        let proxy = match cfg.kill_mode {
+            KillMode::Crash => Some(Proxy::start(hosts).await?),
+            KillMode::Close => None,
+        };
+        let via = proxy.as_ref().map_or(hosts, |p| p.connect_string());
+        let client = connect(via, cfg.session_timeout).await?;
         // The ephemeral node first: a master treats an /assign/<w> without /workers/<w> as a
         // dead worker's.
         client
@@ -67,6 +74,7 @@ impl Worker {
         Ok(Worker {
             id,
             client,
+            proxy,
             task: Some(task),
         })
     }
@@ -79,18 +87,30 @@ impl Worker {
         self.task.is_some()
     }
 
-    /// Kills the worker as a crash would: mid-task, and its session ends.
+    /// Kills the worker mid-task. In [`KillMode::Crash`] its connection goes silent and the
+    /// server expires its session later; in [`KillMode::Close`] it closes its session.
     pub(crate) async fn kill(&mut self) {
+        // The connection goes first: nothing the dying task drops (a latch's node delete) may
+        // reach the server, as nothing would from a crashed process.
+        if let Some(p) = &self.proxy {
+            p.crash().await;
+        }
         if let Some(t) = self.task.take() {
             t.abort();
             let _ = t.await;
         }
-        let _ = self.client.close().await;
+        if self.proxy.is_none() {
+            let _ = self.client.close().await;
+        }
     }
 
-    /// Stops the worker at the end of the run.
+    /// Stops it at the end of the run: a clean exit, unless it was killed already.
     pub(crate) async fn stop(&mut self) {
-        self.kill().await;
+        if let Some(t) = self.task.take() {
+            t.abort();
+            let _ = t.await;
+            let _ = self.client.close().await;
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use examples::master_worker::{run, Config, Summary};
+use examples::master_worker::{run, Config, KillMode, Summary};
 use tests::ApacheZk;
 
 fn config(tasks: usize, workers: usize, masters: usize, kill_workers: usize) -> Config {
@@ -43,7 +43,12 @@ fn check(s: &Summary, cfg: &Config) {
     assert!(s.exactly_once());
     assert_eq!(s.masters_killed, 1);
     assert_eq!(s.workers_killed, cfg.kill_workers);
-    assert!(s.failovers >= 1, "a backup master took over: {s}");
+    assert_eq!(s.failovers, 1, "a backup master took over once: {s}");
+    let failover = s.failover_time.expect("failover time measured");
+    if cfg.kill_mode == KillMode::Crash {
+        // Only the session's expiry can hand the leadership on.
+        assert!(failover >= cfg.session_timeout / 2, "{failover:?}");
+    }
     assert!(s.reassignments >= 1, "the dead worker's tasks moved: {s}");
     assert!(s.executions >= s.reported);
     assert!(
@@ -60,16 +65,21 @@ fn check(s: &Summary, cfg: &Config) {
     );
 }
 
+/// The default: the master and the worker crash (their connections go silent), and the server
+/// expires their sessions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_server_master_and_worker_killed() {
+async fn embedded_server_master_and_worker_crash() {
     let cfg = config(40, 3, 3, 1);
     let summary = run(&cfg).await.expect("the run completes");
     check(&summary, &cfg);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_server_two_workers_killed_two_masters() {
-    let cfg = config(30, 4, 2, 2);
+async fn embedded_server_two_workers_killed_two_masters_clean_exit() {
+    let cfg = Config {
+        kill_mode: KillMode::Close,
+        ..config(30, 4, 2, 2)
+    };
     let summary = run(&cfg).await.expect("the run completes");
     check(&summary, &cfg);
 }
@@ -81,6 +91,7 @@ async fn apache_zookeeper_via_connect() {
     let cfg = Config {
         connect: Some(zk.connect_string()),
         root: "/app".into(),
+        session_timeout: Duration::from_secs(4),
         ..config(40, 3, 3, 1)
     };
     let summary = run(&cfg).await.expect("the run completes");

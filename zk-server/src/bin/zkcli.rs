@@ -6,10 +6,67 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 
+use std::time::Duration;
+
+use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::history::DefaultHistory;
+use rustyline::validate::Validator;
+use rustyline::{Context, Editor, Helper};
+use tokio::io::AsyncBufReadExt;
+use zk_client::Client;
+use zk_server::cli::complete::{word_at, Word};
 use zk_server::cli::{Console, Outcome, Shell};
+
+/// Completes command names and znode paths (the children come from the server), as zkCli.sh's
+/// JLine completer does.
+struct ZkHelper {
+    client: Option<Client>,
+}
+
+impl Completer for ZkHelper {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        Ok(match word_at(line, pos) {
+            Word::Command { start, candidates } => (start, candidates),
+            Word::Path(w) => {
+                let Some(client) = &self.client else {
+                    return Ok((pos, Vec::new()));
+                };
+                // readline runs inside block_in_place, so blocking on the runtime is allowed.
+                let children = tokio::runtime::Handle::current().block_on(async {
+                    tokio::time::timeout(Duration::from_secs(2), client.get_children(&w.parent))
+                        .await
+                });
+                match children {
+                    Ok(Ok(children)) => (w.start, w.candidates(&children)),
+                    _ => (pos, Vec::new()),
+                }
+            }
+            Word::None => (pos, Vec::new()),
+        })
+    }
+}
+
+impl Hinter for ZkHelper {
+    type Hint = String;
+}
+
+impl Highlighter for ZkHelper {}
+
+impl Validator for ZkHelper {}
+
+impl Helper for ZkHelper {}
 
 struct Args {
     server: String,
@@ -82,8 +139,9 @@ async fn interactive(shell: &mut Shell) -> anyhow::Result<i32> {
         // Input is a script: read it line by line, as zkCli.sh does without JLine.
         console.outln("JLine support is disabled");
         shell.announce();
-        let lines: Vec<String> = std::io::stdin().lock().lines().collect::<Result<_, _>>()?;
-        for line in lines {
+        // Each line runs as soon as it arrives, not at the end of the input.
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Some(line) = lines.next_line().await? {
             if shell.run_line(&line).await == Outcome::Quit {
                 break;
             }
@@ -92,15 +150,28 @@ async fn interactive(shell: &mut Shell) -> anyhow::Result<i32> {
     }
     console.outln("JLine support is enabled");
     shell.announce();
-    let mut editor = rustyline::DefaultEditor::new()?;
+    let mut editor: Editor<ZkHelper, DefaultHistory> = Editor::new()?;
+    editor.set_helper(Some(ZkHelper { client: None }));
+    // Line history survives sessions, in ~/.zkcli_history (as JLine keeps ~/.zookeeper).
+    let history =
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".zkcli_history"));
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
     let mut n = 0;
     loop {
+        if let Some(h) = editor.helper_mut() {
+            h.client = shell.client();
+        }
         let p = prompt(shell, n);
         let line = tokio::task::block_in_place(|| editor.readline(&p));
         match line {
             Ok(line) => {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
+                    if let Some(h) = &history {
+                        let _ = editor.save_history(h);
+                    }
                     n += 1;
                 }
                 if shell.run_line(&line).await == Outcome::Quit {
@@ -124,7 +195,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(ms) = args.timeout_ms {
         shell.set_session_timeout(std::time::Duration::from_millis(ms));
     }
-    let connected = shell.connect(&args.server).await;
+    let connected = shell.open(&args.server).await;
     let code = if args.command.is_empty() {
         interactive(&mut shell).await?
     } else {

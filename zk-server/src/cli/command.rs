@@ -3,7 +3,9 @@
 //! [`parse`] is pure: it turns a line into a [`Command`] or a [`ParseError`] whose text is what
 //! zkCli.sh prints for the same mistake.
 
-use zk_core::{Acl, Id, Perms};
+use super::lex::{flags, tokenize, Flags};
+use super::usage::usage;
+pub use super::usage::{usage_text, USAGE};
 
 /// One parsed zkCli command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,176 +196,6 @@ pub enum ParseError {
     Usage(String),
 }
 
-/// The usage lines, as zkCli.sh lists them. zkcli does not implement the quota commands and
-/// `reconfig`; they are listed so the usage text is zkCli.sh's, and say so when run.
-pub const USAGE: &[(&str, &str)] = &[
-    ("addWatch", "addWatch [-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE"),
-    ("addauth", "addauth scheme auth"),
-    ("close", "close "),
-    ("config", "config [-c] [-w] [-s]"),
-    ("connect", "connect host:port"),
-    ("create", "create [-s] [-e] [-c] [-t ttl] path [data] [acl]"),
-    ("delete", "delete [-v version] path"),
-    ("deleteall", "deleteall path [-b batch size]"),
-    ("delquota", "delquota [-n|-b|-N|-B] path"),
-    ("get", "get [-s] [-w] path"),
-    ("getAcl", "getAcl [-s] path"),
-    ("getAllChildrenNumber", "getAllChildrenNumber path"),
-    ("getEphemerals", "getEphemerals path"),
-    ("history", "history "),
-    ("listquota", "listquota path"),
-    ("ls", "ls [-s] [-w] [-R] path"),
-    ("printwatches", "printwatches on|off"),
-    ("quit", "quit "),
-    ("reconfig", "reconfig [-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]"),
-    ("redo", "redo cmdno"),
-    ("removewatches", "removewatches path [-c|-d|-a] [-l]"),
-    ("set", "set [-s] [-v version] path data"),
-    ("setAcl", "setAcl [-s] [-v version] [-R] path acl"),
-    ("setquota", "setquota -n|-b|-N|-B val path"),
-    ("stat", "stat [-w] path"),
-    ("sync", "sync path"),
-    ("version", "version "),
-    ("whoami", "whoami "),
-];
-
-/// The whole usage text zkCli.sh prints for an unknown command.
-pub fn usage_text() -> String {
-    let mut out = String::from(
-        "ZooKeeper -server host:port -client-configuration properties-file cmd args\n",
-    );
-    for (_, line) in USAGE {
-        out.push('\t');
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
-fn usage(cmd: &str) -> ParseError {
-    let line = USAGE
-        .iter()
-        .find(|(name, _)| *name == cmd)
-        .map(|(_, line)| *line)
-        .unwrap_or(cmd);
-    ParseError::Usage(line.to_owned())
-}
-
-/// Splits a line as zkCli.sh does: on whitespace, with `"..."` and `'...'` kept whole (quotes
-/// removed).
-pub fn tokenize(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let Some(&first) = chars.peek() else {
-            return out;
-        };
-        let mut token = String::new();
-        if first == '"' || first == '\'' {
-            chars.next();
-            let mut closed = false;
-            for c in chars.by_ref() {
-                if c == first {
-                    closed = true;
-                    break;
-                }
-                token.push(c);
-            }
-            if !closed {
-                // An unclosed quote: keep it, as the regex in zkCli.sh falls back to \S+.
-                token.insert(0, first);
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                token.push(c);
-                chars.next();
-            }
-        }
-        out.push(token);
-    }
-}
-
-/// Flags and positional arguments after commons-cli's `PosixParser`.
-#[derive(Debug, Default)]
-struct Flags {
-    set: Vec<char>,
-    values: Vec<(char, String)>,
-    args: Vec<String>,
-}
-
-impl Flags {
-    fn has(&self, c: char) -> bool {
-        self.set.contains(&c)
-    }
-
-    fn value(&self, c: char) -> Option<String> {
-        self.values
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == c)
-            .map(|(_, v)| v.clone())
-    }
-}
-
-/// Parses `tokens` (the command name excluded) against `switches` (flags without a value) and
-/// `valued` (flags that take one).
-fn flags(cmd: &str, tokens: &[String], switches: &str, valued: &str) -> Result<Flags, ParseError> {
-    let mut f = Flags::default();
-    let mut i = 0;
-    while i < tokens.len() {
-        let t = &tokens[i];
-        i += 1;
-        if t == "--" {
-            f.args.extend(tokens[i..].iter().cloned());
-            break;
-        }
-        if t.len() < 2 || !t.starts_with('-') {
-            f.args.push(t.clone());
-            continue;
-        }
-        let body: Vec<char> = t[1..].chars().collect();
-        let mut j = 0;
-        while j < body.len() {
-            let c = body[j];
-            if switches.contains(c) {
-                f.set.push(c);
-                j += 1;
-            } else if valued.contains(c) {
-                let rest: String = body[j + 1..].iter().collect();
-                let value = if !rest.is_empty() {
-                    rest
-                } else if i < tokens.len() {
-                    i += 1;
-                    tokens[i - 1].clone()
-                } else {
-                    return Err(ParseError::Usage(format!(
-                        "org.apache.commons.cli.MissingArgumentException: Missing argument for option: {c}"
-                    )));
-                };
-                f.set.push(c);
-                f.values.push((c, value));
-                break;
-            } else if j == 0 {
-                let _ = cmd;
-                return Err(ParseError::Usage(format!(
-                    "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: {t}"
-                )));
-            } else {
-                // The rest of a burst that is not a flag: commons-cli keeps it as an argument.
-                f.args.push(body[j..].iter().collect());
-                break;
-            }
-        }
-    }
-    Ok(f)
-}
-
 /// Parses one line.
 pub fn parse(line: &str) -> Result<Command, ParseError> {
     let tokens = tokenize(line);
@@ -544,53 +376,9 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
     Ok(cmd)
 }
 
-/// Parses an ACL as zkCli.sh's `AclParser` does: `scheme:id:perms[,scheme:id:perms...]`.
-///
-/// Like zkCli.sh it is lenient: a malformed entry is skipped and an unknown permission letter
-/// ignored, each with a warning (returned second, to be printed on stderr).
-pub fn parse_acl(text: &str) -> (Vec<Acl>, Vec<String>) {
-    let mut acl = Vec::new();
-    let mut warnings = Vec::new();
-    for entry in text.split(',') {
-        let (Some(first), Some(last)) = (entry.find(':'), entry.rfind(':')) else {
-            warnings.push(format!("{entry} does not have the form scheme:id:perm"));
-            continue;
-        };
-        if first == last {
-            warnings.push(format!("{entry} does not have the form scheme:id:perm"));
-            continue;
-        }
-        let mut p = 0;
-        for c in entry[last + 1..].chars() {
-            match c {
-                'r' => p |= Perms::READ.0,
-                'w' => p |= Perms::WRITE.0,
-                'c' => p |= Perms::CREATE.0,
-                'd' => p |= Perms::DELETE.0,
-                'a' => p |= Perms::ADMIN.0,
-                other => warnings.push(format!("Unknown perm type: {other}")),
-            }
-        }
-        acl.push(Acl::new(
-            Perms(p),
-            Id::new(&entry[..first], &entry[first + 1..last]),
-        ));
-    }
-    (acl, warnings)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokenizes_quotes() {
-        assert_eq!(
-            tokenize("  set /a \"hello world\" 'x y' z"),
-            ["set", "/a", "hello world", "x y", "z"]
-        );
-        assert!(tokenize("   ").is_empty());
-    }
 
     #[test]
     fn parses_create_flags() {
@@ -668,28 +456,6 @@ mod tests {
         );
         assert_eq!(parse("").unwrap_err(), ParseError::Empty);
         assert_eq!(parse("quit").unwrap(), Command::Quit);
-    }
-
-    #[test]
-    fn acl_parser_is_lenient_like_java() {
-        let (acl, warnings) = parse_acl("world:anyone:r,ip:127.0.0.1:cdrwa,bad,x:y:zz");
-        assert_eq!(acl.len(), 3);
-        assert_eq!(acl[0], Acl::new(Perms::READ, Id::anyone()));
-        assert_eq!(acl[1], Acl::new(Perms::ALL, Id::new("ip", "127.0.0.1")));
-        assert_eq!(acl[2], Acl::new(Perms(0), Id::new("x", "y")));
-        assert_eq!(
-            warnings,
-            [
-                "bad does not have the form scheme:id:perm",
-                "Unknown perm type: z",
-                "Unknown perm type: z"
-            ]
-        );
-        let (acl, _) = parse_acl("digest:u:BvFaefuhWURhnvpD7ipe45CKTpk=:cdrwa");
-        assert_eq!(
-            acl[0].id,
-            Id::new("digest", "u:BvFaefuhWURhnvpD7ipe45CKTpk=")
-        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `zkcli`, a shell compatible with Apache ZooKeeper 3.8's `zkCli.sh`: the same commands, flags,
 //! output formats and exit statuses.
 //!
-//! - [`command`]: tokenizing and parsing a line into a [`Command`] (pure).
-//! - [`format`]: how zkCli.sh prints stats, dates, ACLs, lists, watch events, errors (pure).
+//! - [`command`]: parsing a line into a [`Command`] (pure), with [`lex`] (words and flags),
+//!   [`usage`] (usage lines) and [`acl`] (the ACL text form).
+//! - [`format`](mod@format): how zkCli.sh prints stats, dates, ACLs, lists, watch events, errors (pure).
+//! - [`complete`]: tab completion of command names and znode paths (pure).
 //! - [`console`]: the stdout/stderr pair the shell writes to (the process's or buffers).
 //! - [`shell`]: [`Shell`] runs commands against a `zk_client::Client`.
 //!
@@ -10,7 +12,7 @@
 //! # async fn run() {
 //! use zk_server::cli::{Console, Shell};
 //! let mut shell = Shell::new(Console::stdio());
-//! if shell.connect("127.0.0.1:2181").await {
+//! if shell.open("127.0.0.1:2181").await {
 //!     shell.announce();
 //!     shell.run_line("create /x hello").await;
 //!     shell.run_line("get -s /x").await;
@@ -18,10 +20,14 @@
 //! # }
 //! ```
 
+pub mod acl;
 pub mod command;
+pub mod complete;
 pub mod console;
 pub mod format;
+pub mod lex;
 pub mod shell;
+pub mod usage;
 
 pub use command::{parse, Command, ParseError};
 pub use console::{Buffer, Console};
