@@ -170,3 +170,8 @@ impl Drop for ApacheZk {
 }
 
 pub mod raw;
+
+/// The README's code blocks compile (`cargo test --doc -p tests`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
