@@ -160,6 +160,9 @@ pub struct BenchConfig {
     pub warmup: Duration,
     /// Stop after this many operations in total instead of after `duration` (load mode).
     pub count: Option<u64>,
+    /// Total request rate (ops/s) spread over the sessions; `None` = as fast as the
+    /// in-flight limit allows (closed loop).
+    pub rate: Option<f64>,
     /// Parent node of everything the benchmark touches.
     pub root: String,
     /// Session timeout asked for.
@@ -183,6 +186,7 @@ impl Default for BenchConfig {
             duration: Duration::from_secs(10),
             warmup: Duration::from_secs(2),
             count: None,
+            rate: None,
             root: "/zk-bench".into(),
             session_timeout: Duration::from_secs(30),
             no_setup: false,
@@ -230,6 +234,8 @@ usage: zk-bench [options]
   --duration SECS           measured window             (default 10)
   --warmup SECS             unrecorded warm-up          (default 2)
   --count N                 stop after N ops instead (load mode; no warm-up)
+  --rate OPS                total ops/s on a fixed schedule; latency counts from
+                            the scheduled send time (default: closed loop)
   --root PATH               parent node                 (default /zk-bench)
   --session-timeout SECS    (default 30)
   --no-setup                the key space exists already
@@ -271,6 +277,7 @@ impl BenchConfig {
                 "--multi-ops" => cfg.multi_ops = num(&opt, &value()?)?,
                 "--duration" => cfg.duration = secs(&opt, &value()?)?,
                 "--warmup" => cfg.warmup = secs(&opt, &value()?)?,
+                "--rate" => cfg.rate = Some(num(&opt, &value()?)?),
                 "--count" => cfg.count = Some(num(&opt, &value()?)?),
                 "--root" => cfg.root = value()?,
                 "--session-timeout" => cfg.session_timeout = secs(&opt, &value()?)?,
@@ -303,6 +310,9 @@ impl BenchConfig {
         }
         if self.multi_ops == 0 || self.multi_ops > 1000 {
             return bad("--multi-ops must be 1..=1000");
+        }
+        if self.rate.is_some_and(|r| !(r > 0.0 && r <= 1e9)) {
+            return bad("--rate must be in (0, 1e9]");
         }
         if !self.root.starts_with('/') || self.root.len() < 2 || self.root.ends_with('/') {
             return bad("--root must be an absolute path other than /");

@@ -20,6 +20,9 @@ use super::BenchError;
 const MAX_LATENCY_NS: u64 = 60_000_000_000;
 /// How long the in-flight requests may take to drain after the window closed.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How far behind its schedule a rate-limited request may be sent before the delay counts
+/// as latency.
+const SCHEDULE_SLACK: Duration = Duration::from_millis(2);
 /// Creates in flight while the key space is set up.
 const SETUP_WINDOW: usize = 512;
 
@@ -358,20 +361,54 @@ impl Worker {
         let mut inflight: FuturesUnordered<OpFuture> = FuturesUnordered::new();
         let mut issuing = true;
         let mut drain_deadline: Option<Instant> = None;
+        // With --rate, each session sends on a fixed schedule and latency counts from the
+        // scheduled time, so a stalled server is charged for the requests it delayed
+        // (no coordinated omission).
+        let interval = self
+            .cfg
+            .rate
+            .map(|r| Duration::from_secs_f64(self.cfg.sessions as f64 / r.max(1e-3)));
+        let mut next_send = Instant::now();
         loop {
             let now = Instant::now();
             while issuing && inflight.len() < self.cfg.inflight {
+                let at = match interval {
+                    Some(_) if next_send > now => break,
+                    Some(iv) => {
+                        let at = next_send;
+                        next_send += iv;
+                        // Timer wake-ups are late by up to a millisecond; only a real backlog
+                        // (more than 2 ms behind schedule) is charged to the server.
+                        if now.saturating_duration_since(at) > SCHEDULE_SLACK {
+                            at
+                        } else {
+                            now
+                        }
+                    }
+                    None => now,
+                };
                 if self.may_issue(now) {
-                    inflight.push(self.issue(now));
+                    inflight.push(self.issue(at));
                 } else {
                     issuing = false;
                 }
             }
             if inflight.is_empty() {
+                if issuing && interval.is_some() {
+                    tokio::time::sleep_until(next_send.into()).await;
+                    continue;
+                }
                 break;
             }
             let next = if issuing {
-                inflight.next().await
+                if interval.is_some() && inflight.len() < self.cfg.inflight {
+                    tokio::select! {
+                        n = inflight.next() => n,
+                        _ = tokio::time::sleep_until(next_send.into()) => continue,
+                    }
+                } else {
+                    inflight.next().await
+                }
             } else {
                 let deadline = *drain_deadline.get_or_insert(now + DRAIN_TIMEOUT);
                 match tokio::time::timeout_at(deadline.into(), inflight.next()).await {
