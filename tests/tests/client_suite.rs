@@ -18,6 +18,8 @@ macro_rules! suite {
                 dropping_the_last_watch_removes_it,
                 remove_watches_tells_the_watchers,
                 persistent_watches_stream_events,
+                many_watches_rearm_in_batches,
+                dropping_a_persistent_watch_beside_a_standard_one,
                 chroot_applies_everywhere,
                 acls_and_digest_auth,
                 refused_credentials_end_the_client,
@@ -31,6 +33,7 @@ macro_rules! suite {
                 many_tasks_share_one_client,
                 failover_between_hosts_keeps_the_session,
                 request_timeout_fails_only_the_late_request,
+                credentials_are_replayed_after_a_reconnect,
             );
         }
     };

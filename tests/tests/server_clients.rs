@@ -112,3 +112,162 @@ fn kazoo_scenario() {
         "kazoo scenario failed:\n{out}"
     );
 }
+
+/// A loopback TCP proxy whose connections can all be dropped at once (forces client
+/// reconnects).
+struct Proxy {
+    addr: std::net::SocketAddr,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(upstream: std::net::SocketAddr) -> Proxy {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let c2 = conns.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(client) = s else { break };
+                let Ok(server) = std::net::TcpStream::connect(upstream) else {
+                    continue;
+                };
+                let mut g = c2.lock().unwrap();
+                g.push(client.try_clone().unwrap());
+                g.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy { addr, conns }
+    }
+
+    fn drop_all(&self) {
+        for s in self.conns.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn java_client_reconnects_resumes_and_rearms_watches() {
+    use std::io::BufRead;
+    if !Path::new("/usr/share/java/zookeeper.jar").exists()
+        || Command::new("javac").arg("-version").output().is_err()
+    {
+        eprintln!("skipping: Java or Debian's zookeeper package is missing");
+        return;
+    }
+    let srv = server();
+    let proxy = Proxy::start(srv.addr());
+    let dir = std::env::temp_dir().join(format!("zk-java-rc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("ZkReconnectCheck.java");
+    std::fs::write(&src, include_str!("../clients/ZkReconnectCheck.java")).unwrap();
+    let (ok, out) = run_bounded(
+        Command::new("javac")
+            .args(["-cp", "/usr/share/java/zookeeper.jar", "-d"])
+            .arg(&dir)
+            .arg(&src),
+        Duration::from_secs(120),
+    );
+    assert!(ok, "javac failed:\n{out}");
+    let cp = format!(
+        "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:{}",
+        dir.display()
+    );
+    let mut child = Command::new("java")
+        .args(["-Xmx128m", "-cp", &cp, "ZkReconnectCheck"])
+        .arg(proxy.addr.to_string())
+        .arg("/rc")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut ready = false;
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(l) => {
+                if l == "READY" && !ready {
+                    ready = true;
+                    proxy.drop_all();
+                    // Change things while the client is away; it must learn of them anyway.
+                    let mut c = tests::raw::RawClient::connect(srv.addr(), 4000).unwrap();
+                    let set = zk_core::Request::SetData(zk_core::proto::SetDataRequest {
+                        path: "/rc".into(),
+                        data: Some(b"1".to_vec().into()),
+                        version: -1,
+                    });
+                    assert_eq!(c.call(&set).unwrap().last().unwrap().header.err, 0);
+                    for p in ["/rc/new", "/rc/p"] {
+                        let create = zk_core::Request::Create(zk_core::proto::CreateRequest {
+                            path: p.into(),
+                            data: None,
+                            acl: zk_core::Acl::open_unsafe(),
+                            flags: 0,
+                        });
+                        assert_eq!(c.call(&create).unwrap().last().unwrap().header.err, 0);
+                    }
+                }
+                let done = l == "ALL OK";
+                lines.push(l);
+                if done {
+                    break;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        lines.iter().any(|l| l == "ALL OK"),
+        "reconnect scenario failed:\n{}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn c_client_cli_mt() {
+    let cli = "/usr/lib/zookeeper/bin/cli_mt";
+    if !Path::new(cli).exists() {
+        eprintln!("skipping: Debian's zookeeper-bin (cli_mt) is missing");
+        return;
+    }
+    let srv = server();
+    let script = "sleep 1; for c in 'create /cmt hello' 'get /cmt hello' 'ls /' 'delete /cmt hello' 'ls /'; \
+                  do echo \"$c\"; sleep 0.3; done; echo quit; sleep 1";
+    let (_, out) = run_bounded(
+        Command::new("bash").args([
+            "-c",
+            &format!("({script}) | {cli} {}", srv.connect_string()),
+        ]),
+        Duration::from_secs(30),
+    );
+    assert!(out.contains("state = CONNECTED_STATE"), "{out}");
+    assert!(out.contains("[/cmt hello]: rc = 0"), "create:\n{out}");
+    assert!(out.contains("\tcmt hello\n"), "ls:\n{out}");
+    assert!(!out.contains("rc = -"), "an operation failed:\n{out}");
+}

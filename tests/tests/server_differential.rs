@@ -82,6 +82,7 @@ impl Runner {
             }
             return s;
         }
+        s.push_str(&format!(" len={}", r.body.len()));
         let body = match r.response(op) {
             None => format!("undecodable {:?}", r.body),
             Some(resp) => self.body(resp),
@@ -100,18 +101,13 @@ impl Runner {
             Response::GetChildren2(c) => {
                 format!("children2 {:?} {}", c.children, self.stat(&c.stat))
             }
-            Response::GetEphemerals(e) => {
-                let mut v = e.ephemerals;
-                v.sort();
-                format!("ephemerals {v:?}")
-            }
+            Response::GetEphemerals(e) => format!("ephemerals {:?}", e.ephemerals),
             Response::WhoAmI(w) => {
-                let mut v: Vec<String> = w
+                let v: Vec<String> = w
                     .client_info
                     .iter()
                     .map(|c| format!("{}:{}", c.auth_scheme, c.user))
                     .collect();
-                v.sort();
                 format!("whoami {v:?}")
             }
             Response::Multi(rs) => {
@@ -167,22 +163,45 @@ impl Runner {
         self.call_inner(i, op, req, true);
     }
 
-    /// Sends a request after which the server must close the connection; whether a reply
-    /// arrives first is not compared (Apache ZooKeeper's close races its own -6 reply for a
-    /// top-level check).
-    fn call_expect_close(&mut self, i: usize, op: i32, req: Request) {
-        self.log.push(format!("> S{i} op {op} expecting close"));
+    /// Sends a request without waiting for an answer (Apache ZooKeeper never answers a
+    /// passing top-level check).
+    fn send_only(&mut self, i: usize, op: i32, req: Request) {
+        self.log
+            .push(format!("> S{i} op {op} {req:?} (no answer expected)"));
         let xid = self.client(i).next_xid();
         self.client(i).send(xid, op, &req).expect("send");
-        let mut closed = false;
-        for _ in 0..3 {
-            if self.client(i).recv().is_err() {
-                closed = true;
-                break;
+    }
+
+    /// Sends a hand-made body under op code `op` and logs what comes back, including a close.
+    fn call_raw(&mut self, i: usize, op: i32, body: &[u8]) {
+        self.log
+            .push(format!("> S{i} raw op {op} body {body:02x?}"));
+        let xid = self.client(i).next_xid();
+        let frame = raw_frame(|w| {
+            w.extend_from_slice(&xid.to_be_bytes());
+            w.extend_from_slice(&op.to_be_bytes());
+            w.extend_from_slice(body);
+        });
+        self.client(i).send_raw(&frame).expect("send");
+        let opc = OpCode::from_i32(op).unwrap_or(OpCode::Error);
+        loop {
+            match self.client(i).recv() {
+                Ok(r) => {
+                    let d = self.describe(opc, &r);
+                    self.log.push(format!("  S{i} {d}"));
+                    if r.header.xid == xid {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    self.log.push(format!("  S{i} closed"));
+                    self.clients[i] = None;
+                    return;
+                }
             }
         }
-        self.log.push(format!("  S{i} closed={closed}"));
-        self.clients[i] = None;
+        self.check_closed(i);
+        self.drain_others(i);
     }
 
     fn call_inner(&mut self, i: usize, op: i32, req: Request, probe: bool) {

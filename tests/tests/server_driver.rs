@@ -278,3 +278,123 @@ fn telnet_style_4lw_and_garbage_first_bytes() {
         .unwrap()
         .starts_with("Zookeeper version: 3.8.0"));
 }
+
+#[test]
+fn container_reaper_runs_on_its_interval() {
+    let mut cfg = cfg();
+    cfg.container_check_interval_ms = 50;
+    let srv = InProcessServer::start(cfg).unwrap();
+    let mut c = RawClient::connect(srv.addr(), 4000).unwrap();
+    let container = Request::CreateContainer(CreateRequest {
+        path: "/cont".into(),
+        data: None,
+        acl: Acl::open_unsafe(),
+        flags: 4,
+    });
+    assert_eq!(c.call(&container).unwrap().last().unwrap().header.err, 0);
+    assert_eq!(
+        c.call(&create("/cont/child"))
+            .unwrap()
+            .last()
+            .unwrap()
+            .header
+            .err,
+        0
+    );
+    let exists = Request::Exists(zk_core::proto::ExistsRequest {
+        path: "/cont".into(),
+        watch: true,
+    });
+    c.call(&exists).unwrap();
+    c.call(&Request::Delete(zk_core::proto::DeleteRequest {
+        path: "/cont/child".into(),
+        version: -1,
+    }))
+    .unwrap();
+    // The reaper deletes the now-empty container; the exists watch reports it.
+    let r = c.recv().unwrap();
+    let ev = r.event().expect("a notification");
+    assert_eq!((ev.event_type, ev.path.as_str()), (2, "/cont"));
+}
+
+/// A sink that asks for a snapshot every 10 transactions and checks each one only reflects
+/// synced transactions.
+#[derive(Clone, Default)]
+struct SnapSink {
+    state: Arc<Mutex<SnapState>>,
+}
+
+#[derive(Default)]
+struct SnapState {
+    appended: Vec<i64>,
+    synced_upto: i64,
+    since_snapshot: usize,
+    snapshots: Vec<(i64, usize)>,
+}
+
+impl TxnSink for SnapSink {
+    fn append(&mut self, h: &TxnHeader, _b: &[u8]) -> std::io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        s.appended.push(h.zxid.0);
+        s.since_snapshot += 1;
+        Ok(())
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        s.synced_upto = s.appended.last().copied().unwrap_or(0);
+        Ok(())
+    }
+    fn snapshot_due(&mut self) -> bool {
+        let mut s = self.state.lock().unwrap();
+        if s.since_snapshot >= 10 {
+            s.since_snapshot = 0;
+            true
+        } else {
+            false
+        }
+    }
+    fn snapshot(&mut self, tree: &zk_server::core::DataTree) -> std::io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        let z = tree.last_zxid().0;
+        assert!(
+            z <= s.synced_upto,
+            "snapshot at {z} ahead of the synced log {}",
+            s.synced_upto
+        );
+        s.snapshots.push((z, tree.node_count()));
+        Ok(())
+    }
+}
+
+#[test]
+fn sinks_get_snapshots_of_synced_state() {
+    let sink = SnapSink::default();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(zk_server::Server::start_with(
+            cfg(),
+            zk_server::core::DataTree::new(),
+            Box::new(sink.clone()),
+        ))
+        .unwrap();
+    let mut c = RawClient::connect(server.addr(), 4000).unwrap();
+    for i in 0..50 {
+        assert_eq!(
+            c.call(&create(&format!("/s{i}")))
+                .unwrap()
+                .last()
+                .unwrap()
+                .header
+                .err,
+            0
+        );
+    }
+    rt.block_on(server.shutdown());
+    let s = sink.state.lock().unwrap();
+    assert!(s.snapshots.len() >= 3, "{:?}", s.snapshots);
+    // zxid 1 created the session and each later zxid one node: a snapshot at z holds exactly
+    // the four system nodes and z - 1 created ones, so it is consistent, not torn.
+    for (z, nodes) in &s.snapshots {
+        assert_eq!(*nodes as i64, 4 + z - 1, "snapshot at {z}");
+    }
+}

@@ -87,6 +87,10 @@ pub enum Error {
     /// The client was closed.
     #[error("client closed")]
     Closed,
+    /// Too many requests are already waiting on this client; nothing was sent. Retry once
+    /// some have been answered.
+    #[error("too many pending requests")]
+    Overloaded,
     /// The server broke the protocol (a reply the request cannot have); the connection is
     /// dropped.
     #[error("protocol violation: {0}")]
@@ -143,16 +147,20 @@ impl Error {
             Error::InvalidPath(_)
             | Error::InvalidArgument(_)
             | Error::Closed
+            | Error::Overloaded
             | Error::Protocol(_)
             | Error::ConnectString(_) => return None,
         })
     }
 
     /// True for failures after which the same request may succeed if retried: connection
-    /// loss and timeouts (the client is still alive and may reconnect). Server outcomes,
-    /// session expiry and a closed client are not retryable.
+    /// loss, timeouts and overload (the client is still alive and may reconnect). Server
+    /// outcomes, session expiry and a closed client are not retryable.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::ConnectionLoss | Error::Timeout)
+        matches!(
+            self,
+            Error::ConnectionLoss | Error::Timeout | Error::Overloaded
+        )
     }
 
     /// True for the failures that end the client: session expiry, authentication failure,

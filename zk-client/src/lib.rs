@@ -73,6 +73,16 @@
 //! * **Timers**: a ping after a third of the session timeout without sending, a reconnect
 //!   after two thirds without receiving, and a connection attempt timeout of the session
 //!   timeout divided by the number of hosts.
+//!
+//! # Limitations
+//!
+//! * No TLS, no SASL, no reconfig; a client on a read-only server does not look for a
+//!   read-write one (it stays `ConnectedReadOnly` until the connection drops).
+//! * Apache ZooKeeper 3.8 keeps one watch mode per connection and path: a one-shot watch set
+//!   on a path that has a persistent watch turns the server's watch into a one-shot one. 3.9
+//!   keeps them apart. Removing only a persistent watch while other watches share its path
+//!   needs 3.9 (watcher types 4 and 5); 3.8 refuses it, and its events then reach nobody.
+//! * Null node data reads as empty.
 
 #![forbid(unsafe_code)]
 
@@ -88,14 +98,16 @@ mod state;
 mod watch;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_SESSION_TIMEOUT};
+pub use bytes::Bytes;
 pub use client::Client;
 pub use create::CreateOptions;
 pub use error::{Error, Result};
 pub use multi::{MultiBuilder, MultiReadBuilder, OpResult, ReadResult};
 pub use state::{SessionState, StateStream};
 pub use watch::{OneshotWatch, PersistentWatch};
+pub use zk_core::auth::{digest_id, digest_id_for};
 pub use zk_core::data::ClientInfo;
 pub use zk_core::{
-    Acl, AddWatchMode, CreateMode, ErrorCode, EventType, Id, KeeperState, Perms, SessionId, Stat,
-    WatchedEvent, WatcherType, Zxid,
+    Acl, AddWatchMode, CreateMode, ErrorCode, EventType, Id, KeeperState, PathError, Perms,
+    SessionId, Stat, WatchedEvent, WatcherType, Zxid,
 };

@@ -21,6 +21,19 @@ pub fn digest_id_for(user: &str, password: &str) -> String {
     digest_id(&format!("{user}:{password}")).expect("the credential has a ':'")
 }
 
+/// The id Apache ZooKeeper's server derives from any `addauth digest` credential
+/// (`DigestAuthenticationProvider.generateDigest`): the part before the first `:` (the whole
+/// credential when there is none), `:`, and base64(sha1(credential)). Never fails.
+pub fn server_digest_id(credential: &[u8]) -> String {
+    let text = String::from_utf8_lossy(credential);
+    let user = text.split_once(':').map_or(&*text, |(u, _)| u);
+    let hash = Sha1::digest(credential);
+    format!(
+        "{user}:{}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +50,15 @@ mod tests {
             "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
         );
         assert_eq!(digest_id("nocolon"), None);
+    }
+
+    #[test]
+    fn server_side_digest_accepts_anything() {
+        assert_eq!(
+            server_digest_id(b"super:test"),
+            "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+        );
+        assert!(server_digest_id(b"nocolon").starts_with("nocolon:"));
+        assert!(server_digest_id(b"a:b:c").starts_with("a:"));
     }
 }

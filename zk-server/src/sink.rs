@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use zk_core::txn::TxnHeader;
 
+use crate::core::DataTree;
+
 /// Where transactions are logged, in zxid order (the transaction log).
 pub trait TxnSink: Send + 'static {
     /// Appends one transaction: its header and its encoded body (the record the header's type
@@ -17,6 +19,19 @@ pub trait TxnSink: Send + 'static {
 
     /// Makes every appended transaction durable (fsync). Called once per batch of appends.
     fn sync(&mut self) -> io::Result<()>;
+
+    /// Asked after each sync: true to be handed a snapshot soon (the snapCount policy lives in
+    /// the sink). The default never asks.
+    fn snapshot_due(&mut self) -> bool {
+        false
+    }
+
+    /// A copy of the tree taken between two batches. Every transaction it reflects was appended
+    /// and synced before this call; its last zxid is `tree.last_zxid()`.
+    fn snapshot(&mut self, tree: &DataTree) -> io::Result<()> {
+        let _ = tree;
+        Ok(())
+    }
 }
 
 /// A sink that keeps nothing (tests, benchmarks of the in-memory path).
@@ -96,5 +111,13 @@ impl<T: TxnSink + ?Sized> TxnSink for Box<T> {
 
     fn sync(&mut self) -> io::Result<()> {
         (**self).sync()
+    }
+
+    fn snapshot_due(&mut self) -> bool {
+        (**self).snapshot_due()
+    }
+
+    fn snapshot(&mut self, tree: &DataTree) -> io::Result<()> {
+        (**self).snapshot(tree)
     }
 }

@@ -243,3 +243,31 @@ pub(crate) async fn request_timeout_fails_only_the_late_request<S: TestServer>()
     })
     .await;
 }
+
+pub(crate) async fn credentials_are_replayed_after_a_reconnect<S: TestServer>() {
+    let server = S::start().await;
+    within(CASE_LIMIT, "auth replay", async {
+        let proxy = TcpProxy::start(server.addr()).await;
+        let c = via_proxy(&proxy, Duration::from_secs(20)).await;
+        c.add_auth("digest", b"bob:pw").await.unwrap();
+        let bob_only = zk_client::CreateOptions::new(CreateMode::Persistent)
+            .acl(zk_client::Acl::creator_all());
+        c.create_with("/bob", b"b", &bob_only).await.unwrap();
+        let mut states = c.state_stream();
+        expect_state(&mut states, SessionState::Connected).await;
+        proxy.cut();
+        expect_state(&mut states, SessionState::Disconnected).await;
+        expect_state(&mut states, SessionState::Connected).await;
+        // The new connection carries bob's identity again.
+        assert_eq!(c.get_data("/bob").await.unwrap().0, b"b");
+        let who = c.who_am_i().await.unwrap();
+        assert!(
+            who.iter()
+                .any(|i| i.auth_scheme == "digest" && i.user == "bob"),
+            "{who:?}"
+        );
+        let anon = connect(&server, "").await;
+        assert_eq!(anon.get_data("/bob").await, Err(Error::NoAuth));
+    })
+    .await;
+}

@@ -238,3 +238,84 @@ pub(crate) async fn persistent_watches_stream_events<S: TestServer>() {
     })
     .await;
 }
+
+pub(crate) async fn many_watches_rearm_in_batches<S: TestServer>() {
+    let server = S::start().await;
+    within(CASE_LIMIT, "re-arm in batches", async {
+        let proxy = tests::client_support::TcpProxy::start(server.addr()).await;
+        let c = super::via_proxy(&proxy, Duration::from_secs(20)).await;
+        let other = connect(&server, "").await;
+        other
+            .create("/big", b"", CreateMode::Persistent)
+            .await
+            .unwrap();
+        // 1500 exist watches of ~100-byte paths: about 150 KB of paths, more than one
+        // SetWatches frame.
+        let name = |i: usize| format!("/big/{}-{i:05}", "n".repeat(90));
+        let futs: Vec<_> = (0..1500).map(|i| c.exists_and_watch(&name(i))).collect();
+        let mut watches = Vec::new();
+        for f in futs {
+            let (stat, w) = f.await.unwrap();
+            assert!(stat.is_none());
+            watches.push(w);
+        }
+        let mut states = c.state_stream();
+        super::expect_state(&mut states, zk_client::SessionState::Connected).await;
+        proxy.reject(true);
+        proxy.cut();
+        super::expect_state(&mut states, zk_client::SessionState::Disconnected).await;
+        // One node appears while the client is away; the re-arm reports it.
+        other
+            .create(&name(7), b"", CreateMode::Persistent)
+            .await
+            .unwrap();
+        proxy.reject(false);
+        super::expect_state(&mut states, zk_client::SessionState::Connected).await;
+        c.sync("/").await.unwrap();
+        // One in the second half (second batch) appears after the reconnect.
+        other
+            .create(&name(1400), b"", CreateMode::Persistent)
+            .await
+            .unwrap();
+        let w1400 = watches.remove(1400);
+        let w7 = watches.remove(7);
+        for (w, i) in [(w7, 7), (w1400, 1400)] {
+            let e = within(EVENT, "re-armed exist watch", w).await.unwrap();
+            assert_eq!(pair(e), ev(EventType::NodeCreated, &name(i)));
+        }
+        // Every other watch is still armed on the server.
+        c.check_watches(&name(1499), WatcherType::Data)
+            .await
+            .unwrap();
+        c.check_watches(&name(0), WatcherType::Data).await.unwrap();
+    })
+    .await;
+}
+
+pub(crate) async fn dropping_a_persistent_watch_beside_a_standard_one<S: TestServer>() {
+    let server = S::start().await;
+    within(CASE_LIMIT, "mixed removal", async {
+        let c = connect(&server, "").await;
+        let other = connect(&server, "").await;
+        c.create("/x", b"", CreateMode::Persistent).await.unwrap();
+        let p = c.watch("/x", AddWatchMode::Persistent).await.unwrap();
+        let (_, _, cw) = c.get_children_and_watch("/x").await.unwrap();
+        let mut states = c.state_stream();
+        // Removing only the persistent watch needs type 4 (3.9+); an older server refuses it,
+        // which must not hurt the connection or the standard watch.
+        drop(p);
+        c.sync("/").await.unwrap();
+        assert_eq!(
+            states.next_state().await,
+            Some(zk_client::SessionState::Connected)
+        );
+        other
+            .create("/x/k", b"", CreateMode::Persistent)
+            .await
+            .unwrap();
+        let e = within(EVENT, "child watch", cw).await.unwrap();
+        assert_eq!(pair(e), ev(EventType::NodeChildrenChanged, "/x"));
+        assert_eq!(c.state(), zk_client::SessionState::Connected);
+    })
+    .await;
+}

@@ -80,6 +80,25 @@ fn sequential_and_kinds(r: &mut Runner) {
 }
 
 fn reads(r: &mut Runner) {
+    r.call(0, create("/", None, 0));
+    r.call(0, create2("/", None, 2));
+    r.call(0, Request::GetAllChildrenNumber(GetAllChildrenNumberRequest { path: "/zookeeper".into() }));
+    for timeout in [0, -5, 3999, 40001, i32::MAX] {
+        let mut c = RawClient::open(r.addr).expect("open");
+        let resp = c
+            .handshake(&ConnectRequest {
+                protocol_version: 7,
+                last_zxid_seen: Zxid(0),
+                timeout_ms: timeout,
+                session_id: SessionId(0),
+                passwd: vec![0u8; 16].into(),
+                read_only: Some(true),
+            })
+            .expect("handshake");
+        r.log.push(format!("timeout {timeout} -> {} ro={:?}", resp.timeout_ms, resp.read_only));
+        r.sessions.push(resp.session_id);
+        let _ = c.call(&Request::CloseSession);
+    }
     r.call(0, exists("/", false));
     r.call(0, exists("/zookeeper", false));
     r.call(0, get("/zookeeper/config", false));
@@ -195,6 +214,10 @@ fn acls(r: &mut Runner) {
     r.call(2, Request::WhoAmI);
     r.call(2, Request::Create2(create_req("/authacl2", Some(b"a"), Acl::creator_all(), 0)));
     r.call(2, get_acl("/authacl2"));
+    r.call(1, auth("digest", "nocolon"));
+    r.call(1, auth("digest", "a:b:c"));
+    r.call(1, auth("digest", ""));
+    r.call(1, Request::WhoAmI);
     r.call(1, auth("digest", SUPER));
     r.call(1, get("/acl2", false));
     r.call(1, get_acl("/acl2"));
@@ -263,6 +286,47 @@ fn persistent_watches(r: &mut Runner) {
     r.call(1, check_watches("/p/a", 3));
     r.call(2, check_watches("/p", 2));
     r.call(1, add_watch("/p", 2));
+    // Removing part of a persistent watch (3.8: the modes live in both managers).
+    r.call(1, remove_watches("/p", 1));
+    r.call(1, check_watches("/p", 2));
+    r.call(1, check_watches("/p", 1));
+    r.call(0, create("/p/after-remove", None, 0));
+    r.call(1, remove_watches("/p", 2));
+    r.call(1, check_watches("/p", 3));
+    r.call(0, create("/p/after-remove2", None, 0));
+    r.call(2, remove_watches("/p", 2));
+    r.call(2, check_watches("/p", 1));
+    r.call(0, set("/p", b"x", -1));
+    r.call(0, create("/p/after-remove3", None, 0));
+    r.call(2, remove_watches("/p", 3));
+    r.call(2, check_watches("/p/a", 2));
+    r.call(2, remove_watches("/p/a", 1));
+    r.call(2, check_watches("/p/a", 3));
+    r.call(1, add_watch("/p", 1));
+    r.call(2, add_watch("/p", 0));
+    // Modes interfere in 3.8: a standard watch overwrites the persistent mode of the entry.
+    r.call(2, get("/p", true));
+    r.call(0, set("/p", b"i1", -1));
+    r.call(0, set("/p", b"i2", -1));
+    r.call(0, create("/p/i", None, 0));
+    r.call(2, children("/p", true));
+    r.call(0, create("/p/j", None, 0));
+    r.call(0, create("/p/k", None, 0));
+    r.call(2, add_watch("/p", 0));
+    r.call(1, get("/p/i", true));
+    r.call(1, exists("/p/i/deep", true));
+    r.call(0, create("/p/i/deep", None, 0));
+    r.call(0, set("/p/i", b"x", -1));
+    r.call(0, set("/p/i", b"y", -1));
+    r.call(1, children("/p", true));
+    r.call(0, delete("/p/i/deep", -1));
+    r.call(0, delete("/p/i", -1));
+    r.call(0, delete("/p/j", -1));
+    r.call(1, add_watch("/p/k", 0));
+    r.call(0, delete("/p/k", -1));
+    r.call(0, create("/p/k", None, 0));
+    r.call(1, check_watches("/p/k", 3));
+    r.call(2, check_watches("/p/k", 1));
 }
 
 fn watch_removal(r: &mut Runner) {
@@ -465,9 +529,15 @@ fn sessions(r: &mut Runner) {
 
 fn protocol_errors(r: &mut Runner) {
     let last = r.clients.len() - 1;
-    // Top-level check and unknown op codes: err -6, then the connection is closed.
-    r.call_expect_close(last, OpCode::Check.as_i32(), check("/d", -1));
-    r.connect(last);
+    // Top-level check: prepared like a write; failures are answered, a pass is not.
+    r.call(last, check("/missing", -1));
+    r.call(last, check("/d", 99));
+    r.call(last, check("bad", -1));
+    r.call(last, check("/acl2", -1));
+    r.send_only(last, OpCode::Check.as_i32(), check("/d", -1));
+    r.call(last, Request::Ping);
+    r.call(last, exists("/d", false));
+    // Unknown op codes: err -6, then the connection is closed.
     r.call_closing(last, 99, Request::Ping);
     r.connect(last);
     r.call_closing(last, 0, Request::Ping);
@@ -475,6 +545,17 @@ fn protocol_errors(r: &mut Runner) {
     // Auth with an unknown scheme: AuthFailed, then closed.
     r.call_closing(last, OpCode::Auth.as_i32(), auth("nosuch", "x"));
     r.connect(last);
+    for scheme in ["ip", "world", "sasl", "super", "auth", "x509"] {
+        r.call_closing(last, OpCode::Auth.as_i32(), auth(scheme, "whatever"));
+        if r.clients[last].is_none() {
+            r.connect(last);
+        }
+        r.call(last, Request::WhoAmI);
+    }
+    r.call_closing(last, OpCode::Sasl.as_i32(), Request::Sasl(GetSaslRequest { token: Some(vec![].into()) }));
+    if r.clients[last].is_none() {
+        r.connect(last);
+    }
     // deleteContainer from a client.
     r.call(last, Request::CreateContainer(create_req("/dc", None, Acl::open_unsafe(), 4)));
     r.call(last, create("/dc/x", None, 0));
@@ -502,6 +583,48 @@ fn protocol_errors(r: &mut Runner) {
     r.clients[last + 1] = None;
     r.call(last, Request::Ping);
     r.call(last, exists("/dce", false));
+    malformed(r, last);
     r.call_closing(last, OpCode::CloseSession.as_i32(), Request::CloseSession);
     r.call(0, exists("/dce", false));
+}
+
+/// Bodies no well-behaved client sends.
+fn malformed(r: &mut Runner, i: usize) {
+    // A multi with an invalid create flag, and one mixing reads and writes.
+    r.call(i, Request::Multi(vec![create("/mf", None, 9)]));
+    let mut body = Vec::new();
+    MultiHeader { op_type: 1, done: false, err: -1 }.encode(&mut body);
+    create_req("/mix", None, Acl::open_unsafe(), 0).encode(&mut body);
+    MultiHeader { op_type: 4, done: false, err: -1 }.encode(&mut body);
+    GetDataRequest { path: "/d".into(), watch: false }.encode(&mut body);
+    MultiHeader { op_type: -1, done: true, err: -1 }.encode(&mut body);
+    r.call_raw(i, 14, &body);
+    r.call(i, exists("/mix", false));
+    // A multi with a read op, a multiRead with a write op.
+    let mut body = Vec::new();
+    MultiHeader { op_type: 4, done: false, err: -1 }.encode(&mut body);
+    GetDataRequest { path: "/d".into(), watch: false }.encode(&mut body);
+    MultiHeader { op_type: -1, done: true, err: -1 }.encode(&mut body);
+    r.call_raw(i, 14, &body);
+    let mut body = Vec::new();
+    MultiHeader { op_type: 1, done: false, err: -1 }.encode(&mut body);
+    create_req("/mr", None, Acl::open_unsafe(), 0).encode(&mut body);
+    MultiHeader { op_type: -1, done: true, err: -1 }.encode(&mut body);
+    r.call_raw(i, 22, &body);
+    // Trailing bytes after a getData body are ignored; a truncated one is not a getData.
+    let mut body = GetDataRequest { path: "/d".into(), watch: false }.to_bytes();
+    body.extend_from_slice(&[1, 2, 3]);
+    r.call_raw(i, 4, &body);
+    r.call(i, Request::Ping);
+    r.call(i, check_watches("/d", 9));
+    r.connect(i);
+    r.call(i, remove_watches("/d", 0));
+    r.connect(i);
+    r.call(i, Request::GetEphemerals(GetEphemeralsRequest { prefix_path: Some("/d".into()) }));
+    // setData with a null path is the same as an empty path: not valid.
+    r.call_raw(i, 5, &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    r.connect(i);
+    r.call_raw(i, 4, &[0, 0, 0, 2, b'/', b'd']);
+    r.connect(i);
+    r.call(i, Request::Ping);
 }

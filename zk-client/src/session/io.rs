@@ -135,6 +135,7 @@ impl Session {
         if self.expiry_deadline().is_some_and(|d| now >= d) {
             // No server heard from for the whole session timeout: the ensemble has expired
             // the session, or will before we can reach it.
+            tracing::info!(session = %self.session_id, "session expired (no server heard from)");
             self.end(SessionState::Expired);
             return Next::Disconnect;
         }
@@ -211,7 +212,12 @@ impl Session {
                 return Next::Disconnect;
             }
         };
-        if resp.timeout_ms <= 0 {
+        let other_session =
+            self.session_id != SessionId::NONE && resp.session_id != self.session_id;
+        if resp.timeout_ms <= 0 || other_session {
+            // A server never swaps sessions; a different id would silently lose the
+            // ephemerals and watches of ours, so it counts as expiry too.
+            tracing::info!(session = %self.session_id, "session expired (server answer)");
             self.end(SessionState::Expired);
             return Next::Disconnect;
         }
@@ -247,6 +253,7 @@ impl Session {
         }
         self.flush_unsent(now);
         self.last_send = now;
+        tracing::debug!(session = %self.session_id, timeout_ms = resp.timeout_ms, "session established");
         self.state.set(if resp.read_only == Some(true) {
             SessionState::ConnectedReadOnly
         } else {

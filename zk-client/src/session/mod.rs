@@ -47,6 +47,9 @@ const AUTH_XID: i32 = -4;
 const MAX_PING_INTERVAL: Duration = Duration::from_secs(10);
 /// The largest frame a server accepts (default `jute.maxbuffer`).
 pub(crate) const MAX_FRAME: usize = 0xfffff;
+/// The most requests one session keeps waiting (unsent plus in flight); more fail with
+/// [`Error::Overloaded`] until some are answered.
+pub(crate) const MAX_PENDING_REQUESTS: usize = 1 << 17;
 
 /// What the session needs to know from the builder.
 #[derive(Debug, Clone)]
@@ -215,6 +218,11 @@ impl Session {
             };
             self.unhook(&hook);
             let _ = reply.send(Err(err));
+            return;
+        }
+        if self.pending_requests() >= MAX_PENDING_REQUESTS {
+            self.unhook(&hook);
+            let _ = reply.send(Err(Error::Overloaded));
             return;
         }
         let xid = self.xids.next_xid();

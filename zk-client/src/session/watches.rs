@@ -127,13 +127,24 @@ impl WatchRegistry {
 
     fn removal_if_unused(&mut self, path: &str, class: Class) -> Option<(String, WatcherType)> {
         let entry = self.paths.get_mut(path)?;
-        let in_use = entry.ids.iter().any(|id| {
-            self.watchers
-                .get(id)
-                .is_some_and(|w| w.kind.class() == class)
-        });
+        let has = |c: Class| {
+            entry
+                .ids
+                .iter()
+                .any(|id| self.watchers.get(id).is_some_and(|w| w.kind.class() == c))
+        };
+        let in_use = has(class);
+        // Apache ZooKeeper 3.8 keeps one watch per connection and path whatever its mode, in
+        // the data table for every mode and in the child table for persistent ones: removing a
+        // standard watch there would also remove a persistent watch on the same path. Leave the
+        // standard watch (it fires once, to nobody) rather than break the persistent one.
+        let shared_with_persistent = match class {
+            Class::Data => has(Class::Persistent) || has(Class::Recursive),
+            Class::Child => has(Class::Persistent),
+            _ => false,
+        };
         let mut out = None;
-        if !in_use && entry.on_server[class as usize] {
+        if !in_use && !shared_with_persistent && entry.on_server[class as usize] {
             let wtype = match class {
                 Class::Data => WatcherType::Data,
                 Class::Child => WatcherType::Children,

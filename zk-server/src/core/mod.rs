@@ -6,6 +6,8 @@
 //! [`Core::poll_output`] and [`Core::take_txns`]; nothing here does IO.
 
 pub mod acl;
+mod apply;
+mod dispatch;
 pub mod java_hash;
 mod lifecycle;
 pub mod node;

@@ -12,7 +12,7 @@ use zk_core::{ErrorCode, EventType, MultiResult, Perms, Request, Response, Sessi
 
 use super::acl::{check_acl, mask_digests, require};
 use super::state::Core;
-use super::watch::{ConnId, WatchKind};
+use super::watch::{ConnId, WatchKind, WatchTarget};
 
 impl Core {
     fn ids(&self, conn: ConnId) -> Vec<zk_core::Id> {
@@ -191,10 +191,8 @@ impl Core {
         })
     }
 
-    /// checkWatches / removeWatches.
-    ///
-    /// As in Apache ZooKeeper 3.8, persistent and recursive watches count for both the
-    /// Children and Data types, and a check also finds a recursive watch on an ancestor.
+    /// checkWatches / removeWatches, with Apache ZooKeeper 3.8's watcher types (1..3; others
+    /// fail to deserialize there, hence MarshallingError).
     fn watch_op(
         &mut self,
         conn: ConnId,
@@ -202,38 +200,17 @@ impl Core {
         ty: i32,
         remove: bool,
     ) -> Result<(), ErrorCode> {
-        let kinds: &[WatchKind] = match ty {
-            1 => &[
-                WatchKind::Child,
-                WatchKind::Persistent,
-                WatchKind::Recursive,
-            ],
-            2 => &[WatchKind::Data, WatchKind::Persistent, WatchKind::Recursive],
-            3 => &[
-                WatchKind::Child,
-                WatchKind::Data,
-                WatchKind::Persistent,
-                WatchKind::Recursive,
-            ],
-            4 => &[WatchKind::Persistent],
-            5 => &[WatchKind::Recursive],
-            _ => return Err(ErrorCode::BadArguments),
+        let target = match ty {
+            1 => WatchTarget::Children,
+            2 => WatchTarget::Data,
+            3 => WatchTarget::Any,
+            _ => return Err(ErrorCode::MarshallingError),
         };
-        let mut found = false;
-        for k in kinds {
-            found |= if remove {
-                self.watches.remove(conn, *k, path)
-            } else {
-                self.watches.contains(conn, *k, path)
-            };
-        }
-        if !remove && !found && kinds.contains(&WatchKind::Recursive) {
-            let mut p = path;
-            while p != "/" && !found {
-                p = zk_core::path::parent(p);
-                found = self.watches.contains(conn, WatchKind::Recursive, p);
-            }
-        }
+        let found = if remove {
+            self.watches.remove(conn, target, path)
+        } else {
+            self.watches.contains(conn, target, path)
+        };
         if found {
             Ok(())
         } else {

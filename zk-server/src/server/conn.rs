@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
@@ -16,6 +16,12 @@ use crate::core::ConnId;
 use crate::fourlw;
 
 use super::engine::{ToConn, ToEngine};
+
+/// How long a new connection may stay silent before it is dropped.
+const SESSIONLESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Bytes read from a socket at a time.
+const READ_BUFFER: usize = 64 * 1024;
 
 /// Limits a connection enforces.
 #[derive(Debug, Clone, Copy)]
@@ -39,10 +45,15 @@ pub(crate) async fn serve(
     limits: ConnLimits,
 ) {
     let _ = stream.set_nodelay(true);
-    let (mut rd, wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
+    // Buffered, so a burst of pipelined requests costs one read system call, not two each.
+    let mut rd = BufReader::with_capacity(READ_BUFFER, rd);
     let mut first = [0u8; 4];
-    if rd.read_exact(&mut first).await.is_err() {
-        return;
+    // A connection that never says anything is dropped (Apache ZooKeeper's
+    // sessionlessCnxnTimeout).
+    match tokio::time::timeout(SESSIONLESS_TIMEOUT, rd.read_exact(&mut first)).await {
+        Ok(Ok(_)) => {}
+        _ => return,
     }
     if let Some(cmd) = fourlw::detect(first) {
         let (tx, rx) = oneshot::channel();
@@ -87,7 +98,7 @@ pub(crate) async fn serve(
 }
 
 async fn read_frame(
-    rd: &mut OwnedReadHalf,
+    rd: &mut BufReader<OwnedReadHalf>,
     len_bytes: [u8; 4],
     max: usize,
 ) -> Result<Vec<u8>, &'static str> {
@@ -101,14 +112,16 @@ async fn read_frame(
 }
 
 async fn read_loop(
-    rd: &mut OwnedReadHalf,
+    rd: &mut BufReader<OwnedReadHalf>,
     first: [u8; 4],
     conn: ConnId,
     engine: &mpsc::Sender<ToEngine>,
     limits: ConnLimits,
     permits: &Semaphore,
 ) -> Result<(), &'static str> {
-    let frame = read_frame(rd, first, limits.max_frame).await?;
+    let frame = tokio::time::timeout(SESSIONLESS_TIMEOUT, read_frame(rd, first, limits.max_frame))
+        .await
+        .map_err(|_| "no connect request")??;
     let req = ConnectRequest::decode(&mut zk_core::jute::Reader::new(&frame))
         .map_err(|_| "bad connect request")?;
     engine

@@ -16,10 +16,18 @@ use crate::fourlw::{self, DriverStats};
 use super::logger::{Logger, Synced};
 
 /// The wall clock in milliseconds.
+///
+/// It is read once and then advanced by the monotonic clock, so a wall-clock jump cannot
+/// expire every session at once.
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    static START: std::sync::OnceLock<(i64, Instant)> = std::sync::OnceLock::new();
+    let (wall, mono) = START.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        (wall, Instant::now())
+    });
+    wall + mono.elapsed().as_millis() as i64
 }
 
 /// What a connection task receives.
@@ -220,6 +228,12 @@ impl Engine {
         let txns = self.core.take_txns();
         if !txns.is_empty() {
             self.logger.submit(txns);
+        }
+        if self.logger.take_snapshot_request() {
+            // A consistent copy between two batches; the clone blocks the engine for its
+            // duration (a persistent tree would avoid that).
+            self.logger
+                .submit_snapshot(Box::new(self.core.tree().clone()));
         }
         while let Some(o) = self.core.poll_output() {
             self.held.push_back(o);

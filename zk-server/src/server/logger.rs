@@ -1,13 +1,15 @@
 //! The log thread: appends transactions to the [`TxnSink`] and syncs once per batch (group
-//! commit), then publishes the synced zxid.
+//! commit), then publishes the synced zxid. It also hands the sink snapshots of the tree when
+//! the sink asks for one.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 
 use tokio::sync::watch;
 use zk_core::jute::Encode;
 use zk_core::txn::TxnHeader;
 
-use crate::core::TxnBody;
+use crate::core::{DataTree, TxnBody};
 use crate::sink::TxnSink;
 
 /// How far the log is durable.
@@ -19,10 +21,35 @@ pub(crate) enum Synced {
     Failed,
 }
 
+enum LogMsg {
+    Batch(Vec<(TxnHeader, TxnBody)>),
+    Snapshot(Box<DataTree>),
+}
+
 /// The handle the engine uses to submit batches.
 pub(crate) struct Logger {
-    tx: Option<mpsc::Sender<Vec<(TxnHeader, TxnBody)>>>,
+    tx: Option<mpsc::Sender<LogMsg>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    snapshot_due: Arc<AtomicBool>,
+}
+
+/// Appends and syncs consecutive batches; returns the last zxid written, if any.
+fn write_batches(
+    sink: &mut dyn TxnSink,
+    batches: &[Vec<(TxnHeader, TxnBody)>],
+    body: &mut Vec<u8>,
+) -> std::io::Result<Option<i64>> {
+    let mut last = None;
+    for (h, b) in batches.iter().flatten() {
+        body.clear();
+        b.encode(body);
+        sink.append(h, body)?;
+        last = Some(h.zxid.0);
+    }
+    if last.is_some() {
+        sink.sync()?;
+    }
+    Ok(last)
 }
 
 impl Logger {
@@ -31,37 +58,53 @@ impl Logger {
         mut sink: Box<dyn TxnSink>,
         start_zxid: i64,
     ) -> std::io::Result<(Logger, watch::Receiver<Synced>)> {
-        let (tx, rx) = mpsc::channel::<Vec<(TxnHeader, TxnBody)>>();
+        let (tx, rx) = mpsc::channel::<LogMsg>();
         let (wtx, wrx) = watch::channel(Synced::Upto(start_zxid));
+        let snapshot_due = Arc::new(AtomicBool::new(false));
+        let due = snapshot_due.clone();
         let thread = std::thread::Builder::new()
             .name("zk-txn-log".into())
             .spawn(move || {
                 let mut body = Vec::new();
-                while let Ok(first) = rx.recv() {
-                    let mut batches = vec![first];
-                    while let Ok(more) = rx.try_recv() {
-                        batches.push(more);
+                let mut pending = rx.recv().ok();
+                while let Some(msg) = pending.take() {
+                    match msg {
+                        LogMsg::Snapshot(tree) => {
+                            // Every transaction the copy reflects was submitted, hence synced,
+                            // before this message.
+                            if let Err(e) = sink.snapshot(&tree) {
+                                tracing::error!(error = %e, "snapshot failed");
+                            }
+                        }
+                        LogMsg::Batch(first) => {
+                            let mut batches = vec![first];
+                            while let Ok(more) = rx.try_recv() {
+                                match more {
+                                    LogMsg::Batch(b) => batches.push(b),
+                                    snap => {
+                                        pending = Some(snap);
+                                        break;
+                                    }
+                                }
+                            }
+                            match write_batches(sink.as_mut(), &batches, &mut body) {
+                                Ok(Some(z)) => {
+                                    if sink.snapshot_due() {
+                                        due.store(true, Ordering::Release);
+                                    }
+                                    let _ = wtx.send(Synced::Upto(z));
+                                }
+                                Ok(None) => {}
+                                Err(e) => {
+                                    tracing::error!(error = %e, "transaction log failed; no more writes become durable");
+                                    let _ = wtx.send(Synced::Failed);
+                                    return;
+                                }
+                            }
+                        }
                     }
-                    let mut last = None;
-                    let res = (|| {
-                        for (h, b) in batches.iter().flatten() {
-                            body.clear();
-                            b.encode(&mut body);
-                            sink.append(h, &body)?;
-                            last = Some(h.zxid.0);
-                        }
-                        sink.sync()
-                    })();
-                    match (res, last) {
-                        (Ok(()), Some(z)) => {
-                            let _ = wtx.send(Synced::Upto(z));
-                        }
-                        (Ok(()), None) => {}
-                        (Err(e), _) => {
-                            tracing::error!(error = %e, "transaction log failed; no more writes become durable");
-                            let _ = wtx.send(Synced::Failed);
-                            return;
-                        }
+                    if pending.is_none() {
+                        pending = rx.recv().ok();
                     }
                 }
             })?;
@@ -69,6 +112,7 @@ impl Logger {
             Logger {
                 tx: Some(tx),
                 thread: Some(thread),
+                snapshot_due,
             },
             wrx,
         ))
@@ -77,7 +121,19 @@ impl Logger {
     /// Queues a batch (in zxid order).
     pub(crate) fn submit(&self, batch: Vec<(TxnHeader, TxnBody)>) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send(batch);
+            let _ = tx.send(LogMsg::Batch(batch));
+        }
+    }
+
+    /// True once (per request) when the sink asked for a snapshot.
+    pub(crate) fn take_snapshot_request(&self) -> bool {
+        self.snapshot_due.swap(false, Ordering::AcqRel)
+    }
+
+    /// Queues a copy of the tree for the sink, after every batch submitted so far.
+    pub(crate) fn submit_snapshot(&self, tree: Box<DataTree>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(LogMsg::Snapshot(tree));
         }
     }
 

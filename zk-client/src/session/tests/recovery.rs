@@ -315,3 +315,21 @@ fn persistent_watches_are_rearmed_with_set_watches2_and_dropped_ones_are_not() {
     assert_eq!(sw.persistent_watches, ["/p"]);
     assert_eq!(sw.persistent_recursive_watches, ["/r"]);
 }
+
+#[test]
+fn a_different_session_on_reconnect_counts_as_expiry() {
+    let now = Instant::now();
+    let mut s = connected(now);
+    s.handle_disconnected(now);
+    s.handle_connected(now);
+    let other = ConnectResponse {
+        timeout_ms: 6000,
+        session_id: SessionId(0x77),
+        passwd: bytes::Bytes::from_static(&[1; 16]),
+        read_only: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(s.handle_frame(now, &other.to_bytes()), Next::Disconnect);
+    assert_eq!(s.state(), SessionState::Expired);
+    assert_eq!(s.session_id(), SessionId(0x0100000e89350000));
+}

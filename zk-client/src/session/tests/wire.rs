@@ -133,3 +133,15 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn pending_requests_are_bounded() {
+    let now = Instant::now();
+    let mut s = session(now);
+    let mut last = None;
+    for _ in 0..=MAX_PENDING_REQUESTS {
+        last = Some(get_data(&mut s, now, "/a"));
+    }
+    assert_eq!(s.pending_requests(), MAX_PENDING_REQUESTS);
+    assert_eq!(last.unwrap().try_recv().unwrap(), Err(Error::Overloaded));
+}

@@ -1,0 +1,216 @@
+//! Request dispatch in the core: validity and decoding of request frames, then pings, auth,
+//! closeSession, writes (prepare -> log -> apply -> reply) and reads.
+
+use zk_core::frame::write_frame;
+use zk_core::jute::{Encode, Reader};
+use zk_core::proto::ReplyHeader;
+use zk_core::txn::TxnHeader;
+use zk_core::{ErrorCode, OpCode, Request, Response, SessionId, Zxid};
+
+use super::acl::authenticate;
+use super::prepare::{PrepContext, Preparer};
+use super::state::Core;
+use super::tree::TxnResult;
+use super::txn::TxnBody;
+use super::watch::ConnId;
+
+impl Core {
+    /// Handles one request frame (after the handshake): `xid` and `op_type` from its header,
+    /// `body` the rest.
+    pub fn request(&mut self, now_ms: i64, conn: ConnId, xid: i32, op_type: i32, body: &[u8]) {
+        self.packets_received += 1;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.received += 1;
+        let Some(session) = c.session else {
+            self.close(conn);
+            return;
+        };
+        if self.sessions.get(session).is_none_or(|s| s.closing) {
+            // The session was closed or expired; its connection is on its way out.
+            self.close(conn);
+            return;
+        }
+        c.last_cxid = xid;
+        c.last_op = OpCode::from_i32(op_type).map_or("UNKNOWN", |o| o.name());
+        self.sessions.touch(session, now_ms);
+        if op_type == OpCode::Check.as_i32() {
+            // Apache ZooKeeper 3.8 prepares a top-level check like any write (it consumes a
+            // zxid): a failed check is answered with its error, a passing one is never answered.
+            match Request::decode(op_type, &mut Reader::new(body)) {
+                Ok(req) => {
+                    if let (zxid, TxnResult::Error(e)) =
+                        self.write_txn(now_ms, conn, session, xid, &req)
+                    {
+                        self.reply(now_ms, conn, xid, zxid, e, None);
+                    }
+                }
+                Err(e) => self.undecodable(now_ms, conn, session, xid, op_type, &e),
+            }
+            return;
+        }
+        let valid = OpCode::from_i32(op_type).is_some_and(|op| {
+            !matches!(
+                op,
+                OpCode::Notification | OpCode::CreateSession | OpCode::Error
+            )
+        });
+        if !valid {
+            self.reply(now_ms, conn, xid, Zxid(-1), ErrorCode::Unimplemented, None);
+            self.close(conn);
+            return;
+        }
+        let decoded = Request::decode(op_type, &mut Reader::new(body)).and_then(|r| {
+            // multi carries only writes and multiRead only reads.
+            let ok = match &r {
+                Request::Multi(ops) => ops.iter().all(|o| o.op_code().is_write()),
+                Request::MultiRead(ops) => ops.iter().all(|o| !o.op_code().is_write()),
+                _ => true,
+            };
+            if ok {
+                Ok(r)
+            } else {
+                Err(zk_core::DecodeError::BadOpCode(op_type))
+            }
+        });
+        match decoded {
+            Ok(req) => self.handle(now_ms, conn, session, xid, req),
+            Err(e) => self.undecodable(now_ms, conn, session, xid, op_type, &e),
+        }
+    }
+
+    /// A request whose body does not decode: MarshallingError, as Apache ZooKeeper answers it
+    /// (a multi still consumes a zxid; a multiRead's answer carries an empty result list).
+    fn undecodable(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        op_type: i32,
+        e: &zk_core::DecodeError,
+    ) {
+        tracing::debug!(?conn, %e, "undecodable request");
+        let err = ErrorCode::MarshallingError;
+        if op_type == OpCode::Multi.as_i32() {
+            let zxid = self.tree.last_zxid().next();
+            let header = TxnHeader {
+                client_id: session,
+                cxid: xid,
+                zxid,
+                time: now_ms,
+                txn_type: OpCode::Error.as_i32(),
+            };
+            let body = TxnBody::Error(zk_core::txn::ErrorTxn { err: err.as_i32() });
+            self.log_and_apply(now_ms, header, body);
+            self.reply(now_ms, conn, xid, zxid, err, None);
+        } else if op_type == OpCode::MultiRead.as_i32() {
+            let mut f = Vec::new();
+            write_frame(&mut f, |w| {
+                ReplyHeader {
+                    xid,
+                    zxid: self.tree.last_zxid(),
+                    err: err.as_i32(),
+                }
+                .encode(w);
+                Response::Multi(Vec::new()).encode(w);
+            });
+            self.send(conn, f, true);
+        } else {
+            let z = self.tree.last_zxid();
+            self.reply(now_ms, conn, xid, z, err, None);
+        }
+    }
+
+    fn handle(&mut self, now_ms: i64, conn: ConnId, session: SessionId, xid: i32, req: Request) {
+        match req {
+            Request::Ping => {
+                let z = self.tree.last_zxid();
+                self.reply(now_ms, conn, -2, z, ErrorCode::Ok, None);
+            }
+            Request::Auth(a) => {
+                match authenticate(&a.scheme, &a.auth, self.cfg.super_digest.as_deref()) {
+                    Some(ids) => {
+                        if let Some(c) = self.conns.get_mut(&conn) {
+                            for i in ids {
+                                if !c.ids.contains(&i) {
+                                    c.ids.push(i);
+                                }
+                            }
+                        }
+                        self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::Ok, None);
+                    }
+                    None => {
+                        self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::AuthFailed, None);
+                        self.close(conn);
+                    }
+                }
+            }
+            Request::Sasl(_) => {
+                // No SASL server is configured: Apache ZooKeeper answers with a null token.
+                let resp = Response::Sasl(zk_core::proto::SetSaslResponse { token: None });
+                self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::Ok, Some(&resp));
+            }
+            Request::CloseSession => {
+                self.close_session(now_ms, session, xid);
+                let z = self.tree.last_zxid();
+                self.reply(now_ms, conn, xid, z, ErrorCode::Ok, None);
+                self.close(conn);
+            }
+            Request::Create(_)
+            | Request::Create2(_)
+            | Request::CreateContainer(_)
+            | Request::CreateTtl(_)
+            | Request::Delete(_)
+            | Request::DeleteContainer(_)
+            | Request::SetData(_)
+            | Request::SetAcl(_)
+            | Request::Multi(_)
+            | Request::Reconfig(_) => self.write(now_ms, conn, session, xid, &req),
+            other => self.read(now_ms, conn, session, xid, other),
+        }
+    }
+
+    /// Prepares, logs and applies a write, then queues its reply.
+    fn write(&mut self, now_ms: i64, conn: ConnId, session: SessionId, xid: i32, req: &Request) {
+        let (zxid, result) = self.write_txn(now_ms, conn, session, xid, req);
+        let (err, resp) = super::reply::write_response(req, result);
+        self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
+    }
+
+    /// Prepares, logs and applies a write; returns its zxid and result.
+    fn write_txn(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        req: &Request,
+    ) -> (Zxid, TxnResult) {
+        let zxid = self.tree.last_zxid().next();
+        let ids = self
+            .conns
+            .get(&conn)
+            .map(|c| c.ids.clone())
+            .unwrap_or_default();
+        let ctx = PrepContext {
+            session,
+            ids: &ids,
+            zxid,
+            time: now_ms,
+            extended_types: self.cfg.extended_types_enabled,
+            reconfig_enabled: false,
+            internal: false,
+        };
+        let (txn_type, body) = Preparer::new(&self.tree, ctx).prepare(req);
+        let header = TxnHeader {
+            client_id: session,
+            cxid: xid,
+            zxid,
+            time: now_ms,
+            txn_type,
+        };
+        (zxid, self.log_and_apply(now_ms, header, body))
+    }
+}
