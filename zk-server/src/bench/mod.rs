@@ -4,6 +4,7 @@
 //! Module map:
 //! - [`config`]: the workload ([`BenchConfig`], [`Mix`], [`OpKind`]) and its command line.
 //! - [`run`]: setup, the per-session pipelined loop, warm-up and the measured window.
+//! - [`fsync_sink`]: a stand-in log that fdatasyncs per batch (`zk-bench serve`).
 //! - [`report`]: the result ([`Report`]) as text or JSON.
 //!
 //! ```no_run
@@ -21,6 +22,7 @@
 //! what the server sustains at that concurrency.
 
 pub mod config;
+pub mod fsync_sink;
 pub mod report;
 pub mod run;
 
