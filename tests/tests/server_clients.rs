@@ -271,3 +271,52 @@ fn c_client_cli_mt() {
     assert!(out.contains("\tcmt hello\n"), "ls:\n{out}");
     assert!(!out.contains("rc = -"), "an operation failed:\n{out}");
 }
+
+#[test]
+fn curator_recipes() {
+    let jars = [
+        "/usr/share/java/zookeeper.jar",
+        "/usr/share/java/curator-client.jar",
+        "/usr/share/java/curator-framework.jar",
+        "/usr/share/java/curator-recipes.jar",
+        "/usr/share/java/guava.jar",
+        "/usr/share/java/slf4j-api.jar",
+    ];
+    if jars.iter().any(|j| !Path::new(j).exists())
+        || Command::new("javac").arg("-version").output().is_err()
+    {
+        eprintln!("skipping: Java, zookeeper or Curator jars are missing");
+        return;
+    }
+    let srv = server();
+    let dir = std::env::temp_dir().join(format!("zk-curator-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("CuratorCheck.java");
+    std::fs::write(&src, include_str!("../clients/CuratorCheck.java")).unwrap();
+    let cp = format!("/etc/zookeeper/conf:{}", jars.join(":"));
+    let (ok, out) = run_bounded(
+        Command::new("javac")
+            .args(["-cp", &cp, "-d"])
+            .arg(&dir)
+            .arg(&src),
+        Duration::from_secs(120),
+    );
+    assert!(ok, "javac failed:\n{out}");
+    let (ok, out) = run_bounded(
+        Command::new("java")
+            .args([
+                "-Xmx128m",
+                "-cp",
+                &format!("{cp}:{}", dir.display()),
+                "CuratorCheck",
+            ])
+            .arg(srv.connect_string())
+            .arg("/curator"),
+        Duration::from_secs(120),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        ok && out.contains("ALL OK"),
+        "Curator scenario failed:\n{out}"
+    );
+}

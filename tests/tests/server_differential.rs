@@ -422,7 +422,10 @@ fn zk_server_answers_like_apache_zookeeper() {
     let expected = run(apache.addr());
     drop(apache);
     let mut cfg = zk_server::ServerConfig::for_tests(std::env::temp_dir().join("zk-diff"));
+    // Apache ZooKeeper's defaults: tickTime 2000, timeouts 4 s..40 s.
     cfg.tick_time_ms = 2000;
+    cfg.min_session_timeout_ms = None;
+    cfg.max_session_timeout_ms = None;
     let ours = tests::raw::InProcessServer::start(cfg).expect("start zk-server");
     let actual = run(ours.addr());
     if let Ok(dir) = std::env::var("ZK_DIFF_DUMP") {

@@ -398,3 +398,105 @@ fn sinks_get_snapshots_of_synced_state() {
         assert_eq!(*nodes as i64, 4 + z - 1, "snapshot at {z}");
     }
 }
+
+#[test]
+fn random_bytes_from_many_connections_do_not_hurt_the_server() {
+    let srv = InProcessServer::start(cfg()).unwrap();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..60 {
+        let mut c = if round % 2 == 0 {
+            RawClient::connect(srv.addr(), 4000).unwrap()
+        } else {
+            RawClient::open(srv.addr()).unwrap()
+        };
+        let mut bytes = Vec::new();
+        for _ in 0..(next() % 6) {
+            // A plausible frame: length, xid, an op code near the real ones, random body.
+            let body_len = (next() % 40) as usize;
+            let len = 8 + body_len as i32;
+            bytes.extend_from_slice(&len.to_be_bytes());
+            bytes.extend_from_slice(&(next() as i32).to_be_bytes());
+            bytes.extend_from_slice(&((next() % 120) as i32 - 12).to_be_bytes());
+            bytes.extend((0..body_len).map(|_| next() as u8));
+        }
+        bytes.extend((0..(next() % 16)).map(|_| next() as u8));
+        let _ = c.send_raw(&bytes);
+        c.set_read_timeout(Duration::from_millis(20)).unwrap();
+        while c.recv().is_ok() {}
+    }
+    let mut ok = RawClient::connect(srv.addr(), 4000).unwrap();
+    assert_eq!(
+        ok.call(&create("/still-alive"))
+            .unwrap()
+            .last()
+            .unwrap()
+            .header
+            .err,
+        0
+    );
+    assert!(four_letter_word(srv.addr(), "ruok").unwrap() == "imok");
+}
+
+#[test]
+fn a_dropped_server_stops_listening() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(zk_server::Server::start(cfg())).unwrap();
+    let addr = server.addr();
+    assert!(TcpStream::connect(addr).is_ok());
+    drop(server);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+        assert!(Instant::now() < deadline, "still listening after drop");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A sink whose fsync fails.
+struct FailingSink;
+
+impl TxnSink for FailingSink {
+    fn append(&mut self, _h: &TxnHeader, _b: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::other("disk on fire"))
+    }
+}
+
+#[test]
+fn a_failing_log_stops_the_server_without_acknowledging() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(zk_server::Server::start_with(
+            cfg(),
+            zk_server::core::DataTree::new(),
+            Box::new(FailingSink),
+        ))
+        .unwrap();
+    // The handshake needs a createSession transaction, which can never become durable.
+    let mut c = RawClient::open(server.addr()).unwrap();
+    let r = c.handshake(&ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: Zxid(0),
+        timeout_ms: 4000,
+        session_id: SessionId(0),
+        passwd: vec![0u8; 16].into(),
+        read_only: Some(false),
+    });
+    assert!(
+        r.is_err(),
+        "no answer that depends on an unsynced transaction"
+    );
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), server.stopped())
+            .await
+            .expect("server stopped");
+        server.shutdown().await;
+    });
+}

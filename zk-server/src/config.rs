@@ -100,11 +100,13 @@ impl ServerConfig {
     pub const DEFAULT_DATA_DIR: &'static str = "/tmp/zk-server";
 
     /// A config for tests and embedding: 127.0.0.1, an ephemeral port, `data_dir`, tickTime
-    /// 200 ms (so session timeouts of 400 ms..4 s), every 4lw, TTL nodes enabled, and the super
+    /// 200 ms (session timeouts from 400 ms, expiry checked every 200 ms) with session timeouts
+    /// up to 60 s, every 4lw, TTL nodes enabled, no per-IP connection limit, and the super
     /// digest of `super:test`.
     pub fn for_tests(data_dir: impl Into<PathBuf>) -> ServerConfig {
         ServerConfig {
             tick_time_ms: 200,
+            max_session_timeout_ms: Some(60_000),
             data_dir: data_dir.into(),
             client_port: 0,
             max_client_cnxns: 0,

@@ -241,6 +241,56 @@ fn mntr(o: &mut String, core: &Core, d: DriverStats, now_ms: i64) {
     for (k, v) in lines {
         let _ = writeln!(o, "zk_{k}\t{v}");
     }
+    if let Some((open, max)) = file_descriptors() {
+        let _ = writeln!(
+            o,
+            "zk_open_file_descriptor_count\t{open}\nzk_max_file_descriptor_count\t{max}"
+        );
+    }
+}
+
+/// Open and maximum file descriptors of this process (Linux `/proc`), as mntr reports them.
+fn file_descriptors() -> Option<(usize, u64)> {
+    let open = std::fs::read_dir("/proc/self/fd").ok()?.count();
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let max = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some((open, max))
+}
+
+/// `java.util.Date.toString()` in UTC: `Sun Nov 22 03:06:13 UTC 2026`.
+fn java_date(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        year
+    )
 }
 
 fn dump(o: &mut String, core: &Core) {
@@ -253,7 +303,7 @@ fn dump(o: &mut String, core: &Core) {
         total
     );
     for (at, set) in buckets {
-        let _ = writeln!(o, "{} expire at {}:", set.len(), at);
+        let _ = writeln!(o, "{} expire at {}:", set.len(), java_date(*at));
         for s in set {
             let _ = writeln!(o, "\t0x{:x}", s.0);
         }
@@ -282,6 +332,13 @@ mod tests {
         assert_eq!(detect(*b"ruok"), Some("ruok"));
         assert_eq!(detect(*b"\0\0\0\x2d"), None);
         assert_eq!(detect(*b"abcd"), None);
+    }
+
+    #[test]
+    fn java_dates() {
+        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
+        // From Apache ZooKeeper's dump output.
+        assert_eq!(java_date(1_795_316_773_000), "Sun Nov 22 03:06:13 UTC 2026");
     }
 
     #[test]

@@ -29,11 +29,15 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.data_dir)?;
     let server = Server::start(cfg).await?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    let failed = tokio::select! {
+        _ = tokio::signal::ctrl_c() => false,
+        _ = term.recv() => false,
+        _ = server.stopped() => true,
+    };
     tracing::info!("shutting down");
     server.shutdown().await;
+    if failed {
+        anyhow::bail!("the server stopped: its transaction log failed");
+    }
     Ok(())
 }

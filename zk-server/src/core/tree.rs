@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use bytes::Bytes;
 use zk_core::data::StatPersisted;
 use zk_core::path;
-use zk_core::{Acl, ErrorCode, EventType, OpCode, SessionId, Stat, Zxid};
+use zk_core::{Acl, ErrorCode, EventType, SessionId, Stat, Zxid};
 
 use super::java_hash::JavaHashSet;
 use super::node::{DataNode, OwnerKind};
@@ -255,13 +255,4 @@ impl DataTree {
             OwnerKind::Persistent => {}
         }
     }
-}
-
-/// The op code a transaction's header carries for a request op code: create2 and the like keep
-/// their own code; a failed request becomes `error`.
-pub fn is_create_op(op: OpCode) -> bool {
-    matches!(
-        op,
-        OpCode::Create | OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl
-    )
 }

@@ -127,14 +127,24 @@ impl Engine {
         }
     }
 
-    /// Runs until `shutdown` flips or every sender is gone.
+    /// Runs until `stop` flips or every sender is gone; flips `stop` itself when it ends on its
+    /// own (a failed log), so the listener and the connections stop too.
     pub(crate) async fn run(
         mut self,
         mut rx: mpsc::Receiver<ToEngine>,
-        mut shutdown: watch::Receiver<bool>,
+        stop: std::sync::Arc<watch::Sender<bool>>,
     ) {
-        let tick = Duration::from_millis(self.cfg.tick_time_ms.clamp(1, 2000));
-        let mut ticker = tokio::time::interval(tick);
+        let tick_ms = self.cfg.tick_time_ms.clamp(1, 2000);
+        let tick = Duration::from_millis(tick_ms);
+        // Wake at bucket boundaries (multiples of tickTime), where sessions expire, so a
+        // session dies between T and T + tickTime after its last packet, as in Apache ZooKeeper.
+        let now = now_ms();
+        let first = (now / tick_ms as i64 + 1) * tick_ms as i64 - now;
+        let mut ticker = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_millis(first.max(0) as u64),
+            tick,
+        );
+        let mut shutdown = stop.subscribe();
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reap_every = Duration::from_millis(self.cfg.container_check_interval_ms.max(1));
         let mut reaper =
@@ -175,6 +185,7 @@ impl Engine {
             let _ = tx.send(ToConn::Close);
         }
         self.logger.stop();
+        stop.send_replace(true);
     }
 
     fn handle(&mut self, msg: ToEngine) {

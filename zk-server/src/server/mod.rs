@@ -26,7 +26,7 @@ use logger::Logger;
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
+    shutdown: Arc<watch::Sender<bool>>,
     accept: JoinHandle<()>,
     engine: JoinHandle<()>,
 }
@@ -88,9 +88,9 @@ impl Server {
         let (logger, synced) = Logger::start(sink, start_zxid)?;
         let (tx, rx) = mpsc::channel(cfg.global_outstanding_limit.max(1));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let engine = tokio::spawn(
-            Engine::new(core, cfg.clone(), logger, synced).run(rx, shutdown_rx.clone()),
-        );
+        let shutdown = Arc::new(shutdown);
+        let engine =
+            tokio::spawn(Engine::new(core, cfg.clone(), logger, synced).run(rx, shutdown.clone()));
         let accept = tokio::spawn(accept_loop(listener, cfg, tx, shutdown_rx));
         tracing::info!(%addr, "zk-server serving");
         Ok(Server {
@@ -99,6 +99,16 @@ impl Server {
             accept,
             engine,
         })
+    }
+
+    /// Completes when the server stopped on its own (its transaction log failed) or was told
+    /// to stop.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only watches a flag.
+    pub async fn stopped(&self) {
+        let mut rx = self.shutdown.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
     }
 
     /// The address clients connect to.
@@ -111,10 +121,18 @@ impl Server {
     /// # Cancel safety
     /// Not cancel safe: a dropped future still stops the server, but may return before the log
     /// thread finished.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        let _ = self.accept.await;
-        let _ = self.engine.await;
+        let _ = (&mut self.accept).await;
+        let _ = (&mut self.engine).await;
+    }
+}
+
+impl Drop for Server {
+    /// A server dropped without [`Server::shutdown`] still stops: its tasks are told to finish
+    /// (without waiting for them).
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
     }
 }
 
