@@ -5,7 +5,7 @@
 //! - [`config`]: zoo.cfg and Java-system-property settings.
 //! - [`sink`]: the durability hook ([`TxnSink`]) between prepare and reply.
 //! - [`fourlw`]: four-letter words.
-//! - [`bench`]: the `zk-bench` load generator (uses zk-client).
+//! - [`bench`](mod@bench): the `zk-bench` load generator (uses zk-client).
 //! - [`server`]: the tokio driver and the embedding API ([`Server`]).
 //!
 //! ```no_run

@@ -3,7 +3,7 @@
 //!
 //! Module map:
 //! - [`config`]: the workload ([`BenchConfig`], [`Mix`], [`OpKind`]) and its command line.
-//! - [`run`]: setup, the per-session pipelined loop, warm-up and the measured window.
+//! - [`run`](mod@run): setup, the per-session pipelined loop, warm-up and the measured window.
 //! - [`fsync_sink`]: a stand-in log that fdatasyncs per batch (`zk-bench serve`).
 //! - [`report`]: the result ([`Report`]) as text or JSON.
 //!
