@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// zk-server over [`FsyncFileSink`] in `dataDir`, until SIGTERM or SIGINT.
+/// zk-server over [`zk_server::bench::fsync_sink::FsyncFileSink`] in `dataDir`, until SIGTERM or SIGINT.
 fn serve(cfg: &std::path::Path) -> anyhow::Result<()> {
     use zk_server::bench::fsync_sink::FsyncFileSink;
     let cfg = zk_server::ServerConfig::from_file(cfg)?;
