@@ -7,6 +7,7 @@
 //! - [`persist`]: Apache ZooKeeper 3.8's on-disk format (txn logs, snapshots, recovery).
 //! - [`fourlw`]: four-letter words.
 //! - `cli` (feature `cli`, on by default): the `zkcli` shell, zkCli.sh-compatible.
+//! - `bench` (feature `bench`, on by default): the `zk-bench` load generator (uses zk-client).
 //! - [`server`]: the tokio driver and the embedding API ([`Server`]).
 //!
 //! ```no_run
@@ -22,6 +23,8 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod config;
 pub mod core;
 pub mod error;
