@@ -21,10 +21,10 @@
 
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "cli")]
-pub mod cli;
 #[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod config;
 pub mod core;
 pub mod error;

@@ -4,7 +4,6 @@
 //! Module map:
 //! - [`config`]: the workload ([`BenchConfig`], [`Mix`], [`OpKind`]) and its command line.
 //! - [`run`](mod@run): setup, the per-session pipelined loop, warm-up and the measured window.
-//! - [`fsync_sink`]: a stand-in log that fdatasyncs per batch (`zk-bench serve`).
 //! - [`report`]: the result ([`Report`]) as text or JSON.
 //!
 //! ```no_run
@@ -22,7 +21,6 @@
 //! what the server sustains at that concurrency.
 
 pub mod config;
-pub mod fsync_sink;
 pub mod report;
 pub mod run;
 
