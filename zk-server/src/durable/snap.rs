@@ -26,3 +26,49 @@ pub fn write_snapshot(snap_dir: &Path, tree: &DataTree) -> Result<PathBuf> {
     }
     w.finish(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::TxnBody;
+    use bytes::Bytes;
+    use zk_core::txn::{CreateTxn, TxnHeader};
+    use zk_core::{Acl, OpCode, SessionId, Zxid};
+
+    fn create(tree: &mut DataTree, zxid: i64, path: &str) {
+        let h = TxnHeader {
+            client_id: SessionId(1),
+            cxid: 1,
+            zxid: Zxid(zxid),
+            time: 1,
+            txn_type: OpCode::Create.as_i32(),
+        };
+        let body = TxnBody::Create(CreateTxn {
+            path: path.into(),
+            data: Some(Bytes::from_static(b"x")),
+            acl: Acl::open_unsafe(),
+            ephemeral: false,
+            parent_cversion: -1,
+        });
+        tree.apply(&h, &body, &mut Vec::new());
+    }
+
+    #[test]
+    fn a_copy_keeps_its_state_and_the_snapshot_has_the_latest() {
+        let mut t = DataTree::new();
+        create(&mut t, 1, "/p");
+        let copy = t.clone();
+        create(&mut t, 2, "/p/a");
+        assert_eq!(copy.node("/p").unwrap().num_children(), 0);
+        assert_eq!(t.node("/p").unwrap().num_children(), 1);
+        let copy2 = t.clone();
+        create(&mut t, 3, "/p/b");
+        assert_eq!(copy2.node("/p").unwrap().num_children(), 1);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_snapshot(dir.path(), &t).unwrap();
+        let s = crate::persist::read_snapshot(&path).unwrap();
+        let p = s.nodes.iter().find(|n| n.path == "/p").unwrap();
+        assert_eq!(p.stat.cversion, 2);
+        assert_eq!(s.nodes.len(), 7);
+    }
+}
