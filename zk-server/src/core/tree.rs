@@ -14,6 +14,7 @@ use zk_core::{Acl, ErrorCode, EventType, SessionId, Stat, Zxid};
 
 use super::java_hash::JavaHashSet;
 use super::node::{DataNode, OwnerKind};
+use super::node_map::NodeMap;
 
 /// The outcome of applying one transaction (`ProcessTxnResult`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,11 +54,12 @@ pub struct Trigger {
 
 /// The znodes, the ephemerals by session, and the sessions with their timeouts.
 ///
-/// Nodes are shared (`Arc`) and copied on write, so `clone` costs a pointer copy per node, not
-/// a copy of its data, children and ACL: a snapshot copy stalls the engine only briefly.
+/// Nodes and the shards of the node map are shared (`Arc`) and copied on write, so `clone` costs
+/// a few hundred pointer copies whatever the size of the tree: a snapshot copy does not stall
+/// the engine; the writes after it copy the shards and nodes they change, once each.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    pub(super) nodes: HashMap<Arc<str>, Arc<DataNode>>,
+    pub(super) nodes: NodeMap,
     ephemerals: HashMap<SessionId, JavaHashSet>,
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
@@ -77,7 +79,7 @@ impl DataTree {
     /// A tree without any node, not even `/`: the base a snapshot is loaded into.
     pub fn empty() -> DataTree {
         DataTree {
-            nodes: HashMap::new(),
+            nodes: NodeMap::new(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
@@ -142,6 +144,11 @@ impl DataTree {
     /// The node at `path`, to change (copied first if a snapshot copy still shares it).
     pub(super) fn node_mut(&mut self, path: &str) -> Option<&mut DataNode> {
         self.nodes.get_mut(path).map(Arc::make_mut)
+    }
+
+    /// Makes room for `n` more nodes (recovery knows the count up front).
+    pub fn reserve(&mut self, n: usize) {
+        self.nodes.reserve(n);
     }
 
     /// Number of nodes, the four system nodes included.

@@ -20,7 +20,7 @@ use crate::core::{DataNode, DataTree};
 use crate::persist::{recover, DataDirs, Recovered};
 
 pub use sink::FileSink;
-pub use snap::write_snapshot;
+pub use snap::{write_snapshot, write_snapshot_paced};
 
 /// The snapshot and log directories of `cfg` (`dataDir`, `dataLogDir`).
 pub fn data_dirs(cfg: &ServerConfig) -> DataDirs {
@@ -67,6 +67,7 @@ fn build_tree(rec: Recovered) -> io::Result<DataTree> {
     let mut tree = DataTree::new();
     if let Some(snap) = rec.snapshot {
         tree = DataTree::empty();
+        tree.reserve(snap.nodes.len());
         for (id, timeout) in &snap.sessions {
             tree.insert_session(*id, *timeout);
         }

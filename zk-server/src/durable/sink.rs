@@ -13,7 +13,11 @@ use crate::core::DataTree;
 use crate::persist::{purge, DataDirs, SnapScheduler, TxnLog, TxnLogConfig};
 use crate::sink::TxnSink;
 
-use super::{data_dirs, write_snapshot};
+use super::{data_dirs, write_snapshot_paced};
+
+/// A background snapshot sleeps this % of its working time, leaving CPU to requests (the
+/// snapshot takes about twice as long; at most one runs at a time).
+const SNAPSHOT_PACE_PERCENT: u32 = 100;
 
 /// Logs transactions to `version-2/log.*` (Apache ZooKeeper's `FileTxnLog`), asks for a
 /// snapshot every snapCount transactions (randomized as `SyncRequestProcessor` does), rolls the
@@ -168,14 +172,17 @@ impl TxnSink for FileSink {
     }
 
     fn snapshot(&mut self, tree: &DataTree) -> io::Result<()> {
-        // Pointer-cheap: nodes are shared until either side changes them.
-        let tree = tree.clone();
+        // Cheap: shards and nodes are shared until either side changes them.
+        self.snapshot_owned(Box::new(tree.clone()))
+    }
+
+    fn snapshot_owned(&mut self, tree: Box<DataTree>) -> io::Result<()> {
         let dir: PathBuf = self.dirs.snap_dir.clone();
         let h = std::thread::Builder::new()
             .name("zk-snapshot".into())
             .spawn(move || {
                 let started = std::time::Instant::now();
-                match write_snapshot(&dir, &tree) {
+                match write_snapshot_paced(&dir, &tree, SNAPSHOT_PACE_PERCENT) {
                     Ok(p) => tracing::info!(
                         file = %p.display(),
                         nodes = tree.node_count(),

@@ -1,6 +1,7 @@
 //! Writing a snapshot of a [`DataTree`] in Apache ZooKeeper's format.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use zk_core::path;
 
@@ -14,12 +15,33 @@ use crate::persist::{Result, SnapshotWriter};
 /// # Errors
 /// I/O errors, naming the file.
 pub fn write_snapshot(snap_dir: &Path, tree: &DataTree) -> Result<PathBuf> {
+    write_snapshot_paced(snap_dir, tree, 0)
+}
+
+/// Nodes serialized between two pauses of a paced snapshot.
+const PACE_CHUNK: u64 = 8192;
+
+/// [`write_snapshot`], pausing after every chunk of nodes for `pace_percent` % of the time the
+/// chunk took (0: no pause), so that a background snapshot leaves CPU to the request path.
+///
+/// # Errors
+/// I/O errors, naming the file.
+pub fn write_snapshot_paced(
+    snap_dir: &Path,
+    tree: &DataTree,
+    pace_percent: u32,
+) -> Result<PathBuf> {
     let mut w = SnapshotWriter::create(snap_dir, tree.last_zxid())?;
+    let mut chunk_start = Instant::now();
     w.sessions(tree.sessions().iter().map(|(s, t)| (*s, *t)))?;
     let mut stack: Vec<String> = vec!["/".to_owned()];
     while let Some(p) = stack.pop() {
         let Some(node) = tree.node(&p) else { continue };
         w.node_with_acl(&p, node.data.as_deref(), &node.acl, &node.stat)?;
+        if pace_percent > 0 && w.node_count() % PACE_CHUNK == 0 {
+            std::thread::sleep(chunk_start.elapsed() * pace_percent / 100);
+            chunk_start = Instant::now();
+        }
         for c in node.children_iter() {
             stack.push(path::join(&p, c));
         }
