@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
-use tests::client_support::{within, ApacheServer, TcpProxy, TestServer};
+use tests::client_support::{within, ApacheServer, TcpProxy, TestServer, ZkServer};
 use tests::recipes_support::framework;
 use zk_recipes::{CloseMode, LeaderLatch};
 
@@ -158,9 +158,8 @@ async fn failover_when_the_leader_session_dies<S: TestServer>() {
     dying.close().await;
 }
 
-// HOOK(zk-server): every scenario above is generic over `TestServer`. When
-// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
-// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
+// against zk-server (durable, in process).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latch_single_leader_and_failover_on_close_apache() {
     within(
@@ -177,6 +176,26 @@ async fn latch_failover_when_the_leader_session_dies_apache() {
         Duration::from_secs(120),
         "test",
         failover_when_the_leader_session_dies::<ApacheServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latch_single_leader_and_failover_on_close_zk_server() {
+    within(
+        Duration::from_secs(120),
+        "test",
+        single_leader_and_failover_on_close::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latch_failover_when_the_leader_session_dies_zk_server() {
+    within(
+        Duration::from_secs(120),
+        "test",
+        failover_when_the_leader_session_dies::<ZkServer>(),
     )
     .await;
 }
