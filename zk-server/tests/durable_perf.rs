@@ -118,6 +118,8 @@ fn write_load(addr: std::net::SocketAddr, secs: u64) -> Vec<Duration> {
 fn recovery_and_latency_at_one_million_nodes() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = ServerConfig::for_tests(dir.path());
+    // DURABLE_PERF_NO_FSYNC=1: forceSync=no, to tell fsync contention from CPU contention.
+    cfg.force_sync = std::env::var_os("DURABLE_PERF_NO_FSYNC").is_none();
     let t = big_tree(1_000_000);
     let started = Instant::now();
     write_snapshot(&dir.path().join("version-2"), &t).unwrap();

@@ -205,3 +205,34 @@ impl Drop for FileSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::persist::{list, SNAPSHOT_PREFIX};
+    use zk_core::Zxid;
+
+    #[test]
+    fn the_purge_timer_keeps_the_newest_snapshots() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = DataDirs::new(dir.path(), None);
+        let mut t = DataTree::new();
+        for z in 0..6 {
+            t.set_last_zxid(Zxid(z * 10));
+            super::super::write_snapshot(&dirs.snap_dir, &t).unwrap();
+        }
+        let purger = start_purger(dirs.clone(), 3, Duration::from_millis(20)).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while list(&dirs.snap_dir, SNAPSHOT_PREFIX).unwrap().len() > 3 {
+            assert!(std::time::Instant::now() < deadline, "never purged");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(purger); // stops and joins the timer thread
+        let kept: Vec<Zxid> = list(&dirs.snap_dir, SNAPSHOT_PREFIX)
+            .unwrap()
+            .into_iter()
+            .map(|(z, _)| z)
+            .collect();
+        assert_eq!(kept, vec![Zxid(30), Zxid(40), Zxid(50)]);
+    }
+}
