@@ -85,6 +85,24 @@ fn zk_server_serves_what_apache_zookeeper_wrote() {
     let srv = InProcessServer::start(ServerConfig::for_tests(data.path())).unwrap();
     let mut r = RawClient::connect(srv.addr(), 30_000);
     assert_same(&served, &walk(&mut r));
+    drop(srv);
+
+    // Every one of Apache ZooKeeper's snapshots was written while the load ran (fuzzy):
+    // recovering from each of them plus the logs after it reaches the same tree.
+    // (The second newest and the middle one, to bound the test's time.)
+    let total = list(&dirs.snap_dir, SNAPSHOT_PREFIX).unwrap().len();
+    let mut checked = 1;
+    for keep in [total - 1, total / 2] {
+        let snaps = list(&dirs.snap_dir, SNAPSHOT_PREFIX).unwrap();
+        for (_, newer) in &snaps[keep..] {
+            std::fs::remove_file(newer).unwrap();
+        }
+        let srv = InProcessServer::start(ServerConfig::for_tests(data.path())).unwrap();
+        let mut r = RawClient::connect(srv.addr(), 30_000);
+        assert_same(&served, &walk(&mut r));
+        checked += 1;
+    }
+    assert_eq!(checked, 3, "recovered from {checked} snapshots");
 }
 
 #[test]
