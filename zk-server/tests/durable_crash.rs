@@ -207,4 +207,14 @@ fn acknowledged_writes_survive_sigkill() {
         .filter(|e| e.file_name().to_string_lossy().starts_with("snapshot."))
         .count();
     assert!(snaps >= 2, "snapshots were taken under load: {snaps}");
+    // A last start removes what a kill left of an unfinished snapshot.
+    let mut child = spawn(&cfg, addr);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let unfinished = std::fs::read_dir(dir.path().join("data/version-2"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("tmp."))
+        .count();
+    assert_eq!(unfinished, 0);
 }

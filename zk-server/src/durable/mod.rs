@@ -44,6 +44,7 @@ pub fn recover_tree(cfg: &ServerConfig) -> io::Result<DataTree> {
         std::fs::create_dir_all(d)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", d.display())))?;
     }
+    remove_unfinished_snapshots(&dirs.snap_dir);
     let rec = recover(&dirs)?;
     let had_snapshot = rec.snapshot.is_some();
     let n_txns = rec.txns.len();
@@ -60,6 +61,20 @@ pub fn recover_tree(cfg: &ServerConfig) -> io::Result<DataTree> {
         "recovered the data tree"
     );
     Ok(tree)
+}
+
+/// Deletes `tmp.snapshot.*` files (and their `.nodes` spill files): snapshots a crash cut
+/// short. They are never read (their names are not `snapshot.*`); this only frees the space.
+fn remove_unfinished_snapshots(snap_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(snap_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with("tmp.snapshot.") {
+            tracing::warn!(file = %e.path().display(), "removing an unfinished snapshot");
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Applies a recovered snapshot and log to a new tree.
