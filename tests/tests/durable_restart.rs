@@ -13,7 +13,7 @@ use tests::raw::InProcessServer;
 use zk_core::data::Acl;
 use zk_core::proto::SetDataRequest;
 use zk_core::{CreateMode, Request, Response};
-use zk_server::persist::{list, scan_log_file, DataDirs, LOG_PREFIX};
+use zk_server::persist::{list, scan_log_file, DataDirs, LOG_PREFIX, SNAPSHOT_PREFIX};
 use zk_server::ServerConfig;
 
 fn set(path: &str, data: &str) -> Request {
@@ -166,4 +166,21 @@ fn torn_tail_is_truncated_and_corrupt_middle_fails_naming_file_and_offset() {
     let name = log.file_name().unwrap().to_string_lossy().to_string();
     assert!(err.contains(&name), "{err}");
     assert!(err.contains(&mid.to_string()), "offset {mid} in: {err}");
+}
+
+#[test]
+fn a_separate_data_log_dir_holds_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ServerConfig::for_tests(dir.path().join("data"));
+    cfg.data_log_dir = Some(dir.path().join("txnlog"));
+    write_nodes(&cfg, 20);
+    let snaps = dir.path().join("data/version-2");
+    let logs = dir.path().join("txnlog/version-2");
+    assert!(!list(&snaps, SNAPSHOT_PREFIX).unwrap().is_empty());
+    assert!(list(&snaps, LOG_PREFIX).unwrap().is_empty());
+    assert!(!list(&logs, LOG_PREFIX).unwrap().is_empty());
+    let srv = InProcessServer::start(cfg).unwrap();
+    let mut r = RawClient::connect(srv.addr(), 30_000);
+    let t = walk(&mut r);
+    assert!((0..20).all(|i| t.contains_key(&format!("/n{i}"))));
 }
