@@ -68,11 +68,59 @@ impl TestServer for ApacheServer {
     }
 }
 
-// TODO(lead): zk-server variant. Once `zk_server` lands, implement `TestServer` for a
-// `ZkServer` wrapper here (start: `zk_server::Server::start(ServerConfig { .. }).await` on a
-// free loopback port with TTL nodes enabled and the super digest `super:test`; addr:
-// `server.addr()`; restart: `server.shutdown().await` then start again on the same port and
-// data directory), then add `suite!(zk_server, ZkServer);` in tests/tests/client_suite.rs.
+/// zk-server (in process, durable on a fresh data directory) as a [`TestServer`]: a free
+/// loopback port, TTL nodes on, the super digest `super:test`
+/// ([`zk_server::ServerConfig::for_tests`]); restart = shutdown, then start again on the same
+/// port and data directory (sessions and data are recovered from disk).
+pub struct ZkServer {
+    server: Option<zk_server::Server>,
+    cfg: zk_server::ServerConfig,
+}
+
+impl TestServer for ZkServer {
+    const NAME: &'static str = "zk-server";
+
+    async fn start() -> Self {
+        let mut cfg = zk_server::ServerConfig::for_tests(crate::fresh_data_dir("suite"));
+        let server = zk_server::Server::start(cfg.clone())
+            .await
+            .expect("start zk-server");
+        cfg.client_port = server.addr().port();
+        ZkServer {
+            server: Some(server),
+            cfg,
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.server.as_ref().expect("server present").addr()
+    }
+
+    async fn restart(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+        let mut last = None;
+        for _ in 0..50 {
+            match zk_server::Server::start(self.cfg.clone()).await {
+                Ok(s) => {
+                    self.server = Some(s);
+                    return;
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("restart zk-server: {last:?}");
+    }
+}
+
+impl Drop for ZkServer {
+    fn drop(&mut self) {
+        drop(self.server.take());
+        let _ = std::fs::remove_dir_all(&self.cfg.data_dir);
+    }
+}
 
 /// A TCP proxy in front of a server: [`TcpProxy::cut`] closes every connection,
 /// [`TcpProxy::reject`] closes new connections at once, [`TcpProxy::partition`] holds every

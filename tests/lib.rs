@@ -171,6 +171,16 @@ impl Drop for ApacheZk {
 
 pub mod raw;
 
+/// A new, empty data directory under the temp dir, unique per call (`zk-<tag>-<pid>-<n>`), for
+/// servers that must start from an empty tree (zk-server recovers whatever its dir holds).
+pub fn fresh_data_dir(tag: &str) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("zk-{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 /// The README's code blocks compile (`cargo test --doc -p tests`).
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

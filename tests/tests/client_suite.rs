@@ -1,9 +1,9 @@
 //! The zk-client integration suite, written once against [`TestServer`] and run per server:
-//! Apache ZooKeeper 3.8 now, zk-server once it lands (see the TODO at the bottom).
+//! Apache ZooKeeper 3.8 and zk-server (durable, in process).
 
 mod client_cases;
 
-use tests::client_support::ApacheServer;
+use tests::client_support::{ApacheServer, ZkServer};
 
 /// Generates one `#[tokio::test]` per case for server type `$server`.
 macro_rules! suite {
@@ -49,6 +49,4 @@ macro_rules! suite {
 
 suite!(apache, ApacheServer);
 
-// TODO(lead): run the same suite against zk-server: implement `TestServer` for it in
-// tests/client_support.rs (see the TODO there), then uncomment:
-// suite!(zk_server, ZkServer);
+suite!(zk_server, ZkServer);

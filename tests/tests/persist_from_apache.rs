@@ -45,7 +45,7 @@ fn zk_server_reads_and_recovers_what_apache_zookeeper_wrote() {
         &["snapCount=500", "preAllocSize=32", "forceSync=no"],
     )
     .expect("start Apache ZooKeeper");
-    let (mut counts, live_sessions, closed) = load(&zk);
+    let (mut counts, live_sessions, closed) = load(zk.addr());
     let mut reader = RawClient::connect(zk.addr(), 30_000);
     *counts.entry(OpCode::CreateSession.as_i32()).or_default() += 1;
     let served = walk(&mut reader);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tests::client_support::{within, ApacheServer, TestServer};
+use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
 use tests::recipes_support::{
     compile_java, curator_installed, framework, JavaProcess, CURATOR_PEER_JAVA,
 };
@@ -373,9 +373,8 @@ async fn rwlock_and_semaphore_with_curator<S: TestServer>(dir: &std::path::Path)
     fw.close().await;
 }
 
-// HOOK(zk-server): every scenario above is generic over `TestServer`. When
-// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
-// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
+// against zk-server (durable, in process).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curator_interop_apache() {
     if !curator_installed() {
@@ -387,6 +386,22 @@ async fn curator_interop_apache() {
         latch_with_curator::<ApacheServer>(&dir).await;
         rwlock_and_semaphore_with_curator::<ApacheServer>(&dir).await;
         selector_with_curator::<ApacheServer>(&dir).await;
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curator_interop_zk_server() {
+    if !curator_installed() {
+        panic!("Curator jars or javac missing: install libcurator-recipes-java and a JDK");
+    }
+    within(Duration::from_secs(300), "curator interop", async {
+        let dir = tokio::task::spawn_blocking(peer_dir).await.unwrap();
+        mutex_with_curator::<ZkServer>(&dir).await;
+        latch_with_curator::<ZkServer>(&dir).await;
+        rwlock_and_semaphore_with_curator::<ZkServer>(&dir).await;
+        selector_with_curator::<ZkServer>(&dir).await;
         let _ = std::fs::remove_dir_all(&dir);
     })
     .await;

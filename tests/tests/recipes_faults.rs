@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use tests::client_support::{within, ApacheServer, TestServer};
+use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
 use tests::recipes_support::{framework, MuteProxy};
 use zk_client::Client;
 use zk_recipes::{ConnectionState, Framework, InterProcessMutex, LeaderLatch};
@@ -277,9 +277,8 @@ async fn server_restart<S: TestServer>() {
     b.close().await;
 }
 
-// HOOK(zk-server): every scenario above is generic over `TestServer`. When
-// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
-// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
+// against zk-server (durable, in process).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_loss_during_acquire_apache() {
     within(
@@ -316,6 +315,46 @@ async fn server_restart_apache() {
         Duration::from_secs(90),
         "test",
         server_restart::<ApacheServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_loss_during_acquire_zk_server() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        connection_loss_during_acquire::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_expiry_while_holding_zk_server() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        session_expiry_while_holding::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_change_during_protected_create_zk_server() {
+    within(
+        Duration::from_secs(120),
+        "test",
+        session_change_during_protected_create::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_restart_zk_server() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        server_restart::<ZkServer>(),
     )
     .await;
 }

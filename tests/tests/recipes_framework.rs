@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use tests::client_support::{within, ApacheServer, TestServer};
+use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
 use tests::recipes_support::MuteProxy;
 use zk_client::Client;
 use zk_recipes::{ConnectionState, ErrorPolicy, Framework, LeaderLatch};
@@ -142,9 +142,8 @@ async fn session_error_policy<S: TestServer>() {
     fw.close().await;
 }
 
-// HOOK(zk-server): every scenario above is generic over `TestServer`. When
-// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
-// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
+// against zk-server (durable, in process).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn framework_namespace_and_paths_apache() {
     within(
@@ -171,6 +170,36 @@ async fn framework_session_error_policy_apache() {
         Duration::from_secs(60),
         "test",
         session_error_policy::<ApacheServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_namespace_and_paths_zk_server() {
+    within(
+        Duration::from_secs(60),
+        "test",
+        namespace_and_paths::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_states_expiry_and_new_session_zk_server() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        states_expiry_and_new_session::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_session_error_policy_zk_server() {
+    within(
+        Duration::from_secs(60),
+        "test",
+        session_error_policy::<ZkServer>(),
     )
     .await;
 }

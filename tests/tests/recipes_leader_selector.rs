@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tests::client_support::{within, ApacheServer, TcpProxy, TestServer};
+use tests::client_support::{within, ApacheServer, TcpProxy, TestServer, ZkServer};
 use tests::recipes_support::framework;
 use zk_recipes::LeaderSelector;
 
@@ -120,9 +120,8 @@ async fn interruption<S: TestServer>() {
     fw.close().await;
 }
 
-// HOOK(zk-server): every scenario above is generic over `TestServer`. When
-// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
-// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
+// against zk-server (durable, in process).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_selector_apache() {
     within(
@@ -139,6 +138,21 @@ async fn leader_selector_interruption_apache() {
         Duration::from_secs(60),
         "selector",
         interruption::<ApacheServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_selector_zk_server() {
+    within(Duration::from_secs(60), "selector", selectors::<ZkServer>()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_selector_interruption_zk_server() {
+    within(
+        Duration::from_secs(60),
+        "selector",
+        interruption::<ZkServer>(),
     )
     .await;
 }

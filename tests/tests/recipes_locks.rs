@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tests::client_support::{within, ApacheServer, TestServer};
+use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
 use tests::recipes_support::framework;
 use zk_recipes::{
     Framework, InterProcessMultiLock, InterProcessMutex, InterProcessReadWriteLock,
@@ -172,9 +172,8 @@ async fn multi_lock<S: TestServer>() {
     b.close().await;
 }
 
-// HOOK(zk-server): every scenario above is generic over `TestServer`. When
-// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
-// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
+// against zk-server (durable, in process).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_write_lock_apache() {
     within(Duration::from_secs(60), "rw", read_write::<ApacheServer>()).await;
@@ -196,6 +195,31 @@ async fn multi_lock_apache() {
         Duration::from_secs(60),
         "multi lock",
         multi_lock::<ApacheServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_write_lock_zk_server() {
+    within(Duration::from_secs(60), "rw", read_write::<ZkServer>()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn semaphores_zk_server() {
+    within(
+        Duration::from_secs(60),
+        "semaphores",
+        semaphores::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_lock_zk_server() {
+    within(
+        Duration::from_secs(60),
+        "multi lock",
+        multi_lock::<ZkServer>(),
     )
     .await;
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tests::client_support::{within, ApacheServer, TestServer};
+use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
 use tests::recipes_support::framework;
 use zk_client::CreateMode;
 use zk_recipes::InterProcessMutex;
@@ -179,9 +179,8 @@ async fn cancellation_storm<S: TestServer>() {
     b.close().await;
 }
 
-// HOOK(zk-server): every scenario above is generic over `TestServer`. When
-// `tests::client_support` gains the zk-server `TestServer` (see its TODO), add one
-// `#[tokio::test]` per scenario below calling it with that type, next to the Apache ones.
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
+// against zk-server (durable, in process).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutex_contention_apache() {
     within(
@@ -208,6 +207,31 @@ async fn mutex_cancellation_storm_apache() {
         Duration::from_secs(60),
         "test",
         cancellation_storm::<ApacheServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutex_contention_zk_server() {
+    within(Duration::from_secs(180), "test", contention::<ZkServer>()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutex_reentrancy_timeout_cancellation_zk_server() {
+    within(
+        Duration::from_secs(120),
+        "test",
+        reentrancy_timeout_and_cancellation::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutex_cancellation_storm_zk_server() {
+    within(
+        Duration::from_secs(60),
+        "test",
+        cancellation_storm::<ZkServer>(),
     )
     .await;
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tests::raw::InProcessServer;
 
 fn server() -> InProcessServer {
-    let dir = std::env::temp_dir().join(format!("zk-server-clients-{}", std::process::id()));
+    let dir = tests::fresh_data_dir("server-clients");
     InProcessServer::start(zk_server::ServerConfig::for_tests(dir)).expect("start zk-server")
 }
 

@@ -421,7 +421,7 @@ fn zk_server_answers_like_apache_zookeeper() {
     };
     let expected = run(apache.addr());
     drop(apache);
-    let mut cfg = zk_server::ServerConfig::for_tests(std::env::temp_dir().join("zk-diff"));
+    let mut cfg = zk_server::ServerConfig::for_tests(tests::fresh_data_dir("diff"));
     // Apache ZooKeeper's defaults: tickTime 2000, timeouts 4 s..40 s.
     cfg.tick_time_ms = 2000;
     cfg.min_session_timeout_ms = None;

@@ -15,7 +15,7 @@ use zk_core::{Acl, Request, SessionId, Zxid};
 use zk_server::{ServerConfig, TxnSink};
 
 fn cfg() -> ServerConfig {
-    ServerConfig::for_tests(std::env::temp_dir().join(format!("zk-driver-{}", std::process::id())))
+    ServerConfig::for_tests(tests::fresh_data_dir("driver"))
 }
 
 fn create(path: &str) -> Request {

@@ -4,6 +4,7 @@
 //! - [`core`]: the sans-IO server (data tree, ACLs, sessions, watches, prepare/apply).
 //! - [`config`]: zoo.cfg and Java-system-property settings.
 //! - [`sink`]: the durability hook ([`TxnSink`]) between prepare and reply.
+//! - [`durable`]: recovery at start-up and the file-backed [`TxnSink`] ([`durable::FileSink`]).
 //! - [`persist`]: Apache ZooKeeper 3.8's on-disk format (txn logs, snapshots, recovery).
 //! - [`fourlw`]: four-letter words.
 //! - `cli` (feature `cli`, on by default): the `zkcli` shell, zkCli.sh-compatible.
@@ -27,6 +28,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod durable;
 pub mod error;
 pub mod fourlw;
 pub mod persist;

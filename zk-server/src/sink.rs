@@ -32,6 +32,12 @@ pub trait TxnSink: Send + 'static {
         let _ = tree;
         Ok(())
     }
+
+    /// [`snapshot`](Self::snapshot) given the copy itself, which the sink may keep (e.g. to
+    /// write it on another thread). The default lends it to `snapshot`.
+    fn snapshot_owned(&mut self, tree: Box<DataTree>) -> io::Result<()> {
+        self.snapshot(&tree)
+    }
 }
 
 /// A sink that keeps nothing (tests, benchmarks of the in-memory path).
@@ -119,5 +125,9 @@ impl<T: TxnSink + ?Sized> TxnSink for Box<T> {
 
     fn snapshot(&mut self, tree: &DataTree) -> io::Result<()> {
         (**self).snapshot(tree)
+    }
+
+    fn snapshot_owned(&mut self, tree: Box<DataTree>) -> io::Result<()> {
+        (**self).snapshot_owned(tree)
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use tests::ApacheZk;
+use std::net::SocketAddr;
 use zk_core::data::{Acl, Id};
 use zk_core::proto::*;
 use zk_core::{CreateMode, OpCode, Perms, Request, Response, SessionId};
@@ -50,11 +50,12 @@ fn delete(path: &str) -> Request {
 }
 
 /// Runs the load; returns the expected count of each logged transaction type.
-pub(crate) fn load(zk: &ApacheZk) -> (BTreeMap<i32, usize>, Vec<SessionId>, SessionId) {
+/// Writes the load on the server at `addr` (Apache ZooKeeper or zk-server).
+pub(crate) fn load(addr: SocketAddr) -> (BTreeMap<i32, usize>, Vec<SessionId>, SessionId) {
     let open = Acl::open_unsafe;
-    let mut a = RawClient::connect(zk.addr(), 30_000);
-    let mut b = RawClient::connect(zk.addr(), 30_000);
-    let mut c = RawClient::connect(zk.addr(), 40_000);
+    let mut a = RawClient::connect(addr, 30_000);
+    let mut b = RawClient::connect(addr, 30_000);
+    let mut c = RawClient::connect(addr, 40_000);
     let mut reqs: Vec<Request> = Vec::new();
     for top in ["/p", "/seq", "/eph", "/ttl", "/acl"] {
         reqs.push(create(top, Some(b"top"), open(), CreateMode::Persistent));

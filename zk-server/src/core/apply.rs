@@ -1,11 +1,13 @@
 //! Applying transactions to the data tree (`DataTree.processTxn`): deterministic, so replaying
 //! the log rebuilds the tree.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use zk_core::data::StatPersisted;
 use zk_core::path;
 use zk_core::txn::TxnHeader;
-use zk_core::{Acl, ErrorCode, EventType, Zxid};
+use zk_core::{Acl, ErrorCode, EventType, OpCode, Zxid};
 
 use super::node::{DataNode, OwnerKind};
 use super::tree::{DataTree, Trigger, TxnResult};
@@ -57,6 +59,9 @@ impl DataTree {
                     t.parent_cversion,
                     zxid,
                     h.time,
+                    // Replay of an op-1 create that finds the node still raises the parent's
+                    // cversion (FileTxnSnapLog.processTransaction).
+                    txn_type == OpCode::Create.as_i32(),
                     triggers,
                 )
             }
@@ -68,6 +73,7 @@ impl DataTree {
                 t.parent_cversion,
                 zxid,
                 h.time,
+                false,
                 triggers,
             ),
             TxnBody::CreateTtl(t) => self.create_node(
@@ -78,12 +84,13 @@ impl DataTree {
                 t.parent_cversion,
                 zxid,
                 h.time,
+                false,
                 triggers,
             ),
             TxnBody::Delete(t) => self
                 .delete_node(&t.path, zxid, triggers)
                 .map(|_| TxnResult::Deleted),
-            TxnBody::SetData(t) => match self.nodes.get_mut(&t.path) {
+            TxnBody::SetData(t) => match self.node_mut(&t.path) {
                 None => Err(ErrorCode::NoNode),
                 Some(n) => {
                     n.data = t.data.clone();
@@ -98,7 +105,7 @@ impl DataTree {
                     Ok(TxnResult::SetData(stat))
                 }
             },
-            TxnBody::SetAcl(t) => match self.nodes.get_mut(&t.path) {
+            TxnBody::SetAcl(t) => match self.node_mut(&t.path) {
                 None => Err(ErrorCode::NoNode),
                 Some(n) => {
                     n.acl = t.acl.clone();
@@ -112,9 +119,12 @@ impl DataTree {
                 self.sessions.insert(h.client_id, t.timeout_ms);
                 Ok(TxnResult::Session)
             }
-            TxnBody::CloseSession(_) => {
-                // The session's ephemerals as the tree knows them; the txn's list is the same set
-                // as prepared, and deleting from the index keeps replay idempotent.
+            TxnBody::CloseSession(t) => {
+                // The listed paths first (a delete of a node a fuzzy snapshot already lacks
+                // still moves its parent's pzxid), then whatever the session still owns.
+                for p in &t.paths_to_delete {
+                    let _ = self.delete_node(p, zxid, triggers);
+                }
                 for p in self.ephemerals(h.client_id) {
                     let _ = self.delete_node(&p, zxid, triggers);
                 }
@@ -123,7 +133,6 @@ impl DataTree {
             }
             TxnBody::Multi(subs) => Ok(self.apply_multi(h, subs, triggers)),
         };
-        let _ = txn_type;
         res.unwrap_or_else(TxnResult::Error)
     }
 
@@ -156,6 +165,9 @@ impl DataTree {
         TxnResult::Multi(results)
     }
 
+    /// `DataTree.createNode` with replay's rules: a missing parent is NoNode; an existing child
+    /// is NodeExists (after raising the parent's cversion if `adjust_on_exists`); the parent's
+    /// cversion and pzxid only move forward.
     #[allow(clippy::too_many_arguments)]
     fn create_node(
         &mut self,
@@ -166,21 +178,39 @@ impl DataTree {
         parent_cversion: i32,
         zxid: Zxid,
         time: i64,
+        adjust_on_exists: bool,
         triggers: &mut Vec<Trigger>,
     ) -> Result<TxnResult, ErrorCode> {
         let parent_path = path::parent(path).to_owned();
         let name = path::node_name(path);
-        if self.nodes.contains_key(path) {
+        let parent = self
+            .nodes
+            .get(parent_path.as_str())
+            .ok_or(ErrorCode::NoNode)?;
+        let exists = parent.has_child(name) || path == "/";
+        if exists && !adjust_on_exists {
             return Err(ErrorCode::NodeExists);
         }
-        let parent = self.nodes.get_mut(&parent_path).ok_or(ErrorCode::NoNode)?;
-        parent.stat.cversion = if parent_cversion == -1 {
-            parent.stat.cversion + 1
+        let cur = parent.stat.cversion;
+        let cv = if parent_cversion == -1 {
+            cur + 1
         } else {
             parent_cversion
         };
-        parent.stat.pzxid = zxid;
+        let parent = self.node_mut(&parent_path).ok_or(ErrorCode::NoNode)?;
+        if cv > parent.stat.cversion {
+            parent.stat.cversion = cv;
+            parent.stat.pzxid = zxid;
+        }
+        if exists {
+            return Err(ErrorCode::NodeExists);
+        }
         parent.add_child(name);
+        // A node left in the map when replay deleted its parent (a fuzzy snapshot held the
+        // parent's later incarnation) is replaced.
+        if let Some(old) = self.nodes.remove(path) {
+            self.unindex_owner(path, old.stat.ephemeral_owner);
+        }
         let stat = StatPersisted {
             czxid: zxid,
             mzxid: zxid,
@@ -194,7 +224,7 @@ impl DataTree {
         };
         let node = DataNode::new(data.clone(), acl.to_vec(), stat);
         let client_stat = node.client_stat();
-        self.nodes.insert(path.to_owned(), node);
+        self.nodes.insert(path.into(), Arc::new(node));
         self.index_owner(path, owner);
         triggers.push(Trigger {
             event: EventType::NodeCreated,
@@ -210,18 +240,25 @@ impl DataTree {
         })
     }
 
+    /// `DataTree.deleteNode`: the parent's pzxid moves forward even when the child is already
+    /// gone (replay over a fuzzy snapshot), then the child goes if it is there.
     fn delete_node(
         &mut self,
         path: &str,
         zxid: Zxid,
         triggers: &mut Vec<Trigger>,
     ) -> Result<(), ErrorCode> {
-        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         let parent_path = path::parent(path).to_owned();
-        if let Some(parent) = self.nodes.get_mut(&parent_path) {
-            parent.remove_child(path::node_name(path));
-            parent.stat.pzxid = zxid;
+        if path == "/" || !self.nodes.contains_key(parent_path.as_str()) {
+            return Err(ErrorCode::NoNode);
         }
+        if let Some(parent) = self.node_mut(&parent_path) {
+            parent.remove_child(path::node_name(path));
+            if zxid > parent.stat.pzxid {
+                parent.stat.pzxid = zxid;
+            }
+        }
+        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         self.unindex_owner(path, node.stat.ephemeral_owner);
         triggers.push(Trigger {
             event: EventType::NodeDeleted,

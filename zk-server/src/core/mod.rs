@@ -11,6 +11,7 @@ mod dispatch;
 pub mod java_hash;
 mod lifecycle;
 pub mod node;
+pub mod node_map;
 pub mod prepare;
 mod read;
 pub mod reply;

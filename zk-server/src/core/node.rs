@@ -79,6 +79,11 @@ impl DataNode {
         self.children.iter()
     }
 
+    /// True if `name` is a child.
+    pub fn has_child(&self, name: &str) -> bool {
+        self.children.contains(name)
+    }
+
     /// Number of children.
     pub fn num_children(&self) -> usize {
         self.children.len()

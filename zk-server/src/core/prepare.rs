@@ -118,7 +118,16 @@ impl<'a> Preparer<'a> {
                 continue;
             }
             match self.op(op) {
-                Ok(b) => subs.push((op.op_code().as_i32(), b)),
+                Ok(b) => {
+                    // MultiOperationRecord turns create2 into a plain create (Op.create), and
+                    // that is the type Apache ZooKeeper logs; its replay rejects type create2
+                    // inside a multi and would skip the whole multi.
+                    let ty = match op.op_code() {
+                        OpCode::Create2 => OpCode::Create,
+                        other => other,
+                    };
+                    subs.push((ty.as_i32(), b))
+                }
                 Err(e) => {
                     failed = true;
                     self.overlay.clear();

@@ -5,6 +5,7 @@
 //! order from the same starting tree rebuilds the same tree; this is how recovery works.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use zk_core::data::StatPersisted;
@@ -13,6 +14,7 @@ use zk_core::{Acl, ErrorCode, EventType, SessionId, Stat, Zxid};
 
 use super::java_hash::JavaHashSet;
 use super::node::{DataNode, OwnerKind};
+use super::node_map::NodeMap;
 
 /// The outcome of applying one transaction (`ProcessTxnResult`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,9 +53,13 @@ pub struct Trigger {
 }
 
 /// The znodes, the ephemerals by session, and the sessions with their timeouts.
+///
+/// Nodes and the shards of the node map are shared (`Arc`) and copied on write, so `clone` costs
+/// a few hundred pointer copies whatever the size of the tree: a snapshot copy does not stall
+/// the engine; the writes after it copy the shards and nodes they change, once each.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    pub(super) nodes: HashMap<String, DataNode>,
+    pub(super) nodes: NodeMap,
     ephemerals: HashMap<SessionId, JavaHashSet>,
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
@@ -70,21 +76,30 @@ impl Default for DataTree {
 const SPECIAL: [&str; 4] = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"];
 
 impl DataTree {
-    /// The initial tree: `/`, `/zookeeper`, `/zookeeper/quota` (empty data, open ACL) and
-    /// `/zookeeper/config` (empty data, read-only ACL), attached without cversion bumps.
-    pub fn new() -> DataTree {
-        let mut t = DataTree {
-            nodes: HashMap::new(),
+    /// A tree without any node, not even `/`: the base a snapshot is loaded into.
+    pub fn empty() -> DataTree {
+        DataTree {
+            nodes: NodeMap::new(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
             sessions: BTreeMap::new(),
             last_zxid: Zxid(0),
-        };
+        }
+    }
+
+    /// The initial tree: `/`, `/zookeeper`, `/zookeeper/quota` (empty data, open ACL) and
+    /// `/zookeeper/config` (empty data, read-only ACL), attached without cversion bumps.
+    pub fn new() -> DataTree {
+        let mut t = DataTree::empty();
         let empty = || Some(Bytes::new());
         t.nodes.insert(
             "/".into(),
-            DataNode::new(empty(), Acl::open_unsafe(), StatPersisted::default()),
+            Arc::new(DataNode::new(
+                empty(),
+                Acl::open_unsafe(),
+                StatPersisted::default(),
+            )),
         );
         for (p, acl) in [
             ("/zookeeper", Acl::open_unsafe()),
@@ -96,9 +111,9 @@ impl DataTree {
                 // Apache ZooKeeper's config node starts with aversion -1.
                 stat.aversion = -1;
             }
-            t.nodes.insert(p.into(), DataNode::new(empty(), acl, stat));
-            let parent = path::parent(p).to_owned();
-            if let Some(n) = t.nodes.get_mut(&parent) {
+            t.nodes
+                .insert(p.into(), Arc::new(DataNode::new(empty(), acl, stat)));
+            if let Some(n) = t.node_mut(path::parent(p)) {
                 n.add_child(path::node_name(p));
             }
         }
@@ -123,7 +138,17 @@ impl DataTree {
 
     /// The node at `path`.
     pub fn node(&self, path: &str) -> Option<&DataNode> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|n| &**n)
+    }
+
+    /// The node at `path`, to change (copied first if a snapshot copy still shares it).
+    pub(super) fn node_mut(&mut self, path: &str) -> Option<&mut DataNode> {
+        self.nodes.get_mut(path).map(Arc::make_mut)
+    }
+
+    /// Makes room for `n` more nodes (recovery knows the count up front).
+    pub fn reserve(&mut self, n: usize) {
+        self.nodes.reserve(n);
     }
 
     /// Number of nodes, the four system nodes included.
@@ -133,19 +158,19 @@ impl DataTree {
 
     /// Every node with its path, in no particular order (for snapshots).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &DataNode)> {
-        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
+        self.nodes.iter().map(|(p, n)| (&**p, &**n))
     }
 
     /// Inserts a node as read from a snapshot, linking it to its parent if present. Ephemeral,
     /// container and TTL indexes are updated.
     pub fn insert_restored(&mut self, path: &str, node: DataNode) {
         if path != "/" {
-            if let Some(p) = self.nodes.get_mut(path::parent(path)) {
+            if let Some(p) = self.node_mut(path::parent(path)) {
                 p.add_child(path::node_name(path));
             }
         }
         self.index_owner(path, node.stat.ephemeral_owner);
-        self.nodes.insert(path.to_owned(), node);
+        self.nodes.insert(path.into(), Arc::new(node));
     }
 
     /// Sessions and their timeouts, as created and closed by the applied transactions.
@@ -200,7 +225,7 @@ impl DataTree {
         let mut count = 0;
         let mut stack = vec![path.to_owned()];
         while let Some(p) = stack.pop() {
-            if let Some(n) = self.nodes.get(&p) {
+            if let Some(n) = self.nodes.get(p.as_str()) {
                 for c in n.children_iter() {
                     count += 1;
                     stack.push(path::join(&p, c));

@@ -72,7 +72,7 @@ impl Logger {
                         LogMsg::Snapshot(tree) => {
                             // Every transaction the copy reflects was submitted, hence synced,
                             // before this message.
-                            if let Err(e) = sink.snapshot(&tree) {
+                            if let Err(e) = sink.snapshot_owned(tree) {
                                 tracing::error!(error = %e, "snapshot failed");
                             }
                         }

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
 use crate::core::{ConnId, Core, DataTree};
+use crate::durable::{recover_tree, FileSink};
 use crate::sink::{NullSink, TxnSink};
 
 use conn::ConnLimits;
@@ -62,12 +63,33 @@ impl Drop for IpSlot {
 }
 
 impl Server {
+    /// Starts a durable server on `cfg.data_dir` / `cfg.data_log_dir` (created if missing):
+    /// recovers the tree (newest valid snapshot + the logs after it), then logs every
+    /// transaction there ([`FileSink`]) before replying.
+    ///
+    /// # Errors
+    /// Recovery failed (the message names the file and offset), or the port is taken.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: recovery runs on a blocking thread and only reads (or writes the initial
+    /// snapshot); nothing is served before the listener is bound.
+    pub async fn start(cfg: ServerConfig) -> io::Result<Server> {
+        let c = cfg.clone();
+        let (tree, sink) = tokio::task::spawn_blocking(move || {
+            let tree = recover_tree(&c)?;
+            let sink = FileSink::open(&c)?;
+            Ok::<_, io::Error>((tree, sink))
+        })
+        .await
+        .map_err(io::Error::other)??;
+        Self::start_with(cfg, tree, Box::new(sink)).await
+    }
+
     /// Starts a server with an empty tree and no transaction log (writes are in memory only).
     ///
     /// # Cancel safety
-    /// Cancel safe: nothing is spawned before the listener is bound, and a dropped future leaves
-    /// nothing running.
-    pub async fn start(cfg: ServerConfig) -> io::Result<Server> {
+    /// Cancel safe, as [`Server::start`].
+    pub async fn start_in_memory(cfg: ServerConfig) -> io::Result<Server> {
         Self::start_with(cfg, DataTree::new(), Box::new(NullSink)).await
     }
 
