@@ -1,6 +1,9 @@
 //! Where the examples run: an embedded zk-server started in-process on a free loopback port, or
 //! any ZooKeeper-compatible ensemble given with `--connect HOSTS`.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use zk_server::{Server, ServerConfig};
 
 /// The value of `--connect HOSTS` on the command line, if given (the recipe examples take only
@@ -27,6 +30,8 @@ pub fn connect_arg() -> anyhow::Result<Option<String>> {
 pub struct Ensemble {
     server: Option<Server>,
     connect: String,
+    /// The embedded server's data directory, removed at shutdown.
+    data_dir: Option<PathBuf>,
 }
 
 impl Ensemble {
@@ -41,10 +46,16 @@ impl Ensemble {
             return Ok(Ensemble {
                 server: None,
                 connect: hosts.to_owned(),
+                data_dir: None,
             });
         }
-        let dir = std::env::temp_dir().join(format!("zk-examples-{}", std::process::id()));
-        let mut cfg = ServerConfig::for_tests(dir);
+        // zk-server recovers whatever its data directory holds, so every embedded server gets a
+        // new, empty one (several may run in one process, as in the tests).
+        static STARTED: AtomicU64 = AtomicU64::new(0);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("zk-examples-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut cfg = ServerConfig::for_tests(dir.clone());
         // Sessions between 1 s and 10 s: a dead client's ephemerals go within seconds.
         cfg.tick_time_ms = 500;
         let server = Server::start(cfg).await?;
@@ -52,6 +63,7 @@ impl Ensemble {
         Ok(Ensemble {
             server: Some(server),
             connect,
+            data_dir: Some(dir),
         })
     }
 
@@ -73,6 +85,9 @@ impl Ensemble {
     pub async fn shutdown(self) {
         if let Some(server) = self.server {
             server.shutdown().await;
+        }
+        if let Some(dir) = self.data_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
