@@ -22,8 +22,13 @@ const JAVA_ROUNDS: usize = 40;
 const RUST_TASKS: usize = 3;
 const RUST_ROUNDS: usize = 15;
 
-fn peer_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("zk-recipes-curator-{}", std::process::id()));
+/// A directory of this test's own holding the compiled peer: the tests run in parallel and
+/// each removes its directory when done, so they must not share one.
+fn peer_dir(server: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "zk-recipes-curator-{server}-{}",
+        std::process::id()
+    ));
     compile_java(&dir, "CuratorPeer", CURATOR_PEER_JAVA).expect("javac CuratorPeer");
     dir
 }
@@ -381,7 +386,9 @@ async fn curator_interop_apache() {
         panic!("Curator jars or javac missing: install libcurator-recipes-java and a JDK");
     }
     within(Duration::from_secs(300), "curator interop", async {
-        let dir = tokio::task::spawn_blocking(peer_dir).await.unwrap();
+        let dir = tokio::task::spawn_blocking(|| peer_dir("apache"))
+            .await
+            .unwrap();
         mutex_with_curator::<ApacheServer>(&dir).await;
         latch_with_curator::<ApacheServer>(&dir).await;
         rwlock_and_semaphore_with_curator::<ApacheServer>(&dir).await;
@@ -397,7 +404,9 @@ async fn curator_interop_zk_server() {
         panic!("Curator jars or javac missing: install libcurator-recipes-java and a JDK");
     }
     within(Duration::from_secs(300), "curator interop", async {
-        let dir = tokio::task::spawn_blocking(peer_dir).await.unwrap();
+        let dir = tokio::task::spawn_blocking(|| peer_dir("zk-server"))
+            .await
+            .unwrap();
         mutex_with_curator::<ZkServer>(&dir).await;
         latch_with_curator::<ZkServer>(&dir).await;
         rwlock_and_semaphore_with_curator::<ZkServer>(&dir).await;
