@@ -124,7 +124,8 @@ impl Drop for ZkServer {
 
 /// A TCP proxy in front of a server: [`TcpProxy::cut`] closes every connection,
 /// [`TcpProxy::reject`] closes new connections at once, [`TcpProxy::partition`] holds every
-/// byte until healed.
+/// byte until healed, [`TcpProxy::mute_replies`] drops what the server sends (requests still
+/// reach it and are applied, their replies are lost).
 pub struct TcpProxy {
     addr: SocketAddr,
     state: Arc<ProxyState>,
@@ -135,6 +136,7 @@ struct ProxyState {
     upstream: SocketAddr,
     partition: tokio::sync::watch::Sender<bool>,
     reject: AtomicBool,
+    mute: AtomicBool,
     conns: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -147,6 +149,7 @@ impl TcpProxy {
             upstream,
             partition: tokio::sync::watch::Sender::new(false),
             reject: AtomicBool::new(false),
+            mute: AtomicBool::new(false),
             conns: Mutex::new(Vec::new()),
         });
         let st = state.clone();
@@ -190,6 +193,11 @@ impl TcpProxy {
     pub fn partition(&self, on: bool) {
         self.state.partition.send_replace(on);
     }
+
+    /// Starts or stops dropping every byte from the server to the client.
+    pub fn mute_replies(&self, on: bool) {
+        self.state.mute.store(on, Ordering::SeqCst);
+    }
 }
 
 impl Drop for TcpProxy {
@@ -206,15 +214,16 @@ async fn pipe(st: Arc<ProxyState>, mut down: TcpStream) {
     };
     let (mut dr, mut dw) = down.split();
     let (mut ur, mut uw) = up.split();
-    let a = copy(&st, &mut dr, &mut uw);
-    let b = copy(&st, &mut ur, &mut dw);
+    let a = copy(&st, &mut dr, &mut uw, false);
+    let b = copy(&st, &mut ur, &mut dw, true);
     tokio::select! {
         _ = a => {}
         _ = b => {}
     }
 }
 
-async fn copy<R, W>(st: &ProxyState, r: &mut R, w: &mut W)
+/// Copies one direction; `replies` marks the server-to-client one, which muting drops.
+async fn copy<R, W>(st: &ProxyState, r: &mut R, w: &mut W, replies: bool)
 where
     R: tokio::io::AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin,
@@ -229,6 +238,9 @@ where
         let mut partition = st.partition.subscribe();
         if partition.wait_for(|on| !*on).await.is_err() {
             return;
+        }
+        if replies && st.mute.load(Ordering::SeqCst) {
+            continue;
         }
         if w.write_all(&buf[..n]).await.is_err() {
             return;

@@ -380,38 +380,30 @@ async fn rwlock_and_semaphore_with_curator<S: TestServer>(dir: &std::path::Path)
 
 // Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
 // against zk-server (durable, in process).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn curator_interop_apache() {
+/// Every scenario against server `S`, with the Java peer compiled in a directory of its own.
+async fn curator_interop<S: TestServer>(tag: &'static str) {
     if !curator_installed() {
         panic!("Curator jars or javac missing: install libcurator-recipes-java and a JDK");
     }
     within(Duration::from_secs(300), "curator interop", async {
-        let dir = tokio::task::spawn_blocking(|| peer_dir("apache"))
+        let dir = tokio::task::spawn_blocking(move || peer_dir(tag))
             .await
             .unwrap();
-        mutex_with_curator::<ApacheServer>(&dir).await;
-        latch_with_curator::<ApacheServer>(&dir).await;
-        rwlock_and_semaphore_with_curator::<ApacheServer>(&dir).await;
-        selector_with_curator::<ApacheServer>(&dir).await;
+        mutex_with_curator::<S>(&dir).await;
+        latch_with_curator::<S>(&dir).await;
+        rwlock_and_semaphore_with_curator::<S>(&dir).await;
+        selector_with_curator::<S>(&dir).await;
         let _ = std::fs::remove_dir_all(&dir);
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curator_interop_apache() {
+    curator_interop::<ApacheServer>("apache").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curator_interop_zk_server() {
-    if !curator_installed() {
-        panic!("Curator jars or javac missing: install libcurator-recipes-java and a JDK");
-    }
-    within(Duration::from_secs(300), "curator interop", async {
-        let dir = tokio::task::spawn_blocking(|| peer_dir("zk-server"))
-            .await
-            .unwrap();
-        mutex_with_curator::<ZkServer>(&dir).await;
-        latch_with_curator::<ZkServer>(&dir).await;
-        rwlock_and_semaphore_with_curator::<ZkServer>(&dir).await;
-        selector_with_curator::<ZkServer>(&dir).await;
-        let _ = std::fs::remove_dir_all(&dir);
-    })
-    .await;
+    curator_interop::<ZkServer>("zk-server").await;
 }

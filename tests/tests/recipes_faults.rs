@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
-use tests::recipes_support::{framework, MuteProxy};
+use tests::client_support::{within, ApacheServer, TcpProxy, TestServer, ZkServer};
+use tests::recipes_support::framework;
 use zk_client::Client;
 use zk_recipes::{ConnectionState, Framework, InterProcessMutex, LeaderLatch};
 
@@ -31,7 +31,7 @@ async fn until_children(fw: &Framework, p: &str, n: usize, what: &str) {
 async fn connection_loss_during_acquire<S: TestServer>() {
     let server = S::start().await;
     let a = framework(&server.connect_string(), Duration::from_secs(10)).await;
-    let proxy = MuteProxy::start(server.addr()).await;
+    let proxy = TcpProxy::start(server.addr()).await;
     let b = framework(&proxy.addr().to_string(), Duration::from_secs(10)).await;
     let ma = InterProcessMutex::new(&a, "/f1").unwrap();
     ma.acquire().await.unwrap();
@@ -90,7 +90,7 @@ async fn connection_loss_during_acquire<S: TestServer>() {
 
 async fn session_expiry_while_holding<S: TestServer>() {
     let server = S::start().await;
-    let proxy = MuteProxy::start(server.addr()).await;
+    let proxy = TcpProxy::start(server.addr()).await;
     // A re-creates its session after expiry, as Curator does.
     let a = Framework::builder()
         .client_builder(Client::builder().session_timeout(Duration::from_secs(4)))
@@ -169,7 +169,7 @@ async fn session_expiry_while_holding<S: TestServer>() {
 async fn session_change_during_protected_create<S: TestServer>() {
     let server = S::start().await;
     let a = framework(&server.connect_string(), Duration::from_secs(10)).await;
-    let proxy = MuteProxy::start(server.addr()).await;
+    let proxy = TcpProxy::start(server.addr()).await;
     let b = Framework::builder()
         .client_builder(Client::builder().session_timeout(Duration::from_secs(4)))
         .connect(&proxy.addr().to_string())

@@ -5,8 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
-use tests::recipes_support::MuteProxy;
+use tests::client_support::{within, ApacheServer, TcpProxy, TestServer, ZkServer};
 use zk_client::Client;
 use zk_recipes::{ConnectionState, ErrorPolicy, Framework, LeaderLatch};
 
@@ -52,7 +51,7 @@ async fn namespace_and_paths<S: TestServer>() {
 
 async fn states_expiry_and_new_session<S: TestServer>() {
     let server = S::start().await;
-    let proxy = MuteProxy::start(server.addr()).await;
+    let proxy = TcpProxy::start(server.addr()).await;
     let fw = Framework::builder()
         .client_builder(Client::builder().session_timeout(Duration::from_secs(4)))
         .connect(&proxy.addr().to_string())
@@ -108,7 +107,7 @@ async fn states_expiry_and_new_session<S: TestServer>() {
 
 async fn session_error_policy<S: TestServer>() {
     let server = S::start().await;
-    let proxy = MuteProxy::start(server.addr()).await;
+    let proxy = TcpProxy::start(server.addr()).await;
     let client = Client::builder()
         .session_timeout(Duration::from_secs(10))
         .connect(&proxy.addr().to_string())
