@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::config::ServerConfig;
 use crate::core::Core;
+use crate::time_fmt::java_date;
 
 /// The version string reported by srvr, stat, mntr and envi.
 pub const VERSION: &str = concat!(
@@ -263,36 +264,6 @@ fn file_descriptors() -> Option<(usize, u64)> {
     Some((open, max))
 }
 
-/// `java.util.Date.toString()` in UTC: `Sun Nov 22 03:06:13 UTC 2026`.
-fn java_date(ms: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        year
-    )
-}
-
 fn dump(o: &mut String, core: &Core) {
     let buckets = core.sessions.buckets();
     let total: usize = buckets.values().map(|s| s.len()).sum();
@@ -332,13 +303,6 @@ mod tests {
         assert_eq!(detect(*b"ruok"), Some("ruok"));
         assert_eq!(detect(*b"\0\0\0\x2d"), None);
         assert_eq!(detect(*b"abcd"), None);
-    }
-
-    #[test]
-    fn java_dates() {
-        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
-        // From Apache ZooKeeper's dump output.
-        assert_eq!(java_date(1_795_316_773_000), "Sun Nov 22 03:06:13 UTC 2026");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`durable`]: recovery at start-up and the file-backed [`TxnSink`] ([`durable::FileSink`]).
 //! - [`persist`]: Apache ZooKeeper 3.8's on-disk format (txn logs, snapshots, recovery).
 //! - [`fourlw`]: four-letter words.
+//! - [`time_fmt`]: times as Apache ZooKeeper's tools print them.
 //! - `cli` (feature `cli`, on by default): the `zkcli` shell, zkCli.sh-compatible.
 //! - `bench` (feature `bench`, on by default): the `zk-bench` load generator (uses zk-client).
 //! - [`server`]: the tokio driver and the embedding API ([`Server`]).
@@ -34,6 +35,7 @@ pub mod fourlw;
 pub mod persist;
 pub mod server;
 pub mod sink;
+pub mod time_fmt;
 
 pub use config::ServerConfig;
 pub use error::ServerError;

@@ -4,39 +4,7 @@
 
 use zk_core::{Acl, EventType, KeeperState, Perms, Stat};
 
-/// Formats a time in milliseconds since the epoch as Java's `Date.toString()` does in UTC:
-/// `Sun Nov 22 03:08:26 UTC 2026`.
-pub fn java_date(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    // 1970-01-01 was a Thursday.
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ][(m - 1) as usize];
-    format!(
-        "{weekday} {month} {d:02} {:02}:{:02}:{:02} UTC {y}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's days-to-civil algorithm: (year, month 1..=12, day 1..=31).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
+pub use crate::time_fmt::java_date;
 
 /// A stat as `StatPrinter` prints it: eleven `name = value` lines, each ending in a newline.
 pub fn stat(s: &Stat) -> String {
@@ -242,14 +210,6 @@ fn capitalize(s: &str) -> String {
 mod tests {
     use super::*;
     use zk_core::{Id, SessionId, Zxid};
-
-    #[test]
-    fn dates_match_java() {
-        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
-        // 2026-11-22T03:08:26Z.
-        assert_eq!(java_date(1_795_316_906_000), "Sun Nov 22 03:08:26 UTC 2026");
-        assert_eq!(java_date(951_782_400_000), "Tue Feb 29 00:00:00 UTC 2000");
-    }
 
     #[test]
     fn stat_lines() {

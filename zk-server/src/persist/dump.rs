@@ -13,29 +13,7 @@ use super::error::Result;
 use super::logscan::{scan_log_file, LogEnd};
 use super::snapshot_read::read_snapshot;
 
-/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS.mmm UTC`.
-pub fn format_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03} UTC",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60,
-        ms.rem_euclid(1000)
-    )
-}
+pub use crate::time_fmt::timestamp as format_time;
 
 fn op_name(t: i32) -> String {
     OpCode::from_i32(t).map_or_else(|| format!("unknown({t})"), |o| o.name().to_string())
@@ -262,14 +240,5 @@ mod tests {
     fn acls_as_zkcli_prints_them() {
         assert_eq!(acl_str(&Acl::open_unsafe()), "[world:anyone:cdrwa]");
         assert_eq!(acl_str(&Acl::read_unsafe()), "[world:anyone:r]");
-    }
-
-    #[test]
-    fn times() {
-        assert_eq!(format_time(0), "1970-01-01 00:00:00.000 UTC");
-        assert_eq!(
-            format_time(1_700_000_000_123),
-            "2023-11-14 22:13:20.123 UTC"
-        );
     }
 }
