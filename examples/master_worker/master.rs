@@ -6,12 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
 use zk_client::{Client, CreateMode, Error};
 use zk_recipes::{Fence, LeaderLatch};
 
-use super::proxy::Proxy;
-use super::{connect, ensure, Config, KillMode, Paths, Progress, Stats};
+use super::process::Process;
+use super::{ensure, Config, Paths, Progress, Stats};
 
 /// How long a leader waits for a watch before it looks again anyway.
 const RECHECK: Duration = Duration::from_millis(500);
@@ -20,9 +19,7 @@ const RECHECK: Duration = Duration::from_millis(500);
 #[derive(Debug)]
 pub(crate) struct Master {
     id: String,
-    client: Client,
-    proxy: Option<Proxy>,
-    task: Option<JoinHandle<()>>,
+    process: Process,
     leader: Arc<AtomicBool>,
 }
 
@@ -45,12 +42,7 @@ impl Master {
         stats: Arc<Stats>,
         progress: Progress,
     ) -> anyhow::Result<Master> {
-        let proxy = match cfg.kill_mode {
-            KillMode::Crash => Some(Proxy::start(hosts).await?),
-            KillMode::Close => None,
-        };
-        let via = proxy.as_ref().map_or(hosts, |p| p.connect_string());
-        let client = connect(via, cfg.session_timeout).await?;
+        let (client, proxy) = Process::connect(hosts, cfg).await?;
         let leader = Arc::new(AtomicBool::new(false));
         let latch = LeaderLatch::builder(client.clone(), &paths.master())
             .id(id.clone())
@@ -67,9 +59,7 @@ impl Master {
         let task = tokio::spawn(async move { ctx.run(latch).await });
         Ok(Master {
             id,
-            client,
-            proxy,
-            task: Some(task),
+            process: Process::new(client, proxy, task),
             leader,
         })
     }
@@ -83,35 +73,20 @@ impl Master {
     }
 
     pub(crate) fn is_alive(&self) -> bool {
-        self.task.is_some()
+        self.process.is_alive()
     }
 
-    /// Kills the master mid-step. In [`KillMode::Crash`] its connection goes silent, so its latch
-    /// node goes only when the server expires its session; in [`KillMode::Close`] it closes its
+    /// Kills the master mid-step. In [`KillMode::Crash`](super::KillMode::Crash) its connection goes silent, so its latch
+    /// node goes only when the server expires its session; in [`KillMode::Close`](super::KillMode::Close) it closes its
     /// session and the node goes at once. Either way a backup takes over.
     pub(crate) async fn kill(&mut self) {
-        // The connection goes first: nothing the dying task drops (a latch's node delete) may
-        // reach the server, as nothing would from a crashed process.
-        if let Some(p) = &self.proxy {
-            p.crash().await;
-        }
-        if let Some(t) = self.task.take() {
-            t.abort();
-            let _ = t.await;
-        }
+        self.process.kill().await;
         self.leader.store(false, Ordering::Relaxed);
-        if self.proxy.is_none() {
-            let _ = self.client.close().await;
-        }
     }
 
     /// Stops it at the end of the run: a clean exit, unless it was killed already.
     pub(crate) async fn stop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-            let _ = t.await;
-            let _ = self.client.close().await;
-        }
+        self.process.stop().await;
     }
 }
 

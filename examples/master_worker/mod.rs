@@ -29,6 +29,7 @@
 mod client;
 mod config;
 mod master;
+mod process;
 mod progress;
 mod proxy;
 mod stats;

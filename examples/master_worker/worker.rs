@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
 use zk_client::{Client, CreateMode, Error};
 
-use super::proxy::Proxy;
-use super::{connect, ensure, job, Config, KillMode, Paths, Progress, Stats};
+use super::process::Process;
+use super::{ensure, job, Config, Paths, Progress, Stats};
 
 /// How long a worker waits for its watch before it looks again anyway.
 const RECHECK: Duration = Duration::from_secs(1);
@@ -17,9 +16,7 @@ const RECHECK: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub(crate) struct Worker {
     id: String,
-    client: Client,
-    proxy: Option<Proxy>,
-    task: Option<JoinHandle<()>>,
+    process: Process,
 }
 
 struct Ctx {
@@ -51,12 +48,7 @@ impl Worker {
         stats: Arc<Stats>,
         _progress: Progress,
     ) -> anyhow::Result<Worker> {
-        let proxy = match cfg.kill_mode {
-            KillMode::Crash => Some(Proxy::start(hosts).await?),
-            KillMode::Close => None,
-        };
-        let via = proxy.as_ref().map_or(hosts, |p| p.connect_string());
-        let client = connect(via, cfg.session_timeout).await?;
+        let (client, proxy) = Process::connect(hosts, cfg).await?;
         // The ephemeral node first: a master treats an /assign/<w> without /workers/<w> as a
         // dead worker's.
         client
@@ -73,9 +65,7 @@ impl Worker {
         let task = tokio::spawn(async move { ctx.run().await });
         Ok(Worker {
             id,
-            client,
-            proxy,
-            task: Some(task),
+            process: Process::new(client, proxy, task),
         })
     }
 
@@ -84,33 +74,18 @@ impl Worker {
     }
 
     pub(crate) fn is_alive(&self) -> bool {
-        self.task.is_some()
+        self.process.is_alive()
     }
 
-    /// Kills the worker mid-task. In [`KillMode::Crash`] its connection goes silent and the
-    /// server expires its session later; in [`KillMode::Close`] it closes its session.
+    /// Kills the worker mid-task. In [`KillMode::Crash`](super::KillMode::Crash) its connection goes silent and the
+    /// server expires its session later; in [`KillMode::Close`](super::KillMode::Close) it closes its session.
     pub(crate) async fn kill(&mut self) {
-        // The connection goes first: nothing the dying task drops (a latch's node delete) may
-        // reach the server, as nothing would from a crashed process.
-        if let Some(p) = &self.proxy {
-            p.crash().await;
-        }
-        if let Some(t) = self.task.take() {
-            t.abort();
-            let _ = t.await;
-        }
-        if self.proxy.is_none() {
-            let _ = self.client.close().await;
-        }
+        self.process.kill().await;
     }
 
     /// Stops it at the end of the run: a clean exit, unless it was killed already.
     pub(crate) async fn stop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-            let _ = t.await;
-            let _ = self.client.close().await;
-        }
+        self.process.stop().await;
     }
 }
 
