@@ -249,7 +249,9 @@ where
 }
 
 /// Runs `fut` with a time limit, panicking with `what` when it is exceeded.
+/// Logs through `tracing` to the test's output when `RUST_LOG` is set.
 pub async fn within<F: Future>(limit: Duration, what: &str, fut: F) -> F::Output {
+    crate::init_tracing();
     match tokio::time::timeout(limit, fut).await {
         Ok(v) => v,
         Err(_) => panic!("timed out after {limit:?}: {what}"),

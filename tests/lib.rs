@@ -34,6 +34,17 @@ pub fn four_letter_word(addr: SocketAddr, cmd: &str) -> std::io::Result<String> 
     Ok(out)
 }
 
+/// Sends `tracing` output to the test harness's captured output, filtered by `RUST_LOG`
+/// (nothing when it is unset). Idempotent.
+pub fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// True when Debian's zookeeper package is installed.
 pub fn apache_zk_installed() -> bool {
     Path::new("/usr/share/java/zookeeper.jar").exists()
@@ -53,14 +64,24 @@ fn spawn_zk(cfg_path: &Path, log: &Path) -> Result<Child, String> {
         .append(true)
         .open(log)
         .map_err(|e| e.to_string())?;
+    // Debian's package ships no slf4j binding on this classpath; slf4j-simple (installed with
+    // it) makes the server's log readable when a test fails.
+    let simple = "/usr/share/java/slf4j-simple.jar";
+    let classpath = if Path::new(simple).exists() {
+        format!("{ZK_CLASSPATH}:{simple}")
+    } else {
+        ZK_CLASSPATH.to_string()
+    };
     Command::new("java")
         .args([
             "-Xmx512m",
+            "-Dorg.slf4j.simpleLogger.showDateTime=true",
+            "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
             "-Dzookeeper.extendedTypesEnabled=true",
             "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
             "-Dzookeeper.admin.enableServer=false",
             "-cp",
-            ZK_CLASSPATH,
+            &classpath,
             "org.apache.zookeeper.server.quorum.QuorumPeerMain",
         ])
         .arg(cfg_path)
@@ -165,7 +186,12 @@ impl ApacheZk {
 impl Drop for ApacheZk {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if std::thread::panicking() {
+            // A failing test keeps the server's config, log and data for the post-mortem.
+            eprintln!("Apache ZooKeeper's files kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

@@ -201,8 +201,18 @@ impl Session {
         (self.read_timeout() / 2).min(MAX_PING_INTERVAL)
     }
 
+    /// How long one attempt (TCP connect plus handshake) may take: the session timeout
+    /// shared over the hosts, as Apache ZooKeeper's client does. When an established session
+    /// is being resumed, at most a third of it, so that an attempt to a server that accepts
+    /// the connection but never answers (Apache ZooKeeper 3.8 leaves such connections open
+    /// while it starts up) still leaves time for another attempt before the session expires.
     fn connect_timeout(&self) -> Duration {
-        self.negotiated / self.hosts.len() as u32
+        let share = self.negotiated / self.hosts.len() as u32;
+        if self.session_id == SessionId::NONE {
+            share
+        } else {
+            share.min(self.negotiated / 3)
+        }
     }
 
     // ---- calls from the API ----

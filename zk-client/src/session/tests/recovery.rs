@@ -158,6 +158,39 @@ fn pings_read_timeout_and_client_side_expiry() {
 }
 
 #[test]
+fn a_handshake_that_never_ends_leaves_time_to_resume_the_session() {
+    let t0 = Instant::now();
+    let mut s = connected(t0);
+    s.handle_disconnected(t0);
+    // A server that accepts the connection and never answers the ConnectRequest.
+    let ConnectAction::Connect { timeout, .. } = s.poll_connect(t0, 0.0) else {
+        panic!("reconnects")
+    };
+    assert_eq!(
+        timeout,
+        Duration::from_secs(2),
+        "a third of the 6 s session"
+    );
+    s.handle_connected(t0);
+    s.take_transmit();
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(2)));
+    let t1 = t0 + Duration::from_secs(2);
+    assert_eq!(s.handle_timeout(t1), Next::Disconnect);
+    s.handle_disconnected(t1);
+    assert_eq!(s.state(), SessionState::Disconnected);
+    // The next attempt resumes the session well before it would expire.
+    let ConnectAction::Connect { not_before, .. } = s.poll_connect(t1, 0.0) else {
+        panic!("tries again")
+    };
+    assert!(not_before < t0 + Duration::from_secs(3));
+    s.handle_connected(not_before);
+    s.take_transmit();
+    let resp = hex::decode(TOUR_CONNECT_RESPONSE).unwrap();
+    assert_eq!(s.handle_frame(not_before, &resp), Next::Continue);
+    assert_eq!(s.state(), SessionState::Connected);
+}
+
+#[test]
 fn auth_failure_ends_the_client() {
     let now = Instant::now();
     let mut s = connected(now);
