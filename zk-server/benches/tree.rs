@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use zk_core::data::{Acl, StatPersisted};
+use zk_core::data::Acl;
 use zk_core::jute::Encode;
 use zk_core::proto::{
     ConnectRequest, CreateRequest, DeleteRequest, ExistsRequest, GetDataRequest, SetDataRequest,
@@ -116,7 +116,6 @@ fn bench_tree(c: &mut Criterion) {
     g.throughput(Throughput::Elements(NODES as u64));
     g.bench_function("100k creates of 100 B", |b| b.iter(|| tree_with(NODES)));
     g.finish();
-    let _ = DataNode::new(None, Vec::new(), StatPersisted::default());
 }
 
 /// A core with one connected session, its handshake output drained.

@@ -34,23 +34,21 @@ fn big_tree(n: usize) -> DataTree {
         ..StatPersisted::default()
     };
     let data = Bytes::from(vec![b'x'; 32]);
+    let acl = t.intern_acl(&Acl::open_unsafe());
     t.insert_restored(
         "/b",
-        DataNode::new(Some(data.clone()), Acl::open_unsafe(), stat(1)),
+        DataNode::new(Some(data.clone()), acl.clone(), stat(1)),
     );
     let per = (n / 1000).max(1);
     for p in 0..1000 {
         let parent = format!("/b/p{p}");
         let mut s = stat(1);
         s.cversion = per as i32;
-        t.insert_restored(
-            &parent,
-            DataNode::new(Some(data.clone()), Acl::open_unsafe(), s),
-        );
+        t.insert_restored(&parent, DataNode::new(Some(data.clone()), acl.clone(), s));
         for c in 0..per {
             t.insert_restored(
                 &format!("{parent}/c{c}"),
-                DataNode::new(Some(data.clone()), Acl::open_unsafe(), stat(1)),
+                DataNode::new(Some(data.clone()), acl.clone(), stat(1)),
             );
         }
     }

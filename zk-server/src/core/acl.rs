@@ -2,11 +2,52 @@
 //! (`PrepRequestProcessor.fixupACL`) and the authentication schemes: world, auth, digest, ip and
 //! super.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use zk_core::{Acl, ErrorCode, Id, Perms};
 
 use super::java_hash::java_string_hash;
+
+/// A node's ACL list, shared by every node that has the same one.
+pub type AclList = Arc<[Acl]>;
+
+/// The distinct ACL lists of a tree, so that nodes with equal ACLs share one allocation (as
+/// Apache ZooKeeper's `ReferenceCountedACLCache` shares them by id). Lists that no node uses
+/// any more are dropped when the set has doubled since the last sweep.
+#[derive(Debug, Clone, Default)]
+pub struct AclInterner {
+    lists: HashSet<AclList>,
+    sweep_at: usize,
+}
+
+impl AclInterner {
+    /// The shared list equal to `acl`.
+    pub fn intern(&mut self, acl: &[Acl]) -> AclList {
+        if let Some(a) = self.lists.get(acl) {
+            return a.clone();
+        }
+        if self.lists.len() >= self.sweep_at {
+            // Only this set holds a list with one strong reference.
+            self.lists.retain(|a| Arc::strong_count(a) > 1);
+            self.sweep_at = (self.lists.len() * 2).max(64);
+        }
+        let a: AclList = acl.into();
+        self.lists.insert(a.clone());
+        a
+    }
+
+    /// Number of distinct lists held (some may no longer be used).
+    pub fn len(&self) -> usize {
+        self.lists.len()
+    }
+
+    /// True when no list is held.
+    pub fn is_empty(&self) -> bool {
+        self.lists.is_empty()
+    }
+}
 
 /// A connection's ids in the order Apache ZooKeeper iterates them: its `authInfo` is a set
 /// backed by a 16-bucket `ConcurrentHashMap`, keyed by the jute `Id.hashCode()`.
@@ -208,6 +249,24 @@ pub fn authenticate(scheme: &str, auth: &[u8], super_digest: Option<&str>) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_lists_share_one_allocation_and_unused_ones_are_swept() {
+        let mut set = AclInterner::default();
+        let a = set.intern(&Acl::open_unsafe());
+        let b = set.intern(&Acl::open_unsafe());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(&a[..], &Acl::open_unsafe()[..]);
+        let c = set.intern(&Acl::read_unsafe());
+        assert!(!Arc::ptr_eq(&a, &c));
+        drop(c);
+        // Fill the set with lists nobody keeps; the sweep drops them but keeps `a`.
+        for i in 0..200 {
+            let _ = set.intern(&[Acl::new(Perms::READ, Id::new("ip", format!("10.0.0.{i}")))]);
+        }
+        assert!(set.len() < 100, "unused lists are swept: {}", set.len());
+        assert!(Arc::ptr_eq(&a, &set.intern(&Acl::open_unsafe())));
+    }
 
     fn ids() -> Vec<Id> {
         vec![Id::new("ip", "127.0.0.1")]

@@ -105,14 +105,17 @@ impl DataTree {
                     Ok(TxnResult::SetData(stat))
                 }
             },
-            TxnBody::SetAcl(t) => match self.node_mut(&t.path) {
-                None => Err(ErrorCode::NoNode),
-                Some(n) => {
-                    n.acl = t.acl.clone();
-                    n.stat.aversion = t.version;
-                    Ok(TxnResult::SetAcl(n.client_stat()))
+            TxnBody::SetAcl(t) => {
+                let acl = self.acls.intern(&t.acl);
+                match self.node_mut(&t.path) {
+                    None => Err(ErrorCode::NoNode),
+                    Some(n) => {
+                        n.acl = acl;
+                        n.stat.aversion = t.version;
+                        Ok(TxnResult::SetAcl(n.client_stat()))
+                    }
                 }
-            },
+            }
             TxnBody::Check(_) => Ok(TxnResult::Checked),
             TxnBody::Error(e) => Ok(TxnResult::Error(ErrorCode::from_i32(e.err))),
             TxnBody::CreateSession(t) => {
@@ -222,7 +225,7 @@ impl DataTree {
             ephemeral_owner: owner,
             pzxid: zxid,
         };
-        let node = DataNode::new(data.clone(), acl.to_vec(), stat);
+        let node = DataNode::new(data.clone(), self.acls.intern(acl), stat);
         let client_stat = node.client_stat();
         self.nodes.insert(path.into(), Arc::new(node));
         self.index_owner(path, owner);

@@ -2,8 +2,9 @@
 
 use bytes::Bytes;
 use zk_core::data::StatPersisted;
-use zk_core::{Acl, SessionId, Stat};
+use zk_core::{SessionId, Stat};
 
+use super::acl::AclList;
 use super::java_hash::JavaHashSet;
 
 /// `EphemeralType.CONTAINER_EPHEMERAL_OWNER`: the owner stored for container nodes.
@@ -51,50 +52,54 @@ impl OwnerKind {
 pub struct DataNode {
     /// The node's data; `None` is Java's null.
     pub data: Option<Bytes>,
-    /// The node's ACL.
-    pub acl: Vec<Acl>,
+    /// The node's ACL (shared with the other nodes that have the same one).
+    pub acl: AclList,
     /// The persisted stat; `cversion` here counts child creations.
     pub stat: StatPersisted,
-    children: JavaHashSet,
+    /// Created with the first child, as Apache ZooKeeper's `DataNode` does, and kept after
+    /// the last one goes (its capacity decides the listing order).
+    children: Option<Box<JavaHashSet>>,
 }
 
 impl DataNode {
     /// A node with no children.
-    pub fn new(data: Option<Bytes>, acl: Vec<Acl>, stat: StatPersisted) -> DataNode {
+    pub fn new(data: Option<Bytes>, acl: AclList, stat: StatPersisted) -> DataNode {
         DataNode {
             data,
             acl,
             stat,
-            children: JavaHashSet::with_capacity(8),
+            children: None,
         }
     }
 
     /// Child names in Apache ZooKeeper's listing order.
     pub fn children(&self) -> Vec<String> {
-        self.children.to_vec()
+        self.children.as_ref().map_or_else(Vec::new, |c| c.to_vec())
     }
 
     /// Child names in no particular order.
     pub fn children_iter(&self) -> impl Iterator<Item = &str> {
-        self.children.iter()
+        self.children.iter().flat_map(|c| c.iter())
     }
 
     /// True if `name` is a child.
     pub fn has_child(&self, name: &str) -> bool {
-        self.children.contains(name)
+        self.children.as_ref().is_some_and(|c| c.contains(name))
     }
 
     /// Number of children.
     pub fn num_children(&self) -> usize {
-        self.children.len()
+        self.children.as_ref().map_or(0, |c| c.len())
     }
 
     pub(crate) fn add_child(&mut self, name: &str) -> bool {
-        self.children.insert(name)
+        self.children
+            .get_or_insert_with(|| Box::new(JavaHashSet::with_capacity(8)))
+            .insert(name)
     }
 
     pub(crate) fn remove_child(&mut self, name: &str) -> bool {
-        self.children.remove(name)
+        self.children.as_mut().is_some_and(|c| c.remove(name))
     }
 
     /// The length of the data (0 for null).
@@ -111,7 +116,7 @@ impl DataNode {
     /// `stored * 2 - numChildren`, and containers and TTL nodes show owner 0.
     pub fn client_stat(&self) -> Stat {
         let s = &self.stat;
-        let n = self.children.len() as i32;
+        let n = self.num_children() as i32;
         let owner = match self.owner_kind() {
             OwnerKind::Ephemeral(sid) => sid,
             _ => SessionId(0),
@@ -152,7 +157,7 @@ mod tests {
 
     #[test]
     fn visible_cversion() {
-        let mut n = DataNode::new(None, vec![], StatPersisted::default());
+        let mut n = DataNode::new(None, Vec::new().into(), StatPersisted::default());
         n.stat.cversion = 2;
         n.add_child("a");
         assert_eq!(n.client_stat().cversion, 3);

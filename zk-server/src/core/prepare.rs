@@ -12,7 +12,7 @@ use zk_core::txn::{
 };
 use zk_core::{Acl, CreateMode, ErrorCode, Id, OpCode, Perms, Request, SessionId, Zxid};
 
-use super::acl::{fixup_acl, require};
+use super::acl::{fixup_acl, require, AclList};
 use super::node::{OwnerKind, CONTAINER_OWNER, MAX_TTL_MS};
 use super::tree::DataTree;
 use super::txn::TxnBody;
@@ -21,7 +21,7 @@ use super::txn::TxnBody;
 #[derive(Debug, Clone)]
 struct Rec {
     stat: StatPersisted,
-    acl: Vec<Acl>,
+    acl: AclList,
     child_count: i32,
 }
 
@@ -178,7 +178,7 @@ impl<'a> Preparer<'a> {
                 require(&rec.acl, Perms::ADMIN, self.ctx.ids)?;
                 let version = check_version(rec.stat.aversion, r.version)?;
                 rec.stat.aversion = version;
-                rec.acl = acl.clone();
+                rec.acl = acl.as_slice().into();
                 self.overlay.insert(r.path.clone(), Some(rec));
                 Ok(TxnBody::SetAcl(SetAclTxn {
                     path: r.path.clone(),
@@ -279,7 +279,7 @@ impl<'a> Preparer<'a> {
                     ephemeral_owner: owner,
                     pzxid: z,
                 },
-                acl: acl.clone(),
+                acl: acl.as_slice().into(),
                 child_count: 0,
             }),
         );

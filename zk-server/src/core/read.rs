@@ -90,7 +90,7 @@ impl Core {
                 let n = self.tree.node(&r.path).ok_or(ErrorCode::NoNode)?;
                 require(&n.acl, Perms::READ | Perms::ADMIN, &ids)?;
                 let acl = if check_acl(&n.acl, Perms::ADMIN, &ids) {
-                    n.acl.clone()
+                    n.acl.to_vec()
                 } else {
                     mask_digests(&n.acl)
                 };

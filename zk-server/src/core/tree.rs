@@ -12,6 +12,7 @@ use zk_core::data::StatPersisted;
 use zk_core::path;
 use zk_core::{Acl, ErrorCode, EventType, SessionId, Stat, Zxid};
 
+use super::acl::{AclInterner, AclList};
 use super::java_hash::JavaHashSet;
 use super::node::{DataNode, OwnerKind};
 use super::node_map::NodeMap;
@@ -65,6 +66,7 @@ pub struct DataTree {
     ttls: BTreeSet<String>,
     pub(super) sessions: BTreeMap<SessionId, i32>,
     pub(super) last_zxid: Zxid,
+    pub(super) acls: AclInterner,
 }
 
 impl Default for DataTree {
@@ -85,6 +87,7 @@ impl DataTree {
             ttls: BTreeSet::new(),
             sessions: BTreeMap::new(),
             last_zxid: Zxid(0),
+            acls: AclInterner::default(),
         }
     }
 
@@ -97,7 +100,7 @@ impl DataTree {
             "/".into(),
             Arc::new(DataNode::new(
                 empty(),
-                Acl::open_unsafe(),
+                t.acls.intern(&Acl::open_unsafe()),
                 StatPersisted::default(),
             )),
         );
@@ -111,6 +114,7 @@ impl DataTree {
                 // Apache ZooKeeper's config node starts with aversion -1.
                 stat.aversion = -1;
             }
+            let acl = t.acls.intern(&acl);
             t.nodes
                 .insert(p.into(), Arc::new(DataNode::new(empty(), acl, stat)));
             if let Some(n) = t.node_mut(path::parent(p)) {
@@ -159,6 +163,11 @@ impl DataTree {
     /// Every node with its path, in no particular order (for snapshots).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &DataNode)> {
         self.nodes.iter().map(|(p, n)| (&**p, &**n))
+    }
+
+    /// The shared ACL list equal to `acl` (nodes with equal ACLs share one).
+    pub fn intern_acl(&mut self, acl: &[Acl]) -> AclList {
+        self.acls.intern(acl)
     }
 
     /// Inserts a node as read from a snapshot, linking it to its parent if present. Ephemeral,

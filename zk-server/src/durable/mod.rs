@@ -10,12 +10,14 @@
 mod sink;
 mod snap;
 
+use std::collections::HashMap;
 use std::io;
 use std::time::Instant;
 
 use zk_core::SessionId;
 
 use crate::config::ServerConfig;
+use crate::core::acl::AclList;
 use crate::core::{DataNode, DataTree};
 use crate::persist::{recover, DataDirs, Recovered};
 
@@ -86,16 +88,26 @@ fn build_tree(rec: Recovered) -> io::Result<DataTree> {
         for (id, timeout) in &snap.sessions {
             tree.insert_session(*id, *timeout);
         }
+        // Snapshot ACL id -> the tree's shared list.
+        let mut by_id: HashMap<i64, AclList> = HashMap::new();
         for n in snap.nodes {
-            let acl = snap.acls.get(n.acl).ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "snapshot.{:x}: node {} references ACL {} missing from the ACL map",
-                        snap.zxid.0, n.path, n.acl
-                    ),
-                )
-            })?;
+            let acl = match by_id.get(&n.acl) {
+                Some(a) => a.clone(),
+                None => {
+                    let acl = snap.acls.get(n.acl).ok_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!(
+                                "snapshot.{:x}: node {} references ACL {} missing from the ACL map",
+                                snap.zxid.0, n.path, n.acl
+                            ),
+                        )
+                    })?;
+                    let acl = tree.intern_acl(&acl);
+                    by_id.insert(n.acl, acl.clone());
+                    acl
+                }
+            };
             let path = if n.path.is_empty() { "/" } else { &n.path };
             tree.insert_restored(path, DataNode::new(n.data, acl, n.stat));
         }
