@@ -93,7 +93,7 @@ impl DataTree {
             TxnBody::SetData(t) => match self.node_mut(&t.path) {
                 None => Err(ErrorCode::NoNode),
                 Some(n) => {
-                    n.data = t.data.clone();
+                    n.data = stored_data(&t.data);
                     n.stat.version = t.version;
                     n.stat.mtime = h.time;
                     n.stat.mzxid = zxid;
@@ -225,7 +225,7 @@ impl DataTree {
             ephemeral_owner: owner,
             pzxid: zxid,
         };
-        let node = DataNode::new(data.clone(), self.acls.intern(acl), stat);
+        let node = DataNode::new(stored_data(data), self.acls.intern(acl), stat);
         let client_stat = node.client_stat();
         self.nodes.insert(path.into(), Arc::new(node));
         self.index_owner(path, owner);
@@ -272,5 +272,17 @@ impl DataTree {
             path: parent_path,
         });
         Ok(())
+    }
+}
+
+/// Data up to this size is copied into the tree rather than shared with the transaction.
+const COPY_DATA_UP_TO: usize = 1024;
+
+/// The data a node keeps. Sharing a transaction's buffer allocates a 24-byte reference count
+/// beside it for the node's whole life; small data is cheaper copied into its own buffer.
+fn stored_data(data: &Option<Bytes>) -> Option<Bytes> {
+    match data {
+        Some(d) if d.len() <= COPY_DATA_UP_TO => Some(Bytes::copy_from_slice(d)),
+        other => other.clone(),
     }
 }

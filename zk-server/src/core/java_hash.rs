@@ -8,6 +8,7 @@
 //! of 64 or more) are the one case this does not model; the order is still deterministic.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// `String.hashCode()` over UTF-16 code units.
 pub fn java_string_hash(s: &str) -> i32 {
@@ -23,73 +24,144 @@ fn spread(h: i32) -> u32 {
     h ^ (h >> 16)
 }
 
+/// Members per shard before a set doubles its shard count.
+const SHARD_TARGET: usize = 1024;
+
+type Shard = HashMap<Box<str>, u64>;
+
+/// A cheap, fixed hash that picks a member's shard (independent of the Java order).
+fn shard_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^ (h >> 29)
+}
+
 /// A set of strings that lists its members in Java `HashSet` order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Members are split over shared shards (`Arc`), as the tree's node map is, so that copying a
+/// set with a million members (a parent node or a session's ephemerals, when the tree is
+/// copied for a snapshot) is a few hundred pointer copies, and the writes that follow copy
+/// only the shards they change.
+#[derive(Debug, Clone)]
 pub struct JavaHashSet {
-    members: HashMap<String, u64>,
+    /// A power-of-two number of shards; member -> insertion sequence.
+    shards: Vec<Arc<Shard>>,
+    len: usize,
     next_seq: u64,
     capacity: usize,
 }
+
+impl PartialEq for JavaHashSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len
+            && self.next_seq == other.next_seq
+            && self.capacity == other.capacity
+            && self.entries().all(|(k, seq)| other.seq_of(k) == Some(seq))
+    }
+}
+
+impl Eq for JavaHashSet {}
 
 impl JavaHashSet {
     /// An empty set whose Java counterpart was created with `new HashSet<>(initial_capacity)`.
     pub fn with_capacity(initial_capacity: usize) -> JavaHashSet {
         JavaHashSet {
-            members: HashMap::new(),
+            shards: vec![Arc::new(Shard::new())],
+            len: 0,
             next_seq: 0,
             capacity: initial_capacity.max(1).next_power_of_two(),
         }
     }
 
+    fn shard_of(&self, s: &str) -> usize {
+        (shard_hash(s) as usize) & (self.shards.len() - 1)
+    }
+
+    fn seq_of(&self, s: &str) -> Option<u64> {
+        self.shards[self.shard_of(s)].get(s).copied()
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.shards
+            .iter()
+            .flat_map(|sh| sh.iter().map(|(k, v)| (&**k, *v)))
+    }
+
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.members.len()
+        self.len
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.len == 0
     }
 
     /// True when `s` is a member.
     pub fn contains(&self, s: &str) -> bool {
-        self.members.contains_key(s)
+        self.seq_of(s).is_some()
     }
 
     /// Adds `s`; returns false when it was already present.
     pub fn insert(&mut self, s: &str) -> bool {
-        if self.members.contains_key(s) {
+        let i = self.shard_of(s);
+        if self.shards[i].contains_key(s) {
             return false;
         }
-        self.members.insert(s.to_owned(), self.next_seq);
+        Arc::make_mut(&mut self.shards[i]).insert(s.into(), self.next_seq);
         self.next_seq += 1;
+        self.len += 1;
         // Java resizes when the size exceeds 0.75 * capacity.
-        while self.members.len() * 4 > self.capacity * 3 {
+        while self.len * 4 > self.capacity * 3 {
             self.capacity *= 2;
+        }
+        if self.len > SHARD_TARGET * self.shards.len() {
+            self.split();
         }
         true
     }
 
+    /// Doubles the number of shards (amortized: each doubling moves every member once).
+    fn split(&mut self) {
+        let n = self.shards.len() * 2;
+        let mut shards: Vec<Shard> = (0..n).map(|_| Shard::with_capacity(SHARD_TARGET)).collect();
+        for sh in self.shards.drain(..) {
+            let sh = Arc::try_unwrap(sh).unwrap_or_else(|shared| (*shared).clone());
+            for (k, v) in sh {
+                let j = (shard_hash(&k) as usize) & (n - 1);
+                shards[j].insert(k, v);
+            }
+        }
+        self.shards = shards.into_iter().map(Arc::new).collect();
+    }
+
     /// Removes `s`; returns false when it was absent.
     pub fn remove(&mut self, s: &str) -> bool {
-        self.members.remove(s).is_some()
+        let i = self.shard_of(s);
+        if !self.shards[i].contains_key(s) {
+            return false;
+        }
+        Arc::make_mut(&mut self.shards[i]).remove(s);
+        self.len -= 1;
+        true
     }
 
     /// The members in Java iteration order.
     pub fn to_vec(&self) -> Vec<String> {
         let mask = (self.capacity - 1) as u32;
-        let mut v: Vec<(u32, u64, &String)> = self
-            .members
-            .iter()
-            .map(|(k, seq)| (spread(java_string_hash(k)) & mask, *seq, k))
+        let mut v: Vec<(u32, u64, &str)> = self
+            .entries()
+            .map(|(k, seq)| (spread(java_string_hash(k)) & mask, seq, k))
             .collect();
         v.sort_unstable();
-        v.into_iter().map(|(_, _, k)| k.clone()).collect()
+        v.into_iter().map(|(_, _, k)| k.to_owned()).collect()
     }
 
     /// Iterates the members in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.members.keys().map(String::as_str)
+        self.entries().map(|(k, _)| k)
     }
 }
 
@@ -102,6 +174,52 @@ mod tests {
         assert_eq!(java_string_hash(""), 0);
         assert_eq!(java_string_hash("a"), 97);
         assert_eq!(java_string_hash("hello"), 99162322);
+    }
+
+    #[test]
+    fn a_large_set_is_sharded_and_a_copy_is_independent() {
+        let mut s = JavaHashSet::with_capacity(8);
+        for i in 0..5000 {
+            assert!(s.insert(&format!("n{i}")));
+        }
+        assert!(!s.insert("n42"));
+        assert_eq!(s.len(), 5000);
+        assert!(s.shards.len() >= 4, "{} shards", s.shards.len());
+        let copy = s.clone();
+        assert!(s.remove("n42"));
+        assert!(!s.remove("n42"));
+        assert!(s.insert("late"));
+        assert!(copy.contains("n42") && !copy.contains("late"));
+        assert!(!s.contains("n42") && s.contains("late"));
+        assert_eq!(copy.len(), 5000);
+        assert_eq!(s.len(), 5000);
+        assert_ne!(copy, s);
+        // Only the shards the writes touched were copied.
+        let shared = s
+            .shards
+            .iter()
+            .zip(&copy.shards)
+            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .count();
+        assert!(shared >= s.shards.len() - 2);
+        // The listing order does not depend on the sharding: a set built the same way in one
+        // shard lists the same.
+        let mut flat = JavaHashSet::with_capacity(8);
+        for i in 0..5000 {
+            flat.insert(&format!("n{i}"));
+        }
+        assert_eq!(flat, copy);
+        let mut expected: Vec<(u32, usize, String)> = (0..5000)
+            .map(|i| {
+                let k = format!("n{i}");
+                (spread(java_string_hash(&k)) & (8192 - 1), i, k)
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(
+            copy.to_vec(),
+            expected.into_iter().map(|(_, _, k)| k).collect::<Vec<_>>()
+        );
     }
 
     #[test]
