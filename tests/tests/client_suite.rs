@@ -12,6 +12,7 @@ macro_rules! suite {
             use super::*;
             suite!(@cases $server;
                 crud_and_stat,
+                null_data_is_not_empty_data,
                 every_create_mode,
                 pipelined_requests_keep_call_order,
                 one_shot_watches_fire_once,

@@ -19,6 +19,9 @@ pub struct CreateOptions {
     pub acl: Vec<Acl>,
     /// The TTL, required by the TTL modes and refused by the others.
     pub ttl: Option<Duration>,
+    /// Create the node with null data (Java's `null`, what zkCli.sh's `create /path` stores)
+    /// instead of the bytes given, which may be empty.
+    pub null_data: bool,
 }
 
 impl CreateOptions {
@@ -28,7 +31,15 @@ impl CreateOptions {
             mode,
             acl: Acl::open_unsafe(),
             ttl: None,
+            null_data: false,
         }
+    }
+
+    /// Creates the node with null data rather than the data passed to `create_with` (which
+    /// must then be empty). Read back with [`Client::get_data_nullable`](crate::Client::get_data_nullable).
+    pub fn null_data(mut self) -> CreateOptions {
+        self.null_data = true;
+        self
     }
 
     /// Sets the ACL.
@@ -48,7 +59,10 @@ impl CreateOptions {
     /// The request for this create at `server_path`: createContainer (19) for containers,
     /// createTTL (21) for TTL modes, create2 (15) otherwise, so the reply always has a Stat.
     pub(crate) fn request(&self, server_path: String, data: &[u8]) -> Result<Request> {
-        let data = Some(Bytes::copy_from_slice(data));
+        if self.null_data && !data.is_empty() {
+            return Err(Error::InvalidArgument("null data with non-empty bytes"));
+        }
+        let data = (!self.null_data).then(|| Bytes::copy_from_slice(data));
         let acl = self.acl.clone();
         let flags = self.mode.flag();
         if self.mode.is_ttl() {

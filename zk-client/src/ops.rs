@@ -129,18 +129,31 @@ impl Client {
         }
     }
 
-    /// The node's data and Stat. Null data reads as empty.
+    /// The node's data and Stat. Null data reads as empty (see
+    /// [`Client::get_data_nullable`] to tell them apart).
     ///
     /// Dropping the future discards the answer.
     pub fn get_data(
         &self,
         path: &str,
     ) -> impl Future<Output = Result<(Vec<u8>, Stat)>> + Send + 'static {
+        let fut = self.get_data_nullable(path);
+        async move { fut.await.map(|(d, s)| (d.unwrap_or_default(), s)) }
+    }
+
+    /// The node's data, `None` for null data (a node created with no data by the Java
+    /// client), and its Stat.
+    ///
+    /// Dropping the future discards the answer.
+    pub fn get_data_nullable(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<(Option<Vec<u8>>, Stat)>> + Send + 'static {
         let req = self
             .server_path(path, false)
             .map(|path| Request::GetData(GetDataRequest { path, watch: false }));
         self.op(req, |body| match body {
-            Response::GetData(r) => Ok((data_of(r.data), r.stat)),
+            Response::GetData(r) => Ok((r.data.map(|b| b.to_vec()), r.stat)),
             other => Err(unexpected(other)),
         })
     }

@@ -19,7 +19,7 @@ use zk_core::{AddWatchMode, Stat, WatchedEvent, WatcherType};
 use crate::client::Client;
 use crate::driver::{now, Shared};
 use crate::error::{Error, Result};
-use crate::ops::{data_of, unexpected};
+use crate::ops::unexpected;
 use crate::session::{Hook, Sink, WatchKind, WatcherId};
 
 /// Removes a watcher from the registry when its value is dropped.
@@ -120,13 +120,25 @@ impl Client {
         Ok((Ok(rx), guard))
     }
 
-    /// The node's data and Stat, and a watch that fires on its next change or deletion.
+    /// The node's data and Stat, and a watch that fires on its next change or deletion. Null
+    /// data reads as empty (see [`Client::get_data_nullable_and_watch`]).
     ///
     /// Dropping the future discards the answer and the watch (which is then removed).
     pub fn get_data_and_watch(
         &self,
         path: &str,
     ) -> impl Future<Output = Result<(Vec<u8>, Stat, OneshotWatch)>> + Send + 'static {
+        let fut = self.get_data_nullable_and_watch(path);
+        async move { fut.await.map(|(d, s, w)| (d.unwrap_or_default(), s, w)) }
+    }
+
+    /// [`Client::get_data_and_watch`] with null data as `None`.
+    ///
+    /// Dropping the future discards the answer and the watch (which is then removed).
+    pub fn get_data_nullable_and_watch(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<(Option<Vec<u8>>, Stat, OneshotWatch)>> + Send + 'static {
         let (etx, erx) = oneshot::channel();
         let set = self.watching(path, WatchKind::Data, Sink::Oneshot(etx), |path| {
             Request::GetData(GetDataRequest { path, watch: true })
@@ -135,7 +147,7 @@ impl Client {
             let (call, guard) = set?;
             match Client::outcome(call).await?.body {
                 Response::GetData(r) => Ok((
-                    data_of(r.data),
+                    r.data.map(|b| b.to_vec()),
                     r.stat,
                     OneshotWatch {
                         rx: erx,

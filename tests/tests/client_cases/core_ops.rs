@@ -68,6 +68,41 @@ pub(crate) async fn crud_and_stat<S: TestServer>() {
     .await;
 }
 
+pub(crate) async fn null_data_is_not_empty_data<S: TestServer>() {
+    let server = S::start().await;
+    within(CASE_LIMIT, "null data", async {
+        let c = connect(&server, "").await;
+        let null = CreateOptions::new(CreateMode::Persistent).null_data();
+        c.create_with("/null", b"", &null).await.unwrap();
+        c.create("/empty", b"", CreateMode::Persistent)
+            .await
+            .unwrap();
+        assert!(matches!(
+            c.create_with("/bad", b"x", &null).await,
+            Err(Error::InvalidArgument(_))
+        ));
+        let (d, st) = c.get_data_nullable("/null").await.unwrap();
+        assert_eq!((d, st.data_length), (None, 0));
+        let (d, _) = c.get_data_nullable("/empty").await.unwrap();
+        assert_eq!(d, Some(Vec::new()));
+        // The plain reads see both as empty.
+        assert_eq!(c.get_data("/null").await.unwrap().0, b"");
+        let (d, _, w) = c.get_data_nullable_and_watch("/null").await.unwrap();
+        assert_eq!(d, None);
+        c.set_data("/null", b"now", None).await.unwrap();
+        within(Duration::from_secs(10), "the watch fires", w)
+            .await
+            .unwrap();
+        let (d, _) = c.get_data_nullable("/null").await.unwrap();
+        assert_eq!(d.as_deref(), Some(&b"now"[..]));
+        // The system nodes hold empty data, not null.
+        let (d, _) = c.get_data_nullable("/zookeeper").await.unwrap();
+        assert_eq!(d, Some(Vec::new()));
+        c.close().await.unwrap();
+    })
+    .await;
+}
+
 pub(crate) async fn every_create_mode<S: TestServer>() {
     let server = S::start().await;
     within(CASE_LIMIT, "create modes", async {

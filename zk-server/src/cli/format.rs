@@ -80,17 +80,11 @@ pub fn java_list<S: AsRef<str>>(items: &[S]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-/// Node data of `path` as `get` prints it: the bytes as text, or `null` for no data.
-///
-/// zkCli.sh prints `null` for absent data and nothing for empty data. The client reports both
-/// as empty, so empty data prints as `null` (what a node created without data shows), except
-/// for `/` and the `/zookeeper` system nodes, whose data the server keeps empty, not absent.
-pub fn data(path: &str, bytes: &[u8]) -> String {
-    let system = path == "/" || path == "/zookeeper" || path.starts_with("/zookeeper/");
-    if bytes.is_empty() && !system {
-        "null".to_owned()
-    } else {
-        String::from_utf8_lossy(bytes).into_owned()
+/// A node's data as zkCli.sh prints it: `null` for null data, else the bytes as UTF-8.
+pub fn data(bytes: Option<&[u8]>) -> String {
+    match bytes {
+        None => "null".to_owned(),
+        Some(b) => String::from_utf8_lossy(b).into_owned(),
     }
 }
 
@@ -254,10 +248,9 @@ mod tests {
     fn lists_data_and_events() {
         assert_eq!(java_list(&["a", "zookeeper"]), "[a, zookeeper]");
         assert_eq!(java_list::<&str>(&[]), "[]");
-        assert_eq!(data("/a", b""), "null");
-        assert_eq!(data("/a", b"hi"), "hi");
-        assert_eq!(data("/zookeeper/quota", b""), "");
-        assert_eq!(data("/", b""), "");
+        assert_eq!(data(None), "null");
+        assert_eq!(data(Some(b"hi")), "hi");
+        assert_eq!(data(Some(b"")), "");
         assert_eq!(
             watcher_event(KeeperState::SyncConnected, EventType::None, ""),
             "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\n"

@@ -78,18 +78,21 @@ impl Shell {
             Command::Get { stat, watch, path } => {
                 let got = if watch {
                     client
-                        .get_data_and_watch(&path)
+                        .get_data_nullable_and_watch(&path)
                         .await
                         .map(|(d, s, w)| (d, s, Some(w)))
                 } else {
-                    client.get_data(&path).await.map(|(d, s)| (d, s, None))
+                    client
+                        .get_data_nullable(&path)
+                        .await
+                        .map(|(d, s)| (d, s, None))
                 };
                 match got {
                     Ok((data, st, w)) => {
                         if let Some(w) = w {
                             self.spawn_oneshot(w);
                         }
-                        self.console.outln(&format::data(&path, &data));
+                        self.console.outln(&format::data(data.as_deref()));
                         if stat {
                             self.console.out(&format::stat(&st));
                         }
@@ -403,6 +406,10 @@ impl Shell {
         }
         if let Some(acl) = acl {
             options = options.acl(self.acl(&acl));
+        }
+        // zkCli.sh's `create /path` with no data argument stores null data.
+        if data.is_none() {
+            options = options.null_data();
         }
         let data = data.unwrap_or_default();
         match client.create_with(&path, data.as_bytes(), &options).await {
