@@ -401,7 +401,7 @@ fn acl(perms: i32, scheme: &str, id: &str) -> Acl {
 
 include!("differential/script.rs");
 
-fn run(addr: SocketAddr) -> Vec<String> {
+fn run(addr: SocketAddr, script: fn(&mut Runner)) -> Vec<String> {
     let mut r = Runner::new(addr);
     r.connect(0);
     let ping = r.client(0).call(&Request::Ping).expect("ping");
@@ -412,22 +412,63 @@ fn run(addr: SocketAddr) -> Vec<String> {
 
 #[test]
 fn zk_server_answers_like_apache_zookeeper() {
-    let apache = match ApacheZk::start(&[]) {
+    compare(&[], |_| {}, script);
+}
+
+/// kazoo's harness writes `reconfigEnabled=true`: a standalone Apache ZooKeeper then answers
+/// reconfig with Unimplemented (it is not a leader) instead of ReconfigDisabled, before any
+/// ACL check, and still spends a zxid on the error.
+#[test]
+fn reconfig_enabled_standalone_answers_like_apache_zookeeper() {
+    compare(
+        &["reconfigEnabled=true"],
+        |cfg| cfg.reconfig_enabled = true,
+        reconfig_script,
+    );
+}
+
+fn reconfig_script(r: &mut Runner) {
+    let reconfig = |joining: Option<&str>, leaving: Option<&str>, id: i64| {
+        Request::Reconfig(ReconfigRequest {
+            joining_servers: joining.map(String::from),
+            leaving_servers: leaving.map(String::from),
+            new_members: None,
+            cur_config_id: id,
+        })
+    };
+    r.call(
+        0,
+        reconfig(Some("server.999=0.0.0.0:1234:2345:observer;3456"), None, -1),
+    );
+    r.call(0, reconfig(Some("some thing"), None, -1));
+    r.call(0, create("/r", Some(b"x"), 0));
+    r.call(0, auth("digest", SUPER));
+    r.call(0, reconfig(None, Some("100"), 5));
+    r.call(0, get("/zookeeper/config", false));
+    r.call(0, delete("/r", -1));
+}
+
+/// Runs `script` against Apache ZooKeeper (with the zoo.cfg lines `extra`) and against
+/// zk-server (its test config, Apache ZooKeeper's timeouts, changed by `configure`) and
+/// asserts that every observed line matches.
+fn compare(extra: &[&str], configure: fn(&mut zk_server::ServerConfig), script: fn(&mut Runner)) {
+    let apache = match ApacheZk::start(extra) {
         Ok(z) => z,
         Err(e) => {
             eprintln!("skipping: {e}");
             return;
         }
     };
-    let expected = run(apache.addr());
+    let expected = run(apache.addr(), script);
     drop(apache);
     let mut cfg = zk_server::ServerConfig::for_tests(tests::fresh_data_dir("diff"));
     // Apache ZooKeeper's defaults: tickTime 2000, timeouts 4 s..40 s.
     cfg.tick_time_ms = 2000;
     cfg.min_session_timeout_ms = None;
     cfg.max_session_timeout_ms = None;
+    configure(&mut cfg);
     let ours = tests::raw::InProcessServer::start(cfg).expect("start zk-server");
-    let actual = run(ours.addr());
+    let actual = run(ours.addr(), script);
     if let Ok(dir) = std::env::var("ZK_DIFF_DUMP") {
         let _ = std::fs::write(format!("{dir}/apache.log"), expected.join("\n"));
         let _ = std::fs::write(format!("{dir}/ours.log"), actual.join("\n"));

@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub container_max_per_minute: u32,
     /// server.N lines (kept for the ensemble work, unused standalone).
     pub servers: BTreeMap<u64, String>,
+    /// reconfigEnabled: decides which error a reconfig request gets (see `CoreConfig`).
+    pub reconfig_enabled: bool,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +89,7 @@ impl Default for ServerConfig {
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
             servers: BTreeMap::new(),
+            reconfig_enabled: false,
         }
     }
 }
@@ -243,6 +246,7 @@ impl ServerConfig {
             }
             "znode.container.checkIntervalMs" => self.container_check_interval_ms = num(k, v)?,
             "znode.container.maxPerMinute" => self.container_max_per_minute = num(k, v)?,
+            "reconfigEnabled" => self.reconfig_enabled = parse_bool(v),
             _ if k.starts_with("server.") => {
                 let id = num(k, &k["server.".len()..])?;
                 self.servers.insert(id, v.to_owned());
@@ -252,7 +256,6 @@ impl ServerConfig {
             | "admin.enableServer"
             | "admin.serverPort"
             | "standaloneEnabled"
-            | "reconfigEnabled"
             | "metricsProvider.className" => {
                 tracing::debug!(key = k, "setting accepted and unused");
             }
@@ -294,6 +297,7 @@ impl ServerConfig {
             extended_types_enabled: self.extended_types_enabled,
             super_digest: self.super_digest.clone(),
             server_id: 1,
+            reconfig_enabled: self.reconfig_enabled,
         }
     }
 }
@@ -308,7 +312,7 @@ mod tests {
             "# comment\ntickTime=1000\ndataDir=/var/zk\nclientPort=2191\n\
              maxClientCnxns=10\n4lw.commands.whitelist=srvr, ruok,mntr\n\
              jute.maxbuffer=0x100000\nserver.1=a:2888:3888\nfoo=bar\n\
-             zookeeper.extendedTypesEnabled=true\nforceSync=no\n",
+             zookeeper.extendedTypesEnabled=true\nforceSync=no\nreconfigEnabled=true\n",
             "zoo.cfg",
         )
         .unwrap();
@@ -323,6 +327,8 @@ mod tests {
         assert_eq!(cfg.servers.get(&1).map(String::as_str), Some("a:2888:3888"));
         assert!(cfg.extended_types_enabled);
         assert!(!cfg.force_sync);
+        assert!(cfg.reconfig_enabled && cfg.core_config().reconfig_enabled);
+        assert!(!ServerConfig::default().reconfig_enabled);
     }
 
     #[test]

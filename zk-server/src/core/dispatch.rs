@@ -200,7 +200,7 @@ impl Core {
             zxid,
             time: now_ms,
             extended_types: self.cfg.extended_types_enabled,
-            reconfig_enabled: false,
+            reconfig_enabled: self.cfg.reconfig_enabled,
             internal: false,
         };
         let (txn_type, body) = Preparer::new(&self.tree, ctx).prepare(req);

@@ -42,6 +42,9 @@ pub struct CoreConfig {
     pub super_digest: Option<String>,
     /// The server id in the high byte of session ids (standalone Apache ZooKeeper uses 1).
     pub server_id: i64,
+    /// zoo.cfg `reconfigEnabled`: a reconfig request is refused with ReconfigDisabled when
+    /// false, and with Unimplemented (standalone) when true, as Apache ZooKeeper does.
+    pub reconfig_enabled: bool,
 }
 
 impl Default for CoreConfig {
@@ -53,6 +56,7 @@ impl Default for CoreConfig {
             extended_types_enabled: false,
             super_digest: None,
             server_id: 1,
+            reconfig_enabled: false,
         }
     }
 }
