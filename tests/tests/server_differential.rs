@@ -448,6 +448,54 @@ fn reconfig_script(r: &mut Runner) {
     r.call(0, delete("/r", -1));
 }
 
+/// `sasl` ACLs, with kazoo's harness setting (`authProvider.1=...SASLAuthenticationProvider`):
+/// ids must parse as Kerberos names; without the provider every `sasl` ACL is InvalidACL.
+#[test]
+fn sasl_acls_answer_like_apache_zookeeper() {
+    compare(&[], |_| {}, sasl_acl_script);
+    compare(
+        &["authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"],
+        |cfg| cfg.sasl_auth_provider = true,
+        sasl_acl_script,
+    );
+}
+
+fn sasl_acl_script(r: &mut Runner) {
+    let sasl = |perms: Perms, id: &str| Acl::new(perms, Id::new("sasl", id));
+    for (i, id) in [
+        "jaasuser",
+        "zk/host@REALM",
+        "user@REALM",
+        "a/b/c",
+        "a@b@c",
+        "a/b/c@R",
+        "",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        r.call(0, create_acl(&format!("/s{i}"), vec![sasl(Perms::ALL, id)]));
+        r.call(0, get_acl(&format!("/s{i}")));
+        r.call(0, get(&format!("/s{i}"), false));
+    }
+    r.call(0, create("/t", Some(b"x"), 0));
+    r.call(
+        0,
+        set_acl(
+            "/t",
+            vec![
+                sasl(Perms::READ, "bob"),
+                Acl::new(Perms::ALL, Id::new("world", "anyone")),
+            ],
+            -1,
+        ),
+    );
+    r.call(0, get_acl("/t"));
+    r.call(0, auth("digest", "alice:pw"));
+    r.call(0, create_acl("/u", Acl::creator_all()));
+    r.call(0, get_acl("/u"));
+}
+
 /// Runs `script` against Apache ZooKeeper (with the zoo.cfg lines `extra`) and against
 /// zk-server (its test config, Apache ZooKeeper's timeouts, changed by `configure`) and
 /// asserts that every observed line matches.

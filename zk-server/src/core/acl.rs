@@ -133,9 +133,15 @@ fn scheme_valid(scheme: &str, id: &str, sasl_scheme: bool) -> bool {
     }
 }
 
-/// True for schemes whose ids count as authenticated for the `auth` ACL macro.
-fn is_authenticated_scheme(scheme: &str) -> bool {
-    matches!(scheme, "digest" | "sasl" | "x509")
+/// True for schemes whose ids count as authenticated for the `auth` ACL macro: those of a
+/// registered provider whose `isAuthenticated()` is true (`sasl` only when its provider is
+/// configured).
+fn is_authenticated_scheme(scheme: &str, sasl_scheme: bool) -> bool {
+    match scheme {
+        "digest" | "x509" => true,
+        "sasl" => sasl_scheme,
+        _ => false,
+    }
 }
 
 /// Validates and expands an ACL list for create or setACL: removes duplicates, expands `auth`
@@ -159,7 +165,7 @@ pub fn fixup_acl(acl: &[Acl], ids: &[Id], sasl_scheme: bool) -> Result<Vec<Acl>,
             let mut any = false;
             for i in java_order(ids)
                 .into_iter()
-                .filter(|i| is_authenticated_scheme(&i.scheme))
+                .filter(|i| is_authenticated_scheme(&i.scheme, sasl_scheme))
             {
                 any = true;
                 out.push(Acl {
@@ -230,6 +236,31 @@ mod tests {
         assert!(check_acl(&acl, Perms::READ, &ids()));
         let acl = vec![Acl::new(Perms::ALL, Id::new("ip", "10.0.0.1"))];
         assert!(!check_acl(&acl, Perms::READ, &ids()));
+    }
+
+    /// `sasl` ids (from a SASL exchange) count for `auth` and `sasl` ACLs are valid only when
+    /// the SASL provider is registered (`authProvider.N`), as in Apache ZooKeeper.
+    #[test]
+    fn sasl_acls_follow_the_provider_registration() {
+        let mut with = ids();
+        with.push(Id::new("sasl", "jaasuser"));
+        let creator = Acl::creator_all();
+        assert_eq!(
+            fixup_acl(&creator, &with, false),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fixup_acl(&creator, &with, true).unwrap(),
+            vec![Acl::new(Perms::ALL, Id::new("sasl", "jaasuser"))]
+        );
+        let explicit = vec![Acl::new(Perms::READ, Id::new("sasl", "zk/host@REALM"))];
+        assert_eq!(
+            fixup_acl(&explicit, &ids(), false),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(fixup_acl(&explicit, &ids(), true).unwrap(), explicit);
+        let bad = vec![Acl::new(Perms::READ, Id::new("sasl", "a@b@c"))];
+        assert_eq!(fixup_acl(&bad, &ids(), true), Err(ErrorCode::InvalidAcl));
     }
 
     #[test]
