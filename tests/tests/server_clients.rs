@@ -344,7 +344,7 @@ fn java_client_sasl_digest_md5() {
          user_super=\"super_secret\"\n  user_jaasuser=\"jaas_password\";\n};\n",
     )
     .unwrap();
-    let mut cfg = zk_server::ServerConfig::for_tests(tests::fresh_data_dir("server-sasl"));
+    let mut cfg = zk_server::ServerConfig::for_tests(dir.path().join("data"));
     cfg.jaas_config = Some(server_jaas);
     cfg.sasl_auth_provider = true;
     let srv = InProcessServer::start(cfg).expect("start zk-server");

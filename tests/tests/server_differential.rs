@@ -509,7 +509,8 @@ fn compare(extra: &[&str], configure: fn(&mut zk_server::ServerConfig), script: 
     };
     let expected = run(apache.addr(), script);
     drop(apache);
-    let mut cfg = zk_server::ServerConfig::for_tests(tests::fresh_data_dir("diff"));
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut cfg = zk_server::ServerConfig::for_tests(data.path().join("data"));
     // Apache ZooKeeper's defaults: tickTime 2000, timeouts 4 s..40 s.
     cfg.tick_time_ms = 2000;
     cfg.min_session_timeout_ms = None;
@@ -517,6 +518,7 @@ fn compare(extra: &[&str], configure: fn(&mut zk_server::ServerConfig), script: 
     configure(&mut cfg);
     let ours = tests::raw::InProcessServer::start(cfg).expect("start zk-server");
     let actual = run(ours.addr(), script);
+    drop(ours);
     if let Ok(dir) = std::env::var("ZK_DIFF_DUMP") {
         let _ = std::fs::write(format!("{dir}/apache.log"), expected.join("\n"));
         let _ = std::fs::write(format!("{dir}/ours.log"), actual.join("\n"));
