@@ -92,7 +92,7 @@ const ALLOWED_SKIPS: &[&str] = &[
 const MIN_PASSED: usize = 469;
 
 /// The whole run's limit; pytest-timeout ends the run when one test takes longer than
-/// `PER_TEST_TIMEOUT_S` (the slowest kazoo tests take about 15 s).
+/// `PER_TEST_TIMEOUT_S` (the slowest kazoo test takes about 10 s against zk-server here).
 const RUN_LIMIT: Duration = Duration::from_secs(420);
 const PER_TEST_TIMEOUT_S: u32 = 60;
 
