@@ -5,7 +5,7 @@
 //! ZooKeeper never uses). A successful exchange adds the id `sasl:<user>` to the connection.
 //!
 //! Exchange: the client's first token is empty and is answered with a challenge (realm, nonce,
-//! qop, charset, algorithm); the client's digest response is checked and answered with
+//! charset, algorithm: Java's, whose absent qop means `auth`); the client's digest response is checked and answered with
 //! `rspauth=...`, which completes the authentication. Any error fails it (the connection then
 //! gets AuthFailed and is closed).
 
@@ -160,11 +160,11 @@ fn md5(parts: &[&[u8]]) -> [u8; 16] {
     h.finalize().into()
 }
 
-/// A fresh random nonce (128 bits from the standard library's per-process random hash keys and
-/// the clock), hex-encoded.
+/// A fresh random nonce: 40 hex digits (160 bits from the standard library's random hash keys
+/// and the clock), as long as Java's (30 random bytes in base64).
 fn new_nonce() -> String {
     let mut out = String::new();
-    for i in 0..2u8 {
+    for i in 0..3u8 {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_u8(i);
         h.write_u128(
@@ -174,6 +174,7 @@ fn new_nonce() -> String {
         );
         out.push_str(&format!("{:016x}", h.finish()));
     }
+    out.truncate(40);
     out
 }
 
@@ -266,11 +267,12 @@ impl DigestMd5Server {
         match std::mem::replace(&mut self.stage, Stage::Failed) {
             Stage::Start => {
                 // DIGEST-MD5 has no initial response: whatever the client sent first is answered
-                // with the challenge (Java's server ignores it too).
+                // with the challenge (Java's server ignores it too). Java's challenge, directive
+                // for directive: no qop directive (RFC 2831: "auth" then).
                 let nonce = new_nonce();
                 let challenge = format!(
-                    "realm=\"{DIGEST_SERVER_NAME}\",nonce=\"{nonce}\",qop=\"auth\",\
-                     charset=utf-8,algorithm=md5-sess"
+                    "realm=\"{DIGEST_SERVER_NAME}\",nonce=\"{nonce}\",charset=utf-8,\
+                     algorithm=md5-sess"
                 );
                 self.stage = Stage::Challenged(nonce);
                 Ok(Some(challenge.into_bytes()))
@@ -406,7 +408,9 @@ Server {
             challenge.starts_with("realm=\"zk-sasl-md5\",nonce=\""),
             "{challenge}"
         );
-        assert!(challenge.contains("qop=\"auth\""), "{challenge}");
+        // Apache ZooKeeper's (Java's) challenge has this shape and length.
+        assert!(challenge.ends_with("\",charset=utf-8,algorithm=md5-sess"), "{challenge}");
+        assert_eq!(challenge.len(), 101, "{challenge}");
         let resp = client_response(&challenge, "jaasuser", "jaas_password", "OA6MHXh6VqTrRk");
         let answer =
             String::from_utf8(s.evaluate(resp.as_bytes(), &users()).unwrap().unwrap()).unwrap();
