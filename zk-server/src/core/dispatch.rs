@@ -197,7 +197,12 @@ impl Core {
                     }
                 }
             }
-            Request::Sasl(r) => self.sasl(now_ms, conn, xid, r.token.as_deref().unwrap_or(&[])),
+            // A null token: Apache ZooKeeper's processSasl dereferences it before anything else,
+            // and the exception closes the connection without an answer.
+            Request::Sasl(zk_core::proto::GetSaslRequest { token: None }) => self.close(conn),
+            Request::Sasl(zk_core::proto::GetSaslRequest { token: Some(t) }) => {
+                self.sasl(now_ms, conn, xid, &t)
+            }
             Request::CloseSession => {
                 self.close_session(now_ms, session, xid);
                 let z = self.tree.last_zxid();

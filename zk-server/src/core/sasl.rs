@@ -409,7 +409,10 @@ Server {
             "{challenge}"
         );
         // Apache ZooKeeper's (Java's) challenge has this shape and length.
-        assert!(challenge.ends_with("\",charset=utf-8,algorithm=md5-sess"), "{challenge}");
+        assert!(
+            challenge.ends_with("\",charset=utf-8,algorithm=md5-sess"),
+            "{challenge}"
+        );
         assert_eq!(challenge.len(), 101, "{challenge}");
         let resp = client_response(&challenge, "jaasuser", "jaas_password", "OA6MHXh6VqTrRk");
         let answer =
