@@ -60,6 +60,18 @@ pub struct ServerConfig {
     pub container_max_per_minute: u32,
     /// server.N lines (kept for the ensemble work, unused standalone).
     pub servers: BTreeMap<u64, String>,
+    /// reconfigEnabled: decides which error a reconfig request gets (see `CoreConfig`).
+    pub reconfig_enabled: bool,
+    /// java.security.auth.login.config: the JAAS file whose `Server` section (DigestLoginModule,
+    /// `user_NAME="password"`) enables SASL DIGEST-MD5.
+    pub jaas_config: Option<PathBuf>,
+    /// zookeeper.sasl.serverconfig: the JAAS section read (default `Server`).
+    pub sasl_server_section: String,
+    /// zookeeper.superUser: a SASL user who also gets the `super` id.
+    pub sasl_super_user: Option<String>,
+    /// authProvider.N / zookeeper.authProvider.N names `SASLAuthenticationProvider`: `sasl`
+    /// ACLs are accepted (the ip and digest providers are always there).
+    pub sasl_auth_provider: bool,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +99,11 @@ impl Default for ServerConfig {
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
             servers: BTreeMap::new(),
+            reconfig_enabled: false,
+            jaas_config: None,
+            sasl_server_section: "Server".into(),
+            sasl_super_user: None,
+            sasl_auth_provider: false,
         }
     }
 }
@@ -173,7 +190,10 @@ impl ServerConfig {
     }
 
     /// Keys accepted from the environment.
-    const ENV_KEYS: [&'static str; 7] = [
+    const ENV_KEYS: [&'static str; 10] = [
+        "java.security.auth.login.config",
+        "zookeeper.sasl.serverconfig",
+        "zookeeper.superUser",
         "zookeeper.extendedTypesEnabled",
         "zookeeper.DigestAuthenticationProvider.superDigest",
         "jute.maxbuffer",
@@ -184,7 +204,7 @@ impl ServerConfig {
     ];
 
     fn set_known(&mut self, k: &str, v: &str) {
-        if Self::ENV_KEYS.contains(&k) {
+        if Self::ENV_KEYS.contains(&k) || k.starts_with("zookeeper.authProvider.") {
             if let Err(e) = self.set(k, v) {
                 tracing::warn!(key = k, error = %e, "ignoring bad environment setting");
             }
@@ -243,6 +263,28 @@ impl ServerConfig {
             }
             "znode.container.checkIntervalMs" => self.container_check_interval_ms = num(k, v)?,
             "znode.container.maxPerMinute" => self.container_max_per_minute = num(k, v)?,
+            "reconfigEnabled" => self.reconfig_enabled = parse_bool(v),
+            "java.security.auth.login.config" => {
+                self.jaas_config =
+                    Some(PathBuf::from(v.trim())).filter(|p| !p.as_os_str().is_empty())
+            }
+            "zookeeper.sasl.serverconfig" => self.sasl_server_section = v.trim().to_owned(),
+            "zookeeper.superUser" => {
+                self.sasl_super_user = Some(v.trim().to_owned()).filter(|s| !s.is_empty())
+            }
+            _ if k.starts_with("authProvider.") || k.starts_with("zookeeper.authProvider.") => {
+                if v.trim().ends_with(".SASLAuthenticationProvider") {
+                    self.sasl_auth_provider = true;
+                } else if !v.trim().ends_with(".DigestAuthenticationProvider")
+                    && !v.trim().ends_with(".IPAuthenticationProvider")
+                {
+                    tracing::warn!(
+                        key = k,
+                        value = v,
+                        "unsupported authentication provider ignored"
+                    );
+                }
+            }
             _ if k.starts_with("server.") => {
                 let id = num(k, &k["server.".len()..])?;
                 self.servers.insert(id, v.to_owned());
@@ -252,7 +294,6 @@ impl ServerConfig {
             | "admin.enableServer"
             | "admin.serverPort"
             | "standaloneEnabled"
-            | "reconfigEnabled"
             | "metricsProvider.className" => {
                 tracing::debug!(key = k, "setting accepted and unused");
             }
@@ -294,7 +335,29 @@ impl ServerConfig {
             extended_types_enabled: self.extended_types_enabled,
             super_digest: self.super_digest.clone(),
             server_id: 1,
+            reconfig_enabled: self.reconfig_enabled,
+            sasl_digest_users: self.sasl_digest_users(),
+            sasl_super_user: self.sasl_super_user.clone(),
+            sasl_scheme: self.sasl_auth_provider,
         }
+    }
+
+    /// The SASL DIGEST-MD5 users of the JAAS file's server section, read now (Apache ZooKeeper
+    /// reads it at start-up). None without a JAAS file or section (no SASL server).
+    pub fn sasl_digest_users(&self) -> Option<BTreeMap<String, String>> {
+        let path = self.jaas_config.as_ref()?;
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read the JAAS configuration");
+                return None;
+            }
+        };
+        let users = crate::core::sasl::digest_users_from_jaas(&text, &self.sasl_server_section);
+        if let Some(u) = &users {
+            tracing::info!(users = u.len(), "SASL DIGEST-MD5 enabled");
+        }
+        users
     }
 }
 
@@ -308,7 +371,7 @@ mod tests {
             "# comment\ntickTime=1000\ndataDir=/var/zk\nclientPort=2191\n\
              maxClientCnxns=10\n4lw.commands.whitelist=srvr, ruok,mntr\n\
              jute.maxbuffer=0x100000\nserver.1=a:2888:3888\nfoo=bar\n\
-             zookeeper.extendedTypesEnabled=true\nforceSync=no\n",
+             zookeeper.extendedTypesEnabled=true\nforceSync=no\nreconfigEnabled=true\n",
             "zoo.cfg",
         )
         .unwrap();
@@ -323,12 +386,55 @@ mod tests {
         assert_eq!(cfg.servers.get(&1).map(String::as_str), Some("a:2888:3888"));
         assert!(cfg.extended_types_enabled);
         assert!(!cfg.force_sync);
+        assert!(cfg.reconfig_enabled && cfg.core_config().reconfig_enabled);
+        assert!(!ServerConfig::default().reconfig_enabled);
     }
 
     #[test]
     fn bad_number_names_the_line() {
         let e = ServerConfig::parse("tickTime=abc\n", "z.cfg").unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    /// kazoo's test harness: `authProvider.1=...SASLAuthenticationProvider` in zoo.cfg, the
+    /// JAAS file as `-Djava.security.auth.login.config` (here through JVMFLAGS).
+    #[test]
+    fn sasl_settings_from_zoo_cfg_and_jvm_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let jaas = dir.path().join("jaas.conf");
+        std::fs::write(
+            &jaas,
+            "Server {\n org.apache.zookeeper.server.auth.DigestLoginModule required\n \
+             user_super=\"super_secret\"\n user_jaasuser=\"jaas_password\";\n};\n",
+        )
+        .unwrap();
+        let mut cfg = ServerConfig::parse(
+            "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n",
+            "zoo.cfg",
+        )
+        .unwrap();
+        assert!(cfg.core_config().sasl_scheme);
+        assert_eq!(cfg.core_config().sasl_digest_users, None);
+        cfg.apply_env([(
+            "JVMFLAGS".to_string(),
+            format!(
+                "-Dfile.encoding=UTF-8 -Djava.security.auth.login.config={} \
+                 -Dzookeeper.superUser=super",
+                jaas.display()
+            ),
+        )]);
+        let core = cfg.core_config();
+        let users = core.sasl_digest_users.expect("SASL users");
+        assert_eq!(
+            users.get("jaasuser").map(String::as_str),
+            Some("jaas_password")
+        );
+        assert_eq!(users.len(), 2);
+        assert_eq!(core.sasl_super_user.as_deref(), Some("super"));
+        // An empty JAAS file (kazoo's harness writes one when it tests no SASL): no SASL server.
+        std::fs::write(&jaas, "").unwrap();
+        assert_eq!(cfg.core_config().sasl_digest_users, None);
+        assert!(!ServerConfig::default().core_config().sasl_scheme);
     }
 
     #[test]

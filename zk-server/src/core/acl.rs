@@ -148,8 +148,9 @@ fn ip_matches(client: &str, acl_id: &str) -> bool {
     }
 }
 
-/// True when the scheme's provider considers `id` well formed (`isValid`).
-fn scheme_valid(scheme: &str, id: &str) -> bool {
+/// True when the scheme's provider considers `id` well formed (`isValid`). `sasl` is a scheme
+/// only when its provider is configured (`sasl_scheme`).
+fn scheme_valid(scheme: &str, id: &str, sasl_scheme: bool) -> bool {
     match scheme {
         // Java's split(":") drops trailing empty strings.
         "digest" => {
@@ -161,19 +162,33 @@ fn scheme_valid(scheme: &str, id: &str) -> bool {
             n == 2
         }
         "ip" => parse_cidr(id).is_some(),
+        // SASLAuthenticationProvider.isValid: the id parses as a Kerberos name
+        // (`name[/host]@realm`, or any name without '@').
+        "sasl" if sasl_scheme => match id.split_once('@') {
+            None => true,
+            Some((principal, realm)) => {
+                !realm.contains(['@', '/']) && principal.split('/').count() <= 2
+            }
+        },
         _ => false,
     }
 }
 
-/// True for schemes whose ids count as authenticated for the `auth` ACL macro.
-fn is_authenticated_scheme(scheme: &str) -> bool {
-    matches!(scheme, "digest" | "sasl" | "x509")
+/// True for schemes whose ids count as authenticated for the `auth` ACL macro: those of a
+/// registered provider whose `isAuthenticated()` is true (`sasl` only when its provider is
+/// configured).
+fn is_authenticated_scheme(scheme: &str, sasl_scheme: bool) -> bool {
+    match scheme {
+        "digest" | "x509" => true,
+        "sasl" => sasl_scheme,
+        _ => false,
+    }
 }
 
 /// Validates and expands an ACL list for create or setACL: removes duplicates, expands `auth`
 /// to the caller's authenticated ids, and rejects unknown schemes and malformed ids with
-/// `InvalidACL`.
-pub fn fixup_acl(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+/// `InvalidACL`. `sasl_scheme`: the `sasl` scheme's provider is configured.
+pub fn fixup_acl(acl: &[Acl], ids: &[Id], sasl_scheme: bool) -> Result<Vec<Acl>, ErrorCode> {
     let mut uniq: Vec<&Acl> = Vec::new();
     for a in acl {
         if !uniq.contains(&a) {
@@ -191,7 +206,7 @@ pub fn fixup_acl(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
             let mut any = false;
             for i in java_order(ids)
                 .into_iter()
-                .filter(|i| is_authenticated_scheme(&i.scheme))
+                .filter(|i| is_authenticated_scheme(&i.scheme, sasl_scheme))
             {
                 any = true;
                 out.push(Acl {
@@ -202,7 +217,7 @@ pub fn fixup_acl(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
             if !any {
                 return Err(ErrorCode::InvalidAcl);
             }
-        } else if scheme_valid(&a.id.scheme, &a.id.id) {
+        } else if scheme_valid(&a.id.scheme, &a.id.id, sasl_scheme) {
             out.push(a.clone());
         } else {
             return Err(ErrorCode::InvalidAcl);
@@ -282,13 +297,38 @@ mod tests {
         assert!(!check_acl(&acl, Perms::READ, &ids()));
     }
 
+    /// `sasl` ids (from a SASL exchange) count for `auth` and `sasl` ACLs are valid only when
+    /// the SASL provider is registered (`authProvider.N`), as in Apache ZooKeeper.
+    #[test]
+    fn sasl_acls_follow_the_provider_registration() {
+        let mut with = ids();
+        with.push(Id::new("sasl", "jaasuser"));
+        let creator = Acl::creator_all();
+        assert_eq!(
+            fixup_acl(&creator, &with, false),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fixup_acl(&creator, &with, true).unwrap(),
+            vec![Acl::new(Perms::ALL, Id::new("sasl", "jaasuser"))]
+        );
+        let explicit = vec![Acl::new(Perms::READ, Id::new("sasl", "zk/host@REALM"))];
+        assert_eq!(
+            fixup_acl(&explicit, &ids(), false),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(fixup_acl(&explicit, &ids(), true).unwrap(), explicit);
+        let bad = vec![Acl::new(Perms::READ, Id::new("sasl", "a@b@c"))];
+        assert_eq!(fixup_acl(&bad, &ids(), true), Err(ErrorCode::InvalidAcl));
+    }
+
     #[test]
     fn auth_macro_needs_authenticated_id() {
         let acl = Acl::creator_all();
-        assert_eq!(fixup_acl(&acl, &ids()), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&acl, &ids(), false), Err(ErrorCode::InvalidAcl));
         let mut with = ids();
         with.push(Id::new("digest", "alice:xyz"));
-        let fixed = fixup_acl(&acl, &with).unwrap();
+        let fixed = fixup_acl(&acl, &with, false).unwrap();
         assert_eq!(
             fixed,
             vec![Acl::new(Perms::ALL, Id::new("digest", "alice:xyz"))]
@@ -298,10 +338,10 @@ mod tests {
     #[test]
     fn invalid_ids() {
         let bad = vec![Acl::new(Perms::ALL, Id::new("digest", "nocolon"))];
-        assert_eq!(fixup_acl(&bad, &ids()), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&bad, &ids(), false), Err(ErrorCode::InvalidAcl));
         let bad = vec![Acl::new(Perms::ALL, Id::new("world", "someone"))];
-        assert_eq!(fixup_acl(&bad, &ids()), Err(ErrorCode::InvalidAcl));
-        assert_eq!(fixup_acl(&[], &ids()), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&bad, &ids(), false), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&[], &ids(), false), Err(ErrorCode::InvalidAcl));
     }
 
     #[test]

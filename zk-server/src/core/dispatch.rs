@@ -123,6 +123,56 @@ impl Core {
         }
     }
 
+    /// A SASL token (`ZooKeeperServer.processSasl`). Without a SASL server the answer is a null
+    /// token. A failed exchange is answered AuthFailed (with a null token) and the connection is
+    /// closed; a completed one adds `sasl:<user>` (and `super` for `zookeeper.superUser`).
+    fn sasl(&mut self, now_ms: i64, conn: ConnId, xid: i32, token: &[u8]) {
+        let null = Response::Sasl(zk_core::proto::SetSaslResponse { token: None });
+        let Some(users) = self.cfg.sasl_digest_users.as_ref() else {
+            self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::Ok, Some(&null));
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let server = c.sasl.get_or_insert_with(super::sasl::DigestMd5Server::new);
+        match server.evaluate(token, users) {
+            Ok(answer) => {
+                if let Some(user) = server.authorized_id().map(str::to_owned) {
+                    tracing::info!(?conn, user, "SASL authentication succeeded");
+                    let mut new = vec![zk_core::Id::new("sasl", user.clone())];
+                    if self.cfg.sasl_super_user.as_deref() == Some(user.as_str()) {
+                        new.push(zk_core::Id::new("super", ""));
+                    }
+                    for i in new {
+                        if !c.ids.contains(&i) {
+                            c.ids.push(i);
+                        }
+                    }
+                }
+                let resp = Response::Sasl(zk_core::proto::SetSaslResponse {
+                    token: answer.map(bytes::Bytes::from),
+                });
+                self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::Ok, Some(&resp));
+            }
+            Err(e) => {
+                tracing::warn!(?conn, error = %e, "SASL authentication failed; closing the connection");
+                let mut f = Vec::new();
+                write_frame(&mut f, |w| {
+                    ReplyHeader {
+                        xid,
+                        zxid: Zxid(0),
+                        err: ErrorCode::AuthFailed.as_i32(),
+                    }
+                    .encode(w);
+                    null.encode(w);
+                });
+                self.send(conn, f, true);
+                self.close(conn);
+            }
+        }
+    }
+
     fn handle(&mut self, now_ms: i64, conn: ConnId, session: SessionId, xid: i32, req: Request) {
         match req {
             Request::Ping => {
@@ -147,10 +197,11 @@ impl Core {
                     }
                 }
             }
-            Request::Sasl(_) => {
-                // No SASL server is configured: Apache ZooKeeper answers with a null token.
-                let resp = Response::Sasl(zk_core::proto::SetSaslResponse { token: None });
-                self.reply(now_ms, conn, xid, Zxid(0), ErrorCode::Ok, Some(&resp));
+            // A null token: Apache ZooKeeper's processSasl dereferences it before anything else,
+            // and the exception closes the connection without an answer.
+            Request::Sasl(zk_core::proto::GetSaslRequest { token: None }) => self.close(conn),
+            Request::Sasl(zk_core::proto::GetSaslRequest { token: Some(t) }) => {
+                self.sasl(now_ms, conn, xid, &t)
             }
             Request::CloseSession => {
                 self.close_session(now_ms, session, xid);
@@ -200,7 +251,8 @@ impl Core {
             zxid,
             time: now_ms,
             extended_types: self.cfg.extended_types_enabled,
-            reconfig_enabled: false,
+            reconfig_enabled: self.cfg.reconfig_enabled,
+            sasl_scheme: self.cfg.sasl_scheme,
             internal: false,
         };
         let (txn_type, body) = Preparer::new(&self.tree, ctx).prepare(req);

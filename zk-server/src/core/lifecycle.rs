@@ -158,7 +158,8 @@ impl Core {
                 zxid,
                 time: now_ms,
                 extended_types: self.cfg.extended_types_enabled,
-                reconfig_enabled: false,
+                reconfig_enabled: self.cfg.reconfig_enabled,
+                sasl_scheme: self.cfg.sasl_scheme,
                 internal: true,
             };
             let (txn_type, body) = Preparer::new(&self.tree, ctx).prepare(&req);
@@ -181,7 +182,7 @@ mod tests {
     use proptest::prelude::*;
     use zk_core::jute::{Decode, Reader};
     use zk_core::proto::{CreateRequest, GetDataRequest, ReplyHeader, WatcherEvent};
-    use zk_core::{Acl, Zxid};
+    use zk_core::{Acl, ErrorCode, Zxid};
 
     use super::super::DataTree;
 
@@ -230,6 +231,126 @@ mod tests {
             acl: Acl::open_unsafe(),
             flags,
         })
+    }
+
+    fn sasl(token: &[u8]) -> Request {
+        Request::Sasl(zk_core::proto::GetSaslRequest {
+            token: Some(token.to_vec().into()),
+        })
+    }
+
+    fn sasl_token(body: &[u8]) -> Option<String> {
+        let r = zk_core::proto::SetSaslResponse::decode(&mut Reader::new(body)).unwrap();
+        r.token.map(|t| String::from_utf8(t.to_vec()).unwrap())
+    }
+
+    /// SASL DIGEST-MD5 (a JAAS `Server` section with DigestLoginModule, as kazoo's test harness
+    /// configures): challenge, response, rspauth; the connection then holds `sasl:<user>` and
+    /// passes `sasl` ACLs. A wrong password gets AuthFailed and the connection is closed.
+    #[test]
+    fn sasl_digest_md5_authenticates_and_failures_close_the_connection() {
+        let users = [("jaasuser".to_string(), "jaas_password".to_string())];
+        let cfg = CoreConfig {
+            sasl_digest_users: Some(users.into_iter().collect()),
+            sasl_scheme: true,
+            ..CoreConfig::default()
+        };
+        let mut core = Core::new(cfg, 0);
+        let (a, b, c) = (ConnId(1), ConnId(2), ConnId(3));
+        new_session(&mut core, 0, a);
+        new_session(&mut core, 0, b);
+        new_session(&mut core, 0, c);
+        send(&mut core, 1, a, 1, &sasl(b""));
+        let f = frames(&mut core);
+        assert_eq!((f[0].1.xid, f[0].1.err, f[0].1.zxid), (1, 0, Zxid(0)));
+        let challenge = sasl_token(&f[0].2).expect("a challenge");
+        let resp = super::super::sasl::tests::client_response(
+            &challenge,
+            "jaasuser",
+            "jaas_password",
+            "c1",
+        );
+        send(&mut core, 1, a, 2, &sasl(resp.as_bytes()));
+        let f = frames(&mut core);
+        assert_eq!((f[0].1.xid, f[0].1.err), (2, 0));
+        assert!(sasl_token(&f[0].2).unwrap().starts_with("rspauth="));
+        let acl = vec![Acl {
+            perms: zk_core::Perms::ALL.0,
+            id: zk_core::Id::new("sasl", "jaasuser"),
+        }];
+        let req = Request::Create(CreateRequest {
+            path: "/s".into(),
+            data: None,
+            acl,
+            flags: 0,
+        });
+        send(&mut core, 2, a, 3, &req);
+        send(
+            &mut core,
+            2,
+            a,
+            4,
+            &Request::GetData(GetDataRequest {
+                path: "/s".into(),
+                watch: false,
+            }),
+        );
+        send(
+            &mut core,
+            2,
+            b,
+            1,
+            &Request::GetData(GetDataRequest {
+                path: "/s".into(),
+                watch: false,
+            }),
+        );
+        let errs: Vec<(ConnId, i32)> = frames(&mut core).iter().map(|f| (f.0, f.1.err)).collect();
+        assert_eq!(errs, vec![(a, 0), (a, 0), (b, ErrorCode::NoAuth.as_i32())]);
+
+        send(&mut core, 3, c, 1, &sasl(b""));
+        let challenge = sasl_token(&frames(&mut core)[0].2).unwrap();
+        let resp = super::super::sasl::tests::client_response(&challenge, "jaasuser", "nope", "c2");
+        send(&mut core, 3, c, 2, &sasl(resp.as_bytes()));
+        let mut out = Vec::new();
+        while let Some(o) = core.poll_output() {
+            out.push(o);
+        }
+        match &out[..] {
+            [Output::Send { conn, frame, .. }, Output::Close { conn: closed }] => {
+                assert_eq!((*conn, *closed), (c, c));
+                let mut r = Reader::new(&frame[4..]);
+                let h = ReplyHeader::decode(&mut r).unwrap();
+                assert_eq!((h.xid, h.err), (2, ErrorCode::AuthFailed.as_i32()));
+                assert_eq!(sasl_token(r.rest()), None);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Without a JAAS server section a SASL token gets a null token, and without the SASL
+    /// provider a `sasl` ACL is InvalidACL (Apache ZooKeeper's defaults).
+    #[test]
+    fn without_sasl_configured_tokens_get_null_and_sasl_acls_are_invalid() {
+        let mut core = Core::new(CoreConfig::default(), 0);
+        let a = ConnId(1);
+        new_session(&mut core, 0, a);
+        send(&mut core, 1, a, 1, &sasl(b""));
+        let f = frames(&mut core);
+        assert_eq!((f[0].1.xid, f[0].1.err), (1, 0));
+        assert_eq!(sasl_token(&f[0].2), None);
+        let req = Request::Create(CreateRequest {
+            path: "/s".into(),
+            data: None,
+            acl: vec![Acl {
+                perms: zk_core::Perms::ALL.0,
+                id: zk_core::Id::new("sasl", "jaasuser"),
+            }],
+            flags: 0,
+        });
+        send(&mut core, 1, a, 2, &req);
+        let f = frames(&mut core);
+        assert_eq!(f[0].1.err, ErrorCode::InvalidAcl.as_i32());
     }
 
     #[test]

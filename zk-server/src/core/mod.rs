@@ -15,6 +15,7 @@ pub mod node_map;
 pub mod prepare;
 mod read;
 pub mod reply;
+pub mod sasl;
 pub mod session;
 mod state;
 pub mod tree;
@@ -42,6 +43,18 @@ pub struct CoreConfig {
     pub super_digest: Option<String>,
     /// The server id in the high byte of session ids (standalone Apache ZooKeeper uses 1).
     pub server_id: i64,
+    /// zoo.cfg `reconfigEnabled`: a reconfig request is refused with ReconfigDisabled when
+    /// false, and with Unimplemented (standalone) when true, as Apache ZooKeeper does.
+    pub reconfig_enabled: bool,
+    /// SASL DIGEST-MD5 users (name -> password) from the JAAS configuration's `Server` section
+    /// (`java.security.auth.login.config`); None: no SASL server (a SASL token is answered with
+    /// a null token, as Apache ZooKeeper without a JAAS `Server` section does).
+    pub sasl_digest_users: Option<std::collections::BTreeMap<String, String>>,
+    /// `zookeeper.superUser`: a SASL user who also gets the `super` id.
+    pub sasl_super_user: Option<String>,
+    /// The `sasl` ACL scheme is registered (`authProvider.N` names Apache ZooKeeper's
+    /// `SASLAuthenticationProvider`); without it a `sasl` ACL is InvalidACL.
+    pub sasl_scheme: bool,
 }
 
 impl Default for CoreConfig {
@@ -53,6 +66,10 @@ impl Default for CoreConfig {
             extended_types_enabled: false,
             super_digest: None,
             server_id: 1,
+            reconfig_enabled: false,
+            sasl_digest_users: None,
+            sasl_super_user: None,
+            sasl_scheme: false,
         }
     }
 }

@@ -181,6 +181,7 @@ proptest! {
                 time: 1000 + i as i64,
                 extended_types: true,
                 reconfig_enabled: false,
+                sasl_scheme: false,
                 internal: false,
             };
             let req = request(op);

@@ -40,6 +40,8 @@ pub struct PrepContext<'a> {
     pub extended_types: bool,
     /// Whether reconfig is enabled (never, for now).
     pub reconfig_enabled: bool,
+    /// The `sasl` ACL scheme is configured (`authProvider.N=...SASLAuthenticationProvider`).
+    pub sasl_scheme: bool,
     /// True for requests the server makes itself (the container reaper).
     pub internal: bool,
 }
@@ -173,7 +175,7 @@ impl<'a> Preparer<'a> {
             }
             Request::SetAcl(r) => {
                 validate_path(&r.path, false).map_err(|_| ErrorCode::BadArguments)?;
-                let acl = fixup_acl(&r.acl, self.ctx.ids)?;
+                let acl = fixup_acl(&r.acl, self.ctx.ids, self.ctx.sasl_scheme)?;
                 let mut rec = self.record(&r.path)?;
                 require(&rec.acl, Perms::ADMIN, self.ctx.ids)?;
                 let version = check_version(rec.stat.aversion, r.version)?;
@@ -232,7 +234,7 @@ impl<'a> Preparer<'a> {
             return Err(ErrorCode::BadArguments);
         }
         let parent_path = parent_of(path)?.to_owned();
-        let acl = fixup_acl(acl, self.ctx.ids)?;
+        let acl = fixup_acl(acl, self.ctx.ids, self.ctx.sasl_scheme)?;
         let mut parent = self.record(&parent_path)?;
         require(&parent.acl, Perms::CREATE, self.ctx.ids)?;
         let full = if mode.is_sequential() {
@@ -361,6 +363,7 @@ mod tests {
             time: 1,
             extended_types: false,
             reconfig_enabled: false,
+            sasl_scheme: false,
             internal: false,
         }
     }

@@ -67,6 +67,8 @@ pub struct ConnState {
     pub last_zxid: Zxid,
     /// When the last reply was produced (ms).
     pub last_response: i64,
+    /// The SASL exchange, once the client started one.
+    pub sasl: Option<super::sasl::DigestMd5Server>,
 }
 
 /// The sans-IO ZooKeeper server.
@@ -154,6 +156,7 @@ impl Core {
                 last_cxid: -1,
                 last_zxid: Zxid(-1),
                 last_response: now_ms,
+                sasl: None,
             },
         );
     }
