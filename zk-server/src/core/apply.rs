@@ -101,6 +101,7 @@ impl DataTree {
                     triggers.push(Trigger {
                         event: EventType::NodeDataChanged,
                         path: t.path.clone(),
+                        acl: n.acl.clone(),
                     });
                     Ok(TxnResult::SetData(stat))
                 }
@@ -198,6 +199,7 @@ impl DataTree {
             parent_cversion
         };
         let parent = self.node_mut(&parent_path).ok_or(ErrorCode::NoNode)?;
+        let parent_acl = parent.acl.clone();
         if cv > parent.stat.cversion {
             parent.stat.cversion = cv;
             parent.stat.pzxid = zxid;
@@ -229,10 +231,12 @@ impl DataTree {
         triggers.push(Trigger {
             event: EventType::NodeCreated,
             path: path.to_owned(),
+            acl: acl.to_vec(),
         });
         triggers.push(Trigger {
             event: EventType::NodeChildrenChanged,
             path: parent_path,
+            acl: parent_acl,
         });
         Ok(TxnResult::Created {
             path: path.to_owned(),
@@ -252,7 +256,9 @@ impl DataTree {
         if path == "/" || !self.nodes.contains_key(parent_path.as_str()) {
             return Err(ErrorCode::NoNode);
         }
+        let mut parent_acl = Vec::new();
         if let Some(parent) = self.node_mut(&parent_path) {
+            parent_acl = parent.acl.clone();
             parent.remove_child(path::node_name(path));
             if zxid > parent.stat.pzxid {
                 parent.stat.pzxid = zxid;
@@ -263,10 +269,12 @@ impl DataTree {
         triggers.push(Trigger {
             event: EventType::NodeDeleted,
             path: path.to_owned(),
+            acl: node.acl.clone(),
         });
         triggers.push(Trigger {
             event: EventType::NodeChildrenChanged,
             path: parent_path,
+            acl: parent_acl,
         });
         Ok(())
     }

@@ -50,6 +50,9 @@ pub struct Trigger {
     pub event: EventType,
     /// The node the event is about.
     pub path: String,
+    /// That node's ACL when the event fired (the parent's for NodeChildrenChanged): 3.8 only
+    /// delivers an event to connections with READ on it (ZOOKEEPER-4799, CVE-2024-23944).
+    pub acl: Vec<Acl>,
 }
 
 /// The znodes, the ephemerals by session, and the sessions with their timeouts.
