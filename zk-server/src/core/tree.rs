@@ -139,8 +139,10 @@ impl DataTree {
         self.last_zxid = zxid;
     }
 
-    /// The node at `path`.
+    /// The node at `path`. Like Apache ZooKeeper's `DataTree`, which keeps the root under both
+    /// "" and "/", the empty path names the root (reads do not validate their path).
     pub fn node(&self, path: &str) -> Option<&DataNode> {
+        let path = if path.is_empty() { "/" } else { path };
         self.nodes.get(path).map(|n| &**n)
     }
 
@@ -224,6 +226,11 @@ impl DataTree {
     pub fn all_children_number(&self, path: &str) -> usize {
         if path == "/" {
             return self.nodes.len().saturating_sub(1);
+        }
+        // Apache ZooKeeper counts the keys under `path + "/"`: for "" that is every key but
+        // its own "" alias of the root, the root's "/" key included.
+        if path.is_empty() {
+            return self.nodes.len();
         }
         let mut count = 0;
         let mut stack = vec![path.to_owned()];
