@@ -55,10 +55,11 @@ pub struct ApacheZk {
     child: Child,
     addr: SocketAddr,
     dir: PathBuf,
+    props: Vec<String>,
 }
 
 /// Spawns `QuorumPeerMain` on a zoo.cfg, logging to `log`.
-fn spawn_zk(cfg_path: &Path, log: &Path) -> Result<Child, String> {
+fn spawn_zk(cfg_path: &Path, log: &Path, props: &[String]) -> Result<Child, String> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -80,6 +81,9 @@ fn spawn_zk(cfg_path: &Path, log: &Path) -> Result<Child, String> {
             "-Dzookeeper.extendedTypesEnabled=true",
             "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
             "-Dzookeeper.admin.enableServer=false",
+        ])
+        .args(props.iter().map(|p| format!("-D{p}")))
+        .args([
             "-cp",
             &classpath,
             "org.apache.zookeeper.server.quorum.QuorumPeerMain",
@@ -102,6 +106,16 @@ impl ApacheZk {
 
     /// Like [`ApacheZk::start`], on an existing data directory (kept after the server stops).
     pub fn start_in(data_dir: Option<&Path>, extra: &[&str]) -> Result<ApacheZk, String> {
+        Self::start_with(data_dir, extra, &[])
+    }
+
+    /// Like [`ApacheZk::start_in`], with extra JVM system properties (`key=value`, for settings
+    /// zoo.cfg cannot carry, such as `znode.container.checkIntervalMs`).
+    pub fn start_with(
+        data_dir: Option<&Path>,
+        extra: &[&str],
+        props: &[&str],
+    ) -> Result<ApacheZk, String> {
         if !apache_zk_installed() {
             return Err(
                 "Apache ZooKeeper is not installed: run scripts/test, which installs \
@@ -127,9 +141,15 @@ impl ApacheZk {
         }
         let cfg_path = dir.join("zoo.cfg");
         std::fs::write(&cfg_path, cfg).map_err(|e| e.to_string())?;
-        let child = spawn_zk(&cfg_path, &dir.join("zookeeper.log"))?;
+        let props: Vec<String> = props.iter().map(|p| p.to_string()).collect();
+        let child = spawn_zk(&cfg_path, &dir.join("zookeeper.log"), &props)?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let mut zk = ApacheZk { child, addr, dir };
+        let mut zk = ApacheZk {
+            child,
+            addr,
+            dir,
+            props,
+        };
         zk.wait_serving()?;
         Ok(zk)
     }
@@ -157,7 +177,11 @@ impl ApacheZk {
     /// directory, and waits until it serves.
     pub fn restart(&mut self) -> Result<(), String> {
         self.stop();
-        self.child = spawn_zk(&self.dir.join("zoo.cfg"), &self.dir.join("zookeeper.log"))?;
+        self.child = spawn_zk(
+            &self.dir.join("zoo.cfg"),
+            &self.dir.join("zookeeper.log"),
+            &self.props,
+        )?;
         self.wait_serving()
     }
 

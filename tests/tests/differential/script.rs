@@ -19,6 +19,7 @@ fn script(r: &mut Runner) {
     watch_removal(r);
     many_children(r);
     random_ops(r, 0x5eed, 260);
+    random_findings(r);
     sessions(r);
     protocol_errors(r);
 }
@@ -397,6 +398,53 @@ fn random_ops(r: &mut Runner, seed: u64, n: usize) {
         r.call(c, req);
     }
     r.call(0, children2("/r", false));
+}
+
+/// Divergences server_random_differential.rs found, kept as fixed cases. S1 is a super user by
+/// now, S2 is alice (and bob), S0 has no auth.
+fn random_findings(r: &mut Runner) {
+    // Reads do not validate their path, and "" names the root (DataTree keeps it under "" and
+    // "/"); getAllChildrenNumber("") counts the "/" key too.
+    r.call(0, exists("", false));
+    r.call(0, get("", false));
+    r.call(0, children2("", false));
+    r.call(0, get_acl(""));
+    r.call(0, Request::GetAllChildrenNumber(GetAllChildrenNumberRequest { path: "".into() }));
+    r.call(0, Request::GetAllChildrenNumber(GetAllChildrenNumberRequest { path: "/".into() }));
+    r.call(0, Request::MultiRead(vec![get("", false), children("", false)]));
+    // A multi rebuilds each create from its flags (Op.create): the container flag makes any
+    // create record a createContainer (create2 result); a createTTL record without a TTL flag
+    // is a plain create (ttl ignored).
+    r.call(1, create("/rf", None, 0));
+    r.call(1, Request::Multi(vec![create("/rf/c", Some(b"c"), 4), create2("/rf/p", None, 0)]));
+    r.call(1, Request::Multi(vec![ttl("/rf/t0", 0, 100), ttl("/rf/t1", 1, -7), ttl("/rf/t3-", 3, 0)]));
+    r.call(1, Request::Multi(vec![ttl("/rf/t4", 4, 100), ttl("/rf/t9", 9, 100)]));
+    r.call(1, children2("/rf", false));
+    // A create record with a TTL flag is typed createTTL without a TTL record: the whole multi
+    // fails with MarshallingError, also after a successful op; not when an earlier op failed.
+    r.call(1, Request::Multi(vec![create("/rf/m", None, 0), create("/rf/n", None, 5)]));
+    r.call(1, Request::Multi(vec![create2("/rf/n", None, 6)]));
+    r.call(1, Request::Multi(vec![delete("/rf/missing", -1), create("/rf/n", None, 5)]));
+    r.call(1, exists("/rf/m", false));
+    // Events only reach connections with READ on the node's ACL as the event fires (the
+    // parent's for NodeChildrenChanged), whatever the watch mode; the watch is consumed anyway.
+    r.call(1, create("/rf/w", Some(b"w"), 0));
+    r.call(1, create("/rf/w/k", None, 0));
+    r.call(0, get("/rf/w", true));
+    r.call(0, children("/rf/w", true));
+    r.call(0, add_watch("/rf/w", 1));
+    r.call(2, get("/rf/w", true));
+    r.call(2, get("/rf/w/k", true));
+    let alice = digest("alice", "pw");
+    r.call(1, set_acl("/rf/w", vec![acl(30, "world", "anyone"), acl(1, "digest", &alice)], -1));
+    r.call(1, set_acl("/rf/w/k", vec![acl(30, "world", "anyone")], -1));
+    r.call(1, set("/rf/w", b"x", -1));
+    r.call(1, create("/rf/w/j", None, 0));
+    r.call(1, delete("/rf/w/k", -1));
+    r.call(1, set_acl("/rf/w", Acl::open_unsafe(), -1));
+    r.call(1, set("/rf/w", b"y", -1));
+    r.call(0, check_watches("/rf/w", 2));
+    r.call(0, remove_watches("/rf/w", 3));
 }
 
 fn sessions(r: &mut Runner) {
