@@ -192,7 +192,7 @@ impl DataTree {
     pub fn ephemerals(&self, session: SessionId) -> Vec<String> {
         self.ephemerals
             .get(&session)
-            .map(JavaHashSet::to_vec)
+            .map(JavaHashSet::to_vec_cloned)
             .unwrap_or_default()
     }
 
