@@ -11,7 +11,8 @@
 //!
 //! - default: the fixed seeds in [`CI_SEEDS`] (bounded runtime);
 //! - `ZK_RDIFF_SEEDS=N`: seeds 1..=N as well; `ZK_RDIFF_OPS=M`: M operations a seed;
-//! - `ZK_RDIFF_SEED=S`: only seed S; `ZK_DIFF_DUMP=dir`: both logs of every failing seed there.
+//! - `ZK_RDIFF_SEED=S` (or `S1,S2,...`): only those seeds;
+//! - `ZK_DIFF_DUMP=dir`: both logs of every failing seed there.
 //!
 //! Apache's own nondeterminism is kept out rather than normalized away: sessions never time out
 //! (every session is pinged after every op and closed explicitly, also after the server closed
@@ -600,7 +601,14 @@ fn run_seed(addr: SocketAddr, seed: u64, ops: usize) -> Vec<String> {
 
 fn seeds() -> Vec<u64> {
     if let Ok(s) = std::env::var("ZK_RDIFF_SEED") {
-        return vec![s.parse().expect("ZK_RDIFF_SEED is a number")];
+        return s
+            .split(',')
+            .map(|x| {
+                x.trim()
+                    .parse()
+                    .expect("ZK_RDIFF_SEED lists seeds: 7 or 7,12")
+            })
+            .collect();
     }
     let mut v = CI_SEEDS.to_vec();
     if let Ok(n) = std::env::var("ZK_RDIFF_SEEDS") {
