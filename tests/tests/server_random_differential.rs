@@ -10,7 +10,8 @@
 //! replays alone with `ZK_RDIFF_SEED=<seed>`.
 //!
 //! - default: the fixed seeds in [`CI_SEEDS`] (bounded runtime);
-//! - `ZK_RDIFF_SEEDS=N`: seeds 1..=N as well; `ZK_RDIFF_OPS=M`: M operations a seed;
+//! - `ZK_RDIFF_SEEDS=N`: N more seeds from `ZK_RDIFF_FIRST` (1) on; `ZK_RDIFF_OPS=M`: M
+//!   operations a seed;
 //! - `ZK_RDIFF_SEED=S` (or `S1,S2,...`): only those seeds;
 //! - `ZK_DIFF_DUMP=dir`: both logs of every failing seed there.
 //!
@@ -32,7 +33,9 @@ use runner::*;
 
 /// The seeds every run checks.
 const CI_SEEDS: &[u64] = &[
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+    // Seeds that found divergences (ephemeral order on getEphemerals and closeSession).
+    31, 60, 113, 124, 169,
 ];
 
 /// Operations a seed (after the setup).
@@ -85,7 +88,7 @@ struct Gen {
 }
 
 const REL: &[&str] = &[
-    "", "/a", "/a", "/a/b", "/a/b", "/a/b/c", "/x", "/x", "/x/y", "/a/x", "/e",
+    "", "/a", "/a", "/a/b", "/a/b", "/a/b/c", "/x", "/x", "/x/y", "/a/x", "/e", "/a/b/c/d",
 ];
 
 const ALICE: (&str, &str) = ("alice", "pw");
@@ -204,6 +207,17 @@ impl Gen {
         format!("{}{}", self.root, self.rng.pick(REL))
     }
 
+    /// A path for addWatch, checkWatches, removeWatches: mostly the universe, sometimes the
+    /// root, the empty path or an invalid one.
+    fn watch_path(&mut self) -> String {
+        match self.rng.below(100) {
+            0..=3 => "/".into(),
+            4..=5 => String::new(),
+            6..=7 => self.invalid_path(),
+            _ => self.valid_path(),
+        }
+    }
+
     /// A path to write to: mostly the universe, sometimes an invalid one.
     fn write_path(&mut self) -> String {
         if self.rng.chance(4) {
@@ -259,7 +273,12 @@ impl Gen {
             0..=1 => None,
             2..=3 => Some(Vec::new()),
             4 => Some(vec![0xab; 4096]),
-            5 => Some((0..300_000u32).map(|i| (i % 251) as u8).collect()),
+            5 => match self.rng.below(8) {
+                // Around jute.maxbuffer (1 MiB - 1): a frame over it closes the connection.
+                0 => Some(vec![7; 1_048_000]),
+                1 => Some(vec![8; 1_048_576]),
+                _ => Some((0..300_000u32).map(|i| (i % 251) as u8).collect()),
+            },
             _ => Some(format!("d{}", self.rng.below(1000)).into_bytes()),
         }
     }
@@ -446,29 +465,46 @@ impl Gen {
             }),
             67..=74 => {
                 let n = self.rng.below(5);
-                Request::Multi((0..n).map(|_| self.write_op()).collect())
+                let mut ops: Vec<Request> = (0..n).map(|_| self.write_op()).collect();
+                if self.rng.chance(4) {
+                    // Kinds a multi does not take: reads, setACL.
+                    let i = self.rng.below(n + 1) as usize;
+                    let odd = if self.rng.chance(50) {
+                        self.read_op()
+                    } else {
+                        Request::SetAcl(SetAclRequest {
+                            path: self.write_path(),
+                            acl: Acl::open_unsafe(),
+                            version: -1,
+                        })
+                    };
+                    ops.insert(i, odd);
+                }
+                Request::Multi(ops)
             }
             75..=77 => {
                 let n = self.rng.below(4);
-                Request::MultiRead((0..n).map(|_| self.read_op()).collect())
+                let mut ops: Vec<Request> = (0..n).map(|_| self.read_op()).collect();
+                if self.rng.chance(4) {
+                    let i = self.rng.below(n + 1) as usize;
+                    let w = self.write_op();
+                    ops.insert(i, w);
+                }
+                Request::MultiRead(ops)
             }
             78 => Request::Sync(SyncRequest {
                 path: self.read_path(),
             }),
             79..=81 => Request::AddWatch(AddWatchRequest {
-                path: if self.rng.chance(5) {
-                    "/".into()
-                } else {
-                    self.valid_path()
-                },
+                path: self.watch_path(),
                 mode: *self.rng.pick(&[0, 1, 0, 1, 2]),
             }),
             82..=83 => Request::RemoveWatches(RemoveWatchesRequest {
-                path: self.valid_path(),
+                path: self.watch_path(),
                 watcher_type: *self.rng.pick(&[1, 2, 3, 3]),
             }),
             84..=85 => Request::CheckWatches(CheckWatchesRequest {
-                path: self.valid_path(),
+                path: self.watch_path(),
                 watcher_type: *self.rng.pick(&[1, 2, 3, 3]),
             }),
             86..=87 => {
