@@ -206,6 +206,16 @@ impl Core {
             3 => WatchTarget::Any,
             _ => return Err(ErrorCode::MarshallingError),
         };
+        if !remove {
+            // 3.8's WatchManager.containsWatcher walks PathParentIterator: nothing for "", and
+            // a path without '/' fails its substring (an exception: MarshallingError).
+            if path.is_empty() {
+                return Err(ErrorCode::NoWatcher);
+            }
+            if !path.contains('/') {
+                return Err(ErrorCode::MarshallingError);
+            }
+        }
         let found = if remove {
             self.watches.remove(conn, target, path)
         } else {
