@@ -452,6 +452,16 @@ fn random_findings(r: &mut Runner) {
     r.call(1, set("/rf/w", b"y", -1));
     r.call(0, check_watches("/rf/w", 2));
     r.call(0, remove_watches("/rf/w", 3));
+    // checkWatches walks PathParentIterator: never a watch on "", an exception (-5) on a path
+    // without '/', even with a watch on it; removeWatches does not walk.
+    r.call(0, exists("", true));
+    r.call(0, exists("rel", true));
+    r.call(0, check_watches("", 2));
+    r.call(0, check_watches("", 3));
+    r.call(0, check_watches("rel", 2));
+    r.call(0, check_watches("rel", 1));
+    r.call(0, remove_watches("rel", 2));
+    r.call(0, remove_watches("", 3));
 }
 
 fn sessions(r: &mut Runner) {
