@@ -138,7 +138,9 @@ impl Core {
             }
             Request::WhoAmI => {
                 let ids = self.ids(conn);
-                let mut infos: Vec<ClientInfo> = super::acl::java_order(&ids)
+                // One entry per id, without merging equal (scheme, user) pairs: two digests of
+                // one user with different passwords are two ids (AuthUtil.getClientInfos).
+                let infos: Vec<ClientInfo> = super::acl::java_order(&ids)
                     .into_iter()
                     .map(|i| ClientInfo {
                         auth_scheme: i.scheme.clone(),
@@ -149,7 +151,6 @@ impl Core {
                         },
                     })
                     .collect();
-                infos.dedup();
                 Response::WhoAmI(WhoAmIResponse { client_info: infos })
             }
             Request::AddWatch(r) => {
