@@ -196,7 +196,7 @@ impl Gen {
 
     fn paths(&mut self, max: u64) -> Vec<String> {
         let n = self.rng.below(max + 1);
-        (0..n).map(|_| self.valid_path()).collect()
+        (0..n).map(|_| self.watch_path()).collect()
     }
 
     /// A path of the seed's universe (it may or may not exist).

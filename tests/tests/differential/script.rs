@@ -462,6 +462,11 @@ fn random_findings(r: &mut Runner) {
     r.call(0, check_watches("rel", 1));
     r.call(0, remove_watches("rel", 2));
     r.call(0, remove_watches("", 3));
+    // whoAmI lists every id: one user authenticated with two passwords shows twice.
+    r.call(0, auth("digest", "carol:one"));
+    r.call(0, auth("digest", "carol:two"));
+    r.call(0, auth("digest", "carol:one"));
+    r.call(0, Request::WhoAmI);
 }
 
 fn sessions(r: &mut Runner) {
