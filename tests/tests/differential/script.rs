@@ -462,6 +462,13 @@ fn random_findings(r: &mut Runner) {
     r.call(0, check_watches("rel", 1));
     r.call(0, remove_watches("rel", 2));
     r.call(0, remove_watches("", 3));
+    // A session's ephemerals come in the order of the HashSet clone getEphemerals iterates
+    // (a table sized for the members), not of the set itself.
+    r.call(2, create("/rd31", None, 0));
+    r.call(2, create("/rd31/x", None, 0));
+    r.call(2, create("/rd31/x/y0000000000", None, 1));
+    r.call(2, create("/rd31/x0000000001", None, 1));
+    r.call(2, Request::GetEphemerals(GetEphemeralsRequest { prefix_path: Some("/rd31".into()) }));
     // whoAmI lists every id: one user authenticated with two passwords shows twice.
     r.call(0, auth("digest", "carol:one"));
     r.call(0, auth("digest", "carol:two"));
