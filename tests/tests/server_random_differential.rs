@@ -418,7 +418,7 @@ impl Gen {
             return;
         }
         let watch = self.rng.chance(40);
-        let req = match self.rng.below(100) {
+        let req = match self.rng.below(106) {
             0..=9 => Request::Create(self.create_req()),
             10..=16 => Request::Create2(self.create_req()),
             17..=19 => {
@@ -539,13 +539,104 @@ impl Gen {
             96..=97 => Request::DeleteContainer(DeleteContainerRequest {
                 path: self.write_path(),
             }),
-            _ => {
+            98..=99 => {
                 self.close(slot);
                 self.connect(slot);
                 return;
             }
+            100..=101 => self.bulk_create(),
+            102..=103 => {
+                self.bulk_delete(slot);
+                return;
+            }
+            _ => {
+                self.handshake_probe();
+                return;
+            }
         };
         self.send(slot, req);
+    }
+
+    /// A multi of many creates under one parent (children and ephemeral sets past Java's first
+    /// HashMap resizes).
+    fn bulk_create(&mut self) -> Request {
+        let parent = format!(
+            "{}{}",
+            self.root,
+            self.rng.pick(&["", "", "/a", "/x", "/a/b"])
+        );
+        let n = 8 + self.rng.below(17);
+        let base = self.rng.below(1000);
+        let ops = (0..n)
+            .map(|i| {
+                let prefix = *self.rng.pick(&["n", "q-", "lock-", "item", "e"]);
+                let flags = *self.rng.pick(&[0, 1, 1, 2, 3, 3]);
+                Request::Create(CreateRequest {
+                    path: format!("{parent}/{prefix}{}", base + i),
+                    data: None,
+                    acl: Acl::open_unsafe(),
+                    flags,
+                })
+            })
+            .collect();
+        Request::Multi(ops)
+    }
+
+    /// Deletes several learned nodes, one request each.
+    fn bulk_delete(&mut self, slot: usize) {
+        let n = 1 + self.rng.below(10);
+        for _ in 0..n {
+            if self.learned.is_empty() || self.r.clients[slot].is_none() {
+                return;
+            }
+            let p = self.rng.pick(&self.learned).clone();
+            self.send(
+                slot,
+                Request::Delete(DeleteRequest {
+                    path: p,
+                    version: -1,
+                }),
+            );
+        }
+    }
+
+    /// A handshake with random parameters on a new connection, then closeSession: the
+    /// negotiated timeout and the readOnly answer.
+    fn handshake_probe(&mut self) {
+        let timeout = *self
+            .rng
+            .pick(&[0, -1, 1, 3999, 4000, 4001, 30000, 40000, 40001, i32::MAX]);
+        let read_only = *self.rng.pick(&[None, Some(false), Some(true)]);
+        let protocol_version = *self.rng.pick(&[0, 0, 1, -1]);
+        let mut c = RawClient::open(self.r.addr).expect("open");
+        let resp = c.handshake(&ConnectRequest {
+            protocol_version,
+            last_zxid_seen: Zxid(0),
+            timeout_ms: timeout,
+            session_id: SessionId(0),
+            passwd: vec![0u8; 16].into(),
+            read_only,
+        });
+        match resp {
+            Ok(resp) => {
+                self.r.sessions.push(resp.session_id);
+                let closed = c
+                    .call(&Request::CloseSession)
+                    .map(|v| v.last().map_or(-1, |r| r.header.err))
+                    .unwrap_or(-99);
+                self.r.log.push(format!(
+                    "probe v{protocol_version} timeout {timeout} ro {read_only:?} -> timeout={} \
+                     ro={:?} passwd={} close err={closed}",
+                    resp.timeout_ms,
+                    resp.read_only,
+                    resp.passwd.len()
+                ));
+            }
+            Err(e) => self.r.log.push(format!(
+                "probe v{protocol_version} timeout {timeout} ro {read_only:?} -> {:?}",
+                e.kind()
+            )),
+        }
     }
 
     /// Sends a request from `slot`, logs everything, learns created paths, and probes for a
@@ -579,7 +670,7 @@ impl Gen {
     }
 
     fn learn(&mut self, path: String) {
-        if !self.learned.contains(&path) && self.learned.len() < 64 {
+        if !self.learned.contains(&path) && self.learned.len() < 256 {
             self.learned.push(path);
         }
     }
