@@ -129,6 +129,7 @@ impl DataTree {
                 for p in self.ephemerals(h.client_id) {
                     let _ = self.delete_node(&p, zxid, triggers);
                 }
+                self.forget_ephemerals(h.client_id);
                 self.sessions.remove(&h.client_id);
                 Ok(TxnResult::Session)
             }

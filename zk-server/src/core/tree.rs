@@ -201,11 +201,17 @@ impl DataTree {
         self.ephemerals.values().map(JavaHashSet::len).sum()
     }
 
+    /// Drops a closed session's (empty) ephemeral set.
+    pub(super) fn forget_ephemerals(&mut self, session: SessionId) {
+        self.ephemerals.remove(&session);
+    }
+
     /// Every session that owns ephemerals, with its paths.
     pub fn ephemerals_by_session(&self) -> Vec<(SessionId, Vec<String>)> {
         let mut v: Vec<_> = self
             .ephemerals
             .iter()
+            .filter(|(_, set)| !set.is_empty())
             .map(|(s, set)| (*s, set.to_vec()))
             .collect();
         v.sort();
@@ -274,11 +280,10 @@ impl DataTree {
     pub(super) fn unindex_owner(&mut self, path: &str, owner: i64) {
         match OwnerKind::of(owner) {
             OwnerKind::Ephemeral(sid) => {
+                // Like DataTree's, the session's set stays (with its Java table size) until
+                // the session closes, even when empty.
                 if let Some(set) = self.ephemerals.get_mut(&sid) {
                     set.remove(path);
-                    if set.is_empty() {
-                        self.ephemerals.remove(&sid);
-                    }
                 }
             }
             OwnerKind::Container => {
