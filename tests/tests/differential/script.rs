@@ -469,6 +469,18 @@ fn random_findings(r: &mut Runner) {
     r.call(2, create("/rd31/x/y0000000000", None, 1));
     r.call(2, create("/rd31/x0000000001", None, 1));
     r.call(2, Request::GetEphemerals(GetEphemeralsRequest { prefix_path: Some("/rd31".into()) }));
+    // The session's set keeps its table size when emptied (until the session closes): after 13
+    // ephemerals it has 32 buckets, which orders k0 and k107 (one bucket of the clone's 4).
+    r.call(2, create("/eph", None, 0));
+    for i in 0..13 {
+        r.call(2, create(&format!("/eph/f{i}"), None, 1));
+    }
+    for i in 0..13 {
+        r.call(2, delete(&format!("/eph/f{i}"), -1));
+    }
+    r.call(2, create("/eph/k0", None, 1));
+    r.call(2, create("/eph/k107", None, 1));
+    r.call(2, Request::GetEphemerals(GetEphemeralsRequest { prefix_path: Some("/eph".into()) }));
     // whoAmI lists every id: one user authenticated with two passwords shows twice.
     r.call(0, auth("digest", "carol:one"));
     r.call(0, auth("digest", "carol:two"));
