@@ -418,7 +418,7 @@ impl Gen {
             return;
         }
         let watch = self.rng.chance(40);
-        let req = match self.rng.below(106) {
+        let req = match self.rng.below(109) {
             0..=9 => Request::Create(self.create_req()),
             10..=16 => Request::Create2(self.create_req()),
             17..=19 => {
@@ -549,12 +549,96 @@ impl Gen {
                 self.bulk_delete(slot);
                 return;
             }
-            _ => {
+            104..=105 => {
                 self.handshake_probe();
+                return;
+            }
+            _ => {
+                self.pipeline(slot);
                 return;
             }
         };
         self.send(slot, req);
+    }
+
+    /// Sends 2..5 requests back to back from `slot` (as asynchronous clients do), then reads
+    /// every frame up to the last reply.
+    fn pipeline(&mut self, slot: usize) {
+        let k = 2 + self.rng.below(4);
+        let mut reqs = Vec::new();
+        for _ in 0..k {
+            let watch = self.rng.chance(50);
+            let req = match self.rng.below(8) {
+                0..=2 => match self.write_op() {
+                    // A passing top-level check is never answered.
+                    Request::Check(c) => Request::SetData(SetDataRequest {
+                        path: c.path,
+                        data: None,
+                        version: c.version,
+                    }),
+                    other => other,
+                },
+                3 => Request::GetData(GetDataRequest {
+                    path: self.read_path(),
+                    watch,
+                }),
+                4 => Request::Exists(ExistsRequest {
+                    path: self.read_path(),
+                    watch,
+                }),
+                5 => Request::GetChildren2(GetChildren2Request {
+                    path: self.read_path(),
+                    watch,
+                }),
+                6 => Request::Sync(SyncRequest {
+                    path: self.read_path(),
+                }),
+                _ => Request::GetEphemerals(GetEphemeralsRequest { prefix_path: None }),
+            };
+            reqs.push(req);
+        }
+        let mut ops = Vec::new();
+        for req in &reqs {
+            let label: String = format!("> S{slot} pipelined {req:?}")
+                .chars()
+                .take(600)
+                .collect();
+            self.r.log.push(label);
+            let c = self.r.client(slot);
+            let xid = c.next_xid();
+            let op = req.op_code();
+            if c.send(xid, op.as_i32(), req).is_err() {
+                self.r.log.push(format!("  S{slot} closed"));
+                self.r.clients[slot] = None;
+                return;
+            }
+            ops.push((xid, op));
+        }
+        let last = ops.last().map_or(0, |o| o.0);
+        loop {
+            let Ok(frame) = self.r.client(slot).recv() else {
+                self.r.log.push(format!("  S{slot} closed"));
+                self.r.clients[slot] = None;
+                return;
+            };
+            let op = ops
+                .iter()
+                .find(|o| o.0 == frame.header.xid)
+                .map_or(OpCode::Notification, |o| o.1);
+            let d = self.r.describe(op, &frame);
+            self.r.log.push(format!("  S{slot} {d}"));
+            self.r.seen[slot] = self.r.seen[slot].max(frame.header.zxid.0);
+            match frame.response(op) {
+                Some(Response::Create(c)) => self.learn(c.path),
+                Some(Response::Create2(c)) => self.learn(c.path),
+                _ => {}
+            }
+            if frame.header.xid == last {
+                self.history[slot].push(frame.header.zxid.0);
+                break;
+            }
+        }
+        self.r.drain_others(slot);
     }
 
     /// A multi of many creates under one parent (children and ephemeral sets past Java's first
