@@ -93,6 +93,8 @@ impl DataTree {
             TxnBody::SetData(t) => match self.node_mut(&t.path) {
                 None => Err(ErrorCode::NoNode),
                 Some(n) => {
+                    let len = |d: &Option<Bytes>| d.as_ref().map_or(0, |d| d.len() as i64);
+                    let diff = len(&t.data) - len(&n.data);
                     n.data = t.data.clone();
                     n.stat.version = t.version;
                     n.stat.mtime = h.time;
@@ -103,6 +105,7 @@ impl DataTree {
                         path: t.path.clone(),
                         acl: n.acl.clone(),
                     });
+                    self.quota_data_changed(&t.path, diff);
                     Ok(TxnResult::SetData(stat))
                 }
             },
@@ -229,6 +232,7 @@ impl DataTree {
         let client_stat = node.client_stat();
         self.nodes.insert(path.into(), Arc::new(node));
         self.index_owner(path, owner);
+        self.quota_created(path, data.as_ref().map_or(0, |d| d.len() as i64));
         triggers.push(Trigger {
             event: EventType::NodeCreated,
             path: path.to_owned(),
@@ -267,6 +271,7 @@ impl DataTree {
         }
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         self.unindex_owner(path, node.stat.ephemeral_owner);
+        self.quota_deleted(path, node.data.as_ref().map_or(0, |d| d.len() as i64));
         triggers.push(Trigger {
             event: EventType::NodeDeleted,
             path: path.to_owned(),

@@ -68,6 +68,7 @@ pub struct DataTree {
     ttls: BTreeSet<String>,
     pub(super) sessions: BTreeMap<SessionId, i32>,
     pub(super) last_zxid: Zxid,
+    pub(super) quota: super::quota::QuotaPaths,
 }
 
 impl Default for DataTree {
@@ -88,6 +89,7 @@ impl DataTree {
             ttls: BTreeSet::new(),
             sessions: BTreeMap::new(),
             last_zxid: Zxid(0),
+            quota: Default::default(),
         }
     }
 
@@ -176,6 +178,7 @@ impl DataTree {
         }
         self.index_owner(path, node.stat.ephemeral_owner);
         self.nodes.insert(path.into(), Arc::new(node));
+        self.quota_restored(path);
     }
 
     /// Sessions and their timeouts, as created and closed by the applied transactions.
