@@ -481,6 +481,38 @@ fn random_findings(r: &mut Runner) {
     r.call(2, create("/eph/k0", None, 1));
     r.call(2, create("/eph/k107", None, 1));
     r.call(2, Request::GetEphemerals(GetEphemeralsRequest { prefix_path: Some("/eph".into()) }));
+    // Quota statistics: writes below a path with a limits node update the data (only) of its
+    // stats node; creating the stats node recounts the subtree.
+    r.call(0, create("/zookeeper/quota/q", None, 0));
+    r.call(0, create("/zookeeper/quota/q/zookeeper_limits", Some(b"count=10,bytes=1000"), 0));
+    r.call(0, create("/q", Some(b"root"), 0));
+    r.call(0, create("/zookeeper/quota/q/zookeeper_stats", Some(b"count=0,bytes=0"), 0));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    r.call(0, create("/q/a", Some(b"xyz"), 0));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    r.call(0, set("/q/a", b"abcdef", -1));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    r.call(0, delete("/q/a", -1));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_limits", false));
+    // A nested quota takes the writes below it; deleting the outer limits node ends only the
+    // outer quota. Stats with other keys are written back as StatsTrack formats them.
+    r.call(0, create("/q/b", Some(b"bb"), 0));
+    r.call(0, create("/zookeeper/quota/q/b", None, 0));
+    r.call(0, create("/zookeeper/quota/q/b/zookeeper_limits", Some(b"count=-1,bytes=-1"), 0));
+    r.call(0, create("/zookeeper/quota/q/b/zookeeper_stats", Some(b"count=9,bytes=9,zz=3"), 0));
+    r.call(0, get("/zookeeper/quota/q/b/zookeeper_stats", false));
+    r.call(0, create("/q/b/c", Some(b"ccc"), 0));
+    r.call(0, create("/q/d", None, 0));
+    r.call(0, get("/zookeeper/quota/q/b/zookeeper_stats", false));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    r.call(0, set("/zookeeper/quota/q/b/zookeeper_stats", b"count=1,bytes=2,aa=1", -1));
+    r.call(0, set("/q/b/c", b"c", -1));
+    r.call(0, get("/zookeeper/quota/q/b/zookeeper_stats", false));
+    r.call(0, delete("/zookeeper/quota/q/zookeeper_limits", -1));
+    r.call(0, create("/q/b/e", Some(b"e"), 0));
+    r.call(0, get("/zookeeper/quota/q/b/zookeeper_stats", false));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
     // whoAmI lists every id: one user authenticated with two passwords shows twice.
     r.call(0, auth("digest", "carol:one"));
     r.call(0, auth("digest", "carol:two"));
