@@ -373,7 +373,8 @@ impl Gen {
     }
 
     /// One write op for a multi (or top level).
-    fn write_op(&mut self) -> Request {
+    /// One write op for a multi, or for the top level when `top`.
+    fn write_op(&mut self, top: bool) -> Request {
         match self.rng.below(12) {
             0..=1 => Request::Create(self.create_req()),
             2 => Request::Create2(self.create_req()),
@@ -382,7 +383,7 @@ impl Gen {
                 c.flags = if self.rng.chance(80) { 4 } else { c.flags };
                 Request::CreateContainer(c)
             }
-            4 => self.ttl_req(false),
+            4 => self.ttl_req(top),
             5..=6 => Request::Delete(DeleteRequest {
                 path: self.write_path(),
                 version: self.version(),
@@ -462,7 +463,7 @@ impl Gen {
             }),
             67..=74 => {
                 let n = self.rng.below(5);
-                let mut ops: Vec<Request> = (0..n).map(|_| self.write_op()).collect();
+                let mut ops: Vec<Request> = (0..n).map(|_| self.write_op(false)).collect();
                 if self.rng.chance(4) {
                     // Kinds a multi does not take: reads, setACL.
                     let i = self.rng.below(n + 1) as usize;
@@ -484,7 +485,7 @@ impl Gen {
                 let mut ops: Vec<Request> = (0..n).map(|_| self.read_op()).collect();
                 if self.rng.chance(4) {
                     let i = self.rng.below(n + 1) as usize;
-                    let w = self.write_op();
+                    let w = self.write_op(false);
                     ops.insert(i, w);
                 }
                 Request::MultiRead(ops)
@@ -569,7 +570,7 @@ impl Gen {
         for _ in 0..k {
             let watch = self.rng.chance(50);
             let req = match self.rng.below(8) {
-                0..=2 => match self.write_op() {
+                0..=2 => match self.write_op(true) {
                     // A passing top-level check is never answered.
                     Request::Check(c) => Request::SetData(SetDataRequest {
                         path: c.path,
