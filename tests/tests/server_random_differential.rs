@@ -372,7 +372,6 @@ impl Gen {
         })
     }
 
-    /// One write op for a multi (or top level).
     /// One write op for a multi, or for the top level when `top`.
     fn write_op(&mut self, top: bool) -> Request {
         match self.rng.below(12) {
