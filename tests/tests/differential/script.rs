@@ -19,6 +19,7 @@ fn script(r: &mut Runner) {
     watch_removal(r);
     many_children(r);
     random_ops(r, 0x5eed, 260);
+    random_findings(r);
     sessions(r);
     protocol_errors(r);
 }
@@ -397,6 +398,126 @@ fn random_ops(r: &mut Runner, seed: u64, n: usize) {
         r.call(c, req);
     }
     r.call(0, children2("/r", false));
+}
+
+/// Divergences server_random_differential.rs found, kept as fixed cases. S1 is a super user by
+/// now, S2 is alice (and bob), S0 has no auth.
+fn random_findings(r: &mut Runner) {
+    // Reads do not validate their path, and "" names the root (DataTree keeps it under "" and
+    // "/"); getAllChildrenNumber("") counts the "/" key too.
+    r.call(0, exists("", false));
+    r.call(0, get("", false));
+    r.call(0, children2("", false));
+    r.call(0, get_acl(""));
+    r.call(0, Request::GetAllChildrenNumber(GetAllChildrenNumberRequest { path: "".into() }));
+    r.call(0, Request::GetAllChildrenNumber(GetAllChildrenNumberRequest { path: "/".into() }));
+    r.call(0, Request::MultiRead(vec![get("", false), children("", false)]));
+    // A multi rebuilds each create from its flags (Op.create): the container flag makes any
+    // create record a createContainer (create2 result); a createTTL record without a TTL flag
+    // is a plain create (ttl ignored).
+    r.call(1, create("/rf", None, 0));
+    r.call(1, Request::Multi(vec![create("/rf/c", Some(b"c"), 4), create2("/rf/p", None, 0)]));
+    r.call(1, Request::Multi(vec![ttl("/rf/t0", 0, 100), ttl("/rf/t1", 1, -7), ttl("/rf/t3-", 3, 0)]));
+    r.call(1, Request::Multi(vec![ttl("/rf/t4", 4, 100), ttl("/rf/t9", 9, 100)]));
+    r.call(1, children2("/rf", false));
+    // A create record with a TTL flag is typed createTTL without a TTL record: the whole multi
+    // fails with MarshallingError, also after a successful op; not when an earlier op failed.
+    r.call(1, Request::Multi(vec![create("/rf/m", None, 0), create("/rf/n", None, 5)]));
+    r.call(1, Request::Multi(vec![create2("/rf/n", None, 6)]));
+    r.call(1, Request::Multi(vec![delete("/rf/missing", -1), create("/rf/n", None, 5)]));
+    r.call(1, exists("/rf/m", false));
+    // A multiRead of writes fails in its read loop: MarshallingError with an empty result list;
+    // one mixing reads and writes, or carrying a setACL, fails to deserialize: no body.
+    r.call(1, Request::MultiRead(vec![create("/rf/mr", None, 0), delete("/rf/p", -1)]));
+    r.call(1, Request::MultiRead(vec![get("/rf", false), create("/rf/mr", None, 0)]));
+    r.call(1, Request::MultiRead(vec![get("/rf", false), set_acl("/rf", Acl::open_unsafe(), -1)]));
+    r.call(1, Request::Multi(vec![create("/rf/mr", None, 0), set_acl("/rf", Acl::open_unsafe(), -1)]));
+    r.call(1, exists("/rf/mr", false));
+    // Events only reach connections with READ on the node's ACL as the event fires (the
+    // parent's for NodeChildrenChanged), whatever the watch mode; the watch is consumed anyway.
+    r.call(1, create("/rf/w", Some(b"w"), 0));
+    r.call(1, create("/rf/w/k", None, 0));
+    r.call(0, get("/rf/w", true));
+    r.call(0, children("/rf/w", true));
+    r.call(0, add_watch("/rf/w", 1));
+    r.call(2, get("/rf/w", true));
+    r.call(2, get("/rf/w/k", true));
+    let alice = digest("alice", "pw");
+    r.call(1, set_acl("/rf/w", vec![acl(30, "world", "anyone"), acl(1, "digest", &alice)], -1));
+    r.call(1, set_acl("/rf/w/k", vec![acl(30, "world", "anyone")], -1));
+    r.call(1, set("/rf/w", b"x", -1));
+    r.call(1, create("/rf/w/j", None, 0));
+    r.call(1, delete("/rf/w/k", -1));
+    r.call(1, set_acl("/rf/w", Acl::open_unsafe(), -1));
+    r.call(1, set("/rf/w", b"y", -1));
+    r.call(0, check_watches("/rf/w", 2));
+    r.call(0, remove_watches("/rf/w", 3));
+    // checkWatches walks PathParentIterator: never a watch on "", an exception (-5) on a path
+    // without '/', even with a watch on it; removeWatches does not walk.
+    r.call(0, exists("", true));
+    r.call(0, exists("rel", true));
+    r.call(0, check_watches("", 2));
+    r.call(0, check_watches("", 3));
+    r.call(0, check_watches("rel", 2));
+    r.call(0, check_watches("rel", 1));
+    r.call(0, remove_watches("rel", 2));
+    r.call(0, remove_watches("", 3));
+    // A session's ephemerals come in the order of the HashSet clone getEphemerals iterates
+    // (a table sized for the members), not of the set itself.
+    r.call(2, create("/rd31", None, 0));
+    r.call(2, create("/rd31/x", None, 0));
+    r.call(2, create("/rd31/x/y0000000000", None, 1));
+    r.call(2, create("/rd31/x0000000001", None, 1));
+    r.call(2, Request::GetEphemerals(GetEphemeralsRequest { prefix_path: Some("/rd31".into()) }));
+    // The session's set keeps its table size when emptied (until the session closes): after 13
+    // ephemerals it has 32 buckets, which orders k0 and k107 (one bucket of the clone's 4).
+    r.call(2, create("/eph", None, 0));
+    for i in 0..13 {
+        r.call(2, create(&format!("/eph/f{i}"), None, 1));
+    }
+    for i in 0..13 {
+        r.call(2, delete(&format!("/eph/f{i}"), -1));
+    }
+    r.call(2, create("/eph/k0", None, 1));
+    r.call(2, create("/eph/k107", None, 1));
+    r.call(2, Request::GetEphemerals(GetEphemeralsRequest { prefix_path: Some("/eph".into()) }));
+    // Quota statistics: writes below a path with a limits node update the data (only) of its
+    // stats node; creating the stats node recounts the subtree.
+    r.call(0, create("/zookeeper/quota/q", None, 0));
+    r.call(0, create("/zookeeper/quota/q/zookeeper_limits", Some(b"count=10,bytes=1000"), 0));
+    r.call(0, create("/q", Some(b"root"), 0));
+    r.call(0, create("/zookeeper/quota/q/zookeeper_stats", Some(b"count=0,bytes=0"), 0));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    r.call(0, create("/q/a", Some(b"xyz"), 0));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    r.call(0, set("/q/a", b"abcdef", -1));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    r.call(0, delete("/q/a", -1));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_limits", false));
+    // A nested quota takes the writes below it; deleting the outer limits node ends only the
+    // outer quota. Stats with other keys are written back as StatsTrack formats them.
+    r.call(0, create("/q/b", Some(b"bb"), 0));
+    r.call(0, create("/zookeeper/quota/q/b", None, 0));
+    r.call(0, create("/zookeeper/quota/q/b/zookeeper_limits", Some(b"count=-1,bytes=-1"), 0));
+    r.call(0, create("/zookeeper/quota/q/b/zookeeper_stats", Some(b"count=9,bytes=9,zz=3"), 0));
+    r.call(0, get("/zookeeper/quota/q/b/zookeeper_stats", false));
+    r.call(0, create("/q/b/c", Some(b"ccc"), 0));
+    r.call(0, create("/q/d", None, 0));
+    r.call(0, get("/zookeeper/quota/q/b/zookeeper_stats", false));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    r.call(0, set("/zookeeper/quota/q/b/zookeeper_stats", b"count=1,bytes=2,aa=1", -1));
+    r.call(0, set("/q/b/c", b"c", -1));
+    r.call(0, get("/zookeeper/quota/q/b/zookeeper_stats", false));
+    r.call(0, delete("/zookeeper/quota/q/zookeeper_limits", -1));
+    r.call(0, create("/q/b/e", Some(b"e"), 0));
+    r.call(0, get("/zookeeper/quota/q/b/zookeeper_stats", false));
+    r.call(0, get("/zookeeper/quota/q/zookeeper_stats", false));
+    // whoAmI lists every id: one user authenticated with two passwords shows twice.
+    r.call(0, auth("digest", "carol:one"));
+    r.call(0, auth("digest", "carol:two"));
+    r.call(0, auth("digest", "carol:one"));
+    r.call(0, Request::WhoAmI);
 }
 
 fn sessions(r: &mut Runner) {

@@ -93,6 +93,8 @@ impl DataTree {
             TxnBody::SetData(t) => match self.node_mut(&t.path) {
                 None => Err(ErrorCode::NoNode),
                 Some(n) => {
+                    let len = |d: &Option<Bytes>| d.as_ref().map_or(0, |d| d.len() as i64);
+                    let diff = len(&t.data) - len(&n.data);
                     n.data = stored_data(&t.data);
                     n.stat.version = t.version;
                     n.stat.mtime = h.time;
@@ -101,7 +103,9 @@ impl DataTree {
                     triggers.push(Trigger {
                         event: EventType::NodeDataChanged,
                         path: t.path.clone(),
+                        acl: n.acl.clone(),
                     });
+                    self.quota_data_changed(&t.path, diff);
                     Ok(TxnResult::SetData(stat))
                 }
             },
@@ -131,6 +135,7 @@ impl DataTree {
                 for p in self.ephemerals(h.client_id) {
                     let _ = self.delete_node(&p, zxid, triggers);
                 }
+                self.forget_ephemerals(h.client_id);
                 self.sessions.remove(&h.client_id);
                 Ok(TxnResult::Session)
             }
@@ -201,6 +206,7 @@ impl DataTree {
             parent_cversion
         };
         let parent = self.node_mut(&parent_path).ok_or(ErrorCode::NoNode)?;
+        let parent_acl = parent.acl.clone();
         if cv > parent.stat.cversion {
             parent.stat.cversion = cv;
             parent.stat.pzxid = zxid;
@@ -225,17 +231,21 @@ impl DataTree {
             ephemeral_owner: owner,
             pzxid: zxid,
         };
-        let node = DataNode::new(stored_data(data), self.acls.intern(acl), stat);
+        let acl = self.acls.intern(acl);
+        let node = DataNode::new(stored_data(data), acl.clone(), stat);
         let client_stat = node.client_stat();
         self.nodes.insert(path.into(), Arc::new(node));
         self.index_owner(path, owner);
+        self.quota_created(path, data.as_ref().map_or(0, |d| d.len() as i64));
         triggers.push(Trigger {
             event: EventType::NodeCreated,
             path: path.to_owned(),
+            acl,
         });
         triggers.push(Trigger {
             event: EventType::NodeChildrenChanged,
             path: parent_path,
+            acl: parent_acl,
         });
         Ok(TxnResult::Created {
             path: path.to_owned(),
@@ -255,21 +265,24 @@ impl DataTree {
         if path == "/" || !self.nodes.contains_key(parent_path.as_str()) {
             return Err(ErrorCode::NoNode);
         }
-        if let Some(parent) = self.node_mut(&parent_path) {
-            parent.remove_child(path::node_name(path));
-            if zxid > parent.stat.pzxid {
-                parent.stat.pzxid = zxid;
-            }
+        let parent = self.node_mut(&parent_path).ok_or(ErrorCode::NoNode)?;
+        let parent_acl = parent.acl.clone();
+        parent.remove_child(path::node_name(path));
+        if zxid > parent.stat.pzxid {
+            parent.stat.pzxid = zxid;
         }
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         self.unindex_owner(path, node.stat.ephemeral_owner);
+        self.quota_deleted(path, node.data.as_ref().map_or(0, |d| d.len() as i64));
         triggers.push(Trigger {
             event: EventType::NodeDeleted,
             path: path.to_owned(),
+            acl: node.acl.clone(),
         });
         triggers.push(Trigger {
             event: EventType::NodeChildrenChanged,
             path: parent_path,
+            acl: parent_acl,
         });
         Ok(())
     }

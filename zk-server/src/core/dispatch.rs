@@ -61,7 +61,29 @@ impl Core {
             self.close(conn);
             return;
         }
-        let decoded = Request::decode(op_type, &mut Reader::new(body)).and_then(|r| {
+        let decoded = Request::decode(op_type, &mut Reader::new(body));
+        if let Ok(Request::MultiRead(ops)) = &decoded {
+            let txn_kind = |o: &Request| {
+                matches!(
+                    o,
+                    Request::Create(_)
+                        | Request::Create2(_)
+                        | Request::CreateContainer(_)
+                        | Request::CreateTtl(_)
+                        | Request::Delete(_)
+                        | Request::SetData(_)
+                        | Request::Check(_)
+                )
+            };
+            if !ops.is_empty() && ops.iter().all(txn_kind) {
+                // Only write ops: Apache ZooKeeper's MultiOperationRecord takes them (one kind),
+                // then its multiRead loop fails on the first one after creating the response:
+                // MarshallingError with an empty result list.
+                self.multi_read_failed(conn, xid);
+                return;
+            }
+        }
+        let decoded = decoded.and_then(|r| {
             // multi carries only writes and multiRead only reads.
             let ok = match &r {
                 Request::Multi(ops) => ops.iter().all(|o| o.op_code().is_write()),
@@ -80,8 +102,24 @@ impl Core {
         }
     }
 
+    /// MarshallingError with an empty result list, for a multiRead of write ops.
+    fn multi_read_failed(&mut self, conn: ConnId, xid: i32) {
+        let mut f = Vec::new();
+        write_frame(&mut f, |w| {
+            ReplyHeader {
+                xid,
+                zxid: self.tree.last_zxid(),
+                err: ErrorCode::MarshallingError.as_i32(),
+            }
+            .encode(w);
+            Response::Multi(Vec::new()).encode(w);
+        });
+        self.send(conn, f, true);
+    }
+
     /// A request whose body does not decode: MarshallingError, as Apache ZooKeeper answers it
-    /// (a multi still consumes a zxid; a multiRead's answer carries an empty result list).
+    /// (a multi still consumes a zxid). A multiRead mixing reads and writes, or holding ops a
+    /// multi cannot carry, fails in MultiOperationRecord before any response exists: no body.
     fn undecodable(
         &mut self,
         now_ms: i64,
@@ -105,18 +143,6 @@ impl Core {
             let body = TxnBody::Error(zk_core::txn::ErrorTxn { err: err.as_i32() });
             self.log_and_apply(now_ms, header, body);
             self.reply(now_ms, conn, xid, zxid, err, None);
-        } else if op_type == OpCode::MultiRead.as_i32() {
-            let mut f = Vec::new();
-            write_frame(&mut f, |w| {
-                ReplyHeader {
-                    xid,
-                    zxid: self.tree.last_zxid(),
-                    err: err.as_i32(),
-                }
-                .encode(w);
-                Response::Multi(Vec::new()).encode(w);
-            });
-            self.send(conn, f, true);
         } else {
             let z = self.tree.last_zxid();
             self.reply(now_ms, conn, xid, z, err, None);

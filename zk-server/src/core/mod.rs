@@ -13,6 +13,7 @@ mod lifecycle;
 pub mod node;
 pub mod node_map;
 pub mod prepare;
+mod quota;
 mod read;
 pub mod reply;
 pub mod sasl;

@@ -95,7 +95,7 @@ impl<'a> Preparer<'a> {
     /// `(error, ErrorTxn)`, as Apache ZooKeeper logs them.
     pub fn prepare(&mut self, req: &Request) -> (i32, TxnBody) {
         if let Request::Multi(ops) = req {
-            return (OpCode::Multi.as_i32(), self.multi(ops));
+            return self.multi(ops);
         }
         match self.op(req) {
             Ok(b) => (req.op_code().as_i32(), b),
@@ -106,7 +106,7 @@ impl<'a> Preparer<'a> {
         }
     }
 
-    fn multi(&mut self, ops: &[Request]) -> TxnBody {
+    fn multi(&mut self, ops: &[Request]) -> (i32, TxnBody) {
         let mut subs = Vec::with_capacity(ops.len());
         let mut failed = false;
         for op in ops {
@@ -119,6 +119,18 @@ impl<'a> Preparer<'a> {
                 ));
                 continue;
             }
+            let Some(op) = multi_create_as_apache(op) else {
+                // A create record typed createTTL by its flags: Apache ZooKeeper's prepare
+                // casts it to CreateTTLRequest and fails the whole multi with MarshallingError.
+                self.overlay.clear();
+                return (
+                    OpCode::Error.as_i32(),
+                    TxnBody::Error(ErrorTxn {
+                        err: ErrorCode::MarshallingError.as_i32(),
+                    }),
+                );
+            };
+            let op = op.as_ref();
             match self.op(op) {
                 Ok(b) => {
                     // MultiOperationRecord turns create2 into a plain create (Op.create), and
@@ -140,7 +152,7 @@ impl<'a> Preparer<'a> {
                 }
             }
         }
-        TxnBody::Multi(subs)
+        (OpCode::Multi.as_i32(), TxnBody::Multi(subs))
     }
 
     fn op(&mut self, req: &Request) -> Result<TxnBody, ErrorCode> {
@@ -350,6 +362,40 @@ impl<'a> Preparer<'a> {
     }
 }
 
+/// A multi's create op as Apache ZooKeeper's `MultiOperationRecord` rebuilds it (`Op.create`):
+/// the op type follows the flags (unknown flags count as persistent here and fail in prepare),
+/// not the header. A create, create2 or createContainer record becomes createContainer for the
+/// container flag and a plain create otherwise; a createTTL record stays createTTL only with a
+/// TTL flag. `None` for a create record with a TTL flag: typed createTTL without a TTL record,
+/// which Apache's prepare cannot cast.
+pub(super) fn multi_create_as_apache(op: &Request) -> Option<std::borrow::Cow<'_, Request>> {
+    use std::borrow::Cow;
+    let mode = |flags| CreateMode::from_flag(flags).unwrap_or(CreateMode::Persistent);
+    Some(match op {
+        Request::Create(r) | Request::Create2(r) | Request::CreateContainer(r) => {
+            match mode(r.flags) {
+                m if m.is_ttl() => return None,
+                CreateMode::Container => Cow::Owned(Request::CreateContainer(r.clone())),
+                _ => Cow::Owned(Request::Create(r.clone())),
+            }
+        }
+        Request::CreateTtl(r) if !mode(r.flags).is_ttl() => {
+            let c = zk_core::proto::CreateRequest {
+                path: r.path.clone(),
+                data: r.data.clone(),
+                acl: r.acl.clone(),
+                flags: r.flags,
+            };
+            if mode(r.flags) == CreateMode::Container {
+                Cow::Owned(Request::CreateContainer(c))
+            } else {
+                Cow::Owned(Request::Create(c))
+            }
+        }
+        other => Cow::Borrowed(other),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,6 +444,47 @@ mod tests {
             TxnBody::Create(c) => assert_eq!(c.path, "/s-0000000000"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn multi_types_creates_by_their_flags() {
+        let tree = DataTree::new();
+        let ids = [Id::new("ip", "127.0.0.1")];
+        let ttl = |path: &str, flags| {
+            Request::CreateTtl(zk_core::proto::CreateTtlRequest {
+                path: path.into(),
+                data: None,
+                acl: Acl::open_unsafe(),
+                flags,
+                ttl: 100,
+            })
+        };
+        // Container flag on a create record: createContainer; createTTL record without a TTL
+        // flag: plain create or createContainer, ttl ignored.
+        let mut p = Preparer::new(&tree, ctx(&ids));
+        let multi = Request::Multi(vec![create("/c", 4), ttl("/t", 0), ttl("/u", 4)]);
+        let (ty, TxnBody::Multi(subs)) = p.prepare(&multi) else {
+            panic!()
+        };
+        assert_eq!(ty, 14);
+        let types: Vec<i32> = subs.iter().map(|s| s.0).collect();
+        assert_eq!(types, [19, 1, 19]);
+        // A TTL flag on a create record fails the whole multi with MarshallingError, unless an
+        // earlier op already failed.
+        let mut p = Preparer::new(&tree, ctx(&ids));
+        let multi = Request::Multi(vec![create("/a", 0), create("/b", 5)]);
+        assert_eq!(
+            p.prepare(&multi),
+            (-1, TxnBody::Error(ErrorTxn { err: -5 }))
+        );
+        let mut p = Preparer::new(&tree, ctx(&ids));
+        let multi = Request::Multi(vec![create("/x/y", 0), create("/b", 6)]);
+        let (ty, TxnBody::Multi(subs)) = p.prepare(&multi) else {
+            panic!()
+        };
+        assert_eq!(ty, 14);
+        assert_eq!(subs[0].1, TxnBody::Error(ErrorTxn { err: -101 }));
+        assert_eq!(subs[1].1, TxnBody::Error(ErrorTxn { err: -2 }));
     }
 
     #[test]

@@ -138,7 +138,9 @@ impl Core {
             }
             Request::WhoAmI => {
                 let ids = self.ids(conn);
-                let mut infos: Vec<ClientInfo> = super::acl::java_order(&ids)
+                // One entry per id, without merging equal (scheme, user) pairs: two digests of
+                // one user with different passwords are two ids (AuthUtil.getClientInfos).
+                let infos: Vec<ClientInfo> = super::acl::java_order(&ids)
                     .into_iter()
                     .map(|i| ClientInfo {
                         auth_scheme: i.scheme.clone(),
@@ -149,7 +151,6 @@ impl Core {
                         },
                     })
                     .collect();
-                infos.dedup();
                 Response::WhoAmI(WhoAmIResponse { client_info: infos })
             }
             Request::AddWatch(r) => {
@@ -206,6 +207,16 @@ impl Core {
             3 => WatchTarget::Any,
             _ => return Err(ErrorCode::MarshallingError),
         };
+        if !remove {
+            // 3.8's WatchManager.containsWatcher walks PathParentIterator: nothing for "", and
+            // a path without '/' fails its substring (an exception: MarshallingError).
+            if path.is_empty() {
+                return Err(ErrorCode::NoWatcher);
+            }
+            if !path.contains('/') {
+                return Err(ErrorCode::MarshallingError);
+            }
+        }
         let found = if remove {
             self.watches.remove(conn, target, path)
         } else {

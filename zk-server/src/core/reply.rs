@@ -7,9 +7,11 @@ use zk_core::{ErrorCode, MultiResult, Request, Response};
 use super::tree::TxnResult;
 
 fn multi_result(op: &Request, r: TxnResult) -> MultiResult {
-    match (op, r) {
-        // Apache ZooKeeper 3.8 answers create2 inside a multi with a plain create result.
-        (Request::Create(_) | Request::Create2(_), TxnResult::Created { path, .. }) => {
+    // The result is typed by the op as Apache ZooKeeper rebuilds it from its flags: a create2
+    // becomes a plain create, any create record with the container flag a createContainer.
+    let op = super::prepare::multi_create_as_apache(op);
+    match (op.as_deref(), r) {
+        (Some(Request::Create(_) | Request::Create2(_)), TxnResult::Created { path, .. }) => {
             MultiResult::Create(path)
         }
         (_, TxnResult::Created { path, stat }) => {

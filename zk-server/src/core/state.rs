@@ -236,18 +236,18 @@ impl Core {
         result
     }
 
-    /// Sends the notifications for `triggers` (3.8: notification zxid is -1).
+    /// Sends the notifications for `triggers` (3.8: notification zxid is -1). Every watch, of
+    /// any mode, is consumed, but its event only reaches connections with READ on the node's
+    /// ACL as the event fired (`ServerCnxn.process(event, znodeAcl)`, ZOOKEEPER-4799).
     pub(crate) fn fire(&mut self, triggers: &[Trigger]) {
         for t in triggers {
             for r in self.watches.trigger(t.event, &t.path) {
-                if r.via_ancestor {
-                    let readable = match (self.tree.node(&t.path), self.conns.get(&r.conn)) {
-                        (Some(n), Some(c)) => check_acl(&n.acl, zk_core::Perms::READ, &c.ids),
-                        _ => true,
-                    };
-                    if !readable {
-                        continue;
-                    }
+                let readable = self
+                    .conns
+                    .get(&r.conn)
+                    .is_none_or(|c| check_acl(&t.acl, zk_core::Perms::READ, &c.ids));
+                if !readable {
+                    continue;
                 }
                 self.notify(r.conn, t.event, &t.path);
             }

@@ -51,6 +51,9 @@ pub struct Trigger {
     pub event: EventType,
     /// The node the event is about.
     pub path: String,
+    /// That node's ACL when the event fired (the parent's for NodeChildrenChanged): 3.8 only
+    /// delivers an event to connections with READ on it (ZOOKEEPER-4799, CVE-2024-23944).
+    pub acl: AclList,
 }
 
 /// The znodes, the ephemerals by session, and the sessions with their timeouts.
@@ -67,6 +70,7 @@ pub struct DataTree {
     pub(super) sessions: BTreeMap<SessionId, i32>,
     pub(super) last_zxid: Zxid,
     pub(super) acls: AclInterner,
+    pub(super) quota: super::quota::QuotaPaths,
 }
 
 impl Default for DataTree {
@@ -88,6 +92,7 @@ impl DataTree {
             sessions: BTreeMap::new(),
             last_zxid: Zxid(0),
             acls: AclInterner::default(),
+            quota: Default::default(),
         }
     }
 
@@ -140,8 +145,10 @@ impl DataTree {
         self.last_zxid = zxid;
     }
 
-    /// The node at `path`.
+    /// The node at `path`. Like Apache ZooKeeper's `DataTree`, which keeps the root under both
+    /// "" and "/", the empty path names the root (reads do not validate their path).
     pub fn node(&self, path: &str) -> Option<&DataNode> {
+        let path = if path.is_empty() { "/" } else { path };
         self.nodes.get(path).map(|n| &**n)
     }
 
@@ -180,6 +187,7 @@ impl DataTree {
         }
         self.index_owner(path, node.stat.ephemeral_owner);
         self.nodes.insert(path.into(), Arc::new(node));
+        self.quota_restored(path);
     }
 
     /// Sessions and their timeouts, as created and closed by the applied transactions.
@@ -196,7 +204,7 @@ impl DataTree {
     pub fn ephemerals(&self, session: SessionId) -> Vec<String> {
         self.ephemerals
             .get(&session)
-            .map(JavaHashSet::to_vec)
+            .map(JavaHashSet::to_vec_cloned)
             .unwrap_or_default()
     }
 
@@ -205,11 +213,17 @@ impl DataTree {
         self.ephemerals.values().map(JavaHashSet::len).sum()
     }
 
+    /// Drops a closed session's (empty) ephemeral set.
+    pub(super) fn forget_ephemerals(&mut self, session: SessionId) {
+        self.ephemerals.remove(&session);
+    }
+
     /// Every session that owns ephemerals, with its paths.
     pub fn ephemerals_by_session(&self) -> Vec<(SessionId, Vec<String>)> {
         let mut v: Vec<_> = self
             .ephemerals
             .iter()
+            .filter(|(_, set)| !set.is_empty())
             .map(|(s, set)| (*s, set.to_vec()))
             .collect();
         v.sort();
@@ -230,6 +244,11 @@ impl DataTree {
     pub fn all_children_number(&self, path: &str) -> usize {
         if path == "/" {
             return self.nodes.len().saturating_sub(1);
+        }
+        // Apache ZooKeeper counts the keys under `path + "/"`: for "" that is every key but
+        // its own "" alias of the root, the root's "/" key included.
+        if path.is_empty() {
+            return self.nodes.len();
         }
         let mut count = 0;
         let mut stack = vec![path.to_owned()];
@@ -273,11 +292,10 @@ impl DataTree {
     pub(super) fn unindex_owner(&mut self, path: &str, owner: i64) {
         match OwnerKind::of(owner) {
             OwnerKind::Ephemeral(sid) => {
+                // Like DataTree's, the session's set stays (with its Java table size) until
+                // the session closes, even when empty.
                 if let Some(set) = self.ephemerals.get_mut(&sid) {
                     set.remove(path);
-                    if set.is_empty() {
-                        self.ephemerals.remove(&sid);
-                    }
                 }
             }
             OwnerKind::Container => {
