@@ -110,7 +110,7 @@ const SCRIPT: &[&str] = &[
     "get /zookeeper/quota",
     "get /",
     "printwatches on",
-    "redo 86",
+    "redo 91",
     "history",
 ];
 
@@ -150,10 +150,20 @@ fn split_events(stdout: &str) -> (String, Vec<String>) {
             if rest.last() == Some(&"") {
                 rest.pop();
             }
-            if let Some(e) = lines.get(i + 2) {
-                events.push((*e).to_owned());
+            // zkCli.sh prints the block from its event thread in pieces, so a line of the
+            // main thread (such as "Not connected") can land inside it: keep such lines.
+            let mut j = i + 1;
+            while j < lines.len() && j <= i + 3 && !lines[j].starts_with("WatchedEvent ") {
+                if !lines[j].is_empty() {
+                    rest.push(lines[j]);
+                }
+                j += 1;
             }
-            i += 3;
+            if let Some(e) = lines.get(j).filter(|l| l.starts_with("WatchedEvent ")) {
+                events.push((*e).to_owned());
+                j += 1;
+            }
+            i = j;
             continue;
         }
         rest.push(lines[i]);
