@@ -13,7 +13,8 @@
 //! - `ZK_RDIFF_SEEDS=N`: N more seeds from `ZK_RDIFF_FIRST` (1) on; `ZK_RDIFF_OPS=M`: M
 //!   operations a seed;
 //! - `ZK_RDIFF_SEED=S` (or `S1,S2,...`): only those seeds;
-//! - `ZK_DIFF_DUMP=dir`: both logs of every failing seed there.
+//! - `ZK_DIFF_DUMP=dir`: both logs of every failing seed there (of every seed with
+//!   `ZK_RDIFF_DUMP_ALL=1`).
 //!
 //! Apache's own nondeterminism is kept out rather than normalized away: sessions never time out
 //! (every session is pinged after every op and closed explicitly, also after the server closed
@@ -1006,14 +1007,16 @@ fn zk_server_matches_apache_zookeeper_on_random_sequences() {
         .sum();
     let lines: usize = expected.iter().map(Vec::len).sum();
     let mut failures = Vec::new();
+    let dump_all = std::env::var_os("ZK_RDIFF_DUMP_ALL").is_some();
     for ((seed, e), a) in seeds.iter().zip(&expected).zip(&actual) {
-        if let Some(d) = first_divergence(*seed, e, a) {
+        let d = first_divergence(*seed, e, a);
+        if d.is_some() || dump_all {
             if let Ok(dir) = std::env::var("ZK_DIFF_DUMP") {
                 let _ = std::fs::write(format!("{dir}/apache-{seed}.log"), e.join("\n"));
                 let _ = std::fs::write(format!("{dir}/ours-{seed}.log"), a.join("\n"));
             }
-            failures.push(d);
         }
+        failures.extend(d);
     }
     eprintln!(
         "{} seeds, {total_ops} requests, {lines} observed lines, {} diverging seeds, \
