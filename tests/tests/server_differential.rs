@@ -39,13 +39,16 @@ fn zk_server_answers_like_apache_zookeeper() {
     };
     let expected = run(apache.addr());
     drop(apache);
-    let mut cfg = zk_server::ServerConfig::for_tests(tests::fresh_data_dir("diff"));
+    let data_dir = tests::fresh_data_dir("diff");
+    let mut cfg = zk_server::ServerConfig::for_tests(&data_dir);
     // Apache ZooKeeper's defaults: tickTime 2000, timeouts 4 s..40 s.
     cfg.tick_time_ms = 2000;
     cfg.min_session_timeout_ms = None;
     cfg.max_session_timeout_ms = None;
     let ours = tests::raw::InProcessServer::start(cfg).expect("start zk-server");
     let actual = run(ours.addr());
+    drop(ours);
+    let _ = std::fs::remove_dir_all(&data_dir);
     if let Ok(dir) = std::env::var("ZK_DIFF_DUMP") {
         let _ = std::fs::write(format!("{dir}/apache.log"), expected.join("\n"));
         let _ = std::fs::write(format!("{dir}/ours.log"), actual.join("\n"));
