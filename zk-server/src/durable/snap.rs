@@ -1,6 +1,7 @@
 //! Writing a snapshot of a [`DataTree`] in Apache ZooKeeper's format.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use zk_core::path;
@@ -15,21 +16,23 @@ use crate::persist::{Result, SnapshotWriter};
 /// # Errors
 /// I/O errors, naming the file.
 pub fn write_snapshot(snap_dir: &Path, tree: &DataTree) -> Result<PathBuf> {
-    write_snapshot_paced(snap_dir, tree, 0)
+    write_snapshot_paced(snap_dir, tree, &AtomicU32::new(0))
 }
 
 /// Nodes serialized between two pauses of a paced snapshot.
 const PACE_CHUNK: u64 = 8192;
 
 /// [`write_snapshot`], pausing after every chunk of nodes for `pace_percent` % of the time the
-/// chunk took (0: no pause), so that a background snapshot leaves CPU to the request path.
+/// chunk took (0: no pause), so that a background snapshot leaves CPU and disk bandwidth to
+/// the request path. `pace_percent` is read at every chunk: setting it to 0 finishes the
+/// snapshot at full speed (at shutdown).
 ///
 /// # Errors
 /// I/O errors, naming the file.
 pub fn write_snapshot_paced(
     snap_dir: &Path,
     tree: &DataTree,
-    pace_percent: u32,
+    pace_percent: &AtomicU32,
 ) -> Result<PathBuf> {
     let mut w = SnapshotWriter::create(snap_dir, tree.last_zxid())?;
     let mut chunk_start = Instant::now();
@@ -38,8 +41,11 @@ pub fn write_snapshot_paced(
     while let Some(p) = stack.pop() {
         let Some(node) = tree.node(&p) else { continue };
         w.node_with_acl(&p, node.data.as_deref(), &node.acl, &node.stat)?;
-        if pace_percent > 0 && w.node_count() % PACE_CHUNK == 0 {
-            std::thread::sleep(chunk_start.elapsed() * pace_percent / 100);
+        if w.node_count() % PACE_CHUNK == 0 {
+            let pace = pace_percent.load(Ordering::Relaxed);
+            if pace > 0 {
+                std::thread::sleep(chunk_start.elapsed() * pace / 100);
+            }
             chunk_start = Instant::now();
         }
         for c in node.children_iter() {
