@@ -45,6 +45,20 @@ pub fn init_tracing() {
     }
 }
 
+/// Writes the JAAS file kazoo's harness gives a server (a `Server` section with Apache
+/// ZooKeeper's DigestLoginModule and users `super` and `jaasuser`, password
+/// `jaas_password`) into `dir` and returns its path.
+pub fn write_server_jaas(dir: &Path) -> PathBuf {
+    let path = dir.join("server.jaas");
+    std::fs::write(
+        &path,
+        "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
+         user_super=\"super_secret\"\n  user_jaasuser=\"jaas_password\";\n};\n",
+    )
+    .expect("write the JAAS file");
+    path
+}
+
 /// True when Debian's zookeeper package is installed.
 pub fn apache_zk_installed() -> bool {
     Path::new("/usr/share/java/zookeeper.jar").exists()

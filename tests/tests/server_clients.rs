@@ -337,13 +337,7 @@ fn java_client_sasl_digest_md5() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let server_jaas = dir.path().join("server.jaas");
-    std::fs::write(
-        &server_jaas,
-        "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
-         user_super=\"super_secret\"\n  user_jaasuser=\"jaas_password\";\n};\n",
-    )
-    .unwrap();
+    let server_jaas = tests::write_server_jaas(dir.path());
     let mut cfg = zk_server::ServerConfig::for_tests(dir.path().join("data"));
     cfg.jaas_config = Some(server_jaas);
     cfg.sasl_auth_provider = true;

@@ -122,13 +122,7 @@ fn sasl_acl_script(r: &mut Runner) {
 #[test]
 fn sasl_digest_md5_answers_like_apache_zookeeper() {
     let dir = tempfile::tempdir().unwrap();
-    let jaas = dir.path().join("jaas.conf");
-    std::fs::write(
-        &jaas,
-        "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
-         user_super=\"super_secret\"\n  user_jaasuser=\"jaas_password\";\n};\n",
-    )
-    .unwrap();
+    let jaas = tests::write_server_jaas(dir.path());
     let flag = format!("-Djava.security.auth.login.config={}", jaas.display());
     let provider = "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
     compare_with(
