@@ -339,6 +339,7 @@ impl ServerConfig {
             sasl_digest_users: self.sasl_digest_users(),
             sasl_super_user: self.sasl_super_user.clone(),
             sasl_scheme: self.sasl_auth_provider,
+            max_zxid_counter: u32::MAX,
         }
     }
 

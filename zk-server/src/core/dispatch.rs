@@ -8,6 +8,7 @@ use zk_core::txn::TxnHeader;
 use zk_core::{ErrorCode, OpCode, Request, Response, SessionId, Zxid};
 
 use super::acl::authenticate;
+use super::pipeline::{CoreMode, Queued, QueuedKind};
 use super::prepare::{PrepContext, Preparer};
 use super::state::Core;
 use super::tree::TxnResult;
@@ -35,17 +36,55 @@ impl Core {
         c.last_cxid = xid;
         c.last_op = OpCode::from_i32(op_type).map_or("UNKNOWN", |o| o.name());
         self.sessions.touch(session, now_ms);
+        match self.mode {
+            CoreMode::Standalone => {}
+            CoreMode::NotServing => {
+                self.close(conn);
+                return;
+            }
+            CoreMode::Leader | CoreMode::Learner => {
+                if self.mode == CoreMode::Learner {
+                    let timeout = self.sessions.get(session).map_or(0, |s| s.timeout_ms);
+                    self.pipe.touches.insert(session, timeout);
+                }
+                if super::replicated::replicates(op_type) {
+                    self.replicated(now_ms, conn, session, xid, op_type, body);
+                    return;
+                }
+                let immediate =
+                    op_type == OpCode::Auth.as_i32() || op_type == OpCode::Sasl.as_i32();
+                if !immediate && self.pipe.busy(session) {
+                    let kind = QueuedKind::Read {
+                        op: op_type,
+                        body: body.to_vec(),
+                    };
+                    self.pipe.push(session, Queued { conn, xid, kind });
+                    return;
+                }
+            }
+        }
+        self.process(now_ms, conn, session, xid, op_type, body);
+    }
+
+    /// Processes a request now: in standalone mode every request, in an ensemble the requests
+    /// that change nothing (reads, pings, auth, watch operations).
+    pub(crate) fn process(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        op_type: i32,
+        body: &[u8],
+    ) {
         if op_type == OpCode::Check.as_i32() {
             // Apache ZooKeeper 3.8 prepares a top-level check like any write (it consumes a
             // zxid): a failed check is answered with its error, a passing one is never answered.
             match Request::decode(op_type, &mut Reader::new(body)) {
-                Ok(req) => {
-                    if let (zxid, TxnResult::Error(e)) =
-                        self.write_txn(now_ms, conn, session, xid, &req)
-                    {
-                        self.reply(now_ms, conn, xid, zxid, e, None);
-                    }
-                }
+                Ok(req) => match self.write_txn(now_ms, conn, session, xid, &req) {
+                    (zxid, TxnResult::Error(e)) => self.reply(now_ms, conn, xid, zxid, e, None),
+                    _ => self.answered_silently(conn),
+                },
                 Err(e) => self.undecodable(now_ms, conn, session, xid, op_type, &e),
             }
             return;

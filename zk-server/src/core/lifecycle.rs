@@ -8,6 +8,7 @@ use zk_core::proto::{ConnectRequest, ConnectResponse};
 use zk_core::txn::{CloseSessionTxn, CreateSessionTxn, TxnHeader};
 use zk_core::{OpCode, Request, SessionId};
 
+use super::pipeline::CoreMode;
 use super::prepare::{PrepContext, Preparer};
 use super::session::session_passwd;
 use super::state::Core;
@@ -29,6 +30,25 @@ impl Core {
                 .max_session_timeout_ms
                 .max(self.cfg.min_session_timeout_ms),
         );
+        match self.mode {
+            CoreMode::Standalone => {}
+            CoreMode::NotServing => {
+                // `ZooKeeperServer not running`: the connection is closed unanswered.
+                self.close(conn);
+                return;
+            }
+            CoreMode::Leader | CoreMode::Learner => {
+                self.replicated_connect(
+                    now_ms,
+                    conn,
+                    req.session_id,
+                    &req.passwd,
+                    timeout,
+                    req.read_only,
+                );
+                return;
+            }
+        }
         let ro = req.read_only.map(|_| false);
         let sid = if req.session_id.0 == 0 {
             let sid = self.sessions.next_id();
@@ -118,6 +138,20 @@ impl Core {
     /// Expires sessions whose time has come: each gets a closeSession transaction and its
     /// connection is closed.
     pub fn tick(&mut self, now_ms: i64) {
+        match self.mode {
+            CoreMode::Standalone => {}
+            CoreMode::Leader => {
+                // The leader expires sessions through the ensemble: a closeSession is proposed
+                // and every member closes the connection when it commits.
+                for sid in self.sessions.expired(now_ms) {
+                    tracing::info!(session = %sid, "session expired");
+                    self.propose_close(now_ms, sid);
+                }
+                return;
+            }
+            // Learners never expire sessions; the leader does.
+            CoreMode::Learner | CoreMode::NotServing => return,
+        }
         for sid in self.sessions.expired(now_ms) {
             let conn = self.sessions.get(sid).and_then(|s| s.conn);
             tracing::info!(session = %sid, "session expired");
@@ -148,6 +182,16 @@ impl Core {
                     }
                 }
             }
+        }
+        match self.mode {
+            CoreMode::Standalone => {}
+            CoreMode::Leader => {
+                for p in candidates.into_iter().take(limit) {
+                    self.propose_reap(now_ms, p);
+                }
+                return;
+            }
+            CoreMode::Learner | CoreMode::NotServing => return,
         }
         for p in candidates.into_iter().take(limit) {
             let req = Request::DeleteContainer(zk_core::proto::DeleteContainerRequest { path: p });

@@ -12,9 +12,12 @@ pub mod java_hash;
 mod lifecycle;
 pub mod node;
 pub mod node_map;
+mod pending;
+mod pipeline;
 pub mod prepare;
 mod quota;
 mod read;
+mod replicated;
 pub mod reply;
 pub mod sasl;
 pub mod session;
@@ -24,6 +27,8 @@ pub mod txn;
 pub mod watch;
 
 pub use node::{DataNode, OwnerKind};
+pub use pending::PendingChanges;
+pub use pipeline::{CoreMode, ForwardedRequest, ToReplicate};
 pub use state::{ConnState, Core, Output};
 pub use tree::{DataTree, Trigger, TxnResult};
 pub use txn::{LoggedTxn, TxnBody};
@@ -53,6 +58,10 @@ pub struct CoreConfig {
     pub sasl_digest_users: Option<std::collections::BTreeMap<String, String>>,
     /// `zookeeper.superUser`: a SASL user who also gets the `super` id.
     pub sasl_super_user: Option<String>,
+    /// A leader never proposes a zxid whose counter (low 32 bits) reaches this: it starts a new
+    /// epoch instead (`XidRolloverException`). Apache ZooKeeper's is `0xffffffff`; the
+    /// simulator makes it tiny to force rollovers.
+    pub max_zxid_counter: u32,
     /// The `sasl` ACL scheme is registered (`authProvider.N` names Apache ZooKeeper's
     /// `SASLAuthenticationProvider`); without it a `sasl` ACL is InvalidACL.
     pub sasl_scheme: bool,
@@ -71,8 +80,11 @@ impl Default for CoreConfig {
             sasl_digest_users: None,
             sasl_super_user: None,
             sasl_scheme: false,
+            max_zxid_counter: u32::MAX,
         }
     }
 }
 #[cfg(test)]
 mod model_tests;
+#[cfg(test)]
+mod replicated_tests;

@@ -14,15 +14,16 @@ use zk_core::{Acl, CreateMode, ErrorCode, Id, OpCode, Perms, Request, SessionId,
 
 use super::acl::{fixup_acl, require, AclList};
 use super::node::{OwnerKind, CONTAINER_OWNER, MAX_TTL_MS};
+use super::pending::PendingChanges;
 use super::tree::DataTree;
 use super::txn::TxnBody;
 
 /// A node as prepare sees it (`ChangeRecord`).
 #[derive(Debug, Clone)]
-struct Rec {
-    stat: StatPersisted,
-    acl: AclList,
-    child_count: i32,
+pub(crate) struct Rec {
+    pub(crate) stat: StatPersisted,
+    pub(crate) acl: AclList,
+    pub(crate) child_count: i32,
 }
 
 /// Who is asking and under which zxid and time.
@@ -46,9 +47,11 @@ pub struct PrepContext<'a> {
     pub internal: bool,
 }
 
-/// Prepares write requests against a tree plus the pending changes of the current multi.
+/// Prepares write requests against a tree, the outstanding changes of transactions proposed
+/// but not yet committed (a leader's pipeline), and the changes of the current multi.
 pub struct Preparer<'a> {
     tree: &'a DataTree,
+    pending: Option<&'a PendingChanges>,
     ctx: PrepContext<'a>,
     overlay: HashMap<String, Option<Rec>>,
 }
@@ -74,13 +77,37 @@ impl<'a> Preparer<'a> {
     pub fn new(tree: &'a DataTree, ctx: PrepContext<'a>) -> Preparer<'a> {
         Preparer {
             tree,
+            pending: None,
             ctx,
             overlay: HashMap::new(),
         }
     }
 
+    /// A preparer that sees `pending` (the outstanding changes) over the tree.
+    pub fn with_pending(
+        tree: &'a DataTree,
+        pending: &'a PendingChanges,
+        ctx: PrepContext<'a>,
+    ) -> Preparer<'a> {
+        Preparer {
+            tree,
+            pending: Some(pending),
+            ctx,
+            overlay: HashMap::new(),
+        }
+    }
+
+    /// The change records of the request just prepared (empty when it failed), to add to the
+    /// outstanding changes under its zxid.
+    pub(crate) fn into_changes(self) -> HashMap<String, Option<Rec>> {
+        self.overlay
+    }
+
     fn record(&self, path: &str) -> Result<Rec, ErrorCode> {
         if let Some(r) = self.overlay.get(path) {
+            return r.clone().ok_or(ErrorCode::NoNode);
+        }
+        if let Some(r) = self.pending.and_then(|p| p.get(path)) {
             return r.clone().ok_or(ErrorCode::NoNode);
         }
         let n = self.tree.node(path).ok_or(ErrorCode::NoNode)?;

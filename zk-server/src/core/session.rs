@@ -49,6 +49,10 @@ pub struct Session {
     pub conn: Option<ConnId>,
     /// True once a closeSession has been prepared.
     pub closing: bool,
+    /// Leader: the server whose client holds the session (`SessionImpl.owner`), set by its
+    /// createSession, a revalidation or its first write; a write from another server is
+    /// SessionMoved.
+    pub owner: Option<i64>,
 }
 
 /// Live sessions and their expiry buckets.
@@ -92,6 +96,7 @@ impl SessionTracker {
                 expire_at: 0,
                 conn: None,
                 closing: false,
+                owner: None,
             },
         );
         if id.0 >= self.next_id && (id.0 >> 56) == (self.next_id >> 56) {

@@ -12,6 +12,7 @@ use zk_core::txn::TxnHeader;
 use zk_core::{ErrorCode, EventType, Id, KeeperState, Response, SessionId, Zxid};
 
 use super::acl::check_acl;
+use super::pipeline::{CoreMode, Pipeline};
 use super::session::SessionTracker;
 use super::tree::{DataTree, Trigger, TxnResult};
 use super::txn::TxnBody;
@@ -37,6 +38,12 @@ pub enum Output {
     },
     /// Close `conn` after the frames queued before this.
     Close {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// A request on `conn` finished without a reply frame (a top-level check that passed, as
+    /// Apache ZooKeeper 3.8 answers it): its in-flight slot is free.
+    Silent {
         /// The connection.
         conn: ConnId,
     },
@@ -79,11 +86,15 @@ pub struct Core {
     pub(crate) sessions: SessionTracker,
     pub(crate) watches: WatchManager,
     pub(crate) conns: HashMap<ConnId, ConnState>,
-    out: VecDeque<Output>,
+    pub(crate) out: VecDeque<Output>,
     txns: Vec<(TxnHeader, TxnBody)>,
     pub(crate) packets_received: u64,
     pub(crate) packets_sent: u64,
     pub(crate) started: i64,
+    /// How writes are processed (standalone, or a member of an ensemble).
+    pub(crate) mode: CoreMode,
+    /// The replicated pipeline (unused standalone).
+    pub(crate) pipe: Pipeline,
 }
 
 impl Core {
@@ -110,6 +121,8 @@ impl Core {
             packets_received: 0,
             packets_sent: 0,
             started: now_ms,
+            mode: CoreMode::Standalone,
+            pipe: Pipeline::default(),
         }
     }
 

@@ -208,6 +208,15 @@ impl DataTree {
             .unwrap_or_default()
     }
 
+    /// A copy of a session's ephemeral set, keeping its Java iteration order
+    /// (`DataTree.getEphemerals` clones the set).
+    pub(crate) fn ephemeral_set(&self, session: SessionId) -> JavaHashSet {
+        self.ephemerals
+            .get(&session)
+            .cloned()
+            .unwrap_or_else(|| JavaHashSet::with_capacity(16))
+    }
+
     /// Total number of ephemeral nodes.
     pub fn ephemeral_count(&self) -> usize {
         self.ephemerals.values().map(JavaHashSet::len).sum()

@@ -278,6 +278,18 @@ impl Engine {
                         }
                     }
                 }
+                Output::Silent { conn } => {
+                    // No frame, but the request is over: free its slot as a reply would.
+                    let b = batches.entry(conn).or_insert_with(|| {
+                        order.push(conn);
+                        (Vec::new(), 0)
+                    });
+                    b.1 += 1;
+                    if let Some(t) = self.arrivals.get_mut(&conn).and_then(VecDeque::pop_front) {
+                        self.outstanding = self.outstanding.saturating_sub(1);
+                        self.latency.record(t.elapsed().as_millis() as u64);
+                    }
+                }
                 Output::Close { conn } => {
                     if let Some((buf, n)) = batches.remove(&conn) {
                         self.deliver(conn, ToConn::Frames(buf, n));

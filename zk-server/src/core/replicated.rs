@@ -1,0 +1,756 @@
+//! The core as a member of an ensemble: writes go through the replication layer instead of
+//! being applied at once.
+//!
+//! - Leader (`PrepRequestProcessor` → `ProposalRequestProcessor`): a write is prepared against
+//!   the committed tree plus the outstanding changes, given the next zxid and handed out as
+//!   [`ToReplicate::Propose`]; the replication layer calls [`Core::commit`] once a quorum
+//!   acknowledged it. Forwarded requests from learners ([`Core::forwarded`]) take the same path.
+//! - Learner (`FollowerRequestProcessor`): writes, syncs, createSession and closeSession go out
+//!   as [`ToReplicate::Forward`]; committed transactions come back through [`Core::commit`].
+//! - Both (`CommitProcessor`): a committed transaction of a local session answers the request
+//!   at the head of that session's queue, then the reads queued behind it run.
+
+use zk_core::jute::{Encode, Reader};
+use zk_core::proto::ConnectResponse;
+use zk_core::txn::{CloseSessionTxn, CreateSessionTxn, ErrorTxn, TxnHeader};
+use zk_core::{ErrorCode, Id, OpCode, Request, SessionId, Zxid};
+
+use super::pipeline::{
+    CoreMode, ForwardedRequest, PendingConnect, Queued, QueuedKind, SyncWaiter, ToReplicate,
+};
+use super::prepare::{PrepContext, Preparer};
+use super::session::{session_passwd, SessionTracker};
+use super::state::{Core, Output};
+use super::tree::TxnResult;
+use super::txn::TxnBody;
+use super::watch::ConnId;
+
+/// True for the op codes an ensemble member cannot answer alone: writes, check, sync,
+/// closeSession (`FollowerRequestProcessor`'s forwarded types).
+pub(crate) fn replicates(op: i32) -> bool {
+    matches!(
+        OpCode::from_i32(op),
+        Some(
+            OpCode::Create
+                | OpCode::Create2
+                | OpCode::CreateTtl
+                | OpCode::CreateContainer
+                | OpCode::Delete
+                | OpCode::DeleteContainer
+                | OpCode::SetData
+                | OpCode::SetAcl
+                | OpCode::Reconfig
+                | OpCode::Multi
+                | OpCode::Check
+                | OpCode::Sync
+                | OpCode::CloseSession
+        )
+    )
+}
+
+/// The request a write's body decodes to, with the multi rule of the standalone path (a multi
+/// holds only write ops).
+fn decode_write(op: i32, body: &[u8]) -> Option<Request> {
+    let req = Request::decode(op, &mut Reader::new(body)).ok()?;
+    match &req {
+        Request::Multi(ops) if !ops.iter().all(|o| o.op_code().is_write()) => None,
+        _ => Some(req),
+    }
+}
+
+impl Core {
+    /// The processing mode.
+    pub fn mode(&self) -> CoreMode {
+        self.mode
+    }
+
+    /// Switches the processing mode. Leaving a serving mode closes every client connection
+    /// and forgets every pending request, as Apache ZooKeeper shuts its server down on a role
+    /// change (clients resume their sessions on another member). Entering leader or learner
+    /// mode re-tracks the tree's sessions from `now_ms` (a new leader gives every session a
+    /// fresh timeout); the leader's zxids continue from `epoch << 32`.
+    pub fn set_mode(&mut self, now_ms: i64, mode: CoreMode, epoch: u32) {
+        if self.mode != CoreMode::Standalone || mode != CoreMode::Standalone {
+            let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+            for c in conns {
+                self.disconnected(c);
+                self.close(c);
+            }
+        }
+        self.pipe.clear();
+        self.mode = mode;
+        if matches!(mode, CoreMode::Leader | CoreMode::Learner) {
+            let mut t = SessionTracker::new(self.cfg.tick_time_ms, now_ms, self.cfg.server_id);
+            for (id, timeout) in self.tree.sessions() {
+                t.add(*id, *timeout, now_ms);
+            }
+            self.sessions = t;
+        }
+        if mode == CoreMode::Leader {
+            // `Leader.startZkServer`: the tree's last processed zxid becomes `epoch << 32`.
+            let start = Zxid::new(epoch, 0).max(self.tree.last_zxid());
+            self.tree.set_last_zxid(start);
+            self.pipe.last_proposed = start;
+        }
+    }
+
+    /// Leader: the zxid of the last proposal.
+    pub fn last_proposed(&self) -> Zxid {
+        self.pipe.last_proposed
+    }
+
+    /// Leader: outstanding (proposed, uncommitted) change records.
+    pub fn pending_changes(&self) -> &super::PendingChanges {
+        &self.pipe.pending
+    }
+
+    /// The next thing the replication layer must do.
+    #[must_use]
+    pub fn poll_replicate(&mut self) -> Option<ToReplicate> {
+        self.pipe.out.pop_front()
+    }
+
+    /// Learner: the sessions touched since the last call, with their timeouts (the answer to
+    /// the leader's PING).
+    pub fn take_touches(&mut self) -> Vec<(SessionId, i32)> {
+        let mut v: Vec<_> = self.pipe.touches.drain().collect();
+        v.sort();
+        v
+    }
+
+    /// Leader: a learner reports that its client used `session` (`LearnerHandler`'s PING case).
+    /// Unknown or closing sessions are ignored.
+    pub fn touch_session(&mut self, now_ms: i64, session: SessionId) -> bool {
+        self.sessions.touch(session, now_ms)
+    }
+
+    /// Leader: a session reconnected through learner `owner` (REVALIDATE): valid when known
+    /// and not closing; the learner becomes its owner (`checkIfValidGlobalSession`).
+    pub fn revalidate(&mut self, now_ms: i64, session: SessionId, owner: i64) -> bool {
+        if !self.sessions.touch(session, now_ms) {
+            return false;
+        }
+        if let Some(s) = self.sessions.get_mut(session) {
+            s.owner = Some(owner);
+        }
+        true
+    }
+
+    /// Learner: the leader answered a REVALIDATE: finish the oldest connect waiting for it.
+    pub fn revalidated(&mut self, now_ms: i64, session: SessionId, valid: bool) {
+        let Some(p) = self
+            .pipe
+            .revalidations
+            .get_mut(&session)
+            .and_then(|q| q.pop_front())
+        else {
+            tracing::warn!(%session, "REVALIDATE answer for a session nobody waits for");
+            return;
+        };
+        if valid {
+            if self.sessions.get(session).is_none() {
+                self.sessions.add(session, p.timeout_ms, now_ms);
+            }
+            self.attach(session, p.conn, p.timeout_ms);
+        }
+        self.connect_response(p.conn, valid.then_some(session), p.timeout_ms, p.read_only);
+    }
+
+    /// Learner: the leader answered the oldest forwarded sync (SYNC packet).
+    pub fn sync_answered(&mut self, now_ms: i64) {
+        let Some(session) = self.pipe.syncs.pop_front() else {
+            tracing::warn!("SYNC from the leader with no sync pending");
+            return;
+        };
+        self.finish_sync(now_ms, session);
+    }
+
+    /// A new session or a resumed one in an ensemble (`connect` already checked the zxid and
+    /// negotiated the timeout).
+    pub(crate) fn replicated_connect(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        passwd: &[u8],
+        timeout: i32,
+        read_only: Option<bool>,
+    ) {
+        let pending = PendingConnect {
+            conn,
+            timeout_ms: timeout,
+            read_only,
+        };
+        if session.0 == 0 {
+            let id = self.sessions.next_id();
+            match self.mode {
+                CoreMode::Leader => {
+                    self.sessions.add(id, timeout, now_ms);
+                    if let Some(s) = self.sessions.get_mut(id) {
+                        s.owner = Some(self.cfg.server_id);
+                    }
+                    let body = TxnBody::CreateSession(CreateSessionTxn {
+                        timeout_ms: timeout,
+                    });
+                    self.propose(now_ms, id, 0, OpCode::CreateSession.as_i32(), body);
+                }
+                _ => {
+                    let mut b = Vec::new();
+                    timeout.encode(&mut b);
+                    self.pipe
+                        .out
+                        .push_back(ToReplicate::Forward(ForwardedRequest {
+                            session: id,
+                            cxid: 0,
+                            op: OpCode::CreateSession.as_i32(),
+                            body: b,
+                            authinfo: None,
+                        }));
+                }
+            }
+            self.pipe.connects.insert(id, pending);
+            return;
+        }
+        let old = self.sessions.get(session).and_then(|s| s.conn);
+        if let Some(old) = old.filter(|o| *o != conn) {
+            self.disconnected(old);
+            self.close(old);
+        }
+        if passwd != session_passwd(session).as_slice() {
+            // A wrong password is refused here, without asking the leader.
+            self.connect_response(conn, None, timeout, read_only);
+            return;
+        }
+        match self.mode {
+            CoreMode::Leader => {
+                let own = self.cfg.server_id;
+                let valid = self.revalidate(now_ms, session, own);
+                if valid {
+                    self.attach(session, conn, timeout);
+                }
+                self.connect_response(conn, valid.then_some(session), timeout, read_only);
+            }
+            _ => {
+                self.pipe
+                    .revalidations
+                    .entry(session)
+                    .or_default()
+                    .push_back(pending);
+                self.pipe.out.push_back(ToReplicate::Revalidate {
+                    session,
+                    timeout_ms: timeout,
+                });
+            }
+        }
+    }
+
+    /// Binds a session to its connection.
+    fn attach(&mut self, session: SessionId, conn: ConnId, timeout: i32) {
+        if let Some(s) = self.sessions.get_mut(session) {
+            s.conn = Some(conn);
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.session = Some(session);
+            c.timeout_ms = timeout;
+        }
+    }
+
+    /// Sends the ConnectResponse: the session, or (None) the expired answer (timeOut 0,
+    /// session 0, a zero password) followed by a close.
+    pub(crate) fn connect_response(
+        &mut self,
+        conn: ConnId,
+        session: Option<SessionId>,
+        timeout: i32,
+        read_only: Option<bool>,
+    ) {
+        let ro = read_only.map(|_| false);
+        let resp = match session {
+            Some(sid) => ConnectResponse {
+                protocol_version: 0,
+                timeout_ms: timeout,
+                session_id: sid,
+                passwd: bytes::Bytes::copy_from_slice(&session_passwd(sid)),
+                read_only: ro,
+            },
+            None => ConnectResponse {
+                protocol_version: 0,
+                timeout_ms: 0,
+                session_id: SessionId(0),
+                passwd: bytes::Bytes::from_static(&[0; 16]),
+                read_only: ro,
+            },
+        };
+        let mut f = Vec::new();
+        zk_core::frame::write_frame(&mut f, |w| resp.encode(w));
+        self.send(conn, f, false);
+        if session.is_none() {
+            self.close(conn);
+        }
+    }
+
+    /// A request that needs the ensemble, from a local client.
+    pub(crate) fn replicated(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        op: i32,
+        body: &[u8],
+    ) {
+        let kind = if op == OpCode::CloseSession.as_i32() {
+            QueuedKind::Close
+        } else if op == OpCode::Sync.as_i32() {
+            let path = match Request::decode(op, &mut Reader::new(body)) {
+                Ok(Request::Sync(r)) => r.path,
+                _ => String::new(),
+            };
+            QueuedKind::Sync { path }
+        } else {
+            QueuedKind::Write {
+                op,
+                req: decode_write(op, body),
+            }
+        };
+        let is_sync = matches!(kind, QueuedKind::Sync { .. });
+        self.pipe.push(session, Queued { conn, xid, kind });
+        let ids = self
+            .conns
+            .get(&conn)
+            .map(|c| c.ids.clone())
+            .unwrap_or_default();
+        match self.mode {
+            CoreMode::Leader if is_sync => {
+                let target = self.pipe.last_proposed;
+                self.pipe
+                    .leader_syncs
+                    .push_back((target, SyncWaiter::Local(session)));
+                self.release_syncs(now_ms);
+            }
+            CoreMode::Leader => {
+                let own = self.cfg.server_id;
+                self.prepare_and_propose(now_ms, own, session, xid, op, body, &ids);
+            }
+            _ => {
+                if is_sync {
+                    self.pipe.syncs.push_back(session);
+                }
+                self.pipe
+                    .out
+                    .push_back(ToReplicate::Forward(ForwardedRequest {
+                        session,
+                        cxid: xid,
+                        op,
+                        body: body.to_vec(),
+                        authinfo: Some(ids),
+                    }));
+            }
+        }
+    }
+
+    /// Leader: a request forwarded by learner `learner` (REQUEST packet).
+    pub fn forwarded(&mut self, now_ms: i64, learner: i64, req: ForwardedRequest) {
+        let ForwardedRequest {
+            session,
+            cxid,
+            op,
+            body,
+            authinfo,
+        } = req;
+        if self.mode != CoreMode::Leader {
+            return;
+        }
+        if op == OpCode::CreateSession.as_i32() {
+            let timeout = zk_core::jute::Decode::decode(&mut Reader::new(&body)).unwrap_or(0i32);
+            self.sessions.add(session, timeout, now_ms);
+            if let Some(s) = self.sessions.get_mut(session) {
+                s.owner = Some(learner);
+            }
+            let body = TxnBody::CreateSession(CreateSessionTxn {
+                timeout_ms: timeout,
+            });
+            self.propose(now_ms, session, cxid, op, body);
+            return;
+        }
+        if op == OpCode::Sync.as_i32() {
+            let target = self.pipe.last_proposed;
+            self.pipe
+                .leader_syncs
+                .push_back((target, SyncWaiter::Learner(learner)));
+            self.release_syncs(now_ms);
+            return;
+        }
+        let ids = authinfo.unwrap_or_default();
+        self.prepare_and_propose(now_ms, learner, session, cxid, op, &body, &ids);
+    }
+
+    /// Leader: the next zxid, or None when this epoch's counter is exhausted.
+    fn next_zxid(&mut self) -> Option<Zxid> {
+        let next = self.pipe.last_proposed.next();
+        if next.counter() >= self.cfg.max_zxid_counter {
+            return None;
+        }
+        Some(next)
+    }
+
+    /// Leader: proposes a transaction built outside the preparer (sessions).
+    fn propose(&mut self, now_ms: i64, session: SessionId, cxid: i32, op: i32, body: TxnBody) {
+        let Some(zxid) = self.next_zxid() else {
+            self.pipe.out.push_back(ToReplicate::Rollover);
+            return;
+        };
+        self.pipe.last_proposed = zxid;
+        let header = TxnHeader {
+            client_id: session,
+            cxid,
+            zxid,
+            time: now_ms,
+            txn_type: op,
+        };
+        self.pipe
+            .out
+            .push_back(ToReplicate::Propose { header, body });
+    }
+
+    /// Leader: checks the session (`SessionTracker.checkSession`), prepares against the tree
+    /// and the outstanding changes, and proposes the result (an error transaction when the
+    /// request fails, so every request gets exactly one transaction).
+    #[allow(clippy::too_many_arguments)]
+    fn prepare_and_propose(
+        &mut self,
+        now_ms: i64,
+        owner: i64,
+        session: SessionId,
+        cxid: i32,
+        op: i32,
+        body: &[u8],
+        ids: &[Id],
+    ) {
+        let Some(zxid) = self.next_zxid() else {
+            self.pipe.out.push_back(ToReplicate::Rollover);
+            return;
+        };
+        let error = |e: ErrorCode| {
+            (
+                OpCode::Error.as_i32(),
+                TxnBody::Error(ErrorTxn { err: e.as_i32() }),
+            )
+        };
+        let (txn_type, txn) = if op == OpCode::CloseSession.as_i32() {
+            self.prepare_close(zxid, session)
+        } else if let Err(e) = self.check_session(session, owner) {
+            error(e)
+        } else {
+            match decode_write(op, body) {
+                None => error(ErrorCode::MarshallingError),
+                Some(req) => {
+                    let ctx = PrepContext {
+                        session,
+                        ids,
+                        zxid,
+                        time: now_ms,
+                        extended_types: self.cfg.extended_types_enabled,
+                        reconfig_enabled: self.cfg.reconfig_enabled,
+                        sasl_scheme: self.cfg.sasl_scheme,
+                        internal: false,
+                    };
+                    let mut p = Preparer::with_pending(&self.tree, &self.pipe.pending, ctx);
+                    let (ty, txn) = p.prepare(&req);
+                    if ty != OpCode::Error.as_i32() {
+                        let changes = p.into_changes();
+                        self.pipe.pending.add(zxid, changes);
+                    }
+                    (ty, txn)
+                }
+            }
+        };
+        self.pipe.last_proposed = zxid;
+        let header = TxnHeader {
+            client_id: session,
+            cxid,
+            zxid,
+            time: now_ms,
+            txn_type,
+        };
+        self.pipe
+            .out
+            .push_back(ToReplicate::Propose { header, body: txn });
+    }
+
+    /// `SessionTrackerImpl.checkSession`: the session must be live and not closing, and owned
+    /// by the server the request came through (the first one to ask becomes the owner).
+    fn check_session(&mut self, session: SessionId, owner: i64) -> Result<(), ErrorCode> {
+        let Some(s) = self.sessions.get_mut(session) else {
+            return Err(ErrorCode::SessionExpired);
+        };
+        if s.closing {
+            return Err(ErrorCode::SessionExpired);
+        }
+        match s.owner {
+            None => {
+                s.owner = Some(owner);
+                Ok(())
+            }
+            Some(o) if o == owner => Ok(()),
+            Some(_) => Err(ErrorCode::SessionMoved),
+        }
+    }
+
+    /// Leader: a closeSession's transaction: the session's ephemerals as the tree and the
+    /// outstanding changes have them, each recorded as a pending delete.
+    fn prepare_close(&mut self, zxid: Zxid, session: SessionId) -> (i32, TxnBody) {
+        self.sessions.set_closing(session);
+        let mut set = self.tree.ephemeral_set(session);
+        self.pipe.pending.ephemerals_of(session, &mut set);
+        let paths = set.to_vec();
+        self.pipe
+            .pending
+            .add(zxid, paths.iter().map(|p| (p.clone(), None)));
+        (
+            OpCode::CloseSession.as_i32(),
+            TxnBody::CloseSession(CloseSessionTxn {
+                paths_to_delete: paths,
+            }),
+        )
+    }
+
+    /// Leader: a session expired or a reaper deletion is due: propose it like a client
+    /// request the server made itself.
+    pub(crate) fn propose_close(&mut self, now_ms: i64, session: SessionId) {
+        let Some(zxid) = self.next_zxid() else {
+            self.pipe.out.push_back(ToReplicate::Rollover);
+            return;
+        };
+        let (ty, body) = self.prepare_close(zxid, session);
+        self.pipe.last_proposed = zxid;
+        let header = TxnHeader {
+            client_id: session,
+            cxid: 0,
+            zxid,
+            time: now_ms,
+            txn_type: ty,
+        };
+        self.pipe
+            .out
+            .push_back(ToReplicate::Propose { header, body });
+    }
+
+    /// Leader: proposes a deleteContainer of `path` (the container and TTL reaper).
+    pub(crate) fn propose_reap(&mut self, now_ms: i64, path: String) {
+        let Some(zxid) = self.next_zxid() else {
+            self.pipe.out.push_back(ToReplicate::Rollover);
+            return;
+        };
+        let req = Request::DeleteContainer(zk_core::proto::DeleteContainerRequest { path });
+        let ctx = PrepContext {
+            session: SessionId(0),
+            ids: &[],
+            zxid,
+            time: now_ms,
+            extended_types: self.cfg.extended_types_enabled,
+            reconfig_enabled: self.cfg.reconfig_enabled,
+            sasl_scheme: self.cfg.sasl_scheme,
+            internal: true,
+        };
+        let mut p = Preparer::with_pending(&self.tree, &self.pipe.pending, ctx);
+        let (ty, body) = p.prepare(&req);
+        if ty == OpCode::Error.as_i32() {
+            // Changed since the reaper looked (a pending create under it): nothing to do.
+            return;
+        }
+        let changes = p.into_changes();
+        self.pipe.pending.add(zxid, changes);
+        self.pipe.last_proposed = zxid;
+        let header = TxnHeader {
+            client_id: SessionId(0),
+            cxid: 0,
+            zxid,
+            time: now_ms,
+            txn_type: ty,
+        };
+        self.pipe
+            .out
+            .push_back(ToReplicate::Propose { header, body });
+    }
+
+    /// Applies a committed transaction (every member, in zxid order): the tree changes, the
+    /// watches fire, and a local client's request it answers gets its reply, followed by the
+    /// reads queued behind it.
+    ///
+    /// # Panics
+    /// When `header.zxid` does not follow the last applied zxid: applying out of order would
+    /// serve a wrong tree (a broken invariant of the replication layer).
+    pub fn commit(&mut self, now_ms: i64, header: &TxnHeader, body: &TxnBody) -> TxnResult {
+        assert!(
+            header.zxid > self.tree.last_zxid(),
+            "commit of zxid {} at last applied zxid {}",
+            header.zxid,
+            self.tree.last_zxid()
+        );
+        let mut triggers = Vec::new();
+        let result = self.tree.apply(header, body, &mut triggers);
+        self.fire(&triggers);
+        if self.mode == CoreMode::Leader {
+            self.pipe.pending.committed(header.zxid);
+        }
+        let session = header.client_id;
+        match body {
+            TxnBody::CreateSession(t) => {
+                if self.sessions.get(session).is_none() {
+                    self.sessions.add(session, t.timeout_ms, now_ms);
+                }
+                if self.mode == CoreMode::Learner {
+                    self.pipe.touches.insert(session, t.timeout_ms);
+                }
+                if let Some(p) = self.pipe.connects.remove(&session) {
+                    self.attach(session, p.conn, t.timeout_ms);
+                    self.connect_response(p.conn, Some(session), t.timeout_ms, p.read_only);
+                }
+            }
+            TxnBody::CloseSession(_) => {
+                let conn = self.sessions.get(session).and_then(|s| s.conn);
+                self.sessions.remove(session);
+                self.pipe.touches.remove(&session);
+                let head = self.answer_head(now_ms, session, header, &result);
+                // Every member closes its client's connection when the session closes
+                // (expiry, or the client closed it through another member).
+                let conn = head.or(conn);
+                if let Some(c) = conn {
+                    self.disconnected(c);
+                    self.close(c);
+                }
+                self.pipe.queues.remove(&session);
+            }
+            _ => {
+                self.answer_head(now_ms, session, header, &result);
+            }
+        }
+        if self.mode == CoreMode::Leader {
+            self.release_syncs(now_ms);
+        }
+        result
+    }
+
+    /// Answers the head of `session`'s queue if `header` is its transaction; returns the
+    /// connection it answered on.
+    fn answer_head(
+        &mut self,
+        now_ms: i64,
+        session: SessionId,
+        header: &TxnHeader,
+        result: &TxnResult,
+    ) -> Option<ConnId> {
+        let q = self.pipe.queues.get_mut(&session)?;
+        let head = q.front()?;
+        if head.xid != header.cxid || !head.kind.waits() {
+            tracing::warn!(
+                %session,
+                cxid = header.cxid,
+                expected = head.xid,
+                "a committed transaction of a local session is not its next request"
+            );
+            return None;
+        }
+        let Some(Queued { conn, xid, kind }) = q.pop_front() else {
+            return None;
+        };
+        let zxid = header.zxid;
+        match kind {
+            QueuedKind::Close => {
+                self.reply(now_ms, conn, xid, zxid, ErrorCode::Ok, None);
+            }
+            QueuedKind::Write { op, req } => {
+                let check = op == OpCode::Check.as_i32();
+                match (req, result.clone()) {
+                    (_, TxnResult::Error(e)) => self.reply(now_ms, conn, xid, zxid, e, None),
+                    // A top-level check that passed is never answered (Apache ZooKeeper 3.8).
+                    _ if check => self.answered_silently(conn),
+                    (Some(req), r) => {
+                        let (err, resp) = super::reply::write_response(&req, r);
+                        self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
+                    }
+                    (None, _) => {
+                        self.reply(now_ms, conn, xid, zxid, ErrorCode::MarshallingError, None)
+                    }
+                }
+            }
+            QueuedKind::Sync { .. } | QueuedKind::Read { .. } => {
+                unreachable!("checked above: the head waits for a transaction, not a sync")
+            }
+        }
+        self.drain(now_ms, session);
+        Some(conn)
+    }
+
+    /// A request finished without a reply frame: its slot is released all the same.
+    pub(crate) fn answered_silently(&mut self, conn: ConnId) {
+        self.out.push_back(Output::Silent { conn });
+    }
+
+    /// Runs the reads at the head of `session`'s queue, up to its next waiting request.
+    fn drain(&mut self, now_ms: i64, session: SessionId) {
+        loop {
+            let Some(q) = self.pipe.queues.get_mut(&session) else {
+                return;
+            };
+            match q.front() {
+                None => {
+                    self.pipe.queues.remove(&session);
+                    return;
+                }
+                Some(h) if h.kind.waits() => return,
+                Some(_) => {}
+            }
+            let Some(Queued { conn, xid, kind }) = q.pop_front() else {
+                return;
+            };
+            if let QueuedKind::Read { op, body } = kind {
+                self.process(now_ms, conn, session, xid, op, &body);
+            }
+        }
+    }
+
+    /// Answers the sync at the head of `session`'s queue.
+    fn finish_sync(&mut self, now_ms: i64, session: SessionId) {
+        let Some(q) = self.pipe.queues.get_mut(&session) else {
+            return;
+        };
+        if !matches!(q.front().map(|h| &h.kind), Some(QueuedKind::Sync { .. })) {
+            tracing::warn!(%session, "a sync answer for a session whose next request is not a sync");
+            return;
+        }
+        let Some(Queued {
+            conn,
+            xid,
+            kind: QueuedKind::Sync { path },
+        }) = q.pop_front()
+        else {
+            return;
+        };
+        let zxid = self.tree.last_zxid();
+        let resp = zk_core::Response::Sync(zk_core::proto::SyncResponse { path });
+        self.reply(now_ms, conn, xid, zxid, ErrorCode::Ok, Some(&resp));
+        self.drain(now_ms, session);
+    }
+
+    /// Leader: answers the syncs whose target zxid is committed (`Leader.processSync`).
+    fn release_syncs(&mut self, now_ms: i64) {
+        let committed = self.tree.last_zxid();
+        while let Some((target, _)) = self.pipe.leader_syncs.front() {
+            if *target > committed {
+                break;
+            }
+            let Some((_, w)) = self.pipe.leader_syncs.pop_front() else {
+                break;
+            };
+            match w {
+                SyncWaiter::Local(session) => self.finish_sync(now_ms, session),
+                SyncWaiter::Learner(sid) => self
+                    .pipe
+                    .out
+                    .push_back(ToReplicate::SyncDone { learner: sid }),
+            }
+        }
+    }
+}

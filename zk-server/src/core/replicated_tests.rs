@@ -1,0 +1,487 @@
+//! The replicated pipeline without the network: a leader core and learner cores wired
+//! together by hand (forwards to the leader, proposals committed on every member in order).
+
+use std::collections::{HashMap, VecDeque};
+
+use proptest::prelude::*;
+use zk_core::jute::{Decode, Encode, Reader};
+use zk_core::proto::{
+    ConnectRequest, ConnectResponse, CreateRequest, GetDataRequest, GetDataResponse, ReplyHeader,
+    SetDataRequest, SyncRequest,
+};
+use zk_core::txn::TxnHeader;
+use zk_core::{Acl, ErrorCode, OpCode, Request, SessionId, Zxid};
+
+use super::pipeline::{CoreMode, ToReplicate};
+use super::state::{Core, Output};
+use super::txn::TxnBody;
+use super::watch::ConnId;
+use super::CoreConfig;
+
+const ADDR: &str = "127.0.0.1:5000";
+
+/// One leader (index 0, server id 1) and learners (server ids 2, 3, ...).
+struct Mini {
+    members: Vec<Core>,
+    /// Proposed, not yet committed.
+    proposed: VecDeque<(TxnHeader, TxnBody)>,
+    /// Committed, in order.
+    committed: Vec<(TxnHeader, TxnBody)>,
+    /// Frames per (member, conn): (reply header, body).
+    frames: HashMap<(usize, ConnId), Vec<(ReplyHeader, Vec<u8>)>>,
+    connects: HashMap<(usize, ConnId), ConnectResponse>,
+    closed: Vec<(usize, ConnId)>,
+    silent: usize,
+    now: i64,
+}
+
+impl Mini {
+    fn new(learners: usize) -> Mini {
+        let mut members = Vec::new();
+        for i in 0..=learners {
+            let cfg = CoreConfig {
+                server_id: i as i64 + 1,
+                ..CoreConfig::default()
+            };
+            let mut c = Core::new(cfg, 0);
+            let mode = if i == 0 {
+                CoreMode::Leader
+            } else {
+                CoreMode::Learner
+            };
+            c.set_mode(0, mode, 1);
+            members.push(c);
+        }
+        Mini {
+            members,
+            proposed: VecDeque::new(),
+            committed: Vec::new(),
+            frames: HashMap::new(),
+            connects: HashMap::new(),
+            closed: Vec::new(),
+            silent: 0,
+            now: 0,
+        }
+    }
+
+    /// Moves forwards to the leader and proposals into `proposed`; answers revalidations and
+    /// syncs. Commits nothing.
+    fn pump(&mut self) {
+        loop {
+            let mut progress = false;
+            for i in 0..self.members.len() {
+                while let Some(r) = self.members[i].poll_replicate() {
+                    progress = true;
+                    match r {
+                        ToReplicate::Propose { header, body } => {
+                            assert_eq!(i, 0);
+                            self.proposed.push_back((header, body));
+                        }
+                        ToReplicate::Forward(f) => {
+                            let sid = i as i64 + 1;
+                            let now = self.now;
+                            self.members[0].forwarded(now, sid, f);
+                        }
+                        ToReplicate::Revalidate { session, .. } => {
+                            let now = self.now;
+                            let valid = self.members[0].revalidate(now, session, i as i64 + 1);
+                            self.members[i].revalidated(now, session, valid);
+                        }
+                        ToReplicate::SyncDone { learner } => {
+                            let now = self.now;
+                            self.members[learner as usize - 1].sync_answered(now);
+                        }
+                        ToReplicate::Rollover => panic!("rollover"),
+                    }
+                }
+            }
+            self.collect();
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    /// Commits the oldest proposal on every member.
+    fn commit_one(&mut self) -> bool {
+        let Some((h, b)) = self.proposed.pop_front() else {
+            return false;
+        };
+        for m in &mut self.members {
+            m.commit(self.now, &h, &b);
+        }
+        self.committed.push((h, b));
+        self.pump();
+        true
+    }
+
+    fn commit_all(&mut self) {
+        self.pump();
+        while self.commit_one() {}
+    }
+
+    fn collect(&mut self) {
+        for (i, m) in self.members.iter_mut().enumerate() {
+            while let Some(o) = m.poll_output() {
+                match o {
+                    Output::Send { conn, frame, .. } => {
+                        let body = &frame[4..];
+                        if let std::collections::hash_map::Entry::Vacant(e) =
+                            self.connects.entry((i, conn))
+                        {
+                            if let Ok(r) = ConnectResponse::from_bytes(body) {
+                                e.insert(r);
+                                continue;
+                            }
+                        }
+                        let mut r = Reader::new(body);
+                        let h = ReplyHeader::decode(&mut r).unwrap();
+                        self.frames
+                            .entry((i, conn))
+                            .or_default()
+                            .push((h, r.rest().to_vec()));
+                    }
+                    Output::Close { conn } => self.closed.push((i, conn)),
+                    Output::Silent { .. } => self.silent += 1,
+                }
+            }
+        }
+    }
+
+    fn connect(&mut self, member: usize, conn: u64, session: SessionId, passwd: &[u8]) {
+        let c = ConnId(conn);
+        self.members[member].accept(self.now, c, ADDR.parse().unwrap());
+        self.members[member].connect(
+            self.now,
+            c,
+            &ConnectRequest {
+                timeout_ms: 10_000,
+                session_id: session,
+                passwd: passwd.to_vec().into(),
+                ..Default::default()
+            },
+        );
+        self.pump();
+    }
+
+    /// A new session on `member` through `conn`, committed.
+    fn session(&mut self, member: usize, conn: u64) -> ConnectResponse {
+        self.connect(member, conn, SessionId(0), &[0; 16]);
+        self.commit_all();
+        self.connects
+            .get(&(member, ConnId(conn)))
+            .cloned()
+            .expect("connected")
+    }
+
+    fn send(&mut self, member: usize, conn: u64, xid: i32, req: &Request) {
+        let now = self.now;
+        self.members[member].request(
+            now,
+            ConnId(conn),
+            xid,
+            req.op_code().as_i32(),
+            &req.to_bytes(),
+        );
+        self.pump();
+    }
+
+    fn replies(&mut self, member: usize, conn: u64) -> Vec<(ReplyHeader, Vec<u8>)> {
+        self.collect();
+        self.frames
+            .remove(&(member, ConnId(conn)))
+            .unwrap_or_default()
+    }
+}
+
+fn create(path: &str, flags: i32) -> Request {
+    Request::Create(CreateRequest {
+        path: path.into(),
+        data: Some("d".into()),
+        acl: Acl::open_unsafe(),
+        flags,
+    })
+}
+
+fn get(path: &str) -> Request {
+    Request::GetData(GetDataRequest {
+        path: path.into(),
+        watch: false,
+    })
+}
+
+fn set(path: &str, data: &str) -> Request {
+    Request::SetData(SetDataRequest {
+        path: path.into(),
+        data: Some(data.to_owned().into()),
+        version: -1,
+    })
+}
+
+fn created_path(body: &[u8]) -> String {
+    zk_core::proto::CreateResponse::from_bytes(body)
+        .unwrap()
+        .path
+}
+
+#[test]
+fn a_learner_forwards_session_creation_and_answers_at_commit() {
+    let mut m = Mini::new(2);
+    m.connect(1, 1, SessionId(0), &[0; 16]);
+    assert!(m.connects.is_empty(), "no answer before the commit");
+    assert_eq!(m.proposed.len(), 1);
+    m.commit_all();
+    let r = m.connects[&(1, ConnId(1))].clone();
+    assert_eq!(
+        r.session_id.0 >> 56,
+        2,
+        "the learner's id in the session id"
+    );
+    assert_eq!(r.timeout_ms, 10_000);
+    for c in &m.members {
+        assert!(c.tree().sessions().contains_key(&r.session_id));
+    }
+}
+
+#[test]
+fn pipelined_writes_are_prepared_against_outstanding_changes() {
+    let mut m = Mini::new(2);
+    m.session(0, 1);
+    m.send(0, 1, 1, &create("/a", 0));
+    m.send(0, 1, 2, &create("/a/b", 0));
+    m.send(0, 1, 3, &create("/a/s-", 2));
+    m.send(0, 1, 4, &create("/a/s-", 2));
+    m.send(0, 1, 5, &create("/a", 0));
+    assert_eq!(m.proposed.len(), 5, "all proposed before any commit");
+    assert!(m.replies(0, 1).is_empty());
+    m.commit_all();
+    let r = m.replies(0, 1);
+    let errs: Vec<i32> = r.iter().map(|(h, _)| h.err).collect();
+    assert_eq!(errs, [0, 0, 0, 0, ErrorCode::NodeExists.as_i32()]);
+    assert_eq!(created_path(&r[2].1), "/a/s-0000000001");
+    assert_eq!(created_path(&r[3].1), "/a/s-0000000002");
+    let zxids: Vec<Zxid> = r.iter().map(|(h, _)| h.zxid).collect();
+    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+    assert_eq!(zxids[0], Zxid::new(1, 2), "createSession took (1, 1)");
+}
+
+#[test]
+fn a_read_waits_behind_its_sessions_write_and_others_do_not() {
+    let mut m = Mini::new(2);
+    m.session(1, 1);
+    m.session(2, 2);
+    m.send(1, 1, 1, &create("/x", 0));
+    m.commit_all();
+    m.replies(1, 1);
+    m.send(1, 1, 2, &set("/x", "new"));
+    m.send(1, 1, 3, &get("/x"));
+    m.send(2, 2, 1, &get("/x"));
+    assert!(m.replies(1, 1).is_empty(), "the read waits for the set");
+    let other = m.replies(2, 2);
+    let old = GetDataResponse::from_bytes(&other[0].1).unwrap();
+    assert_eq!(
+        old.data.as_deref(),
+        Some(&b"d"[..]),
+        "another session reads at once"
+    );
+    m.commit_all();
+    let r = m.replies(1, 1);
+    assert_eq!(r.len(), 2);
+    assert_eq!((r[0].0.xid, r[1].0.xid), (2, 3));
+    let new = GetDataResponse::from_bytes(&r[1].1).unwrap();
+    assert_eq!(new.data.as_deref(), Some(&b"new"[..]));
+    assert_eq!(
+        r[0].0.zxid, r[1].0.zxid,
+        "the read answers at the set's zxid"
+    );
+}
+
+#[test]
+fn a_write_through_a_member_that_lost_the_session_is_session_moved() {
+    let mut m = Mini::new(2);
+    let s = m.session(1, 1);
+    m.send(1, 1, 1, &create("/m", 0));
+    m.commit_all();
+    m.replies(1, 1);
+    // The client reconnects through learner 2 (index 2); learner 1's old connection stays open.
+    m.connect(2, 2, s.session_id, &s.passwd);
+    assert_eq!(m.connects[&(2, ConnId(2))].session_id, s.session_id);
+    m.send(2, 2, 2, &set("/m", "via-2"));
+    m.commit_all();
+    assert_eq!(m.replies(2, 2)[0].0.err, 0);
+    let before = m.committed.len();
+    // Learner 1 still forwards for the session (its connection was never told).
+    let fwd = super::pipeline::ForwardedRequest {
+        session: s.session_id,
+        cxid: 3,
+        op: OpCode::SetData.as_i32(),
+        body: set("/m", "via-1").to_bytes(),
+        authinfo: Some(vec![]),
+    };
+    m.members[0].forwarded(0, 2, fwd);
+    m.commit_all();
+    let (h, b) = &m.committed[before];
+    assert_eq!(h.txn_type, OpCode::Error.as_i32());
+    assert_eq!(
+        b,
+        &TxnBody::Error(zk_core::txn::ErrorTxn {
+            err: ErrorCode::SessionMoved.as_i32()
+        })
+    );
+}
+
+#[test]
+fn close_session_deletes_ephemerals_created_in_the_same_pipeline() {
+    let mut m = Mini::new(1);
+    m.session(0, 1);
+    m.send(0, 1, 1, &create("/e", 1));
+    m.send(0, 1, 2, &Request::CloseSession);
+    assert_eq!(m.proposed.len(), 2);
+    let (_, close) = &m.proposed[1];
+    match close {
+        TxnBody::CloseSession(t) => assert_eq!(t.paths_to_delete, ["/e"]),
+        other => panic!("{other:?}"),
+    }
+    m.commit_all();
+    for c in &m.members {
+        assert!(c.tree().node("/e").is_none());
+        assert!(c.tree().sessions().is_empty());
+    }
+    assert!(m.closed.contains(&(0, ConnId(1))));
+}
+
+#[test]
+fn syncs_wait_for_what_was_proposed_before_them() {
+    let mut m = Mini::new(1);
+    m.session(0, 1);
+    m.session(1, 2);
+    m.send(0, 1, 1, &create("/s", 0));
+    let sync = Request::Sync(SyncRequest { path: "/s".into() });
+    m.send(1, 2, 1, &sync);
+    m.send(0, 1, 2, &sync);
+    assert!(m.replies(1, 2).is_empty() && m.replies(0, 1).is_empty());
+    m.commit_all();
+    let r = m.replies(1, 2);
+    assert_eq!((r[0].0.xid, r[0].0.err), (1, 0));
+    let l = m.replies(0, 1);
+    assert_eq!(l.iter().map(|(h, _)| h.xid).collect::<Vec<_>>(), [1, 2]);
+    // With nothing outstanding a sync is answered at once.
+    m.send(1, 2, 2, &sync);
+    assert_eq!(m.replies(1, 2)[0].0.xid, 2);
+}
+
+#[test]
+fn the_leader_expires_a_session_and_every_member_closes_its_connection() {
+    let mut m = Mini::new(1);
+    let s = m.session(1, 1);
+    m.send(1, 1, 1, &create("/eph", 1));
+    m.commit_all();
+    m.now = 60_000;
+    m.members[0].tick(60_000);
+    m.members[1].tick(60_000);
+    m.pump();
+    assert_eq!(m.proposed.len(), 1);
+    m.commit_all();
+    assert!(m.closed.contains(&(1, ConnId(1))));
+    for c in &m.members {
+        assert!(c.tree().node("/eph").is_none());
+        assert!(!c.tree().sessions().contains_key(&s.session_id));
+    }
+}
+
+#[test]
+fn a_passing_top_level_check_is_answered_silently() {
+    let mut m = Mini::new(1);
+    m.session(1, 1);
+    m.send(1, 1, 1, &create("/c", 0));
+    let check = Request::Check(zk_core::proto::CheckVersionRequest {
+        path: "/c".into(),
+        version: 0,
+    });
+    m.send(1, 1, 2, &check);
+    m.send(1, 1, 3, &get("/c"));
+    m.commit_all();
+    let r = m.replies(1, 1);
+    assert_eq!(r.iter().map(|(h, _)| h.xid).collect::<Vec<_>>(), [1, 3]);
+    assert_eq!(m.silent, 1);
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Op { session: usize, req: usize },
+    Commit(usize),
+}
+
+const REQS: usize = 8;
+
+fn req(i: usize, n: usize) -> Request {
+    let p = ["/r", "/r/a", "/r/b"][n % 3];
+    match i {
+        0 => create(p, 0),
+        1 => create(p, 2),
+        2 => create(p, 1),
+        3 => set(p, &format!("v{n}")),
+        4 => Request::Delete(zk_core::proto::DeleteRequest {
+            path: p.into(),
+            version: -1,
+        }),
+        5 => get(p),
+        6 => Request::Sync(SyncRequest { path: p.into() }),
+        _ => Request::Multi(vec![create("/m", 0), set(p, "multi")]),
+    }
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => (0..3usize, 0..REQS * 3).prop_map(|(session, req)| Step::Op { session, req }),
+        1 => (1..4usize).prop_map(Step::Commit),
+    ]
+}
+
+proptest! {
+    /// Random requests from three sessions on three members, with commits at random points:
+    /// every member ends with the same tree, replaying the committed transactions rebuilds it,
+    /// every request is answered exactly once, and each session's replies come in order with
+    /// non-decreasing zxids.
+    #[test]
+    fn members_agree_and_every_request_is_answered_once(steps in proptest::collection::vec(step(), 1..80)) {
+        let mut m = Mini::new(2);
+        let mut conns = Vec::new();
+        for s in 0..3 {
+            m.session(s, 10 + s as u64);
+            conns.push((s, 10 + s as u64));
+        }
+        let mut xids = [0i32; 3];
+        let mut sent: Vec<Vec<i32>> = vec![Vec::new(); 3];
+        for st in &steps {
+            match st {
+                Step::Op { session, req: r } => {
+                    let (member, conn) = conns[*session];
+                    xids[*session] += 1;
+                    let xid = xids[*session];
+                    m.send(member, conn, xid, &req(r % REQS, r / REQS));
+                    sent[*session].push(xid);
+                }
+                Step::Commit(n) => for _ in 0..*n { m.commit_one(); },
+            }
+        }
+        m.commit_all();
+        let canon = super::model_tests::canonical(m.members[0].tree());
+        for c in &m.members[1..] {
+            prop_assert_eq!(&super::model_tests::canonical(c.tree()), &canon);
+        }
+        let mut replayed = super::DataTree::new();
+        for (h, b) in &m.committed {
+            replayed.apply(h, b, &mut Vec::new());
+        }
+        // The leader's tree also carries `epoch << 32` as its start; compare the nodes.
+        let nodes = |v: &[String]| v[..v.len() - 1].to_vec();
+        prop_assert_eq!(nodes(&super::model_tests::canonical(&replayed)), nodes(&canon));
+        for (s, (member, conn)) in conns.iter().enumerate() {
+            let r = m.replies(*member, *conn);
+            let got: Vec<i32> = r.iter().map(|(h, _)| h.xid).collect();
+            prop_assert_eq!(got, sent[s].clone());
+            prop_assert!(r.windows(2).all(|w| w[0].0.zxid <= w[1].0.zxid));
+        }
+    }
+}
