@@ -652,9 +652,7 @@ impl Core {
             );
             return None;
         }
-        let Some(Queued { conn, xid, kind }) = q.pop_front() else {
-            return None;
-        };
+        let Queued { conn, xid, kind } = q.pop_front()?;
         let zxid = header.zxid;
         match kind {
             QueuedKind::Close => {
