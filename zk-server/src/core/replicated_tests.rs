@@ -20,6 +20,9 @@ use super::CoreConfig;
 
 const ADDR: &str = "127.0.0.1:5000";
 
+/// A reply header and the body after it.
+type Reply = (ReplyHeader, Vec<u8>);
+
 /// One leader (index 0, server id 1) and learners (server ids 2, 3, ...).
 struct Mini {
     members: Vec<Core>,
@@ -28,7 +31,7 @@ struct Mini {
     /// Committed, in order.
     committed: Vec<(TxnHeader, TxnBody)>,
     /// Frames per (member, conn): (reply header, body).
-    frames: HashMap<(usize, ConnId), Vec<(ReplyHeader, Vec<u8>)>>,
+    frames: HashMap<(usize, ConnId), Vec<Reply>>,
     connects: HashMap<(usize, ConnId), ConnectResponse>,
     closed: Vec<(usize, ConnId)>,
     silent: usize,
