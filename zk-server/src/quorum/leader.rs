@@ -1,0 +1,709 @@
+//! The leader's side of Zab (`Leader`, `LearnerHandler`), sans-IO.
+//!
+//! Discovery: learners register (FOLLOWERINFO / OBSERVERINFO); once the leader and a quorum of
+//! voters have, the new epoch is one more than the largest accepted epoch among them; it is
+//! written to `acceptedEpoch` and announced (LEADERINFO). A quorum of ACKEPOCHs ends
+//! discovery and the leader writes `currentEpoch`. Synchronization: each learner gets a DIFF,
+//! TRUNC or SNAP ([`super::plan`]), the outstanding proposals, then NEWLEADER; a quorum of
+//! NEWLEADER ACKs (the leader's own once its `currentEpoch` is durable) starts the server and
+//! every synced learner gets UPTODATE. Broadcast: proposals go to every follower, a quorum of
+//! ACKs (the leader's own once its log is durable) commits them strictly in zxid order,
+//! observers get INFORM at commit time. PINGs every half tick; a leader that cannot keep a
+//! quorum of learners in sync stops.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use zk_core::Zxid;
+
+use super::ctx::{Ctx, ZabOut};
+use super::disk::{DiskOp, EpochFile};
+use super::plan::{plan, SyncInputs, SyncOp, SyncPlan};
+use super::zab::{LinkId, Txn, Zab, PROTOCOL_VERSION};
+use crate::core::CoreMode;
+
+/// The leader's phase (`QuorumPeer.ZabState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaderPhase {
+    /// Waiting for a quorum of voters to register (epoch proposal).
+    Discovery,
+    /// Waiting for a quorum of ACKEPOCHs.
+    EpochAck,
+    /// Waiting for a quorum of NEWLEADER ACKs.
+    Synchronization,
+    /// Serving.
+    Broadcast,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HState {
+    /// Nothing received yet.
+    WaitInfo,
+    /// Registered; waiting for the epoch to be decided and written.
+    WaitEpoch,
+    /// LEADERINFO sent.
+    WaitAckEpoch,
+    /// ACKEPOCH received; waiting for the quorum of them.
+    WaitEpochQuorum,
+    /// Reading the on-disk log for a DIFF.
+    WaitDisk(u64),
+    /// NEWLEADER sent.
+    WaitNewLeaderAck,
+    /// NEWLEADER acknowledged; waiting for the leader to start serving.
+    WaitStartup,
+    /// UPTODATE sent: broadcast.
+    Active,
+}
+
+#[derive(Debug)]
+struct Handler {
+    sid: i64,
+    observer: bool,
+    state: HState,
+    /// Closed when nothing arrives before this (SO_TIMEOUT: initLimit, then syncLimit).
+    read_deadline: i64,
+    /// Counts as in sync until this (`tickOfNextAckDeadline`).
+    ack_deadline: i64,
+    /// Receives live broadcast traffic (`startForwarding` happened).
+    forwarding: bool,
+    /// Proposals sent and not acknowledged, with when (`SyncLimitCheck`).
+    unacked: VecDeque<(Zxid, i64)>,
+    /// ACKEPOCH's (currentEpoch, lastLoggedZxid).
+    summary: (i32, Zxid),
+}
+
+#[derive(Debug)]
+struct Outstanding {
+    txn: Txn,
+    acks: BTreeSet<i64>,
+}
+
+/// The leader.
+#[derive(Debug)]
+pub struct Leader {
+    phase: LeaderPhase,
+    /// When the current quorum wait gives up (initLimit).
+    wait_deadline: i64,
+    /// The epoch being proposed: one more than the largest accepted epoch seen.
+    candidate: u32,
+    /// The decided epoch, once a quorum registered.
+    epoch: Option<u32>,
+    accepted_written: bool,
+    connecting: BTreeSet<i64>,
+    electing: BTreeSet<i64>,
+    newleader_acks: BTreeSet<i64>,
+    /// (currentEpoch, lastProcessedZxid) when leading started (`leaderStateSummary`).
+    summary: (u32, Zxid),
+    handlers: BTreeMap<LinkId, Handler>,
+    outstanding: BTreeMap<Zxid, Outstanding>,
+    next_ping: i64,
+    ping_skip: bool,
+}
+
+impl Leader {
+    /// Starts leading (the election chose this peer).
+    pub(crate) fn start(cx: &mut Ctx<'_>) -> Leader {
+        cx.core.set_mode(cx.now, CoreMode::NotServing, 0);
+        let mut l = Leader {
+            phase: LeaderPhase::Discovery,
+            wait_deadline: cx.now + cx.timing.init_ms(),
+            candidate: cx.disk.accepted_epoch + 1,
+            epoch: None,
+            accepted_written: false,
+            connecting: BTreeSet::from([cx.my_id]),
+            electing: BTreeSet::new(),
+            newleader_acks: BTreeSet::new(),
+            summary: (cx.disk.current_epoch, cx.core.tree().last_zxid()),
+            handlers: BTreeMap::new(),
+            outstanding: BTreeMap::new(),
+            next_ping: 0,
+            ping_skip: true,
+        };
+        l.check_epoch_quorum(cx);
+        l
+    }
+
+    /// The phase.
+    pub fn phase(&self) -> LeaderPhase {
+        self.phase
+    }
+
+    /// The epoch, once decided.
+    pub fn epoch(&self) -> Option<u32> {
+        self.epoch
+    }
+
+    /// Sids of learners past NEWLEADER (`synced_followers`), and of every connected one.
+    pub fn learners(&self) -> (Vec<i64>, Vec<i64>) {
+        let all: Vec<i64> = self.handlers.values().map(|h| h.sid).collect();
+        let synced = self
+            .handlers
+            .values()
+            .filter(|h| matches!(h.state, HState::Active) && !h.observer)
+            .map(|h| h.sid)
+            .collect();
+        (synced, all)
+    }
+
+    /// Proposals awaiting a quorum.
+    pub fn outstanding(&self) -> usize {
+        self.outstanding.len()
+    }
+
+    /// A learner connected to the quorum port.
+    pub(crate) fn accepted(&mut self, cx: &mut Ctx<'_>, link: LinkId) {
+        let t = cx.timing;
+        self.handlers.insert(
+            link,
+            Handler {
+                sid: -1,
+                observer: false,
+                state: HState::WaitInfo,
+                read_deadline: cx.now + t.init_ms(),
+                ack_deadline: cx.now + t.init_ms() + t.sync_ms(),
+                forwarding: false,
+                unacked: VecDeque::new(),
+                summary: (0, Zxid(0)),
+            },
+        );
+    }
+
+    /// A learner's connection went away.
+    pub(crate) fn closed(&mut self, cx: &mut Ctx<'_>, link: LinkId) {
+        if let Some(h) = self.handlers.remove(&link) {
+            if matches!(h.state, HState::WaitDisk(_)) {
+                cx.log.unpin();
+            }
+            tracing::info!(sid = h.sid, "learner disconnected");
+        }
+    }
+
+    fn close(&mut self, cx: &mut Ctx<'_>, link: LinkId, why: &str) {
+        if let Some(h) = self.handlers.get(&link) {
+            tracing::warn!(sid = h.sid, why, "closing the learner's connection");
+        }
+        self.closed(cx, link);
+        cx.out.push_back(ZabOut::Close(link));
+    }
+
+    fn stop(&mut self, cx: &mut Ctx<'_>, why: String) {
+        tracing::warn!(reason = %why, "no longer leading");
+        cx.out.push_back(ZabOut::Stop(why));
+    }
+
+    /// A message from a learner.
+    pub(crate) fn message(&mut self, cx: &mut Ctx<'_>, link: LinkId, m: Zab) {
+        let t = *cx.timing;
+        let Some(h) = self.handlers.get_mut(&link) else {
+            return;
+        };
+        let synced_phase = matches!(h.state, HState::WaitStartup | HState::Active);
+        h.read_deadline = cx.now + if synced_phase { t.sync_ms() } else { t.init_ms() };
+        if synced_phase {
+            h.ack_deadline = cx.now + t.sync_ms();
+        }
+        match (h.state, m) {
+            (HState::WaitInfo, Zab::FollowerInfo { accepted_epoch, info })
+            | (HState::WaitInfo, Zab::ObserverInfo { accepted_epoch, info }) => {
+                let sid = info.server_id;
+                if !cx.ensemble.is_member(sid) {
+                    return self.close(cx, link, "server id not in the configuration");
+                }
+                if info.config_version > cx.ensemble.config_version {
+                    return self.close(cx, link, "learner has a later configuration");
+                }
+                if info.protocol_version < PROTOCOL_VERSION {
+                    return self.close(cx, link, "pre-Zab-1.0 learners are not supported");
+                }
+                // A learner that reconnects replaces its old connection.
+                let old: Vec<LinkId> = self
+                    .handlers
+                    .iter()
+                    .filter(|(l, o)| **l != link && o.sid == sid)
+                    .map(|(l, _)| *l)
+                    .collect();
+                for l in old {
+                    self.close(cx, l, "the learner connected again");
+                }
+                let observer = !cx.ensemble.is_voter(sid);
+                if let Some(h) = self.handlers.get_mut(&link) {
+                    h.sid = sid;
+                    h.observer = observer;
+                    h.state = HState::WaitEpoch;
+                }
+                tracing::info!(sid, observer, accepted_epoch, "learner registered");
+                self.epoch_to_propose(cx, sid, accepted_epoch);
+            }
+            (HState::WaitAckEpoch, Zab::AckEpoch {
+                last_zxid,
+                current_epoch,
+            }) => {
+                h.summary = (current_epoch, last_zxid);
+                h.state = HState::WaitEpochQuorum;
+                self.epoch_acked(cx, link);
+            }
+            (HState::WaitNewLeaderAck, Zab::Ack(z)) => {
+                let sid = h.sid;
+                let Some(epoch) = self.epoch else { return };
+                if z != Zxid::new(epoch, 0) {
+                    // 3.8.0-3.8.4 learners may ACK proposals before NEWLEADER.
+                    self.ack(cx, sid, z);
+                    return;
+                }
+                h.state = HState::WaitStartup;
+                h.read_deadline = cx.now + t.sync_ms();
+                h.ack_deadline = cx.now + t.sync_ms();
+                if !h.observer {
+                    self.newleader_acks.insert(sid);
+                }
+                if self.phase == LeaderPhase::Broadcast {
+                    self.up_to_date(cx, link);
+                } else {
+                    self.check_newleader_quorum(cx);
+                }
+            }
+            (HState::WaitStartup | HState::Active, m) => {
+                let sid = h.sid;
+                self.broadcast_message(cx, link, sid, m);
+            }
+            (state, m) => {
+                let why = format!("unexpected {} in state {state:?}", m.name());
+                self.close(cx, link, &why);
+            }
+        }
+    }
+
+    fn broadcast_message(&mut self, cx: &mut Ctx<'_>, link: LinkId, sid: i64, m: Zab) {
+        match m {
+            Zab::Ack(z) => self.ack(cx, sid, z),
+            Zab::Ping { touches, .. } => {
+                for (s, _timeout) in touches {
+                    cx.core.touch_session(cx.now, s);
+                }
+            }
+            Zab::Request(r) => {
+                if self.phase == LeaderPhase::Broadcast {
+                    cx.core.forwarded(cx.now, sid, r);
+                }
+            }
+            Zab::Revalidate { session, .. } => {
+                let valid = cx.core.revalidate(cx.now, session, sid);
+                cx.send(link, Zab::RevalidateReply { session, valid });
+            }
+            other => tracing::debug!(sid, packet = other.name(), "ignored from a learner"),
+        }
+    }
+
+    /// `getEpochToPropose`.
+    fn epoch_to_propose(&mut self, cx: &mut Ctx<'_>, sid: i64, accepted: u32) {
+        if self.epoch.is_none() {
+            if accepted >= self.candidate {
+                self.candidate = accepted + 1;
+            }
+            if cx.ensemble.is_voter(sid) {
+                self.connecting.insert(sid);
+            }
+            self.check_epoch_quorum(cx);
+        }
+        if self.accepted_written {
+            self.leader_info_to_waiting(cx);
+        }
+    }
+
+    fn check_epoch_quorum(&mut self, cx: &mut Ctx<'_>) {
+        if self.epoch.is_none() && cx.ensemble.has_quorum(&self.connecting) {
+            let e = self.candidate;
+            tracing::info!(epoch = e, "new epoch decided");
+            self.epoch = Some(e);
+            cx.disk_op(DiskOp::WriteEpoch {
+                file: EpochFile::Accepted,
+                epoch: e,
+            });
+        }
+    }
+
+    fn leader_info_to_waiting(&mut self, cx: &mut Ctx<'_>) {
+        let Some(epoch) = self.epoch else { return };
+        let waiting: Vec<LinkId> = self
+            .handlers
+            .iter()
+            .filter(|(_, h)| h.state == HState::WaitEpoch)
+            .map(|(l, _)| *l)
+            .collect();
+        for l in waiting {
+            cx.send(
+                l,
+                Zab::LeaderInfo {
+                    epoch,
+                    protocol_version: PROTOCOL_VERSION,
+                },
+            );
+            if let Some(h) = self.handlers.get_mut(&l) {
+                h.state = HState::WaitAckEpoch;
+            }
+        }
+    }
+
+    /// `waitForEpochAck` for a learner whose ACKEPOCH arrived.
+    fn epoch_acked(&mut self, cx: &mut Ctx<'_>, link: LinkId) {
+        if matches!(
+            self.phase,
+            LeaderPhase::Synchronization | LeaderPhase::Broadcast
+        ) {
+            self.start_sync(cx, link);
+            return;
+        }
+        let Some(h) = self.handlers.get(&link) else {
+            return;
+        };
+        let (cur, last) = h.summary;
+        if cur != -1 {
+            let (lcur, llast) = self.summary;
+            let ahead = i64::from(cur) > i64::from(lcur) || (cur as i64 == lcur as i64 && last > llast);
+            if ahead {
+                return self.close(cx, link, "follower is ahead of the leader");
+            }
+            if last != Zxid(-1) && !h.observer {
+                self.electing.insert(h.sid);
+            }
+        }
+        self.check_epoch_ack_quorum(cx);
+    }
+
+    fn check_epoch_ack_quorum(&mut self, cx: &mut Ctx<'_>) {
+        if self.phase != LeaderPhase::EpochAck || !cx.ensemble.has_quorum(&self.electing) {
+            return;
+        }
+        let Some(epoch) = self.epoch else { return };
+        self.phase = LeaderPhase::Synchronization;
+        self.wait_deadline = cx.now + cx.timing.init_ms();
+        cx.disk_op(DiskOp::WriteEpoch {
+            file: EpochFile::Current,
+            epoch,
+        });
+        let ready: Vec<LinkId> = self
+            .handlers
+            .iter()
+            .filter(|(_, h)| h.state == HState::WaitEpochQuorum)
+            .map(|(l, _)| *l)
+            .collect();
+        for l in ready {
+            self.start_sync(cx, l);
+        }
+    }
+
+    /// `syncFollower` + `startForwarding` + NEWLEADER.
+    fn start_sync(&mut self, cx: &mut Ctx<'_>, link: LinkId) {
+        self.sync_with(cx, link, None);
+    }
+
+    fn sync_with(&mut self, cx: &mut Ctx<'_>, link: LinkId, disk: Option<&[Txn]>) {
+        let Some(epoch) = self.epoch else { return };
+        let Some(h) = self.handlers.get(&link) else {
+            return;
+        };
+        let peer_last = h.summary.1;
+        let observer = h.observer;
+        let lp = cx.core.tree().last_zxid();
+        let decision = plan(SyncInputs {
+            peer_last,
+            last_processed: lp,
+            committed: cx.log.entries(),
+            disk,
+            force_snap: cx.timing.force_snapshot_sync,
+            txn_log_sync: cx.timing.snapshot_size_factor >= 0.0,
+        });
+        let last = match decision {
+            SyncPlan::ReadDisk => {
+                let token = cx.token();
+                cx.log.pin();
+                cx.disk_op(DiskOp::ReadLog {
+                    token,
+                    from: peer_last,
+                    size_factor: cx.timing.snapshot_size_factor,
+                });
+                if let Some(h) = self.handlers.get_mut(&link) {
+                    h.state = HState::WaitDisk(token);
+                }
+                return;
+            }
+            SyncPlan::Packets { op, txns, last } => {
+                let first = match op {
+                    SyncOp::Diff(z) => Zab::Diff(z),
+                    SyncOp::Trunc(z) => Zab::Trunc(z),
+                };
+                tracing::info!(
+                    sid = h.sid,
+                    packet = first.name(),
+                    txns = txns.len(),
+                    peer = %peer_last,
+                    "synchronizing learner"
+                );
+                cx.send(link, first);
+                for t in txns {
+                    let z = t.zxid();
+                    cx.send(link, Zab::Proposal(t));
+                    cx.send(link, Zab::Commit(z));
+                }
+                last
+            }
+            SyncPlan::Snap => {
+                tracing::info!(sid = h.sid, peer = %peer_last, zxid = %lp, "synchronizing learner by SNAP");
+                let tree = Box::new(cx.core.tree().clone());
+                cx.send(link, Zab::Snap { zxid: lp, tree });
+                lp
+            }
+        };
+        // startForwarding: the outstanding proposals after what the learner will have (not
+        // for observers), then live traffic.
+        let mut unacked = VecDeque::new();
+        if !observer {
+            for (z, o) in self.outstanding.range(last.next()..) {
+                cx.send(link, Zab::Proposal(o.txn.clone()));
+                unacked.push_back((*z, cx.now));
+            }
+        }
+        cx.send(
+            link,
+            Zab::NewLeader {
+                zxid: Zxid::new(epoch, 0),
+                config: cx.ensemble.config_text.clone(),
+            },
+        );
+        if let Some(h) = self.handlers.get_mut(&link) {
+            h.forwarding = true;
+            h.unacked = unacked;
+            h.state = HState::WaitNewLeaderAck;
+        }
+    }
+
+    /// The on-disk log a DIFF asked for.
+    pub(crate) fn log_read(&mut self, cx: &mut Ctx<'_>, token: u64, txns: Option<Vec<Txn>>) {
+        let Some(link) = self
+            .handlers
+            .iter()
+            .find(|(_, h)| h.state == HState::WaitDisk(token))
+            .map(|(l, _)| *l)
+        else {
+            return;
+        };
+        cx.log.unpin();
+        let txns = txns.unwrap_or_default();
+        self.sync_with(cx, link, Some(&txns));
+    }
+
+    fn check_newleader_quorum(&mut self, cx: &mut Ctx<'_>) {
+        if self.phase != LeaderPhase::Synchronization
+            || !cx.ensemble.has_quorum(&self.newleader_acks)
+        {
+            return;
+        }
+        let Some(epoch) = self.epoch else { return };
+        tracing::info!(epoch, acks = ?self.newleader_acks, "quorum synced: serving");
+        self.phase = LeaderPhase::Broadcast;
+        cx.core.set_mode(cx.now, CoreMode::Leader, epoch);
+        self.next_ping = cx.now + cx.timing.tick_ms / 2;
+        cx.out.push_back(ZabOut::Serving { epoch });
+        let ready: Vec<LinkId> = self
+            .handlers
+            .iter()
+            .filter(|(_, h)| h.state == HState::WaitStartup)
+            .map(|(l, _)| *l)
+            .collect();
+        for l in ready {
+            self.up_to_date(cx, l);
+        }
+    }
+
+    fn up_to_date(&mut self, cx: &mut Ctx<'_>, link: LinkId) {
+        cx.send(link, Zab::UpToDate);
+        if let Some(h) = self.handlers.get_mut(&link) {
+            h.state = HState::Active;
+            h.ack_deadline = cx.now + cx.timing.sync_ms();
+        }
+    }
+
+    /// An epoch file the leader asked for is durable.
+    pub(crate) fn epoch_written(&mut self, cx: &mut Ctx<'_>, file: EpochFile, epoch: u32) {
+        if self.epoch != Some(epoch) {
+            return;
+        }
+        match file {
+            EpochFile::Accepted => {
+                cx.disk.accepted_epoch = epoch;
+                self.accepted_written = true;
+                self.phase = LeaderPhase::EpochAck;
+                self.wait_deadline = cx.now + cx.timing.init_ms();
+                // The leader's own ACKEPOCH.
+                self.electing.insert(cx.my_id);
+                self.leader_info_to_waiting(cx);
+                self.check_epoch_ack_quorum(cx);
+            }
+            EpochFile::Current => {
+                cx.disk.current_epoch = epoch;
+                self.newleader_acks.insert(cx.my_id);
+                self.check_newleader_quorum(cx);
+            }
+        }
+    }
+
+    /// Proposes a transaction the core prepared.
+    pub(crate) fn propose(&mut self, cx: &mut Ctx<'_>, txn: Txn) {
+        let z = txn.zxid();
+        cx.disk_op(DiskOp::Append(txn.clone()));
+        for (l, h) in &mut self.handlers {
+            if h.forwarding && !h.observer {
+                cx.out.push_back(ZabOut::Send(*l, Zab::Proposal(txn.clone())));
+                h.unacked.push_back((z, cx.now));
+            }
+        }
+        self.outstanding.insert(
+            z,
+            Outstanding {
+                txn,
+                acks: BTreeSet::new(),
+            },
+        );
+        self.try_commit(cx);
+    }
+
+    /// The leader's own log is durable up to `zxid`: its ACK of those proposals.
+    pub(crate) fn synced(&mut self, cx: &mut Ctx<'_>, zxid: Zxid) {
+        let me = cx.my_id;
+        for (_, o) in self.outstanding.range_mut(..=zxid) {
+            o.acks.insert(me);
+        }
+        self.try_commit(cx);
+    }
+
+    /// A learner's forwarded sync can be answered.
+    pub(crate) fn sync_done(&mut self, cx: &mut Ctx<'_>, learner: i64) {
+        if let Some((l, _)) = self
+            .handlers
+            .iter()
+            .find(|(_, h)| h.sid == learner && h.state == HState::Active)
+        {
+            cx.send(*l, Zab::Sync);
+        }
+    }
+
+    /// `processAck`.
+    fn ack(&mut self, cx: &mut Ctx<'_>, sid: i64, z: Zxid) {
+        if z.counter() == 0 {
+            return;
+        }
+        if let Some(h) = self.handlers.values_mut().find(|h| h.sid == sid) {
+            while h.unacked.front().is_some_and(|(u, _)| *u <= z) {
+                h.unacked.pop_front();
+            }
+        }
+        if !cx.ensemble.is_voter(sid) {
+            return;
+        }
+        if let Some(o) = self.outstanding.get_mut(&z) {
+            o.acks.insert(sid);
+            self.try_commit(cx);
+        }
+    }
+
+    /// Commits, in zxid order, every proposal at the front that a quorum acknowledged.
+    fn try_commit(&mut self, cx: &mut Ctx<'_>) {
+        while let Some(entry) = self.outstanding.first_entry() {
+            if !cx.ensemble.has_quorum(&entry.get().acks) {
+                return;
+            }
+            let txn = entry.remove().txn;
+            let z = txn.zxid();
+            for (l, h) in &self.handlers {
+                if !h.forwarding {
+                    continue;
+                }
+                let m = if h.observer {
+                    Zab::Inform(txn.clone())
+                } else {
+                    Zab::Commit(z)
+                };
+                cx.out.push_back(ZabOut::Send(*l, m));
+            }
+            cx.core.commit(cx.now, &txn.header, &txn.body);
+            cx.log.push(txn);
+        }
+    }
+
+    /// The next time the leader must act.
+    pub(crate) fn deadline(&self) -> i64 {
+        let mut d = if self.phase == LeaderPhase::Broadcast {
+            self.next_ping
+        } else {
+            self.wait_deadline
+        };
+        for h in self.handlers.values() {
+            d = d.min(h.read_deadline);
+        }
+        d
+    }
+
+    /// Timeouts: quorum waits, learner read timeouts, pings and the in-sync check.
+    pub(crate) fn tick(&mut self, cx: &mut Ctx<'_>) {
+        let now = cx.now;
+        let late: Vec<LinkId> = self
+            .handlers
+            .iter()
+            .filter(|(_, h)| now > h.read_deadline)
+            .map(|(l, _)| *l)
+            .collect();
+        for l in late {
+            self.close(cx, l, "read timed out");
+        }
+        if self.phase != LeaderPhase::Broadcast {
+            if now > self.wait_deadline {
+                let why = match self.phase {
+                    LeaderPhase::Discovery => "timeout while waiting for epoch from quorum",
+                    LeaderPhase::EpochAck => "timeout while waiting for epoch to be acked by quorum",
+                    _ => "timeout while waiting for NEWLEADER to be acked by quorum",
+                };
+                self.stop(cx, why.to_owned());
+            }
+            return;
+        }
+        if now < self.next_ping {
+            return;
+        }
+        self.next_ping = now + cx.timing.tick_ms / 2;
+        if !self.ping_skip {
+            let mut synced: BTreeSet<i64> = BTreeSet::from([cx.my_id]);
+            for h in self.handlers.values() {
+                if now <= h.ack_deadline && h.sid >= 0 {
+                    synced.insert(h.sid);
+                }
+            }
+            if !cx.ensemble.has_quorum(&synced) {
+                let why = format!("not sufficient followers synced, only synced with sids: {synced:?}");
+                self.stop(cx, why);
+                return;
+            }
+        }
+        self.ping_skip = !self.ping_skip;
+        let last = cx.core.last_proposed();
+        let sync_ms = cx.timing.sync_ms();
+        let mut stale = Vec::new();
+        for (l, h) in &self.handlers {
+            if h.state != HState::Active {
+                continue;
+            }
+            if h.unacked.front().is_some_and(|(_, at)| now - at > sync_ms) {
+                stale.push(*l);
+                continue;
+            }
+            cx.out.push_back(ZabOut::Send(
+                *l,
+                Zab::Ping {
+                    zxid: last,
+                    touches: Vec::new(),
+                },
+            ));
+        }
+        for l in stale {
+            self.close(cx, l, "proposal not acknowledged within syncLimit");
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! A follower's or an observer's side of Zab (`Learner`, `Follower`, `Observer`), sans-IO.
+//!
+//! Registration: connect to the leader's quorum port, FOLLOWERINFO / OBSERVERINFO, accept the
+//! epoch of LEADERINFO (`acceptedEpoch` written before ACKEPOCH). Synchronization: DIFF, TRUNC
+//! (the log is cut and the tree reloaded) or SNAP, then proposals and commits are held until
+//! NEWLEADER, where the learner persists in the strict order: the snapshot (SNAP), every held
+//! transaction, and only then `currentEpoch`, before it acknowledges NEWLEADER
+//! (ZOOKEEPER-3911, 4646, 4685, 4785). UPTODATE starts the server. Broadcast: proposals are
+//! logged and acknowledged once durable, commits applied strictly in order, PINGs answered with
+//! the sessions the learner's clients touched.
+//!
+//! While a disk operation the sync depends on is in flight, later messages wait in order.
+
+use std::collections::VecDeque;
+
+use zk_core::Zxid;
+
+use super::ctx::{Ctx, ZabOut};
+use super::disk::{DiskOp, EpochFile};
+use super::zab::{LearnerInfo, LinkId, Txn, Zab, PROTOCOL_VERSION};
+use crate::core::{CoreMode, DataTree};
+
+/// The learner's phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LearnerPhase {
+    /// Connecting to the leader.
+    Connecting,
+    /// Registered; waiting for LEADERINFO.
+    Registering,
+    /// Waiting for DIFF, TRUNC or SNAP.
+    WaitSyncMode,
+    /// Receiving the sync's transactions, up to NEWLEADER.
+    Syncing,
+    /// NEWLEADER acknowledged; waiting for UPTODATE.
+    WaitUpToDate,
+    /// Serving.
+    Broadcast,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SyncMode {
+    Diff,
+    Trunc,
+    Snap,
+}
+
+/// What the learner waits for from its disk before it reads on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blocked {
+    AcceptedEpoch,
+    Truncate,
+    NewLeader,
+}
+
+/// A follower or an observer.
+#[derive(Debug)]
+pub struct Learner {
+    leader: i64,
+    observer: bool,
+    link: LinkId,
+    phase: LearnerPhase,
+    /// Read timeout (connect deadline while connecting).
+    deadline: i64,
+    /// When to try connecting again, if the last attempt failed.
+    retry_at: Option<i64>,
+    attempts: u32,
+    new_epoch: u32,
+    blocked: Option<Blocked>,
+    inbox: VecDeque<Zab>,
+    mode: Option<SyncMode>,
+    snap: Option<Box<DataTree>>,
+    /// Before NEWLEADER: the sync's transactions, and whether each is committed.
+    held: Vec<(Txn, bool)>,
+    /// Logged, not yet committed (followers).
+    pending: VecDeque<Txn>,
+    /// Logged proposals whose ACK is due once durable.
+    to_ack: VecDeque<Zxid>,
+    acks_enabled: bool,
+    last_queued: Zxid,
+}
+
+impl Learner {
+    /// Starts following (or observing) `leader`: connects to its quorum port.
+    pub(crate) fn start(cx: &mut Ctx<'_>, leader: i64, observer: bool, link: LinkId) -> Learner {
+        cx.core.set_mode(cx.now, CoreMode::NotServing, 0);
+        cx.out.push_back(ZabOut::Connect(link, leader));
+        Learner {
+            leader,
+            observer,
+            link,
+            phase: LearnerPhase::Connecting,
+            deadline: cx.now + cx.timing.init_ms(),
+            retry_at: None,
+            attempts: 1,
+            new_epoch: 0,
+            blocked: None,
+            inbox: VecDeque::new(),
+            mode: None,
+            snap: None,
+            held: Vec::new(),
+            pending: VecDeque::new(),
+            to_ack: VecDeque::new(),
+            acks_enabled: false,
+            last_queued: Zxid(0),
+        }
+    }
+
+    /// The leader's server id.
+    pub fn leader(&self) -> i64 {
+        self.leader
+    }
+
+    /// The phase.
+    pub fn phase(&self) -> LearnerPhase {
+        self.phase
+    }
+
+    /// The quorum link to the leader.
+    pub(crate) fn link(&self) -> LinkId {
+        self.link
+    }
+
+    /// Proposals logged but not committed (replayed into the tree when the role ends, as
+    /// `ZKDatabase.fastForwardDataBase` does).
+    pub(crate) fn logged_uncommitted(&mut self) -> Vec<Txn> {
+        self.pending.drain(..).collect()
+    }
+
+    fn stop(&mut self, cx: &mut Ctx<'_>, why: impl Into<String>) {
+        let why = why.into();
+        tracing::warn!(leader = self.leader, reason = %why, "no longer following");
+        cx.out.push_back(ZabOut::Close(self.link));
+        cx.out.push_back(ZabOut::Stop(why));
+    }
+
+    /// The connection to the leader is up.
+    pub(crate) fn connected(&mut self, cx: &mut Ctx<'_>, link: LinkId) {
+        if link != self.link || self.phase != LearnerPhase::Connecting {
+            return;
+        }
+        let info = LearnerInfo {
+            server_id: cx.my_id,
+            protocol_version: PROTOCOL_VERSION,
+            config_version: cx.ensemble.config_version,
+        };
+        let accepted_epoch = cx.disk.accepted_epoch;
+        let m = if self.observer {
+            Zab::ObserverInfo {
+                accepted_epoch,
+                info,
+            }
+        } else {
+            Zab::FollowerInfo {
+                accepted_epoch,
+                info,
+            }
+        };
+        cx.send(link, m);
+        self.phase = LearnerPhase::Registering;
+        self.deadline = cx.now + cx.timing.init_ms();
+    }
+
+    /// The connection to the leader failed or closed.
+    pub(crate) fn closed(&mut self, cx: &mut Ctx<'_>, link: LinkId, next_link: LinkId) {
+        if link != self.link {
+            return;
+        }
+        if self.phase == LearnerPhase::Connecting
+            && self.attempts < cx.timing.connect_attempts
+            && cx.now < self.deadline
+        {
+            self.link = next_link;
+            self.retry_at = Some(cx.now + cx.timing.connect_retry_ms);
+            return;
+        }
+        self.stop(cx, "connection to the leader lost");
+    }
+
+    /// A message from the leader.
+    pub(crate) fn message(&mut self, cx: &mut Ctx<'_>, link: LinkId, m: Zab) {
+        if link != self.link {
+            return;
+        }
+        let t = cx.timing;
+        self.deadline = cx.now
+            + if matches!(self.phase, LearnerPhase::WaitUpToDate | LearnerPhase::Broadcast) {
+                t.sync_ms()
+            } else {
+                t.init_ms()
+            };
+        if self.blocked.is_some() {
+            self.inbox.push_back(m);
+            return;
+        }
+        self.handle(cx, m);
+    }
+
+    fn handle(&mut self, cx: &mut Ctx<'_>, m: Zab) {
+        match self.phase {
+            LearnerPhase::Connecting => {}
+            LearnerPhase::Registering => self.registering(cx, m),
+            LearnerPhase::WaitSyncMode => self.sync_mode(cx, m),
+            LearnerPhase::Syncing => self.syncing(cx, m),
+            LearnerPhase::WaitUpToDate | LearnerPhase::Broadcast => self.broadcast(cx, m),
+        }
+    }
+
+    fn registering(&mut self, cx: &mut Ctx<'_>, m: Zab) {
+        let Zab::LeaderInfo { epoch, .. } = m else {
+            return self.stop(cx, format!("expected LEADERINFO, got {}", m.name()));
+        };
+        self.new_epoch = epoch;
+        let accepted = cx.disk.accepted_epoch;
+        if epoch > accepted {
+            cx.disk_op(DiskOp::WriteEpoch {
+                file: EpochFile::Accepted,
+                epoch,
+            });
+            self.blocked = Some(Blocked::AcceptedEpoch);
+        } else if epoch == accepted {
+            self.ack_epoch(cx, -1);
+        } else {
+            self.stop(
+                cx,
+                format!("leader's epoch {epoch} is less than the accepted epoch {accepted}"),
+            );
+        }
+    }
+
+    fn ack_epoch(&mut self, cx: &mut Ctx<'_>, current: i32) {
+        let last_zxid = cx.core.tree().last_zxid();
+        cx.send(
+            self.link,
+            Zab::AckEpoch {
+                last_zxid,
+                current_epoch: current,
+            },
+        );
+        self.phase = LearnerPhase::WaitSyncMode;
+    }
+
+    fn sync_mode(&mut self, cx: &mut Ctx<'_>, m: Zab) {
+        match m {
+            Zab::Diff(z) => {
+                tracing::info!(zxid = %z, "synchronizing by DIFF");
+                self.mode = Some(SyncMode::Diff);
+                self.last_queued = cx.core.tree().last_zxid();
+            }
+            Zab::Snap { zxid, mut tree } => {
+                tracing::info!(zxid = %zxid, nodes = tree.node_count(), "synchronizing by SNAP");
+                tree.set_last_zxid(zxid);
+                self.mode = Some(SyncMode::Snap);
+                self.snap = Some(tree);
+                self.last_queued = zxid;
+            }
+            Zab::Trunc(z) => {
+                tracing::warn!(zxid = %z, "truncating the log to the leader's");
+                self.mode = Some(SyncMode::Trunc);
+                self.last_queued = z;
+                cx.disk_op(DiskOp::Truncate { zxid: z });
+                self.blocked = Some(Blocked::Truncate);
+            }
+            other => {
+                return self.stop(
+                    cx,
+                    format!("expected DIFF, SNAP or TRUNC, got {}", other.name()),
+                )
+            }
+        }
+        self.phase = LearnerPhase::Syncing;
+    }
+
+    fn syncing(&mut self, cx: &mut Ctx<'_>, m: Zab) {
+        match m {
+            Zab::Proposal(t) => {
+                if t.zxid() != self.last_queued.next() {
+                    tracing::warn!(zxid = %t.zxid(), expected = %self.last_queued.next(), "proposal out of sequence");
+                }
+                self.last_queued = t.zxid();
+                self.held.push((t, false));
+            }
+            Zab::Inform(t) => {
+                self.last_queued = t.zxid();
+                self.held.push((t, true));
+            }
+            Zab::Commit(z) => match self.held.iter_mut().find(|(_, c)| !*c) {
+                Some((t, c)) if t.zxid() == z => *c = true,
+                _ => self.stop(cx, format!("COMMIT {z} is not the next held proposal")),
+            },
+            Zab::NewLeader { zxid, .. } => self.new_leader(cx, zxid),
+            Zab::UpToDate => self.stop(cx, "UPTODATE before NEWLEADER (pre-Zab-1.0 leader)"),
+            // PINGs and anything else are not answered during the sync.
+            _ => {}
+        }
+    }
+
+    /// NEWLEADER: persist the snapshot and every held transaction, install what is committed,
+    /// then write currentEpoch; the ACK goes once it is durable.
+    fn new_leader(&mut self, cx: &mut Ctx<'_>, zxid: Zxid) {
+        if zxid != Zxid::new(self.new_epoch, 0) {
+            return self.stop(cx, format!("NEWLEADER {zxid} for another epoch"));
+        }
+        if let Some(mut tree) = self.snap.take() {
+            tree.set_config_node(&cx.ensemble.config_text, cx.now);
+            cx.disk.last_appended = tree.last_zxid();
+            cx.disk_op(DiskOp::Snapshot {
+                tree: tree.clone(),
+                wait: true,
+            });
+            cx.core.replace_tree(*tree);
+            cx.log.clear();
+        }
+        let held = std::mem::take(&mut self.held);
+        let mut committing = true;
+        for (t, committed) in held {
+            if t.zxid() > cx.disk.last_appended {
+                cx.disk_op(DiskOp::Append(t.clone()));
+            }
+            if committed && !committing {
+                return self.stop(cx, "a committed transaction after an uncommitted one");
+            }
+            if committed {
+                cx.core.commit(cx.now, &t.header, &t.body);
+                cx.log.push(t);
+            } else {
+                committing = false;
+                if !self.observer {
+                    self.to_ack.push_back(t.zxid());
+                }
+                self.pending.push_back(t);
+            }
+        }
+        cx.disk_op(DiskOp::WriteEpoch {
+            file: EpochFile::Current,
+            epoch: self.new_epoch,
+        });
+        self.blocked = Some(Blocked::NewLeader);
+    }
+
+    fn broadcast(&mut self, cx: &mut Ctx<'_>, m: Zab) {
+        match m {
+            Zab::Proposal(t) if !self.observer => self.log_proposal(cx, t),
+            Zab::Commit(z) if !self.observer => self.commit(cx, z),
+            Zab::Inform(t) => {
+                if t.zxid() <= self.last_queued {
+                    return;
+                }
+                self.last_queued = t.zxid();
+                cx.disk_op(DiskOp::Append(t.clone()));
+                cx.core.commit(cx.now, &t.header, &t.body);
+                cx.log.push(t);
+            }
+            Zab::UpToDate if self.phase == LearnerPhase::WaitUpToDate => {
+                let epoch = self.new_epoch;
+                cx.send(self.link, Zab::Ack(Zxid::new(epoch, 0)));
+                cx.core.set_mode(cx.now, CoreMode::Learner, epoch);
+                self.phase = LearnerPhase::Broadcast;
+                self.acks_enabled = true;
+                self.deadline = cx.now + cx.timing.sync_ms();
+                tracing::info!(leader = self.leader, epoch, observer = self.observer, "synced with the leader: serving");
+                cx.out.push_back(ZabOut::Serving { epoch });
+                self.flush_acks(cx);
+            }
+            Zab::Ping { zxid, .. } if self.phase == LearnerPhase::Broadcast => {
+                let touches = cx.core.take_touches();
+                cx.send(self.link, Zab::Ping { zxid, touches });
+            }
+            Zab::Sync if self.phase == LearnerPhase::Broadcast => cx.core.sync_answered(cx.now),
+            Zab::RevalidateReply { session, valid } if self.phase == LearnerPhase::Broadcast => {
+                cx.core.revalidated(cx.now, session, valid)
+            }
+            other => tracing::debug!(packet = other.name(), "ignored from the leader"),
+        }
+    }
+
+    fn log_proposal(&mut self, cx: &mut Ctx<'_>, t: Txn) {
+        let z = t.zxid();
+        let last = self.last_queued;
+        if z <= last || (z.epoch() == last.epoch() && z != last.next()) {
+            // A hole in the log would survive a restart (ZOOKEEPER-4925): sync again instead.
+            return self.stop(cx, format!("proposal {z} does not follow {last}"));
+        }
+        self.last_queued = z;
+        cx.disk_op(DiskOp::Append(t.clone()));
+        self.to_ack.push_back(z);
+        self.pending.push_back(t);
+        self.flush_acks(cx);
+    }
+
+    fn commit(&mut self, cx: &mut Ctx<'_>, z: Zxid) {
+        match self.pending.front() {
+            Some(t) if t.zxid() == z => {}
+            None => {
+                tracing::warn!(zxid = %z, "COMMIT without its proposal; ignored");
+                return;
+            }
+            Some(t) => {
+                let why = format!("COMMIT {z} while the next pending proposal is {}", t.zxid());
+                return self.stop(cx, why);
+            }
+        }
+        if let Some(t) = self.pending.pop_front() {
+            cx.core.commit(cx.now, &t.header, &t.body);
+            cx.log.push(t);
+        }
+    }
+
+    fn flush_acks(&mut self, cx: &mut Ctx<'_>) {
+        if !self.acks_enabled {
+            return;
+        }
+        while let Some(z) = self.to_ack.front().copied() {
+            if z > cx.disk.synced {
+                break;
+            }
+            self.to_ack.pop_front();
+            cx.send(self.link, Zab::Ack(z));
+        }
+    }
+
+    /// The disk made appends durable up to `cx.disk.synced`.
+    pub(crate) fn synced(&mut self, cx: &mut Ctx<'_>) {
+        self.flush_acks(cx);
+    }
+
+    /// An epoch file the learner asked for is durable.
+    pub(crate) fn epoch_written(&mut self, cx: &mut Ctx<'_>, file: EpochFile, epoch: u32) {
+        match (self.blocked, file) {
+            (Some(Blocked::AcceptedEpoch), EpochFile::Accepted) => {
+                let current = cx.disk.current_epoch as i32;
+                cx.disk.accepted_epoch = epoch;
+                self.blocked = None;
+                self.ack_epoch(cx, current);
+                self.unblocked(cx);
+            }
+            (Some(Blocked::NewLeader), EpochFile::Current) => {
+                cx.disk.current_epoch = epoch;
+                self.blocked = None;
+                cx.send(self.link, Zab::Ack(Zxid::new(epoch, 0)));
+                self.phase = LearnerPhase::WaitUpToDate;
+                self.deadline = cx.now + cx.timing.sync_ms();
+                self.unblocked(cx);
+            }
+            _ => {}
+        }
+    }
+
+    /// The log was truncated and the tree reloaded from disk.
+    pub(crate) fn truncated(&mut self, cx: &mut Ctx<'_>, mut tree: Box<DataTree>) {
+        if self.blocked != Some(Blocked::Truncate) {
+            return;
+        }
+        let z = self.last_queued;
+        tree.set_last_zxid(z);
+        cx.disk.last_appended = z;
+        cx.disk.synced = cx.disk.synced.min(z);
+        cx.core.replace_tree(*tree);
+        cx.log.clear();
+        self.blocked = None;
+        self.unblocked(cx);
+    }
+
+    fn unblocked(&mut self, cx: &mut Ctx<'_>) {
+        while self.blocked.is_none() {
+            let Some(m) = self.inbox.pop_front() else {
+                return;
+            };
+            self.handle(cx, m);
+        }
+    }
+
+    /// The next time the learner must act.
+    pub(crate) fn deadline(&self) -> i64 {
+        self.retry_at.unwrap_or(self.deadline).min(self.deadline)
+    }
+
+    /// Timeouts: the read timeout (initLimit, then syncLimit) and connection retries.
+    pub(crate) fn tick(&mut self, cx: &mut Ctx<'_>) {
+        if let Some(at) = self.retry_at {
+            if cx.now >= at {
+                self.retry_at = None;
+                self.attempts += 1;
+                cx.out.push_back(ZabOut::Connect(self.link, self.leader));
+            }
+        }
+        if cx.now > self.deadline && self.blocked.is_none() {
+            let why = if self.phase == LearnerPhase::Connecting {
+                "could not connect to the leader"
+            } else {
+                "read from the leader timed out"
+            };
+            self.stop(cx, why);
+        }
+    }
+
+    /// Forwards a client request or a revalidation to the leader.
+    pub(crate) fn to_leader(&mut self, cx: &mut Ctx<'_>, m: Zab) {
+        if self.phase == LearnerPhase::Broadcast {
+            cx.send(self.link, m);
+        }
+    }
+}
