@@ -20,13 +20,11 @@ pub mod sasl;
 pub mod session;
 mod state;
 pub mod tree;
-pub mod txn;
 pub mod watch;
 
 pub use node::{DataNode, OwnerKind};
 pub use state::{ConnState, Core, Output};
 pub use tree::{DataTree, Trigger, TxnResult};
-pub use txn::{LoggedTxn, TxnBody};
 pub use watch::ConnId;
 
 /// The settings the core needs (a subset of [`crate::ServerConfig`]).
