@@ -3,9 +3,13 @@
 //!
 //! Tests that need Apache ZooKeeper call [`ApacheZk::start`]; when the package is not installed
 //! it returns an error that says so, and the README's test command installs it.
+//!
+//! [`replay::ReplayTree`] is a test oracle: a model of Apache ZooKeeper's replay of a snapshot
+//! and log, with its tree digest, that the persistence tests compare recovery against.
 
 pub mod client_support;
 pub mod recipes_support;
+pub mod replay;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

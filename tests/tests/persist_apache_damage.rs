@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use persist_common::{walk, NodeView, RawClient};
 use std::collections::BTreeMap;
+use tests::replay::ReplayTree;
 use tests::ApacheZk;
 use zk_core::data::Acl;
 use zk_core::proto::*;
 use zk_core::{CreateMode, Request};
 use zk_server::persist::{
-    list, read_snapshot, recover, scan_log_file, DataDirs, LogEnd, PersistError, ReplayTree,
-    LOG_PREFIX, SNAPSHOT_PREFIX,
+    list, read_snapshot, recover, scan_log_file, DataDirs, LogEnd, PersistError, LOG_PREFIX,
+    SNAPSHOT_PREFIX,
 };
 
 fn create(path: &str) -> Request {

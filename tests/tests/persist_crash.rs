@@ -12,7 +12,7 @@ use zk_core::jute::Encode;
 use zk_core::txn::*;
 use zk_core::{OpCode, SessionId, Zxid};
 use zk_server::persist::{
-    list, recover, scan_log_file, DataDirs, LogTxn, TxnLog, TxnLogConfig, LOG_PREFIX,
+    list, recover, scan_log_file, DataDirs, TxnLog, TxnLogConfig, LOG_PREFIX,
 };
 
 const CHILD_ENV: &str = "PERSIST_CRASH_CHILD_DIR";
@@ -155,7 +155,7 @@ fn acknowledged_writes_survive_sigkill_and_torn_tails() {
         );
         for (i, t) in rec.txns.iter().enumerate() {
             assert_eq!(t.header.zxid, Zxid(i as i64 + 1), "contiguous");
-            if let LogTxn::Multi(subs) = t.txn().unwrap() {
+            if let TxnBody::Multi(subs) = t.body().unwrap() {
                 assert_eq!(subs.len(), 4, "a multi is whole or absent");
             }
         }

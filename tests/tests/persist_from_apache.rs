@@ -10,12 +10,15 @@ use std::time::{Duration, Instant};
 
 use persist_common::apache_load::load;
 use persist_common::{walk, RawClient};
+use tests::replay::ReplayTree;
 use tests::ApacheZk;
 use zk_core::data::Acl;
+use zk_core::ephemeral::TTL_OWNER_MASK;
+use zk_core::txn::{TxnBody, TxnEntry};
 use zk_core::{OpCode, Zxid};
 use zk_server::persist::{
-    dump_log, dump_snapshot, list, read_snapshot, recover, scan_log_file, DataDirs, LogEnd, LogTxn,
-    ReplayTree, TxnEntry, LOG_PREFIX, SNAPSHOT_PREFIX,
+    dump_log, dump_snapshot, list, read_snapshot, recover, scan_log_file, DataDirs, LogEnd,
+    LOG_PREFIX, SNAPSHOT_PREFIX,
 };
 
 fn redact(mut acl: Acl) -> Acl {
@@ -90,7 +93,7 @@ fn zk_server_reads_and_recovers_what_apache_zookeeper_wrote() {
         // 3.8 logs the tree digest after every txn but failed ones (error txns).
         let is_error = e.header.txn_type == OpCode::Error.as_i32();
         assert_eq!(e.digest.is_some(), !is_error, "{:?}", e.header);
-        e.txn().unwrap();
+        e.body().unwrap();
     }
     let mut by_type: BTreeMap<i32, usize> = BTreeMap::new();
     for e in &all {
@@ -104,8 +107,8 @@ fn zk_server_reads_and_recovers_what_apache_zookeeper_wrote() {
         .iter()
         .filter(|e| e.header.txn_type == OpCode::CloseSession.as_i32())
         .collect();
-    match closes[0].txn().unwrap() {
-        LogTxn::CloseSession(t) => assert_eq!(t.paths_to_delete.len(), 50),
+    match closes[0].body().unwrap() {
+        TxnBody::CloseSession(t) => assert_eq!(t.paths_to_delete.len(), 50),
         other => panic!("{other:?}"),
     }
 
@@ -175,11 +178,7 @@ fn zk_server_reads_and_recovers_what_apache_zookeeper_wrote() {
         assert_eq!(stored, view.acl, "{path} acl");
     }
     let ttl = tree.get("/ttl/t7").unwrap().stat.ephemeral_owner;
-    assert_eq!(
-        ttl,
-        zk_server::persist::TTL_OWNER_MASK | (3_600_000 + 7),
-        "TTL owner encoding"
-    );
+    assert_eq!(ttl, TTL_OWNER_MASK | (3_600_000 + 7), "TTL owner encoding");
     assert_eq!(
         tree.get("/cont3").unwrap().stat.ephemeral_owner,
         i64::MIN,

@@ -9,13 +9,13 @@ mod persist_common;
 use bytes::Bytes;
 use persist_common::txn_gen::build;
 use persist_common::{walk, RawClient};
+use tests::replay::ReplayTree;
 use tests::{four_letter_word, ApacheZk};
 use zk_core::data::Acl;
 use zk_core::proto::CreateRequest;
 use zk_core::{CreateMode, Request, Response, SessionId, Zxid};
 use zk_server::persist::{
-    encode_record, list, recover, scan_log_file, DataDirs, LogEnd, ReplayTree, TxnLog,
-    TxnLogConfig, LOG_PREFIX,
+    encode_record, list, recover, scan_log_file, DataDirs, LogEnd, TxnLog, TxnLogConfig, LOG_PREFIX,
 };
 
 #[test]
@@ -50,7 +50,7 @@ fn apache_zookeeper_serves_a_data_dir_written_by_zk_server() {
         if i == k + 5 {
             log.roll().unwrap();
         }
-        log.append(&e.header, &e.body, e.digest.as_ref()).unwrap();
+        log.append(&e.header, &e.record, e.digest.as_ref()).unwrap();
     }
     log.close().unwrap();
 
@@ -200,7 +200,7 @@ fn apache_tools_read_zk_server_files() {
 
     let mut log = TxnLog::open(dir.path(), TxnLogConfig::default()).unwrap();
     for e in &g.entries {
-        log.append(&e.header, &e.body, e.digest.as_ref()).unwrap();
+        log.append(&e.header, &e.record, e.digest.as_ref()).unwrap();
     }
     log.close().unwrap();
     let out = run_java(

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use zk_core::ephemeral::MAX_TTL_MS;
 use zk_core::message::Request;
 use zk_core::proto::{CreateRequest, CreateTtlRequest};
 use zk_core::{Acl, CreateMode};
@@ -70,7 +71,7 @@ impl CreateOptions {
                 .ttl
                 .ok_or(Error::InvalidArgument("a TTL mode needs a TTL"))?;
             let ttl = ttl.as_millis();
-            if ttl == 0 || ttl > 0xFF_FFFF_FFFF {
+            if ttl == 0 || ttl > MAX_TTL_MS as u128 {
                 return Err(Error::InvalidArgument(
                     "a TTL is between 1 ms and 0xFFFFFFFFFF ms",
                 ));

@@ -13,7 +13,8 @@
 //! | [`proto`] | request and response records, ConnectRequest/ConnectResponse, headers |
 //! | [`message`] | whole request and reply bodies keyed by op code: [`Request`], [`Response`], multi |
 //! | [`data`] | Id, ACL, Stat, StatPersisted, ClientInfo |
-//! | [`txn`] | transaction records (TxnHeader, CreateTxn, ...) and the file header |
+//! | [`txn`] | transaction records (TxnHeader, CreateTxn, ...), [`txn::TxnBody`], [`txn::TxnEntry`], the file header |
+//! | [`ephemeral`] | the stored ephemeral owner of containers and TTL nodes, the maximum TTL |
 //! | [`opcode`], [`error_code`], [`types`] | op codes, error codes, events, states, create modes, perms |
 //! | [`path`] | path validation, parent/name, chroot, sequence suffixes, connect strings |
 //! | [`auth`] | the digest scheme's id |
@@ -50,6 +51,7 @@
 
 pub mod auth;
 pub mod data;
+pub mod ephemeral;
 pub mod error;
 pub mod error_code;
 pub mod event;

@@ -18,9 +18,9 @@ use zk_core::jute::Encode;
 use zk_core::proto::{
     ConnectRequest, CreateRequest, DeleteRequest, ExistsRequest, GetDataRequest, SetDataRequest,
 };
-use zk_core::txn::{CreateTxn, DeleteTxn, SetDataTxn, TxnHeader};
+use zk_core::txn::{CreateTxn, DeleteTxn, SetDataTxn, TxnBody, TxnHeader};
 use zk_core::{OpCode, SessionId, Zxid};
-use zk_server::core::{ConnId, Core, DataNode, DataTree, Output, TxnBody};
+use zk_server::core::{ConnId, Core, DataNode, DataTree, Output};
 use zk_server::ServerConfig;
 
 const NODES: usize = 100_000;

@@ -3,11 +3,12 @@
 //! ZooKeeper.
 
 use bytes::Bytes;
+use tests::replay::ReplayTree;
 use zk_core::data::{Acl, Id};
 use zk_core::jute::Encode;
 use zk_core::txn::*;
 use zk_core::{OpCode, Perms, SessionId, Zxid};
-use zk_server::persist::{ReplayTree, TxnEntry, DIGEST_VERSION};
+use zk_server::persist::DIGEST_VERSION;
 
 /// Generates transactions the way a server would, keeping the expected tree up to date.
 pub(crate) struct Gen {
@@ -28,7 +29,7 @@ impl Gen {
         };
         let mut e = TxnEntry {
             header,
-            body: body.into(),
+            record: body.into(),
             digest: None,
         };
         self.tree.apply(&e).unwrap();

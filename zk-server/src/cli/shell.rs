@@ -15,9 +15,6 @@ use super::command::{parse, usage_text, Command, ParseError};
 use super::console::Console;
 use super::format;
 
-/// The largest TTL a node may have (`EphemeralType.TTL`'s maximum), in milliseconds.
-const MAX_TTL_MS: i64 = 0xFF_FFFF_FFFF;
-
 /// How a command ended; [`Outcome::exit_code`] is zkCli.sh's exit status for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -4,7 +4,7 @@
 use zk_core::frame::write_frame;
 use zk_core::jute::{Encode, Reader};
 use zk_core::proto::ReplyHeader;
-use zk_core::txn::TxnHeader;
+use zk_core::txn::{TxnBody, TxnHeader};
 use zk_core::{ErrorCode, OpCode, Request, Response, SessionId, Zxid};
 
 use super::acl::authenticate;
@@ -12,7 +12,6 @@ use super::pipeline::{CoreMode, Queued, QueuedKind};
 use super::prepare::{PrepContext, Preparer};
 use super::state::Core;
 use super::tree::TxnResult;
-use super::txn::TxnBody;
 use super::watch::ConnId;
 
 impl Core {

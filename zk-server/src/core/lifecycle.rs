@@ -5,14 +5,13 @@ use bytes::Bytes;
 use zk_core::frame::write_frame;
 use zk_core::jute::Encode;
 use zk_core::proto::{ConnectRequest, ConnectResponse};
-use zk_core::txn::{CloseSessionTxn, CreateSessionTxn, TxnHeader};
+use zk_core::txn::{CloseSessionTxn, CreateSessionTxn, TxnBody, TxnHeader};
 use zk_core::{OpCode, Request, SessionId};
 
 use super::pipeline::CoreMode;
 use super::prepare::{PrepContext, Preparer};
 use super::session::session_passwd;
 use super::state::Core;
-use super::txn::TxnBody;
 use super::watch::ConnId;
 
 impl Core {

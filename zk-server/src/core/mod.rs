@@ -23,7 +23,6 @@ pub mod sasl;
 pub mod session;
 mod state;
 pub mod tree;
-pub mod txn;
 pub mod watch;
 
 pub use node::{DataNode, OwnerKind};
@@ -31,7 +30,6 @@ pub use pending::PendingChanges;
 pub use pipeline::{CoreMode, ForwardedRequest, ToReplicate};
 pub use state::{ConnState, Core, Output};
 pub use tree::{DataTree, Trigger, TxnResult};
-pub use txn::{LoggedTxn, TxnBody};
 pub use watch::ConnId;
 
 /// The settings the core needs (a subset of [`crate::ServerConfig`]).

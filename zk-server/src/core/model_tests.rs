@@ -6,12 +6,11 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use zk_core::proto::{CreateRequest, DeleteRequest, SetDataRequest};
-use zk_core::txn::TxnHeader;
+use zk_core::txn::{TxnBody, TxnHeader};
 use zk_core::{Acl, ErrorCode, Id, Request, SessionId, Zxid};
 
 use super::prepare::{PrepContext, Preparer};
 use super::tree::{DataTree, TxnResult};
-use super::txn::TxnBody;
 
 #[derive(Debug, Clone)]
 enum Op {

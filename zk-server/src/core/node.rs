@@ -2,17 +2,11 @@
 
 use bytes::Bytes;
 use zk_core::data::StatPersisted;
+use zk_core::ephemeral::{CONTAINER_OWNER, MAX_TTL_MS, TTL_OWNER_MASK};
 use zk_core::{SessionId, Stat};
 
 use super::acl::AclList;
 use super::java_hash::JavaHashSet;
-
-/// `EphemeralType.CONTAINER_EPHEMERAL_OWNER`: the owner stored for container nodes.
-pub const CONTAINER_OWNER: i64 = i64::MIN;
-/// The high byte that marks a TTL node's stored owner (`EphemeralType.TTL`).
-pub const TTL_OWNER_MASK: i64 = 0xFF00_0000_0000_0000u64 as i64;
-/// The largest TTL a node may have, in milliseconds (`EphemeralType.MAX_EXTENDED_TTL`).
-pub const MAX_TTL_MS: i64 = 0x00FF_FFFF_FFFF;
 
 /// What kind of node a stored ephemeral owner describes (`EphemeralType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

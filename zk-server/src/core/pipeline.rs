@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use zk_core::{Id, Request, SessionId, Zxid};
 
 use super::pending::PendingChanges;
-use super::txn::TxnBody;
+use zk_core::txn::TxnBody;
 use super::watch::ConnId;
 use zk_core::txn::TxnHeader;
 

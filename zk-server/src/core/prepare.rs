@@ -5,18 +5,18 @@
 use std::collections::HashMap;
 
 use zk_core::data::StatPersisted;
+use zk_core::ephemeral::{CONTAINER_OWNER, MAX_TTL_MS};
 use zk_core::path::validate_path;
 use zk_core::txn::{
     CheckVersionTxn, CreateContainerTxn, CreateTtlTxn, CreateTxn, DeleteTxn, ErrorTxn, SetAclTxn,
-    SetDataTxn,
+    SetDataTxn, TxnBody,
 };
 use zk_core::{Acl, CreateMode, ErrorCode, Id, OpCode, Perms, Request, SessionId, Zxid};
 
 use super::acl::{fixup_acl, require, AclList};
-use super::node::{OwnerKind, CONTAINER_OWNER, MAX_TTL_MS};
+use super::node::OwnerKind;
 use super::pending::PendingChanges;
 use super::tree::DataTree;
-use super::txn::TxnBody;
 
 /// A node as prepare sees it (`ChangeRecord`).
 #[derive(Debug, Clone)]

@@ -22,7 +22,7 @@ use super::prepare::{PrepContext, Preparer};
 use super::session::{session_passwd, SessionTracker};
 use super::state::{Core, Output};
 use super::tree::TxnResult;
-use super::txn::TxnBody;
+use zk_core::txn::TxnBody;
 use super::watch::ConnId;
 
 /// True for the op codes an ensemble member cannot answer alone: writes, check, sync,

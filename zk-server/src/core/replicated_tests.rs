@@ -14,7 +14,7 @@ use zk_core::{Acl, ErrorCode, OpCode, Request, SessionId, Zxid};
 
 use super::pipeline::{CoreMode, ToReplicate};
 use super::state::{Core, Output};
-use super::txn::TxnBody;
+use zk_core::txn::TxnBody;
 use super::watch::ConnId;
 use super::CoreConfig;
 

@@ -8,14 +8,13 @@ use std::net::SocketAddr;
 use zk_core::frame::write_frame;
 use zk_core::jute::Encode;
 use zk_core::proto::{ReplyHeader, WatcherEvent};
-use zk_core::txn::TxnHeader;
+use zk_core::txn::{TxnBody, TxnHeader};
 use zk_core::{ErrorCode, EventType, Id, KeeperState, Response, SessionId, Zxid};
 
 use super::acl::check_acl;
 use super::pipeline::{CoreMode, Pipeline};
 use super::session::SessionTracker;
 use super::tree::{DataTree, Trigger, TxnResult};
-use super::txn::TxnBody;
 use super::watch::{ConnId, WatchManager};
 use super::CoreConfig;
 

@@ -79,8 +79,13 @@ fn remove_unfinished_snapshots(snap_dir: &std::path::Path) {
     }
 }
 
-/// Applies a recovered snapshot and log to a new tree.
-fn build_tree(rec: Recovered) -> io::Result<DataTree> {
+/// Applies a recovered snapshot and log to a new tree (what [`recover_tree`] does after reading
+/// the files).
+///
+/// # Errors
+/// A node that references an ACL missing from the snapshot's map, or a log record that does not
+/// decode.
+pub fn build_tree(rec: Recovered) -> io::Result<DataTree> {
     let mut tree = DataTree::new();
     if let Some(snap) = rec.snapshot {
         tree = DataTree::empty();
@@ -114,7 +119,7 @@ fn build_tree(rec: Recovered) -> io::Result<DataTree> {
         tree.set_last_zxid(snap.zxid);
     }
     for t in &rec.txns {
-        tree.replay(&t.header, &t.body).map_err(|e| {
+        tree.replay(&t.header, &t.record).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(

@@ -58,9 +58,8 @@ pub fn write_snapshot_paced(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::TxnBody;
     use bytes::Bytes;
-    use zk_core::txn::{CreateTxn, TxnHeader};
+    use zk_core::txn::{CreateTxn, TxnBody, TxnHeader};
     use zk_core::{Acl, OpCode, SessionId, Zxid};
 
     fn create(tree: &mut DataTree, zxid: i64, path: &str) {

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use zk_core::data::Acl;
+use zk_core::txn::TxnBody;
 use zk_core::OpCode;
 
-use super::entry::LogTxn;
 use super::error::Result;
 use super::logscan::{scan_log_file, LogEnd};
 use super::snapshot_read::read_snapshot;
@@ -46,11 +46,11 @@ pub fn acl_str(acls: &[Acl]) -> String {
 }
 
 /// A one-line description of a transaction record.
-pub fn describe_txn(txn: &LogTxn) -> String {
+pub fn describe_txn(txn: &TxnBody) -> String {
     match txn {
-        LogTxn::CreateSession(t) => format!("timeout={}", t.timeout_ms),
-        LogTxn::CloseSession(t) => format!("paths2Delete={:?}", t.paths_to_delete),
-        LogTxn::Create(t) => format!(
+        TxnBody::CreateSession(t) => format!("timeout={}", t.timeout_ms),
+        TxnBody::CloseSession(t) => format!("paths2Delete={:?}", t.paths_to_delete),
+        TxnBody::Create(t) => format!(
             "path={} data={} acl={} ephemeral={} parentCVersion={}",
             t.path,
             data_str(t.data.as_deref()),
@@ -58,7 +58,7 @@ pub fn describe_txn(txn: &LogTxn) -> String {
             t.ephemeral,
             t.parent_cversion
         ),
-        LogTxn::CreateTtl(t) => format!(
+        TxnBody::CreateTtl(t) => format!(
             "path={} data={} acl={} parentCVersion={} ttl={}",
             t.path,
             data_str(t.data.as_deref()),
@@ -66,35 +66,36 @@ pub fn describe_txn(txn: &LogTxn) -> String {
             t.parent_cversion,
             t.ttl
         ),
-        LogTxn::CreateContainer(t) => format!(
+        TxnBody::CreateContainer(t) => format!(
             "path={} data={} acl={} parentCVersion={}",
             t.path,
             data_str(t.data.as_deref()),
             acl_str(&t.acl),
             t.parent_cversion
         ),
-        LogTxn::Delete(t) => format!("path={}", t.path),
-        LogTxn::SetData(t) => format!(
+        TxnBody::Delete(t) => format!("path={}", t.path),
+        TxnBody::SetData(t) => format!(
             "path={} data={} version={}",
             t.path,
             data_str(t.data.as_deref()),
             t.version
         ),
-        LogTxn::SetAcl(t) => format!(
+        TxnBody::SetAcl(t) => format!(
             "path={} acl={} version={}",
             t.path,
             acl_str(&t.acl),
             t.version
         ),
-        LogTxn::Check(t) => format!("path={} version={}", t.path, t.version),
-        LogTxn::Error(t) => format!("err={}", t.err),
-        LogTxn::Multi(subs) => {
+        TxnBody::Check(t) => format!("path={} version={}", t.path, t.version),
+        TxnBody::Error(t) => format!("err={}", t.err),
+        TxnBody::Multi(subs) => {
             let parts: Vec<String> = subs
                 .iter()
                 .map(|(ty, t)| format!("{}: {}", op_name(*ty), describe_txn(t)))
                 .collect();
             format!("[{}]", parts.join("; "))
         }
+        other => format!("{other:?}"),
     }
 }
 
@@ -112,7 +113,7 @@ pub fn dump_log(path: &Path) -> Result<String> {
     for (offset, e) in &scan.entries {
         let h = &e.header;
         let txn = e
-            .txn()
+            .body()
             .map(|t| describe_txn(&t))
             .unwrap_or_else(|err| format!("<{err}>"));
         let digest = e.digest.as_ref().map_or(String::new(), |d| {

@@ -4,9 +4,9 @@ use std::collections::VecDeque;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
+use zk_core::txn::TxnEntry;
 use zk_core::Zxid;
 
-use super::entry::TxnEntry;
 use super::error::{IoContext, PersistError, Result};
 use super::files::{fsync_dir, list, logs_from, LOG_PREFIX};
 use super::logscan::{scan_log_file, LogEnd};

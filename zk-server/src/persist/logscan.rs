@@ -13,10 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use zk_core::jute::Decode;
-use zk_core::txn::FileHeader;
+use zk_core::txn::{FileHeader, TxnEntry};
 
 use super::checksum::adler32;
-use super::entry::TxnEntry;
 use super::error::{IoContext, PersistError, Result};
 use super::txnlog::{END_OF_RECORD, FILE_HEADER_LEN};
 

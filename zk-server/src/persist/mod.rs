@@ -7,22 +7,21 @@
 //! |---|---|---|
 //! | [`TxnLog`] | `FileTxnLog` (write) | append, group-commit `sync`, preallocation, roll |
 //! | [`scan_log_file`], [`TxnLogIter`] | `FileTxnLog.FileTxnIterator` | checked reading; torn tails |
-//! | [`TxnEntry`], [`LogTxn`] | `TxnLogEntry`, `SerializeUtils.deserializeTxn` | log entries |
 //! | [`SnapshotWriter`], [`read_snapshot`] | `FileSnap`, `SerializeUtils`, `SnapStream` | snapshots |
 //! | [`AclCache`] | `ReferenceCountedACLCache` | ACL ids with reference counts |
 //! | [`read_epoch`], [`write_epoch`] | `QuorumPeer` epoch files | acceptedEpoch, currentEpoch |
 //! | [`recover`] | `FileTxnSnapLog.restore` | newest valid snapshot + the log after it |
 //! | [`truncate_log`], [`last_logged_zxid`] | `FileTxnLog.truncate`, `getLastLoggedZxid` | TRUNC |
 //! | [`SnapScheduler`], [`purge`] | `SyncRequestProcessor`, `PurgeTxnLog` | when to snapshot, autopurge |
-//! | [`ReplayTree`] | `DataTree.processTxn` on replay | reference model of apply, tree digest |
 //! | [`dump_log`], [`dump_snapshot`] | `LogFormatter`, `SnapshotFormatter` | the operator tool's output |
 //!
 //! # How the server uses it
 //!
 //! 1. Start-up: [`recover`]`(&`[`DataDirs`]`::new(data_dir, data_log_dir))` returns the newest
-//!    readable [`Snapshot`] and the [`TxnEntry`]s after it. Build the tree from
-//!    `snapshot.nodes` / `acls` / `sessions`, then apply every entry idempotently (see
-//!    [`ReplayTree`] for the exact rules, including the quirks Apache ZooKeeper has).
+//!    readable [`Snapshot`] and the [`TxnEntry`](zk_core::txn::TxnEntry)s after it (zk-core's log entry: header,
+//!    record, digest). Build the tree from `snapshot.nodes` / `acls` / `sessions`, then apply
+//!    every entry idempotently (the `tests` crate's `replay::ReplayTree` is a reference model of
+//!    the exact rules, including the quirks Apache ZooKeeper has).
 //!    Sessions restored this way must expire after their timeout unless their clients return.
 //!    With no snapshot at all, write one of the empty tree first (Apache ZooKeeper writes
 //!    `snapshot.0`), so that later logs never lack a base.
@@ -49,7 +48,6 @@
 mod acl_cache;
 mod checksum;
 mod dump;
-mod entry;
 mod epoch;
 mod error;
 mod files;
@@ -57,8 +55,6 @@ mod logiter;
 mod logscan;
 mod policy;
 mod recovery;
-mod replay;
-mod replay_view;
 mod snapshot;
 mod snapshot_read;
 mod truncate;
@@ -67,7 +63,6 @@ mod txnlog;
 pub use acl_cache::{AclCache, OPEN_UNSAFE_ACL_ID};
 pub use checksum::{adler32, node_digest, Adler32Stream, Crc32, DIGEST_VERSION};
 pub use dump::{acl_str, describe_txn, dump_log, dump_snapshot, format_time};
-pub use entry::{LogTxn, TxnEntry};
 pub use epoch::{
     is_updating_epoch, read_epoch, set_updating_epoch, write_epoch, ACCEPTED_EPOCH, CURRENT_EPOCH,
     UPDATING_EPOCH,
@@ -81,7 +76,6 @@ pub use logiter::{TornTail, TxnLogIter};
 pub use logscan::{scan_log_bytes, scan_log_file, LogEnd, LogFileScan};
 pub use policy::{purge, purge_plan, SnapScheduler, DEFAULT_SNAP_COUNT, DEFAULT_SNAP_SIZE_BYTES};
 pub use recovery::{recover, DataDirs, Recovered};
-pub use replay::{ReplayNode, ReplayTree, CONTAINER_OWNER, TTL_OWNER_MASK};
 pub use snapshot::{SnapDigest, SnapshotWriter, SNAPSHOT_DBID, SNAPSHOT_SYNC_EVERY};
 pub use snapshot_read::{parse_snapshot, read_snapshot, SnapNode, Snapshot};
 pub use truncate::{last_logged_zxid, truncate_log};

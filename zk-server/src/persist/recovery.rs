@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use zk_core::txn::TxnEntry;
 use zk_core::Zxid;
 
-use super::entry::TxnEntry;
 use super::error::{PersistError, Result};
 use super::files::{list, version_dir, LOG_PREFIX, SNAPSHOT_PREFIX};
 use super::logiter::{TornTail, TxnLogIter};

@@ -27,7 +27,8 @@
 //! contain it: a create of an existing node is skipped (but its ACL is still interned, since the
 //! ACL map was written before the node), a delete of a missing node is skipped, setData and
 //! setACL set absolute values from the record, and the parent's cversion/pzxid only move
-//! forward (`parentCVersion > cversion`). [`ReplayTree`](super::ReplayTree) is the reference.
+//! forward (`parentCVersion > cversion`). The `tests` crate's `replay::ReplayTree` is the
+//! reference.
 //! The session table and ACL map are written first: the server should take both at the start.
 //!
 //! The file is written as `tmp.snapshot.<zxid>`, fsynced and renamed, so a crash never leaves a

@@ -179,7 +179,7 @@ fn queue<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::TxnBody;
+    use zk_core::txn::TxnBody;
     use zk_core::txn::{ErrorTxn, TxnHeader};
     use zk_core::SessionId;
 

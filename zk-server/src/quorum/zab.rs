@@ -5,7 +5,8 @@
 use zk_core::txn::TxnHeader;
 use zk_core::{SessionId, Zxid};
 
-use crate::core::{DataTree, ForwardedRequest, TxnBody};
+use crate::core::{DataTree, ForwardedRequest};
+use zk_core::txn::TxnBody;
 
 /// The Zab protocol version a learner and a leader announce (`0x10000`, Zab 1.0).
 pub const PROTOCOL_VERSION: i32 = 0x10000;

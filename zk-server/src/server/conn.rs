@@ -9,8 +9,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
-use zk_core::jute::Decode;
-use zk_core::proto::ConnectRequest;
+use zk_core::frame::FrameReader;
+use zk_core::jute::{Decode, Reader};
+use zk_core::proto::{ConnectRequest, RequestHeader};
 
 use crate::core::ConnId;
 use crate::fourlw;
@@ -97,16 +98,17 @@ pub(crate) async fn serve(
     let _ = writer.await;
 }
 
+/// Reads the payload of a frame whose length prefix is `len_bytes`; a negative length or one
+/// over jute.maxbuffer closes the connection.
 async fn read_frame(
     rd: &mut BufReader<OwnedReadHalf>,
     len_bytes: [u8; 4],
-    max: usize,
+    frames: FrameReader,
 ) -> Result<Vec<u8>, &'static str> {
-    let len = i32::from_be_bytes(len_bytes);
-    if len < 0 || len as usize > max {
-        return Err("frame length out of range");
-    }
-    let mut buf = vec![0u8; len as usize];
+    let len = frames
+        .check_len(len_bytes)
+        .map_err(|_| "frame length out of range")?;
+    let mut buf = vec![0u8; len];
     rd.read_exact(&mut buf).await.map_err(|_| "eof")?;
     Ok(buf)
 }
@@ -119,11 +121,12 @@ async fn read_loop(
     limits: ConnLimits,
     permits: &Semaphore,
 ) -> Result<(), &'static str> {
-    let frame = tokio::time::timeout(SESSIONLESS_TIMEOUT, read_frame(rd, first, limits.max_frame))
+    let frames = FrameReader::new(limits.max_frame);
+    let frame = tokio::time::timeout(SESSIONLESS_TIMEOUT, read_frame(rd, first, frames))
         .await
         .map_err(|_| "no connect request")??;
-    let req = ConnectRequest::decode(&mut zk_core::jute::Reader::new(&frame))
-        .map_err(|_| "bad connect request")?;
+    let req =
+        ConnectRequest::decode(&mut Reader::new(&frame)).map_err(|_| "bad connect request")?;
     engine
         .send(ToEngine::Connect { conn, req })
         .await
@@ -131,20 +134,17 @@ async fn read_loop(
     loop {
         let mut len = [0u8; 4];
         rd.read_exact(&mut len).await.map_err(|_| "eof")?;
-        let frame = read_frame(rd, len, limits.max_frame).await?;
-        if frame.len() < 8 {
-            return Err("short request header");
-        }
-        let xid = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
-        let op = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+        let frame = read_frame(rd, len, frames).await?;
+        let mut r = Reader::new(&frame);
+        let header = RequestHeader::decode(&mut r).map_err(|_| "short request header")?;
         // Bound in-flight requests: wait for a reply to be written before reading more.
         permits.acquire().await.map_err(|_| "closed")?.forget();
         engine
             .send(ToEngine::Request {
                 conn,
-                xid,
-                op,
-                body: frame[8..].to_vec(),
+                xid: header.xid,
+                op: header.op_type,
+                body: r.rest().to_vec(),
             })
             .await
             .map_err(|_| "engine gone")?;

@@ -7,9 +7,9 @@ use std::sync::{mpsc, Arc};
 
 use tokio::sync::watch;
 use zk_core::jute::Encode;
-use zk_core::txn::TxnHeader;
+use zk_core::txn::{TxnBody, TxnHeader};
 
-use crate::core::{DataTree, TxnBody};
+use crate::core::DataTree;
 use crate::sink::TxnSink;
 
 /// How far the log is durable.

@@ -5,9 +5,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use zk_client::{Client, CreateOptions, Error};
+use zk_core::ephemeral::MAX_TTL_MS;
 use zk_core::{AddWatchMode, CreateMode, EventType, Stat, WatcherType};
 
-use super::{ok_or_fail, Outcome, Shell, MAX_TTL_MS};
+use super::{ok_or_fail, Outcome, Shell};
 use crate::cli::acl::parse_acl;
 use crate::cli::command::{Command, WatchKindArg};
 use crate::cli::format;

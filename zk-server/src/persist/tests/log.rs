@@ -14,7 +14,7 @@ fn log_file_golden_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let e = TxnEntry {
         header: header(1, OpCode::CreateSession),
-        body: CreateSessionTxn { timeout_ms: 30_000 }.to_bytes().into(),
+        record: CreateSessionTxn { timeout_ms: 30_000 }.to_bytes().into(),
         digest: Some(TxnDigest {
             version: 2,
             tree_digest: 5,
@@ -48,13 +48,13 @@ fn log_round_trip_across_rolls_and_preallocation() {
         if i == 100 || i == 200 {
             log.roll().unwrap();
         }
-        log.append(&e.header, &e.body, None).unwrap();
+        log.append(&e.header, &e.record, None).unwrap();
         if i % 7 == 0 {
             log.sync().unwrap();
         }
     }
     assert!(
-        log.append(&all[0].header, &all[0].body, None).is_err(),
+        log.append(&all[0].header, &all[0].record, None).is_err(),
         "zxids must increase"
     );
     log.close().unwrap();
@@ -183,7 +183,7 @@ fn torn_tail_in_an_older_file_is_a_hard_error() {
         if i == 3 {
             log.roll().unwrap();
         }
-        log.append(&e.header, &e.body, None).unwrap();
+        log.append(&e.header, &e.record, None).unwrap();
     }
     log.close().unwrap();
     let path = dir.path().join("log.1");
@@ -210,7 +210,7 @@ fn truncate_cuts_back_to_a_zxid_across_files() {
         if i == 10 || i == 20 {
             log.roll().unwrap();
         }
-        log.append(&e.header, &e.body, None).unwrap();
+        log.append(&e.header, &e.record, None).unwrap();
     }
     log.close().unwrap();
     assert_eq!(last_logged_zxid(dir.path()).unwrap(), Some(Zxid(30)));

@@ -1,6 +1,7 @@
-//! Format tests across the module: golden files, torn tails, corruption, fallback, fuzzy replay.
+//! Format tests across the module: golden files, torn tails, corruption, the dump tool. The
+//! tests that check recovery against the replay model are in the `tests` crate
+//! (`tests/persist_replay.rs`).
 
-mod fuzzy;
 mod log;
 mod snap;
 
@@ -43,7 +44,7 @@ pub(super) fn create(zxid: i64, path: &str, cversion: i32) -> TxnEntry {
     };
     TxnEntry {
         header: header(zxid, OpCode::Create),
-        body: body.to_bytes().into(),
+        record: body.to_bytes().into(),
         digest: None,
     }
 }
@@ -58,7 +59,7 @@ pub(super) fn creates(n: i64) -> Vec<TxnEntry> {
 pub(super) fn write_log(dir: &Path, entries: &[TxnEntry]) {
     let mut log = TxnLog::open(dir, config()).unwrap();
     for e in entries {
-        log.append(&e.header, &e.body, e.digest.as_ref()).unwrap();
+        log.append(&e.header, &e.record, e.digest.as_ref()).unwrap();
     }
     log.close().unwrap();
 }

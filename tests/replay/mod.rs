@@ -1,9 +1,9 @@
-//! A self-contained model of applying transactions to a data tree as Apache ZooKeeper replays
+//! A test oracle: a self-contained model of applying transactions to a data tree as Apache ZooKeeper replays
 //! them at start-up (`FileTxnSnapLog.processTransaction`, `DataTree.processTxn`), with the
 //! 3.6+ tree digest kept incrementally.
 //!
 //! The server core owns the real data tree; this model is the reference the persistence tests
-//! check against (its digest equals the `TxnDigest` Apache ZooKeeper logs after every txn).
+//! (here and in `tests/persist_*.rs`) check against (its digest equals the `TxnDigest` Apache ZooKeeper logs after every txn).
 //! Replay over a fuzzy snapshot is idempotent only with Apache ZooKeeper's exact rules:
 //! - create (all four kinds): parent missing: skip. The ACL is interned first. Node exists:
 //!   skip, except that op `create` (1, not create2) still raises the parent's cversion. The
@@ -18,18 +18,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bytes::Bytes;
 use zk_core::data::{Acl, StatPersisted};
-use zk_core::txn::TxnHeader;
+use zk_core::ephemeral::{CONTAINER_OWNER, TTL_OWNER_MASK};
+use zk_core::txn::{TxnBody, TxnEntry, TxnHeader};
 use zk_core::{DecodeError, OpCode, SessionId, Zxid};
+use zk_server::persist::{node_digest, AclCache};
 
-use super::acl_cache::AclCache;
-use super::checksum::node_digest;
-use super::entry::{LogTxn, TxnEntry};
-use super::error::Result;
-
-/// `EphemeralType.CONTAINER_EPHEMERAL_OWNER`.
-pub const CONTAINER_OWNER: i64 = i64::MIN;
-/// `EphemeralType` extended mask: the owner of a TTL node is this ORed with the TTL in ms.
-pub const TTL_OWNER_MASK: i64 = 0xff00_0000_0000_0000_u64 as i64;
+mod view;
 
 /// One node of the model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,18 +41,18 @@ pub struct ReplayNode {
 /// The data tree model: nodes by path ("/" is the root), ACL map, sessions, digest.
 #[derive(Debug, Clone)]
 pub struct ReplayTree {
-    pub(super) nodes: HashMap<String, ReplayNode>,
-    pub(super) ephemerals: BTreeMap<i64, BTreeSet<String>>,
+    nodes: HashMap<String, ReplayNode>,
+    ephemerals: BTreeMap<i64, BTreeSet<String>>,
     /// The ACL map.
     pub acls: AclCache,
     /// Live sessions and their timeouts.
     pub sessions: BTreeMap<SessionId, i32>,
-    pub(super) digest: i64,
+    digest: i64,
     /// The last zxid applied (or the snapshot's).
     pub last_zxid: Zxid,
 }
 
-pub(super) fn parent_and_name(path: &str) -> (&str, &str) {
+fn parent_and_name(path: &str) -> (&str, &str) {
     let i = path.rfind('/').unwrap_or(0);
     (if i == 0 { "/" } else { &path[..i] }, &path[i + 1..])
 }
@@ -70,13 +64,7 @@ impl Default for ReplayTree {
 }
 
 impl ReplayTree {
-    pub(super) fn insert(
-        &mut self,
-        path: &str,
-        data: Option<Bytes>,
-        acl: i64,
-        stat: StatPersisted,
-    ) {
+    fn insert(&mut self, path: &str, data: Option<Bytes>, acl: i64, stat: StatPersisted) {
         // A map put, as NodeHashMapImpl.put: a node left behind when replay deleted its parent
         // (a fuzzy snapshot held the parent's later incarnation) is replaced, digest and all.
         if let Some(old) = self.nodes.remove(path) {
@@ -113,7 +101,7 @@ impl ReplayTree {
     }
 
     /// Changes a node, keeping the digest right. False if there is no such node.
-    pub(super) fn update(&mut self, path: &str, f: impl FnOnce(&mut ReplayNode)) -> bool {
+    fn update(&mut self, path: &str, f: impl FnOnce(&mut ReplayNode)) -> bool {
         let Some(n) = self.nodes.get_mut(path) else {
             return false;
         };
@@ -127,19 +115,19 @@ impl ReplayTree {
     /// Applies one logged transaction as replay does: creates of existing nodes and deletes of
     /// missing ones are skipped, so replaying over a fuzzy snapshot is idempotent.
     pub fn apply(&mut self, entry: &TxnEntry) -> Result<(), DecodeError> {
-        let txn = entry.txn()?;
+        let txn = entry.body()?;
         self.apply_txn(&entry.header, entry.header.txn_type, &txn);
         self.last_zxid = self.last_zxid.max(entry.header.zxid);
         Ok(())
     }
 
-    fn apply_txn(&mut self, h: &TxnHeader, txn_type: i32, txn: &LogTxn) {
+    fn apply_txn(&mut self, h: &TxnHeader, txn_type: i32, txn: &TxnBody) {
         let zxid = h.zxid;
         match txn {
-            LogTxn::CreateSession(t) => {
+            TxnBody::CreateSession(t) => {
                 self.sessions.insert(h.client_id, t.timeout_ms);
             }
-            LogTxn::CloseSession(t) => {
+            TxnBody::CloseSession(t) => {
                 self.sessions.remove(&h.client_id);
                 for p in &t.paths_to_delete {
                     self.delete(p, zxid);
@@ -149,7 +137,7 @@ impl ReplayTree {
                     self.delete(&p, zxid);
                 }
             }
-            LogTxn::Create(t) => {
+            TxnBody::Create(t) => {
                 let owner = if t.ephemeral { h.client_id.0 } else { 0 };
                 // Replay of a `create` (not create2) that finds the node adjusts the parent's
                 // cversion anyway (DataTree.processTxn, "Adjusting parent cversion").
@@ -164,7 +152,7 @@ impl ReplayTree {
                     adjust,
                 );
             }
-            LogTxn::CreateContainer(t) => {
+            TxnBody::CreateContainer(t) => {
                 self.create(
                     &t.path,
                     &t.data,
@@ -175,12 +163,12 @@ impl ReplayTree {
                     false,
                 );
             }
-            LogTxn::CreateTtl(t) => {
+            TxnBody::CreateTtl(t) => {
                 let owner = TTL_OWNER_MASK | t.ttl;
                 self.create(&t.path, &t.data, &t.acl, owner, t.parent_cversion, h, false);
             }
-            LogTxn::Delete(t) => self.delete(&t.path, zxid),
-            LogTxn::SetData(t) => {
+            TxnBody::Delete(t) => self.delete(&t.path, zxid),
+            TxnBody::SetData(t) => {
                 self.update(&t.path, |n| {
                     n.data = t.data.clone();
                     n.stat.version = t.version;
@@ -188,7 +176,7 @@ impl ReplayTree {
                     n.stat.mtime = h.time;
                 });
             }
-            LogTxn::SetAcl(t) => {
+            TxnBody::SetAcl(t) => {
                 if let Some(old) = self.nodes.get(&t.path).map(|n| n.acl) {
                     let id = self.acls.intern(&t.acl);
                     self.acls.remove_usage(old);
@@ -198,8 +186,8 @@ impl ReplayTree {
                     });
                 }
             }
-            LogTxn::Multi(subs) => {
-                if subs.iter().any(|(_, t)| matches!(t, LogTxn::Error(_))) {
+            TxnBody::Multi(subs) => {
+                if subs.iter().any(|(_, t)| matches!(t, TxnBody::Error(_))) {
                     return; // A failed multi changed nothing.
                 }
                 for (sub_type, sub) in subs {

@@ -8,11 +8,9 @@
 //! during the snapshot references an id the map lacks, and replay cannot repair it (seed 4
 //! showed it); a map derived from the nodes written always resolves.
 
-use bytes::Bytes;
-use zk_core::data::{Acl, Id};
-use zk_core::jute::Encode;
-use zk_core::txn::*;
-use zk_core::{OpCode, Perms, SessionId, Zxid};
+use zk_core::data::Id;
+use zk_core::Perms;
+use zk_server::persist::{node_digest, SnapshotWriter};
 
 use super::*;
 
@@ -107,7 +105,7 @@ fn next_txn(live: &ReplayTree, rng: &mut Rng, zxid: i64) -> TxnEntry {
     };
     TxnEntry {
         header,
-        body: body.into(),
+        record: body.into(),
         digest: None,
     }
 }

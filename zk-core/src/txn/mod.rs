@@ -1,7 +1,21 @@
-//! The transaction records of `org.apache.zookeeper.txn` and the persistence file header.
+//! The transaction records of `org.apache.zookeeper.txn`, the persistence file header, and
+//! whole transactions: [`TxnBody`] (the record a header's type selects) and [`TxnEntry`] (header,
+//! record and digest, the bytes of a log record and of a quorum PROPOSAL).
 //!
 //! These are what Apache ZooKeeper writes to its transaction log and replicates between servers;
 //! they live here, beside the client records, because they share the jute codec and its fuzzing.
+//!
+//! | item | Apache ZooKeeper | what |
+//! |---|---|---|
+//! | [`TxnHeader`], [`CreateTxn`], ... | `zookeeper.jute` records | one record each |
+//! | [`TxnBody`] | `SerializeUtils.deserializeTxn`'s switch | the record by header type, multi |
+//! | [`TxnEntry`] | `TxnLogEntry`, `Util.marshallTxnEntry` | header + record + digest |
+
+mod body;
+mod entry;
+
+pub use body::TxnBody;
+pub use entry::{TxnEntry, DIGEST_LEN};
 
 use bytes::Bytes;
 

@@ -8,12 +8,9 @@ use bytes::Bytes;
 use zk_core::data::{Acl, Stat, StatPersisted};
 use zk_core::{SessionId, Zxid};
 
-use super::acl_cache::AclCache;
-use super::checksum::DIGEST_VERSION;
-use super::error::Result;
-use super::replay::{parent_and_name, ReplayNode, ReplayTree};
-use super::snapshot::{SnapDigest, SnapshotWriter};
-use super::snapshot_read::Snapshot;
+use zk_server::persist::{AclCache, Result, SnapDigest, Snapshot, SnapshotWriter, DIGEST_VERSION};
+
+use super::{parent_and_name, ReplayNode, ReplayTree};
 
 impl ReplayTree {
     /// The tree of a fresh Apache ZooKeeper: `/`, `/zookeeper`, `/zookeeper/quota` and
