@@ -94,6 +94,15 @@ impl Core {
         }
     }
 
+    /// Replaces the tree (a SNAP sync, or a reload after a TRUNC). Only while not serving.
+    pub fn replace_tree(&mut self, tree: super::DataTree) {
+        assert!(
+            matches!(self.mode, CoreMode::NotServing),
+            "the tree is replaced only while not serving"
+        );
+        self.tree = tree;
+    }
+
     /// Leader: the zxid of the last proposal.
     pub fn last_proposed(&self) -> Zxid {
         self.pipe.last_proposed

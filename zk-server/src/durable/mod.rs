@@ -65,6 +65,51 @@ pub fn recover_tree(cfg: &ServerConfig) -> io::Result<DataTree> {
     Ok(tree)
 }
 
+/// [`recover_tree`] for an ensemble member: also the last `recent` transactions replayed, oldest
+/// first, which seed the committed log a new leader DIFFs from.
+///
+/// # Errors
+/// As [`recover_tree`].
+pub fn recover_member(
+    cfg: &ServerConfig,
+    recent: usize,
+) -> io::Result<(DataTree, Vec<crate::quorum::zab::Txn>)> {
+    let started = Instant::now();
+    let dirs = data_dirs(cfg);
+    for d in [&dirs.snap_dir, &dirs.log_dir] {
+        std::fs::create_dir_all(d)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", d.display())))?;
+    }
+    remove_unfinished_snapshots(&dirs.snap_dir);
+    let rec = recover(&dirs)?;
+    let had_snapshot = rec.snapshot.is_some();
+    let skip = rec.txns.len().saturating_sub(recent);
+    let mut tail = Vec::new();
+    for e in &rec.txns[skip..] {
+        let body = e.body().map_err(|err| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("log record of zxid {} does not decode: {err}", e.header.zxid),
+            )
+        })?;
+        tail.push(crate::quorum::zab::Txn {
+            header: e.header.clone(),
+            body,
+        });
+    }
+    let tree = build_tree(rec)?;
+    if !had_snapshot {
+        write_snapshot(&dirs.snap_dir, &tree)?;
+    }
+    tracing::info!(
+        nodes = tree.node_count(),
+        zxid = %tree.last_zxid(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "recovered the data tree"
+    );
+    Ok((tree, tail))
+}
+
 /// Deletes `tmp.snapshot.*` files (and their `.nodes` spill files): snapshots a crash cut
 /// short. They are never read (their names are not `snapshot.*`); this only frees the space.
 fn remove_unfinished_snapshots(snap_dir: &std::path::Path) {

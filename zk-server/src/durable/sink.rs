@@ -114,6 +114,23 @@ impl FileSink {
         })
     }
 
+    /// Starts a new log file at the next append (after a snapshot of a SNAP sync).
+    ///
+    /// # Errors
+    /// Writing out the current file's buffer failed.
+    pub fn roll_log(&mut self) -> io::Result<()> {
+        Ok(self.log.roll()?)
+    }
+
+    /// Waits for a background snapshot being written, at full speed.
+    pub fn finish_snapshot(&mut self) {
+        self.pace.store(0, Ordering::Relaxed);
+        if let Some(h) = self.writer.take() {
+            let _ = h.join();
+        }
+        self.pace.store(SNAPSHOT_PACE_PERCENT, Ordering::Relaxed);
+    }
+
     fn writer_busy(&mut self) -> bool {
         match &self.writer {
             Some(h) if !h.is_finished() => true,

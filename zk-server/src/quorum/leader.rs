@@ -144,6 +144,19 @@ impl Leader {
         (synced, all)
     }
 
+    /// Every learner's link.
+    pub(crate) fn links(&self) -> Vec<LinkId> {
+        self.handlers.keys().copied().collect()
+    }
+
+    /// Proposals logged but not committed (replayed into the tree when the role ends).
+    pub(crate) fn logged_uncommitted(&mut self) -> Vec<Txn> {
+        std::mem::take(&mut self.outstanding)
+            .into_values()
+            .map(|o| o.txn)
+            .collect()
+    }
+
     /// Proposals awaiting a quorum.
     pub fn outstanding(&self) -> usize {
         self.outstanding.len()

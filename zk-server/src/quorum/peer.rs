@@ -1,0 +1,609 @@
+//! One ensemble member (`QuorumPeer`), sans-IO: the core, the election, and the Zab role it
+//! plays, wired together.
+//!
+//! The peer looks for a leader (Fast Leader Election), then leads, follows or observes until
+//! the role ends (the leader lost its quorum, the learner lost its leader, a protocol error),
+//! and looks again. Before each election it waits for its disk to finish every write it was
+//! given, then replays into the tree the proposals it logged but never saw committed, as
+//! Apache ZooKeeper's `fastForwardDataBase` does: the tree it votes with is exactly what its
+//! disk holds.
+//!
+//! Inputs are calls with the current time (`now_ms`, monotonic); outputs come out of
+//! [`Peer::poll_output`]; [`Peer::poll_timeout`] says when to call [`Peer::tick`].
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use zk_core::proto::ConnectRequest;
+use zk_core::Zxid;
+
+use super::ctx::{Ctx, DiskState, Ensemble, ZabOut, ZabTiming};
+use super::disk::{CommittedLog, DiskDone, DiskOp};
+use super::election::{Delivery, Election, ElectionTiming, Output as ElectionOutput};
+use super::leader::Leader;
+use super::learner::Learner;
+use super::notification::{Notification, ToSend};
+use super::verifier::QuorumVerifier;
+use super::vote::ServerState;
+use super::zab::{LinkId, Txn, Zab};
+use crate::core::{ConnId, Core, CoreMode, Output, ToReplicate};
+
+/// A member's settings.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// myid.
+    pub my_id: i64,
+    /// The quorum configuration.
+    pub verifier: QuorumVerifier,
+    /// Zab's timing and limits.
+    pub timing: ZabTiming,
+    /// The election's timing.
+    pub election: ElectionTiming,
+}
+
+/// What a member starts from: its recovered tree and epoch files.
+#[derive(Debug)]
+pub struct Boot {
+    /// The tree recovered from the snapshot and the log.
+    pub tree: crate::core::DataTree,
+    /// `acceptedEpoch`.
+    pub accepted_epoch: u32,
+    /// `currentEpoch`.
+    pub current_epoch: u32,
+    /// The last transactions replayed at recovery (at most commitLogCount), oldest first:
+    /// they seed the committed log, so a new leader can DIFF at once.
+    pub recent: Vec<Txn>,
+}
+
+/// Something the driver must do.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PeerOutput {
+    /// A client connection's output.
+    Client(Output),
+    /// Send an election notification.
+    Election(ToSend),
+    /// Connect to every member's election port (nothing could be delivered).
+    ElectionConnectAll,
+    /// Open a quorum link to `sid`.
+    QuorumConnect {
+        /// The link.
+        link: LinkId,
+        /// The member.
+        sid: i64,
+    },
+    /// Send on a quorum link.
+    QuorumSend {
+        /// The link.
+        link: LinkId,
+        /// The message.
+        msg: Zab,
+    },
+    /// Close a quorum link.
+    QuorumClose {
+        /// The link.
+        link: LinkId,
+    },
+    /// A disk operation (in order).
+    Disk(DiskOp),
+    /// The member's state changed.
+    State(ServerState),
+    /// The member cannot go on (its disk failed).
+    Fatal(String),
+}
+
+/// The role being played.
+#[derive(Debug)]
+enum Role {
+    /// Electing (or waiting for the disk before electing).
+    Looking,
+    Leading(Leader),
+    Following(Learner),
+    Observing(Learner),
+}
+
+/// One ensemble member.
+#[derive(Debug)]
+pub struct Peer {
+    cfg: PeerConfig,
+    ensemble: Ensemble,
+    core: Core,
+    log: CommittedLog,
+    disk: DiskState,
+    election: Election,
+    role: Role,
+    /// Waiting for this barrier before the election starts, with the proposals to replay.
+    draining: Option<(u64, Vec<Txn>)>,
+    zout: VecDeque<ZabOut>,
+    out: VecDeque<PeerOutput>,
+    next_link: u64,
+    next_token: u64,
+    delivery: Delivery,
+    fatal: bool,
+    /// When the last election started, and how long the last one took (ms).
+    election_started: i64,
+    last_election_ms: i64,
+}
+
+impl Peer {
+    /// A member over its recovered state; it starts looking for a leader at once.
+    pub fn new(cfg: PeerConfig, core: Core, boot: Boot, now_ms: i64) -> Peer {
+        let ensemble = Ensemble {
+            voters: cfg.verifier.voters(),
+            observers: cfg.verifier.observers(),
+            config_text: cfg.verifier.to_qv_text(),
+            config_version: cfg.verifier.version(),
+        };
+        let mut core = core;
+        let mut tree = boot.tree;
+        tree.set_config_node(&ensemble.config_text, now_ms);
+        core.set_mode(now_ms, CoreMode::NotServing, 0);
+        core.replace_tree(tree);
+        let mut log = CommittedLog::new(cfg.timing.commit_log_count);
+        for t in boot.recent {
+            log.push(t);
+        }
+        let last = core.tree().last_zxid();
+        let election = Election::new(cfg.my_id, &cfg.verifier, cfg.election);
+        let mut p = Peer {
+            cfg,
+            ensemble,
+            core,
+            log,
+            disk: DiskState {
+                accepted_epoch: boot.accepted_epoch,
+                current_epoch: boot.current_epoch,
+                last_appended: last,
+                synced: last,
+            },
+            election,
+            role: Role::Looking,
+            draining: None,
+            zout: VecDeque::new(),
+            out: VecDeque::new(),
+            next_link: LinkId::OUTGOING,
+            next_token: 0,
+            delivery: Delivery::Delivered,
+            fatal: false,
+            election_started: now_ms,
+            last_election_ms: 0,
+        };
+        p.start_election(now_ms);
+        p.pump(now_ms);
+        p
+    }
+
+    /// The core (tree, sessions, connections).
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// The member's id.
+    pub fn my_id(&self) -> i64 {
+        self.cfg.my_id
+    }
+
+    /// The state: LOOKING, LEADING, FOLLOWING or OBSERVING.
+    pub fn state(&self) -> ServerState {
+        match self.role {
+            Role::Looking => ServerState::Looking,
+            Role::Leading(_) => ServerState::Leading,
+            Role::Following(_) => ServerState::Following,
+            Role::Observing(_) => ServerState::Observing,
+        }
+    }
+
+    /// True while the member serves clients.
+    pub fn serving(&self) -> bool {
+        matches!(self.core.mode(), CoreMode::Leader | CoreMode::Learner)
+    }
+
+    /// The leader this member follows or observes (itself when leading).
+    pub fn leader(&self) -> Option<i64> {
+        match &self.role {
+            Role::Looking => None,
+            Role::Leading(_) => Some(self.cfg.my_id),
+            Role::Following(l) | Role::Observing(l) => Some(l.leader()),
+        }
+    }
+
+    /// The leader state machine, when leading.
+    pub fn leader_state(&self) -> Option<&Leader> {
+        match &self.role {
+            Role::Leading(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The epochs and the disk's progress.
+    pub fn disk_state(&self) -> DiskState {
+        self.disk
+    }
+
+    /// How long the last election took (ms).
+    pub fn last_election_ms(&self) -> i64 {
+        self.last_election_ms
+    }
+
+    /// The election (votes, round).
+    pub fn election(&self) -> &Election {
+        &self.election
+    }
+
+    /// The ensemble as this member sees it.
+    pub fn ensemble(&self) -> &Ensemble {
+        &self.ensemble
+    }
+
+    /// The next output.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<PeerOutput> {
+        self.out.pop_front()
+    }
+
+    /// When [`tick`](Self::tick) must be called next.
+    pub fn poll_timeout(&self) -> Option<i64> {
+        let role = match &self.role {
+            Role::Looking => None,
+            Role::Leading(l) => Some(l.deadline()),
+            Role::Following(l) | Role::Observing(l) => Some(l.deadline()),
+        };
+        match (self.election.poll_timeout(), role) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether the election port delivered the last notifications (`haveDelivered`).
+    pub fn set_delivery(&mut self, delivered: bool) {
+        self.delivery = if delivered {
+            Delivery::Delivered
+        } else {
+            Delivery::Undelivered
+        };
+    }
+
+    /// Timers: the election's, the role's.
+    pub fn tick(&mut self, now_ms: i64) {
+        if self.election.poll_timeout().is_some_and(|t| now_ms >= t) {
+            self.election.handle_timeout(now_ms, self.delivery);
+        }
+        self.with_role(now_ms, |role, cx| match role {
+            Role::Leading(l) => l.tick(cx),
+            Role::Following(l) | Role::Observing(l) => l.tick(cx),
+            Role::Looking => {}
+        });
+        self.pump(now_ms);
+    }
+
+    /// Session expiry (call at tickTime boundaries): only a leader expires sessions.
+    pub fn expire_sessions(&mut self, now_ms: i64) {
+        self.core.tick(now_ms);
+        self.pump(now_ms);
+    }
+
+    /// The container and TTL reaper (only a leader reaps).
+    pub fn reap(&mut self, now_ms: i64, limit: usize) {
+        self.core.reap(now_ms, limit);
+        self.pump(now_ms);
+    }
+
+    /// A client connected.
+    pub fn client_accept(&mut self, now_ms: i64, conn: ConnId, remote: SocketAddr) {
+        self.core.accept(now_ms, conn, remote);
+        self.pump(now_ms);
+    }
+
+    /// A client's handshake.
+    pub fn client_connect(&mut self, now_ms: i64, conn: ConnId, req: &ConnectRequest) {
+        self.core.connect(now_ms, conn, req);
+        self.pump(now_ms);
+    }
+
+    /// A client's request.
+    pub fn client_request(&mut self, now_ms: i64, conn: ConnId, xid: i32, op: i32, body: &[u8]) {
+        self.core.request(now_ms, conn, xid, op, body);
+        self.pump(now_ms);
+    }
+
+    /// A client's connection went away.
+    pub fn client_closed(&mut self, now_ms: i64, conn: ConnId) {
+        self.core.disconnected(conn);
+        self.pump(now_ms);
+    }
+
+    /// An election notification (any state: the receiver always answers).
+    pub fn election_message(&mut self, now_ms: i64, n: Notification) {
+        self.election.handle_notification(now_ms, n);
+        self.pump(now_ms);
+    }
+
+    /// A learner connected to this member's quorum port.
+    pub fn quorum_accepted(&mut self, now_ms: i64, link: LinkId) {
+        if matches!(self.role, Role::Leading(_)) {
+            self.with_role(now_ms, |role, cx| {
+                if let Role::Leading(l) = role {
+                    l.accepted(cx, link);
+                }
+            });
+        } else {
+            // Only a leader listens (Apache ZooKeeper's learners retry).
+            self.out.push_back(PeerOutput::QuorumClose { link });
+        }
+        self.pump(now_ms);
+    }
+
+    /// A quorum link this member opened is up.
+    pub fn quorum_connected(&mut self, now_ms: i64, link: LinkId) {
+        self.with_role(now_ms, |role, cx| {
+            if let Role::Following(l) | Role::Observing(l) = role {
+                l.connected(cx, link);
+            }
+        });
+        self.pump(now_ms);
+    }
+
+    /// A message on a quorum link.
+    pub fn quorum_message(&mut self, now_ms: i64, link: LinkId, m: Zab) {
+        self.with_role(now_ms, |role, cx| match role {
+            Role::Leading(l) => l.message(cx, link, m),
+            Role::Following(l) | Role::Observing(l) => l.message(cx, link, m),
+            Role::Looking => {}
+        });
+        self.pump(now_ms);
+    }
+
+    /// A quorum link closed (or could not be opened).
+    pub fn quorum_closed(&mut self, now_ms: i64, link: LinkId) {
+        let next = LinkId(self.next_link);
+        let mut used = false;
+        self.with_role(now_ms, |role, cx| match role {
+            Role::Leading(l) => l.closed(cx, link),
+            Role::Following(l) | Role::Observing(l) => {
+                l.closed(cx, link, next);
+                used = l.link() == next;
+            }
+            Role::Looking => {}
+        });
+        if used {
+            self.next_link += 1;
+        }
+        self.pump(now_ms);
+    }
+
+    /// A disk operation completed.
+    pub fn disk_done(&mut self, now_ms: i64, done: DiskDone) {
+        match done {
+            DiskDone::Synced(z) => {
+                if z > self.disk.synced {
+                    self.disk.synced = z;
+                }
+                self.with_role(now_ms, |role, cx| match role {
+                    Role::Leading(l) => l.synced(cx, z),
+                    Role::Following(l) | Role::Observing(l) => l.synced(cx),
+                    Role::Looking => {}
+                });
+            }
+            DiskDone::EpochWritten { file, epoch } => self.with_role(now_ms, |role, cx| match role {
+                Role::Leading(l) => l.epoch_written(cx, file, epoch),
+                Role::Following(l) | Role::Observing(l) => l.epoch_written(cx, file, epoch),
+                Role::Looking => {}
+            }),
+            DiskDone::SnapshotWritten { .. } => {}
+            DiskDone::Truncated { tree } => self.with_role(now_ms, |role, cx| {
+                if let Role::Following(l) | Role::Observing(l) = role {
+                    l.truncated(cx, tree);
+                }
+            }),
+            DiskDone::LogRead { token, txns } => self.with_role(now_ms, |role, cx| {
+                if let Role::Leading(l) = role {
+                    l.log_read(cx, token, txns);
+                }
+            }),
+            DiskDone::Barrier { token } => {
+                if self.draining.as_ref().is_some_and(|(t, _)| *t == token) {
+                    // Everything handed to the disk before the barrier is durable.
+                    self.disk.synced = self.disk.synced.max(self.disk.last_appended);
+                    if let Some((_, replay)) = self.draining.take() {
+                        self.fast_forward(now_ms, replay);
+                        self.start_election(now_ms);
+                    }
+                }
+            }
+            DiskDone::SnapshotWanted => {
+                let tree = Box::new(self.core.tree().clone());
+                self.out
+                    .push_back(PeerOutput::Disk(DiskOp::Snapshot { tree, wait: false }));
+            }
+            DiskDone::Failed(why) => {
+                tracing::error!(reason = %why, "the disk failed: stopping");
+                self.fatal = true;
+                self.end_role(now_ms, format!("disk failed: {why}"));
+                self.out.push_back(PeerOutput::Fatal(why));
+            }
+        }
+        self.pump(now_ms);
+    }
+
+    fn with_role(&mut self, now_ms: i64, f: impl FnOnce(&mut Role, &mut Ctx<'_>)) {
+        let mut cx = Ctx {
+            now: now_ms,
+            my_id: self.cfg.my_id,
+            core: &mut self.core,
+            log: &mut self.log,
+            disk: &mut self.disk,
+            ensemble: &self.ensemble,
+            timing: &self.cfg.timing,
+            out: &mut self.zout,
+            next_token: &mut self.next_token,
+        };
+        f(&mut self.role, &mut cx);
+    }
+
+    fn start_election(&mut self, now_ms: i64) {
+        if self.fatal {
+            return;
+        }
+        self.election_started = now_ms;
+        if self.election.is_stopped() {
+            self.election = Election::new(self.cfg.my_id, &self.cfg.verifier, self.cfg.election);
+        }
+        let last = self.core.tree().last_zxid();
+        tracing::info!(my_id = self.cfg.my_id, zxid = %last, epoch = self.disk.current_epoch, "looking for a leader");
+        self.out.push_back(PeerOutput::State(ServerState::Looking));
+        self.election
+            .start(now_ms, last, i64::from(self.disk.current_epoch));
+    }
+
+    /// Replays logged-but-uncommitted proposals into the tree (`fastForwardDataBase`).
+    fn fast_forward(&mut self, now_ms: i64, txns: Vec<Txn>) {
+        for t in txns {
+            if t.zxid() > self.core.tree().last_zxid() && t.zxid() <= self.disk.synced {
+                self.core.commit(now_ms, &t.header, &t.body);
+                self.log.push(t);
+            }
+        }
+    }
+
+    /// Ends the role: links close, clients are disconnected, and once the disk has done
+    /// everything it was given the election starts.
+    fn end_role(&mut self, now_ms: i64, why: String) {
+        let role = std::mem::replace(&mut self.role, Role::Looking);
+        let replay = match role {
+            Role::Looking => return,
+            Role::Leading(mut l) => {
+                for link in l.links() {
+                    self.out.push_back(PeerOutput::QuorumClose { link });
+                }
+                l.logged_uncommitted()
+            }
+            Role::Following(mut l) | Role::Observing(mut l) => {
+                self.out.push_back(PeerOutput::QuorumClose { link: l.link() });
+                l.logged_uncommitted()
+            }
+        };
+        tracing::info!(my_id = self.cfg.my_id, reason = %why, "role ended");
+        self.core.set_mode(now_ms, CoreMode::NotServing, 0);
+        self.next_token += 1;
+        let token = self.next_token;
+        self.out
+            .push_back(PeerOutput::Disk(DiskOp::Barrier { token }));
+        self.draining = Some((token, replay));
+    }
+
+    fn begin_role(&mut self, now_ms: i64, leader: i64, state: ServerState) {
+        self.last_election_ms = now_ms - self.election_started;
+        tracing::info!(my_id = self.cfg.my_id, leader, ?state, election_ms = self.last_election_ms, "election decided");
+        self.out.push_back(PeerOutput::State(state));
+        let link = LinkId(self.next_link);
+        let mut role = Role::Looking;
+        self.with_role(now_ms, |_, cx| {
+            role = match state {
+                ServerState::Leading => Role::Leading(Leader::start(cx)),
+                ServerState::Following => Role::Following(Learner::start(cx, leader, false, link)),
+                ServerState::Observing => Role::Observing(Learner::start(cx, leader, true, link)),
+                ServerState::Looking => Role::Looking,
+            };
+        });
+        if matches!(role, Role::Following(_) | Role::Observing(_)) {
+            self.next_link += 1;
+        }
+        self.role = role;
+    }
+
+    /// Moves everything between the core, the role, the election and the outputs until
+    /// nothing is left to move.
+    fn pump(&mut self, now_ms: i64) {
+        loop {
+            let mut moved = false;
+            while let Some(r) = self.core.poll_replicate() {
+                moved = true;
+                self.replicate(now_ms, r);
+            }
+            while let Some(z) = self.zout.pop_front() {
+                moved = true;
+                match z {
+                    ZabOut::Send(link, msg) => self.out.push_back(PeerOutput::QuorumSend { link, msg }),
+                    ZabOut::Connect(link, sid) => {
+                        self.out.push_back(PeerOutput::QuorumConnect { link, sid })
+                    }
+                    ZabOut::Close(link) => self.out.push_back(PeerOutput::QuorumClose { link }),
+                    ZabOut::Disk(op) => self.out.push_back(PeerOutput::Disk(op)),
+                    ZabOut::Serving { epoch } => {
+                        self.election.update_election_vote(i64::from(epoch));
+                    }
+                    ZabOut::Stop(why) => self.end_role(now_ms, why),
+                }
+            }
+            while let Some(o) = self.core.poll_output() {
+                moved = true;
+                self.out.push_back(PeerOutput::Client(o));
+            }
+            while let Some(e) = self.election.poll_output() {
+                moved = true;
+                match e {
+                    ElectionOutput::Send(m) => self.out.push_back(PeerOutput::Election(m)),
+                    ElectionOutput::ConnectAll => self.out.push_back(PeerOutput::ElectionConnectAll),
+                    ElectionOutput::Decided(d) => {
+                        if matches!(self.role, Role::Looking) && self.draining.is_none() {
+                            self.begin_role(now_ms, d.leader, d.state);
+                        }
+                    }
+                    ElectionOutput::Restart(_) => {
+                        if matches!(self.role, Role::Looking) && self.draining.is_none() {
+                            self.election =
+                                Election::new(self.cfg.my_id, &self.cfg.verifier, self.cfg.election);
+                            self.start_election(now_ms);
+                        }
+                    }
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn replicate(&mut self, now_ms: i64, r: ToReplicate) {
+        match r {
+            ToReplicate::Propose { header, body } => self.with_role(now_ms, |role, cx| {
+                if let Role::Leading(l) = role {
+                    l.propose(cx, Txn { header, body });
+                }
+            }),
+            ToReplicate::Forward(f) => self.with_role(now_ms, |role, cx| {
+                if let Role::Following(l) | Role::Observing(l) = role {
+                    l.to_leader(cx, Zab::Request(f));
+                }
+            }),
+            ToReplicate::Revalidate {
+                session,
+                timeout_ms,
+            } => self.with_role(now_ms, |role, cx| {
+                if let Role::Following(l) | Role::Observing(l) = role {
+                    l.to_leader(
+                        cx,
+                        Zab::Revalidate {
+                            session,
+                            timeout_ms,
+                        },
+                    );
+                }
+            }),
+            ToReplicate::SyncDone { learner } => self.with_role(now_ms, |role, cx| {
+                if let Role::Leading(l) = role {
+                    l.sync_done(cx, learner);
+                }
+            }),
+            ToReplicate::Rollover => {
+                self.end_role(now_ms, "zxid counter exhausted: a new epoch must start".into())
+            }
+            other => tracing::warn!(?other, "unexpected replication request"),
+        }
+    }
+
+    /// The zxid of the last transaction in the tree.
+    pub fn last_zxid(&self) -> Zxid {
+        self.core.tree().last_zxid()
+    }
+}
