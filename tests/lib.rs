@@ -1,10 +1,12 @@
 //! Helpers shared by the integration tests: free loopback ports, and a real Apache ZooKeeper 3.8
-//! server (Debian's `zookeeper` package) started on one, stopped when dropped.
+//! server (Debian's `zookeeper` package) started on one, stopped when dropped; the client and
+//! recipe suites' support; history checking against real servers (`history_support`).
 //!
 //! Tests that need Apache ZooKeeper call [`ApacheZk::start`]; when the package is not installed
 //! it returns an error that says so, and the README's test command installs it.
 
 pub mod client_support;
+pub mod history_support;
 pub mod recipes_support;
 
 use std::io::{Read, Write};
