@@ -8,7 +8,8 @@
 use zk_core::{ErrorCode, SessionId, Zxid};
 
 use crate::committed::{Change, CommittedHistory, Txn};
-use crate::op::{ClientId, History, Op, Operation, Outcome, Reply};
+use crate::op::{ClientId, History, Op, OpId, Operation, Outcome, Reply};
+use crate::violation::Violation;
 
 /// SplitMix64: small, seeded, good enough for test generation.
 #[derive(Debug, Clone)]
@@ -342,8 +343,9 @@ impl Mutation {
     ];
 }
 
-/// Applies `m` to the operation chosen by `pick` among those it fits; false when none fits.
-pub(crate) fn mutate(e: &mut Execution, m: Mutation, pick: u64) -> bool {
+/// Applies `m` to the operation chosen by `pick` among those it fits and returns it; `None`
+/// when none fits.
+pub(crate) fn mutate(e: &mut Execution, m: Mutation, pick: u64) -> Option<OpId> {
     let fits = |op: &Op| match (m, &op.operation, &op.outcome) {
         (Mutation::ReadValue, _, Outcome::Ok { reply, .. }) => {
             matches!(reply, Reply::Read { .. })
@@ -359,7 +361,7 @@ pub(crate) fn mutate(e: &mut Execution, m: Mutation, pick: u64) -> bool {
         .filter(|&i| fits(&e.history.ops()[i]))
         .collect();
     if candidates.is_empty() {
-        return false;
+        return None;
     }
     let i = candidates[(pick % candidates.len() as u64) as usize];
     let last = e.committed.last_zxid();
@@ -392,7 +394,18 @@ pub(crate) fn mutate(e: &mut Execution, m: Mutation, pick: u64) -> bool {
         }
         _ => unreachable!("only fitting operations are picked"),
     }
-    true
+    Some(OpId(i))
+}
+
+/// True when `v` names operation `id` with the violation `m` must cause.
+pub(crate) fn names(v: &Violation, m: Mutation, id: OpId) -> bool {
+    match (m, v) {
+        (Mutation::ReadValue | Mutation::ReadZxid, Violation::WrongRead { op, .. })
+        | (Mutation::ReadZxid, Violation::ReadBeyondHistory { op, .. })
+        | (Mutation::DropAckedTxn, Violation::LostWrite { op, .. })
+        | (Mutation::WriteVersion, Violation::WrongResult { op, .. }) => op.id == id,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -428,8 +441,9 @@ mod tests {
         assert!(check(&e.history, &e.committed, &strict).is_err());
         for m in Mutation::ALL {
             let mut bad = e.clone();
-            assert!(mutate(&mut bad, m, 12345), "{m:?}");
-            assert!(check(&bad.history, &bad.committed, &Options::default()).is_err());
+            let id = mutate(&mut bad, m, 12345).unwrap();
+            let v = check(&bad.history, &bad.committed, &Options::default()).unwrap_err();
+            assert!(v.violations.iter().any(|v| names(v, m, id)), "{m:?}: {v}");
         }
     }
 
@@ -466,7 +480,7 @@ mod tests {
         }
 
         #[test]
-        fn a_single_mutation_is_caught(
+        fn a_single_mutation_is_caught_and_named(
             seed in any::<u64>(),
             clients in 1usize..6,
             keys in 1usize..5,
@@ -475,9 +489,17 @@ mod tests {
             pick in any::<u64>(),
         ) {
             let mut e = generate(seed, &params(clients, keys, ops));
-            prop_assume!(mutate(&mut e, Mutation::ALL[which], pick));
-            let r = check(&e.history, &e.committed, &Options::default());
-            prop_assert!(r.is_err(), "{:?} not caught: {}", Mutation::ALL[which], r.unwrap());
+            let m = Mutation::ALL[which];
+            let id = mutate(&mut e, m, pick);
+            prop_assume!(id.is_some());
+            let id = id.unwrap();
+            match check(&e.history, &e.committed, &Options::default()) {
+                Ok(r) => prop_assert!(false, "{:?} of op {} not caught: {}", m, id, r),
+                Err(v) => prop_assert!(
+                    v.violations.iter().any(|v| names(v, m, id)),
+                    "{:?} of op {} not named: {}", m, id, v
+                ),
+            }
         }
     }
 }

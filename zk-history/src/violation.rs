@@ -252,7 +252,7 @@ impl fmt::Display for Violation {
             V::RealTimeOrder { earlier, later } => write!(
                 f,
                 "real-time order broken: {later} was invoked after {earlier} completed, yet its \
-                 zxid does not follow"
+                 zxid is not after that one's (for a read in linearizable mode: is before it)"
             ),
             V::SessionOrder { earlier, later } => write!(
                 f,

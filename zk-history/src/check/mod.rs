@@ -81,8 +81,10 @@ impl Effect {
     fn zxid(self) -> Option<Zxid> {
         match self {
             Effect::Nothing => None,
-            Effect::Read(z) | Effect::Acked { zxid: z, .. } | Effect::Committed(z) => Some(z),
-            Effect::Refused(z) => Some(z),
+            Effect::Read(z)
+            | Effect::Acked { zxid: z, .. }
+            | Effect::Committed(z)
+            | Effect::Refused(z) => Some(z),
         }
     }
 }
@@ -231,6 +233,7 @@ fn classify(run: &mut Run<'_, '_>, values: &values::Values<'_>) {
         }
         run.effects.push(effect);
     }
+    assert_eq!(run.effects.len(), history.len(), "one effect per operation");
 }
 
 #[cfg(test)]
