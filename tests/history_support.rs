@@ -96,7 +96,8 @@ fn change_of(txn: LogTxn) -> Change {
 }
 
 /// The register workload: `clients` sessions each run random gets, unconditional sets and
-/// compare-and-sets (with the version that session last read) on `keys` keys under `root`,
+/// compare-and-sets (with the version that session last read or wrote, 0 if none) on `keys`
+/// keys under `root`,
 /// one request at a time, until `duration` has passed or `max_ops` operations were issued in
 /// all. Every set writes a unique value. A session that expires is replaced by a new one
 /// (with a new [`ClientId`]).
