@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: free loopback ports, and a real Apache ZooKeeper 3.8
-//! server (Debian's `zookeeper` package) started on one, stopped when dropped.
+//! server (Debian's `zookeeper` package) started on one, stopped when dropped; the client and
+//! recipe suites' support; history checking against real servers (`history_support`).
 //!
 //! Tests that need Apache ZooKeeper call [`ApacheZk::start`]; when the package is not installed
 //! it returns an error that says so, and the README's test command installs it.
@@ -8,6 +9,7 @@
 //! and log, with its tree digest, that the persistence tests compare recovery against.
 
 pub mod client_support;
+pub mod history_support;
 pub mod recipes_support;
 pub mod replay;
 

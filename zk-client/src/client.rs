@@ -156,4 +156,30 @@ impl Client {
     pub(crate) async fn outcome(call: Call) -> Result<Reply> {
         call?.await.map_err(|_| Error::Closed)?
     }
+
+    /// Sends `request` as it is and returns the `ReplyHeader.zxid` of its answer with the
+    /// outcome, for history checkers (`zk-history`). The zxid is there whenever the server
+    /// answered, also with an error code (a failed write, such as a BadVersion, is logged as
+    /// an error transaction with its own zxid); it is `None` when no answer came (connection
+    /// loss, timeout, expiry). The request's paths are sent as given: not validated, no chroot
+    /// prepended. Set no watch with it: the client would not know the watch.
+    ///
+    /// # Cancel safety
+    ///
+    /// The request is queued when called; dropping the future discards the outcome only.
+    pub fn request_with_zxid(
+        &self,
+        request: &Request,
+    ) -> impl std::future::Future<Output = (Option<Zxid>, Result<zk_core::message::Response>)>
+           + Send
+           + 'static {
+        let (tx, mut zxid) = oneshot::channel();
+        let reply = self.call(request, Hook::ReplyZxid(tx));
+        async move {
+            let outcome = Client::outcome(Ok(reply)).await.map(|r| r.body);
+            // The session sends the zxid just before the outcome, in the same step: it is here
+            // now if the server answered.
+            (zxid.try_recv().ok(), outcome)
+        }
+    }
 }

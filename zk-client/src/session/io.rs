@@ -337,6 +337,9 @@ impl Session {
                     self.watches.removed_by_user(&path, wtype);
                 }
             }
+            Hook::ReplyZxid(tx) => {
+                let _ = tx.send(header.zxid);
+            }
             Hook::Close => {
                 p.answer(outcome);
                 self.end(SessionState::Closed);

@@ -41,6 +41,9 @@ pub(crate) enum Hook {
     UserRemove { path: String, wtype: WatcherType },
     /// The closeSession request: its reply ends the session.
     Close,
+    /// Send the reply header's zxid here, whatever its error code
+    /// ([`Client::request_with_zxid`](crate::Client::request_with_zxid)).
+    ReplyZxid(oneshot::Sender<Zxid>),
 }
 
 /// One request, unsent or in flight.

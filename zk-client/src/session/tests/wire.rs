@@ -96,6 +96,24 @@ fn replies_match_fifo_and_special_xids_do_not() {
 }
 
 #[test]
+fn reply_zxid_hook_gets_the_zxid_of_an_error_reply_before_the_outcome() {
+    let now = Instant::now();
+    let mut s = connected(now);
+    let (tx, mut rx) = oneshot::channel();
+    let (ztx, mut zrx) = oneshot::channel();
+    let req = Request::Delete(DeleteRequest {
+        path: "/a".into(),
+        version: 3,
+    });
+    s.submit(now, &req, tx, Hook::ReplyZxid(ztx));
+    s.take_transmit();
+    let err = ErrorCode::BadVersion.as_i32();
+    let _ = s.handle_frame(now, &reply(1, 0x2a, err, &[]));
+    assert_eq!(zrx.try_recv(), Ok(Zxid(0x2a)));
+    assert_eq!(rx.try_recv().unwrap(), Err(Error::BadVersion));
+}
+
+#[test]
 fn out_of_order_xid_drops_the_connection_and_fails_in_flight_requests() {
     let now = Instant::now();
     let mut s = connected(now);
