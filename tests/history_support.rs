@@ -16,7 +16,8 @@ use zk_core::message::{Request, Response};
 use zk_core::proto::{CreateRequest, GetDataRequest, SetDataRequest};
 use zk_core::{Acl, CreateMode, ErrorCode, Zxid};
 use zk_history::{Change, ClientId, CommittedHistory, Operation, Outcome, Recorder, Reply, Txn};
-use zk_server::persist::{version_dir, LogTxn, TornTail, TxnEntry, TxnLogIter};
+use zk_core::txn::{TxnBody, TxnEntry};
+use zk_server::persist::{version_dir, TornTail, TxnLogIter};
 
 /// Every transaction in the logs of `data_log_dir` (zoo.cfg's `dataLogDir`, or `dataDir` when
 /// that is not set), from the first log file on, as a committed history.
@@ -47,7 +48,7 @@ pub fn read_committed(data_log_dir: &Path) -> anyhow::Result<CommittedHistory> {
 pub fn txn_of(entry: &TxnEntry) -> anyhow::Result<Txn> {
     let zxid = entry.header.zxid;
     let txn = entry
-        .txn()
+        .body()
         .with_context(|| format!("decode the transaction at {zxid}"))?;
     Ok(Txn {
         zxid,
@@ -61,31 +62,31 @@ fn data(d: Option<Bytes>) -> Vec<u8> {
 }
 
 /// Multis are decomposed; a closeSession that deletes ephemerals is a multi of its deletes.
-fn change_of(txn: LogTxn) -> Change {
+fn change_of(txn: TxnBody) -> Change {
     match txn {
-        LogTxn::Create(c) => Change::Create {
+        TxnBody::Create(c) => Change::Create {
             path: c.path,
             data: data(c.data),
         },
-        LogTxn::CreateTtl(c) => Change::Create {
+        TxnBody::CreateTtl(c) => Change::Create {
             path: c.path,
             data: data(c.data),
         },
-        LogTxn::CreateContainer(c) => Change::Create {
+        TxnBody::CreateContainer(c) => Change::Create {
             path: c.path,
             data: data(c.data),
         },
-        LogTxn::Delete(d) => Change::Delete { path: d.path },
-        LogTxn::SetData(s) => Change::SetData {
+        TxnBody::Delete(d) => Change::Delete { path: d.path },
+        TxnBody::SetData(s) => Change::SetData {
             path: s.path,
             data: data(s.data),
             version: s.version,
         },
-        LogTxn::Error(e) => Change::Error {
+        TxnBody::Error(e) => Change::Error {
             code: ErrorCode::from_i32(e.err),
         },
-        LogTxn::Multi(subs) => Change::Multi(subs.into_iter().map(|(_, t)| change_of(t)).collect()),
-        LogTxn::CloseSession(c) if !c.paths_to_delete.is_empty() => Change::Multi(
+        TxnBody::Multi(subs) => Change::Multi(subs.into_iter().map(|(_, t)| change_of(t)).collect()),
+        TxnBody::CloseSession(c) if !c.paths_to_delete.is_empty() => Change::Multi(
             c.paths_to_delete
                 .into_iter()
                 .map(|path| Change::Delete { path })
