@@ -122,6 +122,8 @@ pub struct CommittedLog {
     entries: VecDeque<Txn>,
     cap: usize,
     pins: usize,
+    /// When on (tests, the simulator), every committed transaction, in the order applied.
+    journal: Option<Vec<Txn>>,
 }
 
 impl CommittedLog {
@@ -131,11 +133,31 @@ impl CommittedLog {
             entries: VecDeque::new(),
             cap: cap.max(1),
             pins: 0,
+            journal: None,
         }
     }
 
-    /// Adds a transaction applied to the tree. Zxids strictly increase.
+    /// Starts (or stops) journaling committed transactions.
+    pub fn set_journal(&mut self, on: bool) {
+        self.journal = on.then(Vec::new);
+    }
+
+    /// The committed transactions journaled since the last call.
+    pub fn take_journal(&mut self) -> Vec<Txn> {
+        self.journal.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Adds a committed transaction applied to the tree. Zxids strictly increase.
     pub fn push(&mut self, txn: Txn) {
+        if let Some(j) = self.journal.as_mut() {
+            j.push(txn.clone());
+        }
+        self.push_replayed(txn);
+    }
+
+    /// Adds a transaction replayed from the disk (at start-up, or logged proposals replayed
+    /// when a role ends): not known to be committed, so not journaled.
+    pub fn push_replayed(&mut self, txn: Txn) {
         if let Some(last) = self.entries.back() {
             if txn.zxid() <= last.zxid() {
                 // A replay of what the window already has (a fuzzy snapshot's overlap).

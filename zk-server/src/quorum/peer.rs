@@ -141,7 +141,7 @@ impl Peer {
         core.replace_tree(tree);
         let mut log = CommittedLog::new(cfg.timing.commit_log_count);
         for t in boot.recent {
-            log.push(t);
+            log.push_replayed(t);
         }
         let last = core.tree().last_zxid();
         let election = Election::new(cfg.my_id, &cfg.verifier, cfg.election);
@@ -460,9 +460,21 @@ impl Peer {
         for t in txns {
             if t.zxid() > self.core.tree().last_zxid() && t.zxid() <= self.disk.synced {
                 self.core.commit(now_ms, &t.header, &t.body);
-                self.log.push(t);
+                self.log.push_replayed(t);
             }
         }
+    }
+
+    /// Journals every transaction this member applies as committed (tests, the simulator).
+    pub fn set_journal(&mut self, on: bool) {
+        self.log.set_journal(on);
+    }
+
+    /// The committed transactions applied since the last call (with [`set_journal`]).
+    ///
+    /// [`set_journal`]: Self::set_journal
+    pub fn take_journal(&mut self) -> Vec<Txn> {
+        self.log.take_journal()
     }
 
     /// Ends the role: links close, clients are disconnected, and once the disk has done
