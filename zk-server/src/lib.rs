@@ -33,6 +33,7 @@ pub mod durable;
 pub mod error;
 pub mod fourlw;
 pub mod persist;
+pub mod quorum;
 pub mod server;
 pub mod sink;
 pub mod time_fmt;
