@@ -5,6 +5,10 @@
 //!
 //! Without a file the server listens on 127.0.0.1:2181 with data in `/tmp/zk-server`
 //! ([`ServerConfig::DEFAULT_DATA_DIR`]).
+//!
+//! Ensemble keys (`server.N`, `initLimit`, `syncLimit`, `peerType`, `standaloneEnabled`,
+//! `electionAlg`, `dynamicConfigFile`, ...) are parsed here line by line; whether they make an
+//! ensemble member, and Apache's checks across keys and files, are [`ServerConfig::quorum`]'s.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -12,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::core::CoreConfig;
 use crate::error::ServerError;
+use crate::quorum::{LearnerType, QuorumConfig, QuorumServer, DEFAULT_ELECTION_PORT_BIND_RETRY};
 
 /// Every server setting. Field defaults are Apache ZooKeeper's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +63,37 @@ pub struct ServerConfig {
     pub container_check_interval_ms: u64,
     /// znode.container.maxPerMinute: reaper deletions per minute.
     pub container_max_per_minute: u32,
-    /// server.N lines (kept for the ensemble work, unused standalone).
-    pub servers: BTreeMap<u64, String>,
+    /// `server.N` lines, parsed (multi-address alternatives are accepted here and refused by
+    /// [`ServerConfig::quorum`] unless `zookeeper.multiAddress.enabled` is set).
+    pub servers: BTreeMap<i64, QuorumServer>,
+    /// initLimit (ticks); 0 = not set, which an ensemble member refuses.
+    pub init_limit: i32,
+    /// syncLimit (ticks); 0 = not set, which an ensemble member refuses.
+    pub sync_limit: i32,
+    /// peerType; when it disagrees with the server list, the list wins (with a warning).
+    pub peer_type: LearnerType,
+    /// standaloneEnabled: a single participant runs standalone (default true).
+    pub standalone_enabled: bool,
+    /// electionPortBindRetry / zookeeper.electionPortBindRetry: tries to bind the election port,
+    /// 0 = forever (default 3; a negative value means the default, as in Apache).
+    pub election_port_bind_retry: u32,
+    /// quorumListenOnAllIPs.
+    pub quorum_listen_on_all_ips: bool,
+    /// dynamicConfigFile: the file with the `server.N` lines (the version is its name's hex
+    /// suffix).
+    pub dynamic_config_file: Option<PathBuf>,
+    /// `version` (hex) in the static file: the config version of its server lines.
+    pub config_version: Option<i64>,
+    /// multiAddress.enabled in zoo.cfg (None = not given: the JVM property decides).
+    pub multi_address_enabled: Option<bool>,
+    /// The JVM property zookeeper.multiAddress.enabled: what lets server lines carry `|`
+    /// alternatives in Apache 3.8.
+    pub multi_address_property: bool,
+    /// The file this config was parsed from (for messages; empty when built in code).
+    pub config_file: String,
+    /// Every key of that file in file order with its 1-based line, as Java's `Properties` sees
+    /// them: the member order of the QV text and the error messages depend on them.
+    pub file_keys: Vec<(String, usize)>,
     /// reconfigEnabled: decides which error a reconfig request gets (see `CoreConfig`).
     pub reconfig_enabled: bool,
     /// java.security.auth.login.config: the JAAS file whose `Server` section (DigestLoginModule,
@@ -99,6 +133,18 @@ impl Default for ServerConfig {
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
             servers: BTreeMap::new(),
+            init_limit: 0,
+            sync_limit: 0,
+            peer_type: LearnerType::Participant,
+            standalone_enabled: true,
+            election_port_bind_retry: DEFAULT_ELECTION_PORT_BIND_RETRY,
+            quorum_listen_on_all_ips: false,
+            dynamic_config_file: None,
+            config_version: None,
+            multi_address_enabled: None,
+            multi_address_property: false,
+            config_file: String::new(),
+            file_keys: Vec::new(),
             reconfig_enabled: false,
             jaas_config: None,
             sasl_server_section: "Server".into(),
@@ -110,6 +156,17 @@ impl Default for ServerConfig {
 
 fn parse_bool(v: &str) -> bool {
     v.trim().eq_ignore_ascii_case("true") || v.trim().eq_ignore_ascii_case("yes")
+}
+
+/// `QuorumPeerConfig.parseBoolean`: only `true` or `false` (any case).
+fn parse_strict_bool(k: &str, v: &str) -> Result<bool, String> {
+    match v.trim() {
+        t if t.eq_ignore_ascii_case("true") => Ok(true),
+        t if t.eq_ignore_ascii_case("false") => Ok(false),
+        t => Err(format!(
+            "Invalid option {t} for {k}. Choose 'true' or 'false.'"
+        )),
+    }
 }
 
 impl ServerConfig {
@@ -144,7 +201,15 @@ impl ServerConfig {
 
     /// Parses zoo.cfg text (Java properties: `key=value`, `#` and `!` comments).
     pub fn parse(text: &str, file: &str) -> Result<ServerConfig, ServerError> {
-        let mut cfg = ServerConfig::default();
+        let mut cfg = ServerConfig {
+            config_file: file.to_owned(),
+            ..ServerConfig::default()
+        };
+        cfg.file_keys = match crate::quorum::properties::parse(text) {
+            Ok(props) => props.into_iter().map(|p| (p.key, p.line)).collect(),
+            // Java would refuse the file (a malformed \u escape); the lines below decide.
+            Err(_) => Vec::new(),
+        };
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
@@ -190,7 +255,7 @@ impl ServerConfig {
     }
 
     /// Keys accepted from the environment.
-    const ENV_KEYS: [&'static str; 10] = [
+    const ENV_KEYS: [&'static str; 12] = [
         "java.security.auth.login.config",
         "zookeeper.sasl.serverconfig",
         "zookeeper.superUser",
@@ -201,6 +266,8 @@ impl ServerConfig {
         "znode.container.maxPerMinute",
         "zookeeper.forceSync",
         "zookeeper.globalOutstandingLimit",
+        "zookeeper.multiAddress.enabled",
+        "zookeeper.electionPortBindRetry",
     ];
 
     fn set_known(&mut self, k: &str, v: &str) {
@@ -286,20 +353,65 @@ impl ServerConfig {
                 }
             }
             _ if k.starts_with("server.") => {
-                let id = num(k, &k["server.".len()..])?;
-                self.servers.insert(id, v.to_owned());
+                let sid: i64 = k["server.".len()..]
+                    .parse()
+                    .map_err(|_| format!("{k}: the server id is not a number"))?;
+                let server = QuorumServer::parse(sid, v, true).map_err(|e| e.to_string())?;
+                self.servers.insert(sid, server);
             }
-            "initLimit"
-            | "syncLimit"
-            | "admin.enableServer"
-            | "admin.serverPort"
-            | "standaloneEnabled"
-            | "metricsProvider.className" => {
+            "initLimit" => self.init_limit = num(k, v)?,
+            "syncLimit" => self.sync_limit = num(k, v)?,
+            "peerType" => {
+                self.peer_type = LearnerType::parse(v)
+                    .map_err(|_| format!("Unrecognised peertype: {}", v.trim()))?
+            }
+            "standaloneEnabled" => self.standalone_enabled = parse_strict_bool(k, v)?,
+            "electionAlg" => {
+                if num::<i32>(k, v)? != 3 {
+                    return Err(format!(
+                        "Invalid electionAlg value {}. Only 3 is supported.",
+                        v.trim()
+                    ));
+                }
+            }
+            "electionPortBindRetry" | "zookeeper.electionPortBindRetry" => {
+                // Integer.getInteger: a bad or negative value means the default.
+                self.election_port_bind_retry = match v.trim().parse::<i32>() {
+                    Ok(n) if n >= 0 => n as u32,
+                    _ => {
+                        tracing::warn!(key = k, value = v, "invalid, using the default 3");
+                        DEFAULT_ELECTION_PORT_BIND_RETRY
+                    }
+                }
+            }
+            "quorumListenOnAllIPs" => self.quorum_listen_on_all_ips = parse_strict_bool(k, v)?,
+            "dynamicConfigFile" => self.dynamic_config_file = Some(PathBuf::from(v.trim())),
+            "version" => {
+                self.config_version = Some(
+                    crate::quorum::verifier::parse_version(v.trim()).map_err(|e| e.to_string())?,
+                )
+            }
+            "multiAddress.enabled" => self.multi_address_enabled = Some(parse_strict_bool(k, v)?),
+            "zookeeper.multiAddress.enabled" => {
+                // Boolean.parseBoolean: anything but "true" is false.
+                self.multi_address_property = v.trim().eq_ignore_ascii_case("true")
+            }
+            _ if k.starts_with("group.") || k.starts_with("weight.") => {
+                tracing::debug!(key = k, "hierarchical quorum key (refused by quorum())");
+            }
+            "admin.enableServer" | "admin.serverPort" | "metricsProvider.className" => {
                 tracing::debug!(key = k, "setting accepted and unused");
             }
             _ => tracing::warn!(key = k, value = v, "unknown configuration key ignored"),
         }
         Ok(())
+    }
+
+    /// The ensemble settings, checked as Apache ZooKeeper 3.8 checks them (see
+    /// [`crate::quorum::config`]); reads `dataDir/myid` and the dynamic config file. `None`
+    /// means standalone: no `server.N` line, or one participant with `standaloneEnabled=true`.
+    pub fn quorum(&self) -> Result<Option<QuorumConfig>, ServerError> {
+        QuorumConfig::from_server_config(self)
     }
 
     /// The listening address.
@@ -384,7 +496,9 @@ mod tests {
         assert!(cfg.four_letter_allowed("mntr"));
         assert!(!cfg.four_letter_allowed("stat"));
         assert_eq!(cfg.jute_max_buffer, 0x100000);
-        assert_eq!(cfg.servers.get(&1).map(String::as_str), Some("a:2888:3888"));
+        assert_eq!(cfg.servers[&1].to_string(), "a:2888:3888:participant");
+        assert_eq!(cfg.file_keys[0], ("tickTime".to_string(), 2));
+        assert_eq!(cfg.config_file, "zoo.cfg");
         assert!(cfg.extended_types_enabled);
         assert!(!cfg.force_sync);
         assert!(cfg.reconfig_enabled && cfg.core_config().reconfig_enabled);

@@ -554,6 +554,12 @@ impl Peer {
             while let Some(e) = self.election.poll_output() {
                 moved = true;
                 match e {
+                    // A member's notification to itself is processed like any other
+                    // (`QuorumCnxManager.toSend` puts it on its own receive queue).
+                    ElectionOutput::Send(m) if m.to == self.cfg.my_id => {
+                        let n = m.received_from(self.cfg.my_id);
+                        self.election.handle_notification(now_ms, n);
+                    }
                     ElectionOutput::Send(m) => self.out.push_back(PeerOutput::Election(m)),
                     ElectionOutput::ConnectAll => self.out.push_back(PeerOutput::ElectionConnectAll),
                     ElectionOutput::Decided(d) => {
@@ -610,7 +616,6 @@ impl Peer {
             ToReplicate::Rollover => {
                 self.end_role(now_ms, "zxid counter exhausted: a new epoch must start".into())
             }
-            other => tracing::warn!(?other, "unexpected replication request"),
         }
     }
 

@@ -4,6 +4,7 @@
 mod conn;
 mod engine;
 mod logger;
+mod peer_disk;
 
 use std::collections::HashMap;
 use std::io;

@@ -16,7 +16,7 @@ use crate::config::ServerConfig;
 use crate::core::DataTree;
 use crate::durable::{data_dirs, recover_member, write_snapshot, FileSink};
 use crate::persist::{
-    self, list, read_epoch, truncate_log, write_epoch, TornTail, TxnLogIter, ACCEPTED_EPOCH,
+    list, read_epoch, truncate_log, write_epoch, TornTail, TxnLogIter, ACCEPTED_EPOCH,
     CURRENT_EPOCH, SNAPSHOT_PREFIX,
 };
 use crate::quorum::disk::{DiskDone, DiskOp, EpochFile};
@@ -209,7 +209,6 @@ impl Worker {
             DiskOp::Barrier { token } => {
                 let _ = self.done.send(DiskDone::Barrier { token });
             }
-            other => tracing::warn!(?other, "unknown disk operation"),
         }
         Ok(())
     }
