@@ -71,7 +71,8 @@ impl Core {
     /// fresh timeout); the leader's zxids continue from `epoch << 32`.
     pub fn set_mode(&mut self, now_ms: i64, mode: CoreMode, epoch: u32) {
         if self.mode != CoreMode::Standalone || mode != CoreMode::Standalone {
-            let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+            let mut conns: Vec<ConnId> = self.conns.keys().copied().collect();
+            conns.sort();
             for c in conns {
                 self.disconnected(c);
                 self.close(c);

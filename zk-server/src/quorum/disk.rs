@@ -122,8 +122,21 @@ pub struct CommittedLog {
     entries: VecDeque<Txn>,
     cap: usize,
     pins: usize,
-    /// When on (tests, the simulator), every committed transaction, in the order applied.
-    journal: Option<Vec<Txn>>,
+    /// When on (tests, the simulator): what happened to the tree, in order.
+    journal: Option<Vec<Journal>>,
+}
+
+/// What happened to a member's tree (journaled for the simulator's checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Journal {
+    /// A transaction known to be committed was applied.
+    Committed(Txn),
+    /// A logged transaction was replayed into the tree (not known to be committed).
+    Replayed(Txn),
+    /// The tree was replaced by the snapshot of a SNAP sync at this zxid.
+    Installed(Zxid),
+    /// The tree was reloaded from the disk after a truncation to this zxid.
+    Reloaded(Zxid),
 }
 
 impl CommittedLog {
@@ -142,22 +155,36 @@ impl CommittedLog {
         self.journal = on.then(Vec::new);
     }
 
-    /// The committed transactions journaled since the last call.
-    pub fn take_journal(&mut self) -> Vec<Txn> {
+    /// What was journaled since the last call.
+    pub fn take_journal(&mut self) -> Vec<Journal> {
         self.journal.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Journals a change of the tree (when journaling is on).
+    pub fn note(&mut self, j: Journal) {
+        if let Some(v) = self.journal.as_mut() {
+            v.push(j);
+        }
     }
 
     /// Adds a committed transaction applied to the tree. Zxids strictly increase.
     pub fn push(&mut self, txn: Txn) {
-        if let Some(j) = self.journal.as_mut() {
-            j.push(txn.clone());
+        if self.journal.is_some() {
+            self.note(Journal::Committed(txn.clone()));
         }
-        self.push_replayed(txn);
+        self.add(txn);
     }
 
-    /// Adds a transaction replayed from the disk (at start-up, or logged proposals replayed
-    /// when a role ends): not known to be committed, so not journaled.
+    /// Adds a transaction replayed from the disk (logged proposals replayed when a role
+    /// ends): not known to be committed.
     pub fn push_replayed(&mut self, txn: Txn) {
+        if self.journal.is_some() {
+            self.note(Journal::Replayed(txn.clone()));
+        }
+        self.add(txn);
+    }
+
+    fn add(&mut self, txn: Txn) {
         if let Some(last) = self.entries.back() {
             if txn.zxid() <= last.zxid() {
                 // A replay of what the window already has (a fuzzy snapshot's overlap).

@@ -307,8 +307,10 @@ impl Learner {
                 tree: tree.clone(),
                 wait: true,
             });
+            let z = tree.last_zxid();
             cx.core.replace_tree(*tree);
             cx.log.clear();
+            cx.log.note(super::disk::Journal::Installed(z));
         }
         let held = std::mem::take(&mut self.held);
         let mut committing = true;
@@ -320,8 +322,11 @@ impl Learner {
                 return self.stop(cx, "a committed transaction after an uncommitted one");
             }
             if committed {
-                cx.core.commit(cx.now, &t.header, &t.body);
-                cx.log.push(t);
+                // A fuzzy snapshot may already reflect it.
+                if t.zxid() > cx.core.tree().last_zxid() {
+                    cx.core.commit(cx.now, &t.header, &t.body);
+                    cx.log.push(t);
+                }
             } else {
                 committing = false;
                 if !self.observer {
@@ -456,6 +461,7 @@ impl Learner {
         cx.disk.synced = cx.disk.synced.min(z);
         cx.core.replace_tree(*tree);
         cx.log.clear();
+        cx.log.note(super::disk::Journal::Reloaded(z));
         self.blocked = None;
         self.unblocked(cx);
     }

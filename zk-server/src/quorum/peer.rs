@@ -470,10 +470,10 @@ impl Peer {
         self.log.set_journal(on);
     }
 
-    /// The committed transactions applied since the last call (with [`set_journal`]).
+    /// What happened to the tree since the last call (with [`set_journal`]).
     ///
     /// [`set_journal`]: Self::set_journal
-    pub fn take_journal(&mut self) -> Vec<Txn> {
+    pub fn take_journal(&mut self) -> Vec<super::disk::Journal> {
         self.log.take_journal()
     }
 

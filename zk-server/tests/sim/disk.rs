@@ -2,7 +2,7 @@
 //! what was appended after the last sync (a torn log tail drops whole records). Operations
 //! complete in order, one at a time, after a random delay.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use zk_core::Zxid;
 use zk_server::core::DataTree;
@@ -14,8 +14,8 @@ use super::rng::Rng;
 /// What is on the platter.
 #[derive(Debug, Clone)]
 pub struct Durable {
-    /// Snapshots, oldest first.
-    pub snapshots: Vec<DataTree>,
+    /// Snapshots, oldest first, each with the zxids of the history it reflects.
+    pub snapshots: Vec<(DataTree, BTreeSet<Zxid>)>,
     /// Logged transactions, in zxid order.
     pub log: Vec<Txn>,
     pub accepted_epoch: u32,
@@ -25,7 +25,7 @@ pub struct Durable {
 impl Durable {
     pub fn new() -> Durable {
         Durable {
-            snapshots: vec![DataTree::new()],
+            snapshots: vec![(DataTree::new(), BTreeSet::new())],
             log: Vec::new(),
             accepted_epoch: 0,
             current_epoch: 0,
@@ -34,8 +34,12 @@ impl Durable {
 
     /// The tree the disk holds: the newest snapshot, then the log after it (replayed as
     /// recovery does).
-    pub fn load(&self) -> Result<(DataTree, Vec<Txn>), String> {
-        let mut tree = self.snapshots.last().cloned().unwrap_or_else(DataTree::new);
+    pub fn load(&self) -> Result<(DataTree, Vec<Txn>, BTreeSet<Zxid>), String> {
+        let (mut tree, mut lineage) = self
+            .snapshots
+            .last()
+            .cloned()
+            .unwrap_or_else(|| (DataTree::new(), BTreeSet::new()));
         let from = tree.last_zxid();
         let mut prev = from;
         let mut replayed = Vec::new();
@@ -51,9 +55,10 @@ impl Durable {
             }
             tree.apply(&t.header, &t.body, &mut Vec::new());
             prev = z;
+            lineage.insert(z);
             replayed.push(t.clone());
         }
-        Ok((tree, replayed))
+        Ok((tree, replayed, lineage))
     }
 
     /// The epoch files as a member reads them at start-up (see `load_epochs`).
@@ -79,7 +84,7 @@ impl Durable {
 #[derive(Debug)]
 pub struct SimDisk {
     pub durable: Durable,
-    queue: VecDeque<DiskOp>,
+    queue: VecDeque<(DiskOp, BTreeSet<Zxid>)>,
     unsynced: Vec<Txn>,
     pub busy: bool,
     /// Appends since the last periodic snapshot, and how many trigger the next.
@@ -99,8 +104,9 @@ impl SimDisk {
         }
     }
 
-    pub fn submit(&mut self, op: DiskOp) {
-        self.queue.push_back(op);
+    /// Queues an operation; a snapshot comes with the history it reflects.
+    pub fn submit(&mut self, op: DiskOp, lineage: BTreeSet<Zxid>) {
+        self.queue.push_back((op, lineage));
     }
 
     pub fn has_work(&self) -> bool {
@@ -131,7 +137,7 @@ impl SimDisk {
     /// are grouped: they are synced when the queue holds no more appends.
     pub fn step(&mut self, rng: &mut Rng) -> (Vec<DiskDone>, i64) {
         let mut done = Vec::new();
-        let Some(op) = self.queue.pop_front() else {
+        let Some((op, lineage)) = self.queue.pop_front() else {
             self.sync(&mut done);
             return (done, rng.range(1, 8));
         };
@@ -150,7 +156,7 @@ impl SimDisk {
                 }
                 self.unsynced.push(t);
                 self.since_snapshot += 1;
-                if !matches!(self.queue.front(), Some(DiskOp::Append(_))) {
+                if !matches!(self.queue.front(), Some((DiskOp::Append(_), _))) {
                     self.sync(&mut done);
                     rng.range(1, 6)
                 } else {
@@ -159,14 +165,14 @@ impl SimDisk {
             }
             other => {
                 self.sync(&mut done);
-                self.other(other, &mut done);
+                self.other(other, lineage, &mut done);
                 rng.range(1, 10)
             }
         };
         (done, cost)
     }
 
-    fn other(&mut self, op: DiskOp, done: &mut Vec<DiskDone>) {
+    fn other(&mut self, op: DiskOp, lineage: BTreeSet<Zxid>, done: &mut Vec<DiskDone>) {
         match op {
             DiskOp::WriteEpoch { file, epoch } => {
                 match file {
@@ -177,25 +183,24 @@ impl SimDisk {
             }
             DiskOp::Snapshot { tree, wait } => {
                 let zxid = tree.last_zxid();
-                self.durable.snapshots.push(*tree);
+                self.durable.snapshots.push((*tree, lineage));
                 self.durable
                     .snapshots
-                    .sort_by_key(|t| t.last_zxid());
-                if self.durable.snapshots.len() > 3 {
-                    self.durable.snapshots.remove(0);
-                }
+                    .sort_by_key(|t| t.0.last_zxid());
                 if wait {
                     done.push(DiskDone::SnapshotWritten { zxid });
                 }
             }
             DiskOp::Truncate { zxid } => {
                 self.durable.log.retain(|t| t.zxid() <= zxid);
-                self.durable.snapshots.retain(|t| t.last_zxid() <= zxid);
+                self.durable.snapshots.retain(|t| t.0.last_zxid() <= zxid);
                 if self.durable.snapshots.is_empty() {
-                    self.durable.snapshots.push(DataTree::new());
+                    self.durable
+                        .snapshots
+                        .push((DataTree::new(), BTreeSet::new()));
                 }
                 match self.durable.load() {
-                    Ok((tree, _)) => done.push(DiskDone::Truncated {
+                    Ok((tree, _, _)) => done.push(DiskDone::Truncated {
                         tree: Box::new(tree),
                     }),
                     Err(e) => done.push(DiskDone::Failed(e)),
