@@ -32,8 +32,8 @@ enum Stage {
 }
 
 /// Encodes a SNAP stream part by part, in the order the stream needs: [`sessions`], then
-/// [`acl_map`], then every [`node`] parents first, then [`end`]. Calling them out of order is a
-/// programming error and panics.
+/// [`acl_map`], then every [`node`] parents first, then [`end`]. Calling them out of order, or
+/// giving a table or list of more than `i32::MAX` entries, is a programming error and panics.
 ///
 /// The bytes accumulate in the writer; a driver streaming a large tree takes them with
 /// [`take_bytes`] as it goes.
