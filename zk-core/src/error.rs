@@ -45,6 +45,34 @@ pub enum DecodeError {
         /// The value read.
         value: i64,
     },
+    /// A length prefix above the reader's maximum (`BinaryInputArchive.checkLength`:
+    /// jute.maxbuffer + extrasize on the quorum port), refused before anything is allocated.
+    #[error("length {len} at offset {offset} exceeds the maximum of {max}")]
+    TooLong {
+        /// Where the length prefix (or count) started.
+        offset: usize,
+        /// The length (or element count) read.
+        len: usize,
+        /// The largest accepted.
+        max: usize,
+    },
+    /// A quorum SNAP stream that does not end with the "BenWasHere" signature.
+    #[error("bad snapshot signature at offset {offset}: {found:?}")]
+    BadSignature {
+        /// Where the signature string started.
+        offset: usize,
+        /// What was there instead (lossily decoded, at most the first bytes).
+        found: String,
+    },
+    /// An election initial message address that is not `host:port`
+    /// (`InitialMessage.parse`, "Badly formed address").
+    #[error("badly formed address {address:?} at offset {offset}")]
+    BadAddress {
+        /// Where the address list started.
+        offset: usize,
+        /// The address.
+        address: String,
+    },
 }
 
 /// A frame that cannot be accepted.
@@ -54,6 +82,9 @@ pub enum FrameError {
     /// The length prefix is negative.
     #[error("negative frame length {0}")]
     Negative(i32),
+    /// The length prefix is 0 where frames are never empty (election frames).
+    #[error("empty frame")]
+    Empty,
     /// The length prefix exceeds the configured maximum (jute.maxbuffer).
     #[error("frame length {len} exceeds the maximum of {max}")]
     TooLong {

@@ -61,6 +61,11 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// Reads `n` raw bytes (a fixed-size field, or what a length read elsewhere announced).
+    pub fn read_raw(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        self.take(n)
+    }
+
     /// Reads a jute `byte`.
     pub fn read_u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])

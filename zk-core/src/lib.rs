@@ -1,8 +1,9 @@
 //! Apache ZooKeeper's client wire protocol and data model, with no IO.
 //!
 //! This crate is what `zk-client` and `zk-server` share: the jute binary codec, every record of
-//! the client protocol (3.8/3.9), op codes, error codes, the data model's enumerations, path rules
-//! and the transaction records of the log. It has no sockets, no clock and no async runtime.
+//! the client protocol (3.8/3.9), op codes, error codes, the data model's enumerations, path
+//! rules, the transaction records of the log, and the server-to-server records (quorum port and
+//! election port). It has no sockets, no clock and no async runtime.
 //!
 //! # Module map
 //!
@@ -14,6 +15,7 @@
 //! | [`message`] | whole request and reply bodies keyed by op code: [`Request`], [`Response`], multi |
 //! | [`data`] | Id, ACL, Stat, StatPersisted, ClientInfo |
 //! | [`txn`] | transaction records (TxnHeader, CreateTxn, ...), [`txn::TxnBody`], [`txn::TxnEntry`], the file header |
+//! | [`quorum`] | server-to-server: QuorumPacket and its stream reader, the SNAP stream, LearnerInfo, payloads; election initial message, frames, Notification |
 //! | [`ephemeral`] | the stored ephemeral owner of containers and TTL nodes, the maximum TTL |
 //! | [`opcode`], [`error_code`], [`types`] | op codes, error codes, events, states, create modes, perms |
 //! | [`path`] | path validation, parent/name, chroot, sequence suffixes, connect strings |
@@ -62,6 +64,7 @@ pub mod message;
 pub mod opcode;
 pub mod path;
 pub mod proto;
+pub mod quorum;
 pub mod txn;
 pub mod types;
 
