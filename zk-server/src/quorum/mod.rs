@@ -68,6 +68,10 @@
 
 pub mod config;
 pub mod election;
+#[cfg(test)]
+mod election_capture;
+#[cfg(test)]
+mod election_sim;
 pub(crate) mod java_order;
 pub mod notification;
 pub(crate) mod properties;
