@@ -154,6 +154,10 @@ pub struct Election {
 impl Election {
     /// A member's election over `verifier`: LOOKING, not started. Whether it may lead comes
     /// from the config (a voter, or an observer that never proposes itself).
+    ///
+    /// # Panics
+    ///
+    /// If a timer of `timing` is not positive or the maximum interval is below the minimum.
     pub fn new(my_id: i64, verifier: &QuorumVerifier, timing: ElectionTiming) -> Election {
         assert!(timing.min_notification_interval_ms > 0);
         assert!(timing.max_notification_interval_ms >= timing.min_notification_interval_ms);
