@@ -4,7 +4,7 @@
 //!
 //! An [`Election`] lives as long as Apache's `FastLeaderElection` instance: through every round
 //! the peer runs ([`Election::start`] each time it turns LOOKING) and, between rounds, as the
-//! responder that answers LOOKING peers ([`responder`](super::responder)). Its logicalclock is
+//! responder that answers LOOKING peers (the [`responder`] module). Its logicalclock is
 //! kept across rounds and, as in Apache, is not persisted.
 //!
 //! Driving it:
@@ -22,6 +22,11 @@
 //! the replies of the receiver thread, until the next [`Election::start`]. After
 //! [`Output::Restart`] every input is ignored: the peer builds a new `Election` (Apache starts a
 //! new `FastLeaderElection`, logicalclock 0).
+//!
+//! Not modelled: the two-member oracle (`QuorumOracleMaj`), hierarchical quorums, and a second
+//! ("next", reconfig) config next to the current one in `getCurrentAndNextConfigVoters` and
+//! `getVoteTracker`. Unknown state ordinals cannot be expressed as a [`Notification`]: the
+//! driver drops them (Apache still answers such a message from a non-voter).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -149,6 +154,10 @@ pub struct Election {
 impl Election {
     /// A member's election over `verifier`: LOOKING, not started. Whether it may lead comes
     /// from the config (a voter, or an observer that never proposes itself).
+    ///
+    /// # Panics
+    ///
+    /// If a timer of `timing` is not positive or the maximum interval is below the minimum.
     pub fn new(my_id: i64, verifier: &QuorumVerifier, timing: ElectionTiming) -> Election {
         assert!(timing.min_notification_interval_ms > 0);
         assert!(timing.max_notification_interval_ms >= timing.min_notification_interval_ms);

@@ -77,6 +77,10 @@ pub mod config;
 pub mod ctx;
 pub mod disk;
 pub mod election;
+#[cfg(test)]
+mod election_capture;
+#[cfg(test)]
+mod election_sim;
 pub(crate) mod java_order;
 pub mod leader;
 pub mod learner;
