@@ -15,7 +15,20 @@ mod sim;
 use sim::rng::Rng;
 use sim::world::{SimConfig, World};
 
+fn init_log() {
+    if let Ok(f) = std::env::var("ZK_SIM_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(f))
+            .without_time()
+            .with_target(false)
+            .with_ansi(false)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
 fn run(seed: u64) -> Result<World, String> {
+    init_log();
     let mut rng = Rng::new(seed);
     let cfg = SimConfig::from_seed(&mut rng);
     let mut w = World::new(seed, cfg);

@@ -460,6 +460,17 @@ fn a_read_beyond_the_committed_history_is_caught() {
 }
 
 #[test]
+fn a_read_at_a_new_epochs_start_sees_the_end_of_the_history() {
+    // A new leader answers at `epoch << 32` before its first proposal.
+    let (mut h, c) = valid();
+    *outcome(&mut h, 9) = got(1 << 32, "c", 2);
+    passes(&h, &c);
+    *outcome(&mut h, 9) = got(1 << 32, "b", 1);
+    let v = violations(&h, &c);
+    assert!(matches!(&v[..], [Violation::WrongRead { .. }]), "{v:?}");
+}
+
+#[test]
 fn reads_below_the_start_of_the_committed_history_are_skipped() {
     let (h, c) = valid();
     let later = CommittedHistory::after(Zxid(4), c.txns()[4..].to_vec());

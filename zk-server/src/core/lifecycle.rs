@@ -18,6 +18,11 @@ impl Core {
     /// Handles the first frame of a session connection.
     pub fn connect(&mut self, now_ms: i64, conn: ConnId, req: &ConnectRequest) {
         self.packets_received += 1;
+        if self.mode == CoreMode::NotServing {
+            // `ZooKeeperServer not running`: the connection is closed unanswered.
+            self.close(conn);
+            return;
+        }
         if req.last_zxid_seen > self.tree.last_zxid() {
             tracing::info!(?conn, "client zxid ahead of server; closing");
             self.close(conn);
@@ -29,24 +34,16 @@ impl Core {
                 .max_session_timeout_ms
                 .max(self.cfg.min_session_timeout_ms),
         );
-        match self.mode {
-            CoreMode::Standalone => {}
-            CoreMode::NotServing => {
-                // `ZooKeeperServer not running`: the connection is closed unanswered.
-                self.close(conn);
-                return;
-            }
-            CoreMode::Leader | CoreMode::Learner => {
-                self.replicated_connect(
-                    now_ms,
-                    conn,
-                    req.session_id,
-                    &req.passwd,
-                    timeout,
-                    req.read_only,
-                );
-                return;
-            }
+        if matches!(self.mode, CoreMode::Leader | CoreMode::Learner) {
+            self.replicated_connect(
+                now_ms,
+                conn,
+                req.session_id,
+                &req.passwd,
+                timeout,
+                req.read_only,
+            );
+            return;
         }
         let ro = req.read_only.map(|_| false);
         let sid = if req.session_id.0 == 0 {

@@ -467,6 +467,7 @@ impl Learner {
     }
 
     fn unblocked(&mut self, cx: &mut Ctx<'_>) {
+        self.deadline = self.deadline.max(cx.now + cx.timing.sync_ms());
         while self.blocked.is_none() {
             let Some(m) = self.inbox.pop_front() else {
                 return;
@@ -477,7 +478,14 @@ impl Learner {
 
     /// The next time the learner must act.
     pub(crate) fn deadline(&self) -> i64 {
-        self.retry_at.unwrap_or(self.deadline).min(self.deadline)
+        // While the disk works for the sync, the read timeout waits (the learner is not
+        // reading, as Apache's learner thread blocks on its disk).
+        let read = if self.blocked.is_some() {
+            i64::MAX
+        } else {
+            self.deadline
+        };
+        self.retry_at.map_or(read, |r| r.min(read))
     }
 
     /// Timeouts: the read timeout (initLimit, then syncLimit) and connection retries.
@@ -489,7 +497,10 @@ impl Learner {
                 cx.out.push_back(ZabOut::Connect(self.link, self.leader));
             }
         }
-        if cx.now > self.deadline && self.blocked.is_none() {
+        if self.blocked.is_some() {
+            // The read timeout starts again once the disk answered.
+            self.deadline = self.deadline.max(cx.now + cx.timing.init_ms());
+        } else if cx.now > self.deadline {
             let why = if self.phase == LearnerPhase::Connecting {
                 "could not connect to the leader"
             } else {
