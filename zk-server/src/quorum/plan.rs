@@ -102,6 +102,11 @@ where
         let Some(disk) = inp.disk else {
             return SyncPlan::ReadDisk;
         };
+        // Only the run of the log that follows `peer` without a hole (a log continues after
+        // a SNAP sync's snapshot with a gap the snapshot covered; a DIFF across it would
+        // silently lose the transactions in between).
+        let end = contiguous_run(disk, peer);
+        let disk = &disk[..end];
         if disk.is_empty() {
             return SyncPlan::Snap;
         }
@@ -114,6 +119,46 @@ where
         return finish(q, last);
     }
     SyncPlan::Snap
+}
+
+/// True when `next` directly follows `prev` in a history: the next counter of the same epoch,
+/// or the first transaction of a later epoch.
+pub fn follows(prev: Zxid, next: Zxid) -> bool {
+    if next.epoch() == prev.epoch() {
+        next.0 == prev.0 + 1
+    } else {
+        next.epoch() > prev.epoch() && next.counter() == 1
+    }
+}
+
+/// How many of `txns` (sorted) to use: up to the first hole after `from`.
+fn contiguous_run(txns: &[Txn], from: Zxid) -> usize {
+    log_run(txns, from, &[])
+}
+
+/// How many of the logged `txns` (in zxid order) form one unbroken history from `from` on.
+///
+/// The zxids tell a hole inside an epoch, and a later epoch that does not start at counter 1.
+/// They cannot tell a whole epoch missing: a member that synced by SNAP logs what follows the
+/// snapshot right after what it logged before, and the snapshot covered the difference. So a
+/// snapshot strictly between two consecutive entries is a hole too (a periodic snapshot's
+/// zxid is a logged transaction's, not strictly between two). The leader's disk gives its
+/// DIFF reads only the unbroken run.
+pub fn log_run(txns: &[Txn], from: Zxid, snapshots: &[Zxid]) -> usize {
+    let mut prev: Option<Zxid> = None;
+    for (i, t) in txns.iter().enumerate() {
+        let z = t.zxid();
+        if z < from {
+            continue;
+        }
+        if let Some(p) = prev {
+            if !follows(p, z) || snapshots.iter().any(|s| p < *s && *s < z) {
+                return i;
+            }
+        }
+        prev = Some(z);
+    }
+    txns.len()
 }
 
 fn finish(q: Queue, last: Zxid) -> SyncPlan {
@@ -276,6 +321,31 @@ mod tests {
         // A gap between the disk log and the window: SNAP.
         let disk: Vec<Txn> = (3..=8).map(|c| txn(1, c)).collect();
         assert_eq!(p(Zxid::new(1, 3), Zxid::new(1, 20), &log, Some(&disk)), SyncPlan::Snap);
+    }
+
+    #[test]
+    fn a_hole_in_the_disk_log_is_not_diffed_across() {
+        // Simulator seed 633: the leader's log held (1,0x26), then (2,0x47).. after a SNAP
+        // sync; a DIFF from (1,0x26) must not skip (2,1)..(2,0x46).
+        let log: Vec<Txn> = (0x47..=0x52).map(|c| txn(2, c)).collect();
+        let mut disk = vec![txn(1, 0x26)];
+        disk.extend(log.iter().cloned());
+        assert_eq!(
+            p(Zxid::new(1, 0x26), Zxid::new(2, 0x52), &log, Some(&disk)),
+            SyncPlan::Snap
+        );
+        // A new epoch that starts at counter 1 is no hole.
+        let log: Vec<Txn> = (1..=5).map(|c| txn(3, c)).collect();
+        let disk = [txn(2, 7), txn(3, 1), txn(3, 2), txn(3, 3), txn(3, 4)];
+        let v = p(Zxid::new(2, 7), Zxid::new(3, 5), &log[2..], Some(&disk));
+        assert_eq!(zx(&v), (1..=5).map(|c| Zxid::new(3, c)).collect::<Vec<_>>());
+        assert!(follows(Zxid::new(1, 9), Zxid::new(4, 1)));
+        // Seed 942: (1,0x21).. then (3,1).. after a SNAP sync at (2,0x57): the snapshot
+        // between them says epoch 2 is missing.
+        let disk = [txn(1, 0x20), txn(1, 0x21), txn(3, 1), txn(3, 2)];
+        assert_eq!(log_run(&disk, Zxid::new(1, 0x20), &[Zxid::new(2, 0x57)]), 2);
+        assert_eq!(log_run(&disk, Zxid::new(1, 0x20), &[Zxid::new(1, 0x21)]), 4);
+        assert!(!follows(Zxid::new(1, 9), Zxid::new(1, 11)));
     }
 
     #[test]

@@ -250,6 +250,12 @@ impl Worker {
                 body,
             });
         }
+        let snaps: Vec<Zxid> = list(&dirs.snap_dir, SNAPSHOT_PREFIX)
+            .ok()?
+            .into_iter()
+            .map(|(z, _)| z)
+            .collect();
+        out.truncate(crate::quorum::plan::log_run(&out, from, &snaps));
         (!out.is_empty()).then_some(out)
     }
 }

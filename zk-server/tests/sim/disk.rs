@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, VecDeque};
 use zk_core::Zxid;
 use zk_server::core::DataTree;
 use zk_server::quorum::disk::{DiskDone, DiskOp, EpochFile};
+use zk_server::quorum::plan::log_run;
 use zk_server::quorum::zab::Txn;
 
 use super::rng::Rng;
@@ -208,7 +209,16 @@ impl SimDisk {
             }
             DiskOp::ReadLog { token, from, .. } => {
                 let pos = self.durable.log.iter().position(|t| t.zxid() == from);
-                let txns = pos.map(|p| self.durable.log[p..].to_vec());
+                let snaps: Vec<Zxid> = self
+                    .durable
+                    .snapshots
+                    .iter()
+                    .map(|s| s.0.last_zxid())
+                    .collect();
+                let txns = pos.map(|p| {
+                    let run = &self.durable.log[p..];
+                    run[..log_run(run, from, &snaps)].to_vec()
+                });
                 done.push(DiskDone::LogRead { token, txns });
             }
             DiskOp::Barrier { token } => done.push(DiskDone::Barrier { token }),
