@@ -68,8 +68,13 @@
 //! * **Watches** are re-armed on every new connection with SetWatches (or SetWatches2 when
 //!   persistent watches exist), relative to the last zxid seen in a reply, in frames of less
 //!   than 128 KiB of paths, so changes made while disconnected still fire.
-//! * **Expiry**: a server's "expired" answer, or no server heard from for the whole session
-//!   timeout, ends the client in [`SessionState::Expired`], once.
+//! * **Expiry**: a server's "expired" answer ends the client in [`SessionState::Expired`] at
+//!   once. Without one, the client declares expiry itself only when no server was heard from
+//!   for the session timeout plus a grace ([`ClientBuilder::expiry_grace`],
+//!   [`DEFAULT_EXPIRY_GRACE`]): an ensemble expires no session while it elects a leader, and
+//!   its new leader gives every session a fresh timeout, so giving up at the timeout would
+//!   abandon a live session. Either way it is reported once; [`SessionState::Disconnected`]
+//!   comes as soon as the connection drops.
 //! * **Timers**: a ping after a third of the session timeout without sending, a reconnect
 //!   after two thirds without receiving, and a connection attempt timeout of the session
 //!   timeout divided by the number of hosts.
@@ -97,7 +102,9 @@ mod session;
 mod state;
 mod watch;
 
-pub use builder::{ClientBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_SESSION_TIMEOUT};
+pub use builder::{
+    ClientBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_EXPIRY_GRACE, DEFAULT_SESSION_TIMEOUT,
+};
 pub use bytes::Bytes;
 pub use client::Client;
 pub use create::CreateOptions;

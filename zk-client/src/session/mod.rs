@@ -55,6 +55,9 @@ pub(crate) const MAX_PENDING_REQUESTS: usize = 1 << 17;
 #[derive(Debug, Clone)]
 pub(crate) struct SessionConfig {
     pub(crate) session_timeout: Duration,
+    /// How long past the session timeout the client still waits for a server before it
+    /// declares the session expired on its own (see [`Session::expiry_deadline`]).
+    pub(crate) expiry_grace: Duration,
     pub(crate) read_only: bool,
     pub(crate) chroot: Option<Chroot>,
     pub(crate) request_timeout: Option<Duration>,
@@ -125,7 +128,8 @@ pub(crate) struct Session {
     out: Vec<u8>,
     last_send: Instant,
     last_recv: Instant,
-    /// When a server was last heard from, once a session exists (client-side expiry).
+    /// When a server was last heard from, once a session exists (client-side expiry, see
+    /// [`Session::expiry_deadline`]).
     last_heard: Option<Instant>,
     close_requested: bool,
 }
