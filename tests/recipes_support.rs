@@ -21,10 +21,10 @@ pub const CURATOR_CLASSPATH: &str = "/usr/share/java/curator-recipes.jar:\
 /usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/guava.jar:\
 /usr/share/java/slf4j-api.jar:/usr/share/java/slf4j-nop.jar";
 
-/// True when the Curator jars and a JDK are installed.
-pub fn curator_installed() -> bool {
-    Path::new("/usr/share/java/curator-recipes.jar").exists()
-        && Command::new("javac").arg("-version").output().is_ok()
+/// Ok when the Curator jars and a JDK are installed (for [`crate::require_peer`]).
+pub fn curator_installed() -> Result<(), String> {
+    crate::peer::files_exist(&["/usr/share/java/curator-recipes.jar"])?;
+    crate::peer::command_runs("javac", &["-version"])
 }
 
 /// A client with a short session timeout, wrapped in a framework that does not re-create

@@ -11,6 +11,11 @@ use zk_server::cli::{Console, Outcome, Shell};
 
 const ZKCLI_SH: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 
+/// Ok when zkCli.sh and a Java runtime are there.
+fn zkcli_sh() -> Result<(), String> {
+    tests::peer::files_exist(&[ZKCLI_SH, "/usr/bin/java"])
+}
+
 /// The session. Everything lives under /t and the script removes /t at its end, so the second
 /// run starts from the same tree. Commands whose output depends on timing (a watch firing
 /// right after the next command) are fine: watch events are compared as a set.
@@ -266,13 +271,21 @@ fn assert_same(what: &str, rust: &str, java: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripted_session_matches_zkcli_sh() {
-    let zk = ApacheZk::start(&[]).expect("Apache ZooKeeper");
+    if tests::require_peer(zkcli_sh(), "zkCli.sh").is_none() {
+        return;
+    }
+    let Some(zk) = tests::require_peer(ApacheZk::start(&[]), "Apache ZooKeeper 3.8") else {
+        return;
+    };
     session_matches(&zk.connect_string()).await;
 }
 
 /// The same comparison with zk-server as the server: both shells must still agree.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripted_session_matches_zkcli_sh_on_zk_server() {
+    if tests::require_peer(zkcli_sh(), "zkCli.sh").is_none() {
+        return;
+    }
     let dir = std::env::temp_dir().join(format!("app-zkcli-{}", std::process::id()));
     let server = zk_server::Server::start(zk_server::ServerConfig::for_tests(&dir))
         .await
@@ -329,7 +342,12 @@ async fn session_matches(server: &str) {
 /// the same statuses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_command_exit_statuses_match() {
-    let zk = ApacheZk::start(&[]).expect("Apache ZooKeeper");
+    if tests::require_peer(zkcli_sh(), "zkCli.sh").is_none() {
+        return;
+    }
+    let Some(zk) = tests::require_peer(ApacheZk::start(&[]), "Apache ZooKeeper 3.8") else {
+        return;
+    };
     let server = zk.connect_string();
     // None of these changes the tree, so both tools see the same state.
     let cases: &[&str] = &[

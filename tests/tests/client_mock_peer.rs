@@ -185,13 +185,13 @@ async fn expired_answer_ends_the_client() {
 
 #[tokio::test]
 async fn no_server_fails_connect_with_timeout_and_bad_strings_fail_at_once() {
-    let port = tests::free_port();
+    let dead = tests::ports::RefusedAddr::new();
     let r = within(
         LIMIT,
         "connect timeout",
         Client::builder()
             .connection_timeout(Duration::from_millis(500))
-            .connect(&format!("127.0.0.1:{port}")),
+            .connect(&dead.addr().to_string()),
     )
     .await;
     assert_eq!(r.map(|_| ()), Err(Error::Timeout));

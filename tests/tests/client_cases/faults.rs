@@ -196,8 +196,8 @@ pub(crate) async fn failover_between_hosts_keeps_the_session<S: TestServer>() {
         let p1 = TcpProxy::start(server.addr()).await;
         let p2 = TcpProxy::start(server.addr()).await;
         // A host with nothing listening is skipped.
-        let dead = tests::free_port();
-        let cs = format!("127.0.0.1:{dead},{},{}", p1.addr(), p2.addr());
+        let dead = tests::ports::RefusedAddr::new();
+        let cs = format!("{},{},{}", dead.addr(), p1.addr(), p2.addr());
         let c = Client::builder()
             .session_timeout(Duration::from_secs(20))
             .connect(&cs)
