@@ -342,6 +342,16 @@ impl Session {
         self.last_send = now;
     }
 
+    /// Ends the session here as expired, without telling a server (Curator's simulated
+    /// expiration): what waits fails with SessionExpired. The server keeps the session until
+    /// it expires it.
+    pub(crate) fn expire_locally(&mut self) {
+        if self.phase != Phase::Ended {
+            tracing::info!(session = %self.session_id, "session declared expired by the application");
+            self.end(SessionState::Expired);
+        }
+    }
+
     /// Closes the session: sends closeSession when connected, else ends at once.
     pub(crate) fn close(&mut self, now: Instant, reply: ReplyTx) {
         if self.phase == Phase::Ended {

@@ -135,3 +135,26 @@ fn no_local_expiry_before_a_session_exists() {
     s.handle_connect_failed(t0 + TIMEOUT + GRACE);
     assert_eq!(s.state(), SessionState::Disconnected);
 }
+
+/// The application's own verdict (Curator's simulated expiration): Expired at once, once;
+/// what waits fails with SessionExpired, and the driver stops.
+#[test]
+fn expire_locally_ends_the_session_as_expired() {
+    let t0 = Instant::now();
+    let (mut s, mut states) = lost_at(t0);
+    let mut queued = get_data(&mut s, t0, "/x");
+    s.expire_locally();
+    s.expire_locally();
+    assert_eq!(queued.try_recv().unwrap(), Err(Error::SessionExpired));
+    assert_eq!(s.poll_connect(t0, 0.0), ConnectAction::Stop);
+    let mut later = get_data(&mut s, t0, "/y");
+    assert_eq!(later.try_recv().unwrap(), Err(Error::SessionExpired));
+    assert_eq!(
+        states.rx_try(),
+        [
+            SessionState::Connected,
+            SessionState::Disconnected,
+            SessionState::Expired
+        ]
+    );
+}
