@@ -62,7 +62,12 @@ pub async fn run(hosts: &str) -> anyhow::Result<()> {
     }
     let (data, _) = admin.get_data(COUNTER).await?;
     let total: usize = String::from_utf8_lossy(&data).parse()?;
-    let left = admin.get_children(LOCK).await.unwrap_or_default();
+    let left = match admin.get_children(LOCK).await {
+        Ok(left) => left,
+        // The lock's parent is a container: once empty, the server may have removed it.
+        Err(zk_client::Error::NoNode) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     println!(
         "{CLIENTS} clients x {ROUNDS} increments = {total} (expected {}) in {:.2} s; lock nodes left: {}",
         CLIENTS * ROUNDS,

@@ -216,8 +216,8 @@ async fn run_zkcli(server: &str, script: &[String]) -> (String, String) {
             break;
         }
     }
-    // Let watch tasks print what they already received.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Every event the server sent is printed before the output is compared.
+    shell.settle().await;
     // The script ends without `quit`: zkCli.sh exits at the end of its input without closing.
     shell.disconnect_quietly().await;
     (out.contents(), err.contents())
@@ -234,7 +234,7 @@ async fn remove_tree(server: &str, root: &str) {
     let mut order = vec![root.to_owned()];
     let mut i = 0;
     while i < order.len() {
-        let children = client.get_children(&order[i]).await.unwrap_or_default();
+        let children = tests::recipes_support::children_left(&client, &order[i]).await;
         let parent = order[i].clone();
         order.extend(children.iter().map(|c| format!("{parent}/{c}")));
         i += 1;

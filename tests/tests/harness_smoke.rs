@@ -55,3 +55,33 @@ fn a_missing_peer_fails_under_ci_and_skips_loudly_outside() {
         }
     }
 }
+
+/// The "nothing left behind" helper asserts on the real result: a missing parent (a reaped
+/// container) is an empty list, but a read that fails panics instead of passing for one.
+#[tokio::test]
+async fn children_left_tells_a_missing_node_from_a_failed_read() {
+    use tests::recipes_support::children_left;
+    let dir = tests::fresh_data_dir("children-left");
+    let server = zk_server::Server::start(zk_server::ServerConfig::for_tests(&dir))
+        .await
+        .unwrap();
+    let client = zk_client::Client::connect(&server.addr().to_string())
+        .await
+        .unwrap();
+    assert!(children_left(&client, "/missing").await.is_empty());
+    client
+        .create("/left", b"", zk_client::CreateMode::Persistent)
+        .await
+        .unwrap();
+    client
+        .create("/left/x", b"", zk_client::CreateMode::Persistent)
+        .await
+        .unwrap();
+    assert_eq!(children_left(&client, "/left").await, ["x"]);
+    client.close().await.unwrap();
+    let failed = tokio::spawn(async move { children_left(&client, "/left").await }).await;
+    let panic = failed.expect_err("a failed read panics");
+    assert!(panic.is_panic());
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

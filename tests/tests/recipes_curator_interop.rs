@@ -368,7 +368,7 @@ async fn rwlock_and_semaphore_with_curator<S: TestServer>(dir: &std::path::Path)
     java.send("quit");
     drop(java);
     for p in ["/interop/rw", "/interop/sem/leases"] {
-        let left = fw.client().get_children(p).await.unwrap_or_default();
+        let left = tests::recipes_support::children_left(&fw.client(), p).await;
         assert!(left.is_empty(), "{p}: {left:?}");
     }
     println!(

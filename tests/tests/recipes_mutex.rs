@@ -134,7 +134,7 @@ async fn reentrancy_timeout_and_cancellation<S: TestServer>() {
         .await
         .unwrap());
     assert!(ma.release().await.is_err());
-    let left = b.client().get_children("/re").await.unwrap_or_default();
+    let left = tests::recipes_support::children_left(&b.client(), "/re").await;
     assert!(left.is_empty(), "{left:?}");
     a.close().await;
     b.close().await;

@@ -1,11 +1,10 @@
 //! Executing each command against the client: the part of [`Shell`] that talks to the server.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use zk_client::{Client, CreateOptions, Error};
-use zk_core::{AddWatchMode, CreateMode, EventType, Stat, WatcherType};
+use zk_core::{AddWatchMode, CreateMode, Stat, WatcherType};
 
 use super::{ok_or_fail, Outcome, Shell, MAX_TTL_MS};
 use crate::cli::acl::parse_acl;
@@ -182,23 +181,8 @@ impl Shell {
                     AddWatchMode::Persistent
                 };
                 match client.watch(&path, mode).await {
-                    Ok(mut w) => {
-                        let console = self.console.clone();
-                        let print = self.print_watches.clone();
-                        self.tasks.push(tokio::spawn(async move {
-                            while let Some(e) = w.next_event().await {
-                                if print.load(Ordering::Relaxed) {
-                                    console.out(&format::watcher_event(
-                                        e.state,
-                                        e.event_type,
-                                        &e.path,
-                                    ));
-                                }
-                                if e.event_type == EventType::PersistentWatchRemoved {
-                                    break;
-                                }
-                            }
-                        }));
+                    Ok(w) => {
+                        self.spawn_persistent(w);
                         Outcome::Success
                     }
                     Err(e) => self.fail(&e, &path),
