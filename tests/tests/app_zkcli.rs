@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tests::ApacheZk;
+use zk_client::Version;
 use zk_server::cli::{Console, Outcome, Shell};
 
 const ZKCLI_SH: &str = "/usr/share/zookeeper/bin/zkCli.sh";
@@ -240,7 +241,7 @@ async fn remove_tree(server: &str, root: &str) {
         i += 1;
     }
     for p in order.iter().rev() {
-        let _ = client.delete(p, None).await;
+        let _ = client.delete(p, Version::Any).await;
     }
     assert_eq!(
         client.exists(root).await.expect("exists"),

@@ -12,7 +12,7 @@ use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
 use tests::recipes_support::{
     compile_java, curator_installed, framework, JavaProcess, CURATOR_PEER_JAVA,
 };
-use zk_client::CreateMode;
+use zk_client::{CreateMode, Version};
 use zk_recipes::{
     InterProcessMutex, InterProcessReadWriteLock, InterProcessSemaphoreV2, LeaderLatch,
     LeaderSelector,
@@ -77,7 +77,7 @@ async fn mutex_with_curator<S: TestServer>(dir: &std::path::Path) {
                     violations.fetch_add(1, Ordering::SeqCst);
                 }
                 let (d, _) = c.get_data("/interop/counter").await.unwrap();
-                let d = String::from_utf8(d).unwrap();
+                let d = String::from_utf8(d.to_vec()).unwrap();
                 let (n, last) = d.split_once(':').unwrap();
                 let n: u64 = n.parse().unwrap();
                 if last == "java" {
@@ -91,9 +91,9 @@ async fn mutex_with_curator<S: TestServer>(dir: &std::path::Path) {
                     .set_data(
                         "/interop/counter",
                         format!("{}:rust", n + 1).as_bytes(),
-                        None,
+                        Version::Any,
                     )
-                    .delete("/interop/holder", None)
+                    .delete("/interop/holder", Version::Any)
                     .commit()
                     .await
                     .unwrap();
@@ -111,7 +111,7 @@ async fn mutex_with_curator<S: TestServer>(dir: &std::path::Path) {
     let java_violations: usize = words.next().unwrap().parse().unwrap();
     let java_after_rust: usize = words.next().unwrap().parse().unwrap();
     let (d, _) = setup.client().get_data("/interop/counter").await.unwrap();
-    let d = String::from_utf8(d).unwrap();
+    let d = String::from_utf8(d.to_vec()).unwrap();
     let total: usize = d.split_once(':').unwrap().0.parse().unwrap();
     println!(
         "mutex interop with Curator 5.4 on {}: java {JAVA_ROUNDS} + rust {RUST_TASKS}x{RUST_ROUNDS} \
@@ -279,7 +279,7 @@ async fn selector_with_curator<S: TestServer>(dir: &std::path::Path) {
                     v.fetch_add(1, Ordering::SeqCst);
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
-                let _ = c.delete("/interop/leader", None).await;
+                let _ = c.delete("/interop/leader", Version::Any).await;
                 t.fetch_add(1, Ordering::SeqCst);
             }
         })

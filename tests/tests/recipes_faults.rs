@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TcpProxy, TestServer, ZkServer};
 use tests::recipes_support::{self, framework};
-use zk_client::{Client, SessionId, SessionState};
+use zk_client::{Client, SessionId, SessionState, Version};
 use zk_recipes::{ConnectionState, Framework, InterProcessMutex, LeaderLatch};
 
 /// Waits until `p` has `n` children (seen from `fw`'s session), by watch.
@@ -178,7 +178,7 @@ async fn session_expiry_while_holding<S: TestServer>() {
     .await;
     let stale = fence
         .check(a.client().multi())
-        .set_data("/data", b"stale", None)
+        .set_data("/data", b"stale", Version::Any)
         .commit()
         .await;
     assert!(
@@ -188,11 +188,11 @@ async fn session_expiry_while_holding<S: TestServer>() {
     mb.fence()
         .unwrap()
         .check(b.client().multi())
-        .set_data("/data", b"fresh", None)
+        .set_data("/data", b"fresh", Version::Any)
         .commit()
         .await
         .unwrap();
-    assert_eq!(b.client().get_data("/data").await.unwrap().0, b"fresh");
+    assert_eq!(b.client().get_data("/data").await.unwrap().0, &b"fresh"[..]);
     println!(
         "session expiry while holding on {}: holder told after {told:?}, other client \
          acquired after {failover:?} (session 4 s); the stale holder's fenced write was refused",

@@ -102,7 +102,7 @@ async fn semaphores<S: TestServer>() {
     // The maximum from a SharedCount (4-byte big-endian).
     let count = SharedCount::new(&a, "/sem-max", 1).await.unwrap();
     let (raw, _) = a.client().get_data("/sem-max").await.unwrap();
-    assert_eq!(raw, [0, 0, 0, 1]);
+    assert_eq!(raw, &[0u8, 0, 0, 1][..]);
     let sc =
         InterProcessSemaphoreV2::with_max(&a, "/sem2", MaxLeases::Shared(count.clone())).unwrap();
     let sc_b =

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
 use tests::recipes_support::framework;
-use zk_client::CreateMode;
+use zk_client::{CreateMode, Version};
 use zk_recipes::InterProcessMutex;
 
 const CLIENTS: usize = 5;
@@ -41,12 +41,12 @@ async fn contention<S: TestServer>() {
                 max_holders.fetch_max(now, Ordering::SeqCst);
                 // Unversioned read-modify-write: only the mutex prevents lost updates.
                 let (data, _) = client.get_data("/counter").await.unwrap();
-                let n: u64 = String::from_utf8(data).unwrap().parse().unwrap();
+                let n: u64 = String::from_utf8(data.to_vec()).unwrap().parse().unwrap();
                 tokio::task::yield_now().await;
                 let fence = mutex.fence().unwrap();
                 fence
                     .check(client.multi())
-                    .set_data("/counter", (n + 1).to_string().as_bytes(), None)
+                    .set_data("/counter", (n + 1).to_string().as_bytes(), Version::Any)
                     .commit()
                     .await
                     .unwrap();
@@ -64,7 +64,7 @@ async fn contention<S: TestServer>() {
     .await;
     let elapsed = started.elapsed();
     let (data, _) = setup.client().get_data("/counter").await.unwrap();
-    let total = String::from_utf8(data).unwrap();
+    let total = String::from_utf8(data.to_vec()).unwrap();
     println!(
         "mutex contention on {}: {CLIENTS} clients x {ROUNDS} rounds -> counter {total}, \
          max simultaneous holders {}, {:?} ({:?} per acquire/release)",

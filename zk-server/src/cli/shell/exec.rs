@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use zk_client::{Client, CreateOptions, Error};
+use zk_client::{Client, CreateOptions, Error, Version};
 use zk_core::{AddWatchMode, CreateMode, Stat, WatcherType};
 
 use super::{ok_or_fail, Outcome, Shell, MAX_TTL_MS};
@@ -110,7 +110,10 @@ impl Shell {
                     Ok(v) => v,
                     Err(o) => return o,
                 };
-                match client.set_data(&path, data.as_bytes(), version).await {
+                match client
+                    .set_data(&path, data.as_bytes(), version.into())
+                    .await
+                {
                     Ok(st) => {
                         if stat {
                             self.console.out(&format::stat(&st));
@@ -146,7 +149,7 @@ impl Shell {
                     Ok(v) => v,
                     Err(o) => return o,
                 };
-                match client.delete(&path, version).await {
+                match client.delete(&path, version.into()).await {
                     Ok(()) => Outcome::Success,
                     Err(e) => self.fail(&e, &path),
                 }
@@ -161,7 +164,7 @@ impl Shell {
                     for batch in reversed.chunks(DELETE_BATCH) {
                         let mut multi = client.multi();
                         for p in batch {
-                            multi = multi.delete(p, None);
+                            multi = multi.delete(p, Version::Any);
                         }
                         if multi.commit().await.is_err() {
                             ok = false;
@@ -231,7 +234,7 @@ impl Shell {
                 };
                 let mut last: Option<Stat> = None;
                 for p in &targets {
-                    match client.set_acl(p, &acl, version).await {
+                    match client.set_acl(p, &acl, version.into()).await {
                         Ok(st) => last = last.or(Some(st)),
                         Err(e) => return self.fail(&e, p),
                     }
