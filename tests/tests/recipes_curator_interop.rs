@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
 use tests::recipes_support::{
-    compile_java, curator_installed, framework, JavaProcess, CURATOR_PEER_JAVA,
+    compile_java, curator_installed, framework, until_children, JavaProcess, CURATOR_PEER_JAVA,
 };
 use zk_client::{CreateMode, Version};
 use zk_recipes::{
@@ -156,14 +156,16 @@ async fn latch_with_curator<S: TestServer>(dir: &std::path::Path) {
     .unwrap();
     java.expect("STARTED", Duration::from_secs(60)).await;
     // Curator reads our node as a participant and sees us as leader.
-    let mut parts = Vec::new();
-    for _ in 0..100 {
-        parts = a.participants().await.unwrap();
-        if parts.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let limit = Duration::from_secs(5);
+    until_children(
+        &fa.client(),
+        "/interop/latch",
+        2,
+        limit,
+        "Java's latch node",
+    )
+    .await;
+    let parts = a.participants().await.unwrap();
     let ids: Vec<_> = parts.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["rust-a", "java"]);
     java.send("leader");

@@ -158,16 +158,9 @@ async fn cancellation_storm<S: TestServer>() {
     // deleted in the background once the create's outcome is known; the others' deletes were
     // queued at the drop. Wait (bounded) until only A's node is left.
     let t = std::time::Instant::now();
-    within(Duration::from_secs(10), "B's nodes deleted", async {
-        loop {
-            let left = a.client().get_children("/storm").await.unwrap();
-            if left.len() == 1 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    let limit = Duration::from_secs(10);
+    tests::recipes_support::until_children(&a.client(), "/storm", 1, limit, "B's nodes deleted")
+        .await;
     println!(
         "mutex cancellation storm on {}: 60 dropped acquires, nothing left {:?} after the last",
         S::NAME,
