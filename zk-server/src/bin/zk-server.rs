@@ -41,10 +41,14 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     std::fs::create_dir_all(&cfg.data_dir)?;
+    // The handlers are in place before the server serves: a signal sent as soon as it
+    // answers still shuts it down cleanly.
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let server = Server::start(cfg).await?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let failed = tokio::select! {
-        _ = tokio::signal::ctrl_c() => false,
+        _ = int.recv() => false,
         _ = term.recv() => false,
         _ = server.stopped() => true,
     };
