@@ -6,23 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use zk_server::{Server, ServerConfig};
 
-/// The value of `--connect HOSTS` on the command line, if given (the recipe examples take only
-/// that option).
-pub fn connect_arg() -> anyhow::Result<Option<String>> {
-    let mut args = std::env::args().skip(1);
-    let mut connect = None;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--connect" => {
-                connect = Some(
-                    args.next()
-                        .ok_or_else(|| anyhow::anyhow!("--connect needs HOSTS"))?,
-                )
-            }
-            other => anyhow::bail!("unknown argument {other}; usage: [--connect HOSTS]"),
-        }
-    }
-    Ok(connect)
+/// The recipe examples' one option, `--connect HOSTS` (each example flattens it into its own
+/// `clap` parser, which adds `--help`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConnectArg {
+    /// The ensemble to use (`host:port[,host:port...][/chroot]`); without it, an embedded
+    /// zk-server on a loopback port.
+    #[arg(long, value_name = "HOSTS")]
+    pub connect: Option<String>,
 }
 
 /// The ensemble an example talks to. Stop it with [`Ensemble::shutdown`].

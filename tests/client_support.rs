@@ -68,8 +68,8 @@ impl TestServer for ApacheServer {
     }
 }
 
-/// zk-server (in process, durable on a fresh data directory) as a [`TestServer`]: a free
-/// loopback port, TTL nodes on, the super digest `super:test`
+/// zk-server (in process, durable on a fresh data directory) as a [`TestServer`]: a loopback
+/// port outside the ephemeral range ([`crate::ports::unassigned_port`]), TTL nodes on, the super digest `super:test`
 /// ([`zk_server::ServerConfig::for_tests`]); restart = shutdown, then start again on the same
 /// port and data directory (sessions and data are recovered from disk).
 pub struct ZkServer {
@@ -82,14 +82,22 @@ impl TestServer for ZkServer {
 
     async fn start() -> Self {
         let mut cfg = zk_server::ServerConfig::for_tests(crate::fresh_data_dir("suite"));
-        let server = zk_server::Server::start(cfg.clone())
-            .await
-            .expect("start zk-server");
-        cfg.client_port = server.addr().port();
-        ZkServer {
-            server: Some(server),
-            cfg,
+        // A restart must get the same port back: take one outside the ephemeral range, which
+        // no port-0 bind can take while the server is down, and another one on a clash.
+        let mut last = None;
+        for _ in 0..5 {
+            cfg.client_port = crate::ports::unassigned_port();
+            match zk_server::Server::start(cfg.clone()).await {
+                Ok(server) => {
+                    return ZkServer {
+                        server: Some(server),
+                        cfg,
+                    }
+                }
+                Err(e) => last = Some(e),
+            }
         }
+        panic!("start zk-server: {last:?}");
     }
 
     fn addr(&self) -> SocketAddr {

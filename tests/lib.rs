@@ -1,34 +1,55 @@
-//! Helpers shared by the integration tests: free loopback ports, and a real Apache ZooKeeper 3.8
-//! server (Debian's `zookeeper` package) started on one, stopped when dropped; the client and
-//! recipe suites' support; history checking against real servers (`history_support`).
-//!
-//! Tests that need Apache ZooKeeper call [`ApacheZk::start`]; when the package is not installed
-//! it returns an error that says so, and the README's test command installs it.
+//! Helpers shared by the integration tests: a real Apache ZooKeeper 3.8 server (Debian's
+//! `zookeeper` package) on a loopback port, stopped when dropped; the policy for tests that
+//! need such an external peer; loopback ports; the client and recipe suites' support;
+//! history checking against real servers (`history_support`).
 //!
 //! [`replay::ReplayTree`] is a test oracle: a model of Apache ZooKeeper's replay of a snapshot
 //! and log, with its tree digest, that the persistence tests compare recovery against.
+//!
+//! # External peers and CI
+//!
+//! Some tests compare with, or are driven by, programs this workspace does not build: Apache
+//! ZooKeeper, the Java client (a JDK), kazoo and its test suite, the C client, Curator.
+//! `scripts/deps` installs them. Every such test goes through one helper, [`require_peer`]:
+//!
+//! * **Under CI** a missing peer, or one that does not start, **fails** the test with the
+//!   reason. A test knows it runs under CI from the `CI` environment variable: set to anything
+//!   but empty, `0` or `false` ([`under_ci`]). CI systems set `CI=true`; `scripts/test`, the
+//!   command `.ci/run` runs, exports `CI=1` when it is unset, so the whole test run always
+//!   counts a missing peer as a failure.
+//! * **Outside CI** (a plain `cargo test`) the test is skipped, loudly: a banner on stderr names
+//!   the test, the peer and the reason.
+//!
+//! Tests written once against [`client_support::TestServer`] and run against Apache
+//! ZooKeeper (the client suite, the recipe tests) cannot stop half-way: there
+//! [`client_support::ApacheServer`] fails the test when Apache ZooKeeper does not start, in
+//! and outside CI.
+//!
+//! # Ports
+//!
+//! A server that can bind port 0 does, and reports the port it got (zk-server in process, and
+//! the `zk-server` binary in its log). Apache ZooKeeper cannot report one, so [`ApacheZk`]
+//! picks a port outside the kernel's ephemeral range ([`ports::unassigned_port`]), where no
+//! port-0 bind or outgoing connection can take it, checks that the server answering there is
+//! its own, and tries another port on a clash.
 
 pub mod client_support;
 pub mod history_support;
+pub mod peer;
+pub mod ports;
 pub mod recipes_support;
 pub mod replay;
 
+pub use peer::{require_peer, under_ci};
+
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The classpath of Debian's Apache ZooKeeper package.
 pub const ZK_CLASSPATH: &str = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar";
-
-/// A free TCP port on 127.0.0.1 (bound, read, released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral loopback port")
-}
 
 /// Sends a four-letter word and returns the whole answer.
 pub fn four_letter_word(addr: SocketAddr, cmd: &str) -> std::io::Result<String> {
@@ -75,7 +96,19 @@ pub struct ApacheZk {
     child: Child,
     addr: SocketAddr,
     dir: PathBuf,
+    data: PathBuf,
     jvm_flags: Vec<String>,
+}
+
+/// How many ports [`ApacheZk::start`] tries before it gives up.
+const PORT_ATTEMPTS: usize = 5;
+
+/// Why a started server is not serving.
+enum Serving {
+    /// Its port was taken by another server: try another port.
+    Clash(String),
+    /// It failed.
+    Failed(String),
 }
 
 /// Spawns `QuorumPeerMain` on a zoo.cfg, logging to `log`, with extra JVM flags.
@@ -116,6 +149,60 @@ fn spawn_zk(cfg_path: &Path, log: &Path, jvm_flags: &[String]) -> Result<Child, 
         .map_err(|e| format!("cannot start java: {e}"))
 }
 
+fn log_len(log: &Path) -> u64 {
+    std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Waits until `child` serves on `addr` with `data` as its data directory; stops it when it
+/// does not. `log_from` is where its log starts in `log`.
+fn wait_serving(
+    child: &mut Child,
+    addr: SocketAddr,
+    data: &Path,
+    log: &Path,
+    log_from: u64,
+) -> Result<(), Serving> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // `conf` names the data directory (`dataDir=<dir>/version-2`): the server answering on
+    // this port is ours only if it is this one.
+    let ours = format!("dataDir={}", data.display());
+    let stop = |child: &mut Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    loop {
+        if let Ok(conf) = four_letter_word(addr, "conf") {
+            if conf.contains(&ours) {
+                // `ruok` and some others answer before the server is ready; `srvr` not.
+                if four_letter_word(addr, "srvr").is_ok_and(|s| s.starts_with("Zookeeper version"))
+                {
+                    return Ok(());
+                }
+            } else if conf.contains("dataDir=") {
+                stop(child);
+                return Err(Serving::Clash(format!("another server answers on {addr}")));
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let text = std::fs::read(log).unwrap_or_default();
+            let ours = text.get(log_from as usize..).unwrap_or_default();
+            if String::from_utf8_lossy(ours).contains("Address already in use") {
+                return Err(Serving::Clash(format!("{addr} was taken")));
+            }
+            return Err(Serving::Failed(format!(
+                "Apache ZooKeeper exited early: {status}"
+            )));
+        }
+        if Instant::now() > deadline {
+            stop(child);
+            return Err(Serving::Failed(
+                "Apache ZooKeeper did not serve within 60 s".into(),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 impl ApacheZk {
     /// Starts a server with extendedTypesEnabled (TTL nodes), every four-letter word, the
     /// super digest `super:test`, and `extra` zoo.cfg lines; waits until it serves (`srvr` answers; `ruok` answers
@@ -142,66 +229,67 @@ impl ApacheZk {
                     .into(),
             );
         }
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("apache-zk-{}-{}", std::process::id(), port));
+        static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("apache-zk-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let data = data_dir
             .map(Path::to_path_buf)
             .unwrap_or_else(|| dir.join("data"));
         std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
-        let mut cfg = format!(
-            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
-             admin.enableServer=false\n4lw.commands.whitelist=*\nmaxClientCnxns=0\n",
-            data.display()
-        );
-        for line in extra {
-            cfg.push_str(line);
-            cfg.push('\n');
-        }
-        let cfg_path = dir.join("zoo.cfg");
-        std::fs::write(&cfg_path, cfg).map_err(|e| e.to_string())?;
         let jvm_flags: Vec<String> = jvm_flags.iter().map(|f| f.to_string()).collect();
-        let child = spawn_zk(&cfg_path, &dir.join("zookeeper.log"), &jvm_flags)?;
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let mut zk = ApacheZk {
-            child,
-            addr,
-            dir,
-            jvm_flags,
-        };
-        zk.wait_serving()?;
-        Ok(zk)
-    }
-
-    fn wait_serving(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if four_letter_word(self.addr, "srvr")
-                .map(|s| s.starts_with("Zookeeper version"))
-                .unwrap_or(false)
-            {
-                return Ok(());
+        let mut clashes = Vec::new();
+        for _ in 0..PORT_ATTEMPTS {
+            // Apache ZooKeeper cannot report a port it bound itself: give it one no port-0
+            // bind can take, and try another if a server picked the same one meanwhile.
+            let port = ports::unassigned_port();
+            let mut cfg = format!(
+                "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+                 admin.enableServer=false\n4lw.commands.whitelist=*\nmaxClientCnxns=0\n",
+                data.display()
+            );
+            for line in extra {
+                cfg.push_str(line);
+                cfg.push('\n');
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("Apache ZooKeeper exited early: {status}"));
+            let cfg_path = dir.join("zoo.cfg");
+            std::fs::write(&cfg_path, cfg).map_err(|e| e.to_string())?;
+            let log = dir.join("zookeeper.log");
+            let log_from = log_len(&log);
+            let mut child = spawn_zk(&cfg_path, &log, &jvm_flags)?;
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            match wait_serving(&mut child, addr, &data, &log, log_from) {
+                Ok(()) => {
+                    return Ok(ApacheZk {
+                        child,
+                        addr,
+                        dir,
+                        data,
+                        jvm_flags,
+                    })
+                }
+                Err(Serving::Clash(why)) => clashes.push(why),
+                Err(Serving::Failed(why)) => return Err(why),
             }
-            if Instant::now() > deadline {
-                return Err("Apache ZooKeeper did not serve within 60 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(100));
         }
+        Err(format!(
+            "Apache ZooKeeper found no free port in {PORT_ATTEMPTS} attempts: {}",
+            clashes.join("; ")
+        ))
     }
 
     /// Starts the server again after [`ApacheZk::stop`], on the same port, config and data
     /// directory, and waits until it serves.
     pub fn restart(&mut self) -> Result<(), String> {
         self.stop();
-        self.child = spawn_zk(
-            &self.dir.join("zoo.cfg"),
-            &self.dir.join("zookeeper.log"),
-            &self.jvm_flags,
-        )?;
-        self.wait_serving()
+        let log = self.dir.join("zookeeper.log");
+        let log_from = log_len(&log);
+        self.child = spawn_zk(&self.dir.join("zoo.cfg"), &log, &self.jvm_flags)?;
+        // The port must stay the same (clients resume their sessions on it); it is outside
+        // the ephemeral range, so only another server picking it meanwhile can take it.
+        wait_serving(&mut self.child, self.addr, &self.data, &log, log_from).map_err(|e| match e {
+            Serving::Clash(why) | Serving::Failed(why) => why,
+        })
     }
 
     /// The client address.

@@ -21,10 +21,59 @@ pub const CURATOR_CLASSPATH: &str = "/usr/share/java/curator-recipes.jar:\
 /usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/guava.jar:\
 /usr/share/java/slf4j-api.jar:/usr/share/java/slf4j-nop.jar";
 
-/// True when the Curator jars and a JDK are installed.
-pub fn curator_installed() -> bool {
-    Path::new("/usr/share/java/curator-recipes.jar").exists()
-        && Command::new("javac").arg("-version").output().is_ok()
+/// Ok when the Curator jars and a JDK are installed (for [`crate::require_peer`]).
+pub fn curator_installed() -> Result<(), String> {
+    crate::peer::files_exist(&["/usr/share/java/curator-recipes.jar"])?;
+    crate::peer::command_runs("javac", &["-version"])
+}
+
+/// The children of `path`, for a "nothing left behind" check: empty when `path` does not
+/// exist (a container parent may have been reaped), and a panic on any other failure, so a
+/// read that failed cannot pass for an empty list.
+pub async fn children_left(client: &Client, path: &str) -> Vec<String> {
+    match client.get_children(path).await {
+        Ok(children) => children,
+        Err(zk_client::Error::NoNode) => Vec::new(),
+        Err(e) => panic!("listing the children of {path} failed: {e}"),
+    }
+}
+
+/// Waits, within `limit`, until `path` has exactly `n` children and returns them. Each check
+/// sets a child watch and waits for it to fire: no polling, no sleeps. A missing `path` counts
+/// as no children (and its creation is watched).
+pub async fn until_children(
+    client: &Client,
+    path: &str,
+    n: usize,
+    limit: Duration,
+    what: &str,
+) -> Vec<String> {
+    crate::client_support::within(limit, what, async {
+        loop {
+            match client.get_children_and_watch(path).await {
+                Ok((children, _, watch)) => {
+                    if children.len() == n {
+                        return children;
+                    }
+                    watch.await.expect("the child watch fires");
+                }
+                Err(zk_client::Error::NoNode) => {
+                    if n == 0 {
+                        return Vec::new();
+                    }
+                    let (stat, watch) = client
+                        .exists_and_watch(path)
+                        .await
+                        .unwrap_or_else(|e| panic!("exists {path}: {e}"));
+                    if stat.is_none() {
+                        watch.await.expect("the exists watch fires");
+                    }
+                }
+                Err(e) => panic!("listing the children of {path} failed: {e}"),
+            }
+        }
+    })
+    .await
 }
 
 /// A client with a short session timeout, wrapped in a framework that does not re-create

@@ -13,56 +13,91 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
+use clap::{Parser, ValueEnum};
 use examples::master_worker::{run, Config, KillMode};
 
-const USAGE: &str =
-    "usage: master_worker [--connect HOSTS] [--tasks N] [--workers N] [--masters N] \
-[--kill-workers N] [--no-kill-master] [--kill-mode crash|close] [--kill-after FRACTION] \
-[--job-ms MS] [--session-timeout-ms MS] [--root PATH] [--quiet]";
+/// The master-worker system of the ZooKeeper book, with the active master and a worker killed
+/// part-way through; every task still completes exactly once. Without --connect it starts a
+/// zk-server in-process on a loopback port.
+#[derive(Debug, Parser)]
+#[command(name = "master_worker")]
+struct Args {
+    /// The ensemble to use (`host:port[,host:port...][/chroot]`); without it, an embedded
+    /// zk-server.
+    #[arg(long, value_name = "HOSTS")]
+    connect: Option<String>,
+    /// How many tasks the client submits.
+    #[arg(long, value_name = "N", default_value_t = Config::default().tasks)]
+    tasks: usize,
+    /// How many workers run.
+    #[arg(long, value_name = "N", default_value_t = Config::default().workers)]
+    workers: usize,
+    /// How many masters compete.
+    #[arg(long, value_name = "N", default_value_t = Config::default().masters)]
+    masters: usize,
+    /// How many workers to kill part-way through.
+    #[arg(long, value_name = "N", default_value_t = Config::default().kill_workers)]
+    kill_workers: usize,
+    /// Do not kill the active master.
+    #[arg(long)]
+    no_kill_master: bool,
+    /// How to kill: as a crash (the connection goes silent; the server expires the session)
+    /// or as a clean exit (the session is closed).
+    #[arg(long, value_enum, default_value_t = Kill::Crash)]
+    kill_mode: Kill,
+    /// When to kill: after this fraction of the tasks completed.
+    #[arg(long, value_name = "FRACTION", default_value_t = Config::default().kill_after)]
+    kill_after: f64,
+    /// How long each task's job runs, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = Config::default().job.as_millis() as u64)]
+    job_ms: u64,
+    /// The session timeout asked for, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = Config::default().session_timeout.as_millis() as u64)]
+    session_timeout_ms: u64,
+    /// The prefix of every path (`/` for the book's layout).
+    #[arg(long, value_name = "PATH", default_value_t = Config::default().root)]
+    root: String,
+    /// No live progress line on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
 
-fn parse_args() -> anyhow::Result<Config> {
-    let mut cfg = Config::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .with_context(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--connect" => cfg.connect = Some(value("--connect")?),
-            "--tasks" => cfg.tasks = value("--tasks")?.parse()?,
-            "--workers" => cfg.workers = value("--workers")?.parse()?,
-            "--masters" => cfg.masters = value("--masters")?.parse()?,
-            "--kill-workers" => cfg.kill_workers = value("--kill-workers")?.parse()?,
-            "--no-kill-master" => cfg.kill_master = false,
-            "--kill-mode" => {
-                cfg.kill_mode = match value("--kill-mode")?.as_str() {
-                    "crash" => KillMode::Crash,
-                    "close" => KillMode::Close,
-                    other => bail!("--kill-mode is crash or close, not {other}"),
-                }
-            }
-            "--session-timeout-ms" => {
-                cfg.session_timeout = Duration::from_millis(value("--session-timeout-ms")?.parse()?)
-            }
-            "--kill-after" => cfg.kill_after = value("--kill-after")?.parse()?,
-            "--job-ms" => cfg.job = Duration::from_millis(value("--job-ms")?.parse()?),
-            "--root" => cfg.root = value("--root")?,
-            "--quiet" => cfg.progress = false,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other}\n{USAGE}"),
+/// `--kill-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Kill {
+    /// The process stops and its connection goes silent.
+    Crash,
+    /// The process closes its session.
+    Close,
+}
+
+impl Args {
+    fn config(self) -> Config {
+        Config {
+            connect: self.connect,
+            root: self.root,
+            tasks: self.tasks,
+            workers: self.workers,
+            masters: self.masters,
+            kill_master: !self.no_kill_master,
+            kill_workers: self.kill_workers,
+            kill_after: self.kill_after,
+            kill_mode: match self.kill_mode {
+                Kill::Crash => KillMode::Crash,
+                Kill::Close => KillMode::Close,
+            },
+            job: Duration::from_millis(self.job_ms),
+            session_timeout: Duration::from_millis(self.session_timeout_ms),
+            progress: !self.quiet,
+            ..Config::default()
         }
     }
-    Ok(cfg)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cfg = parse_args()?;
+    let cfg = Args::parse().config();
     println!(
         "master-worker: {} tasks, {} workers, {} masters, on {}",
         cfg.tasks,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use zk_client::{Client, CreateMode, Error};
+use zk_client::{Client, CreateMode, Error, Version};
 use zk_recipes::{Fence, LeaderLatch};
 
 use super::process::Process;
@@ -121,7 +121,7 @@ impl Ctx {
             }
             let _ = self
                 .client
-                .set_data(&self.paths.master(), self.id.as_bytes(), None)
+                .set_data(&self.paths.master(), self.id.as_bytes(), Version::Any)
                 .await;
             let when = after_kill
                 .map(|t| format!(", {:.2} s after the kill", t.as_secs_f64()))
@@ -227,7 +227,7 @@ impl Ctx {
             }
         }
         // Someone may still write under it (a slow master): then it stays for the next pass.
-        let _ = self.client.delete(&p.assign_of(owner), None).await;
+        let _ = self.client.delete(&p.assign_of(owner), Version::Any).await;
         if moved > 0 {
             let killed_at = *self
                 .stats
@@ -263,7 +263,7 @@ impl Ctx {
         }
         let result = multi
             .create(to, data, CreateMode::Persistent)
-            .delete(from, None)
+            .delete(from, Version::Any)
             .commit()
             .await;
         match result {

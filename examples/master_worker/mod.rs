@@ -40,7 +40,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use zk_client::{Client, CreateMode, Error};
+use zk_client::{Client, CreateMode, Error, Version};
 
 pub use config::{Config, KillMode};
 pub use progress::Progress;
@@ -115,7 +115,7 @@ pub(crate) async fn remove_tree(client: &Client, path: &str) -> Result<(), Error
         i += 1;
     }
     for p in order.iter().rev() {
-        match client.delete(p, None).await {
+        match client.delete(p, Version::Any).await {
             Ok(()) | Err(Error::NoNode) => {}
             Err(e) => return Err(e),
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use zk_client::{Client, CreateMode, Error};
+use zk_client::{Client, CreateMode, Error, Version};
 
 use super::process::Process;
 use super::{ensure, job, Config, Paths, Progress, Stats};
@@ -138,14 +138,14 @@ impl Ctx {
                 status.as_bytes(),
                 CreateMode::Persistent,
             )
-            .delete(&assignment, None)
+            .delete(&assignment, Version::Any)
             .commit()
             .await;
         match result {
             Ok(_) => Ok(Some(Report::Completed)),
             Err(Error::MultiFailed { index: 0, source }) if *source == Error::NodeExists => {
                 // Completed before, by a run whose report we never saw: drop ours.
-                match self.client.delete(&assignment, None).await {
+                match self.client.delete(&assignment, Version::Any).await {
                     Ok(()) | Err(Error::NoNode) => Ok(Some(Report::Duplicate)),
                     Err(e) => Err(e),
                 }

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use zk_client::{Client, CreateMode, Error};
+use zk_client::{Client, CreateMode, Error, Version};
 use zk_recipes::InterProcessMutex;
 
 const LOCK: &str = "/examples/lock";
@@ -19,7 +19,11 @@ async fn increment(client: &Client, mutex: &InterProcessMutex) -> anyhow::Result
         .ok_or_else(|| anyhow::anyhow!("held lock without a fence"))?;
     let written = fence
         .check(client.multi())
-        .set_data(COUNTER, (n + 1).to_string().as_bytes(), Some(stat.version))
+        .set_data(
+            COUNTER,
+            (n + 1).to_string().as_bytes(),
+            Version::Exact(stat.version),
+        )
         .commit()
         .await;
     mutex.release().await?;
@@ -41,7 +45,7 @@ pub async fn run(hosts: &str) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
-    admin.set_data(COUNTER, b"0", None).await?;
+    admin.set_data(COUNTER, b"0", Version::Any).await?;
 
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -62,7 +66,12 @@ pub async fn run(hosts: &str) -> anyhow::Result<()> {
     }
     let (data, _) = admin.get_data(COUNTER).await?;
     let total: usize = String::from_utf8_lossy(&data).parse()?;
-    let left = admin.get_children(LOCK).await.unwrap_or_default();
+    let left = match admin.get_children(LOCK).await {
+        Ok(left) => left,
+        // The lock's parent is a container: once empty, the server may have removed it.
+        Err(zk_client::Error::NoNode) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     println!(
         "{CLIENTS} clients x {ROUNDS} increments = {total} (expected {}) in {:.2} s; lock nodes left: {}",
         CLIENTS * ROUNDS,

@@ -54,3 +54,48 @@ async fn shared_count_example() {
     })
     .await;
 }
+
+/// Every example program parses its command line with clap: `--help` describes it and its
+/// options, and an unknown option is a usage error (exit 2). The programs are built first
+/// (`cargo test -p tests` alone does not build the examples package's examples).
+#[test]
+fn every_example_has_help() {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/app_examples-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("test binary in target/<profile>/deps");
+    let mut build = std::process::Command::new(env!("CARGO"));
+    build
+        .args(["build", "--quiet", "-p", "examples", "--examples"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    if let Some(target) = profile_dir.parent() {
+        build.env("CARGO_TARGET_DIR", target);
+    }
+    assert!(build.status().expect("run cargo build").success());
+    for (name, option) in [
+        ("master_worker", "--kill-mode <KILL_MODE>"),
+        ("leader_latch", "--connect <HOSTS>"),
+        ("lock", "--connect <HOSTS>"),
+        ("semaphore", "--connect <HOSTS>"),
+        ("shared_count", "--connect <HOSTS>"),
+    ] {
+        let bin = profile_dir.join("examples").join(name);
+        let help = std::process::Command::new(&bin)
+            .arg("--help")
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()));
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(help.status.success(), "{name} --help");
+        assert!(text.contains(option), "{name} --help:\n{text}");
+        let bad = std::process::Command::new(&bin)
+            .arg("--bogus")
+            .output()
+            .unwrap();
+        assert_eq!(bad.status.code(), Some(2), "{name} --bogus");
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tests::client_support::within;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use zk_client::{Client, Error, SessionState, Zxid};
+use zk_client::{Client, Error, SessionState, Version, Zxid};
 use zk_core::jute::{Decode, Encode};
 use zk_core::proto::*;
 use zk_core::SessionId;
@@ -114,7 +114,7 @@ async fn auth_reply_overtaking_earlier_replies_and_notification_zxids() {
         let get = c.get_data("/a");
         let auth = c.add_auth("digest", b"u:p");
         auth.await.unwrap();
-        assert_eq!(get.await.unwrap().0, b"v");
+        assert_eq!(get.await.unwrap().0, &b"v"[..]);
         assert_eq!(
             c.last_zxid(),
             Zxid(0x10),
@@ -152,13 +152,13 @@ async fn out_of_order_reply_drops_the_connection_and_the_session_resumes() {
         let c = Client::connect(&addr.to_string()).await.unwrap();
         let mut states = c.state_stream();
         assert_eq!(states.next_state().await, Some(SessionState::Connected));
-        let a = c.delete("/a", None);
-        let b = c.delete("/b", None);
+        let a = c.delete("/a", Version::Any);
+        let b = c.delete("/b", Version::Any);
         assert_eq!(a.await, Ok(()));
         assert_eq!(b.await, Err(Error::ConnectionLoss));
         assert_eq!(states.next_state().await, Some(SessionState::Disconnected));
         assert_eq!(states.next_state().await, Some(SessionState::Connected));
-        assert_eq!(c.delete("/c", None).await, Ok(()));
+        assert_eq!(c.delete("/c", Version::Any).await, Ok(()));
         let _peers = server.await.unwrap();
     })
     .await;
@@ -185,13 +185,13 @@ async fn expired_answer_ends_the_client() {
 
 #[tokio::test]
 async fn no_server_fails_connect_with_timeout_and_bad_strings_fail_at_once() {
-    let port = tests::free_port();
+    let dead = tests::ports::RefusedAddr::new();
     let r = within(
         LIMIT,
         "connect timeout",
         Client::builder()
             .connection_timeout(Duration::from_millis(500))
-            .connect(&format!("127.0.0.1:{port}")),
+            .connect(&dead.addr().to_string()),
     )
     .await;
     assert_eq!(r.map(|_| ()), Err(Error::Timeout));
@@ -232,7 +232,10 @@ async fn read_only_server_gives_connected_read_only() {
             .await
             .unwrap();
         assert_eq!(c.state(), SessionState::ConnectedReadOnly);
-        assert_eq!(c.set_data("/a", b"", None).await, Err(Error::NotReadOnly));
+        assert_eq!(
+            c.set_data("/a", b"", Version::Any).await,
+            Err(Error::NotReadOnly)
+        );
         let _peer = server.await.unwrap();
     })
     .await;

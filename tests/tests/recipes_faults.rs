@@ -3,27 +3,63 @@
 //! (CURATOR-498), a dropped acquire while disconnected, a session expiry while holding
 //! (validity, fencing, failover time), and a server restart.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TcpProxy, TestServer, ZkServer};
-use tests::recipes_support::framework;
-use zk_client::Client;
+use tests::recipes_support::{self, framework};
+use zk_client::{Client, SessionId, SessionState, Version};
 use zk_recipes::{ConnectionState, Framework, InterProcessMutex, LeaderLatch};
 
-async fn count_children(fw: &Framework, p: &str) -> usize {
-    fw.client()
-        .get_children(p)
-        .await
-        .map(|c| c.len())
-        .unwrap_or(0)
+/// Waits until `p` has `n` children (seen from `fw`'s session), by watch.
+async fn until_children(fw: &Framework, p: &str, n: usize, what: &str) {
+    recipes_support::until_children(&fw.client(), p, n, Duration::from_secs(20), what).await;
 }
 
-/// Polls until `p` has `n` children (seen from `fw`'s session).
-async fn until_children(fw: &Framework, p: &str, n: usize, what: &str) {
+/// The sessions that watch `path`, from the server's `wchp`.
+async fn watches_on(server: SocketAddr, path: &str) -> Vec<SessionId> {
+    let wchp = tokio::task::spawn_blocking(move || tests::four_letter_word(server, "wchp"))
+        .await
+        .expect("the wchp thread does not panic")
+        .expect("wchp answers");
+    let mut lines = wchp.lines();
+    let mut out = Vec::new();
+    while let Some(l) = lines.next() {
+        if l == path {
+            for s in lines.by_ref() {
+                let Some(id) = s.strip_prefix("\t0x") else {
+                    break;
+                };
+                let id = u64::from_str_radix(id, 16).expect("a hex session id");
+                out.push(SessionId(id as i64));
+            }
+        }
+    }
+    out
+}
+
+/// Waits until `session` watches `path` (the sign that a waiting lock holder has found its
+/// node and looked at its predecessor). No event tells one session what another watches, so
+/// this asks the server (`wchp`) until it does.
+async fn until_watching(server: SocketAddr, session: SessionId, path: &str, what: &str) {
     within(Duration::from_secs(20), what, async {
-        while count_children(fw, p).await != n {
+        while !watches_on(server, path).await.contains(&session) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    })
+    .await
+}
+
+/// Waits until `fw`'s client is disconnected.
+async fn until_disconnected(fw: &Framework, what: &str) {
+    let mut states = fw.client().state_stream();
+    within(Duration::from_secs(20), what, async {
+        while let Some(s) = states.next_state().await {
+            if s == SessionState::Disconnected {
+                return;
+            }
+        }
+        panic!("the session ended");
     })
     .await
 }
@@ -35,6 +71,8 @@ async fn connection_loss_during_acquire<S: TestServer>() {
     let b = framework(&proxy.addr().to_string(), Duration::from_secs(10)).await;
     let ma = InterProcessMutex::new(&a, "/f1").unwrap();
     ma.acquire().await.unwrap();
+    let a_node = ma.lock_node().unwrap();
+    let b_session = b.session_id();
 
     // B's create reaches the server, but its reply is lost with the connection.
     proxy.mute_replies(true);
@@ -48,8 +86,13 @@ async fn connection_loss_during_acquire<S: TestServer>() {
     proxy.mute_replies(false);
     // B reconnects to the same session, finds its protected node by its _c_<uuid>- prefix and
     // keeps it: it must not make a second node (which would queue it behind its own orphan).
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(count_children(&a, "/f1").await, 2, "B made a second node");
+    // Once it watches A's node it has settled on its node and waits.
+    until_watching(server.addr(), b_session, &a_node, "B waits behind A").await;
+    assert_eq!(
+        a.client().get_children("/f1").await.unwrap().len(),
+        2,
+        "B made a second node"
+    );
     let t = Instant::now();
     ma.release().await.unwrap();
     let (mb, b, got) = within(Duration::from_secs(20), "B acquires", waiter)
@@ -77,7 +120,8 @@ async fn connection_loss_during_acquire<S: TestServer>() {
         let _ = tokio::time::timeout(Duration::from_millis(300), &mut acquiring).await;
         proxy.reject(true);
         proxy.cut();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Dropped once B knows its connection is gone.
+        until_disconnected(&b, "B disconnected").await;
     };
     dropped_while_down.await;
     proxy.reject(false);
@@ -134,7 +178,7 @@ async fn session_expiry_while_holding<S: TestServer>() {
     .await;
     let stale = fence
         .check(a.client().multi())
-        .set_data("/data", b"stale", None)
+        .set_data("/data", b"stale", Version::Any)
         .commit()
         .await;
     assert!(
@@ -144,11 +188,11 @@ async fn session_expiry_while_holding<S: TestServer>() {
     mb.fence()
         .unwrap()
         .check(b.client().multi())
-        .set_data("/data", b"fresh", None)
+        .set_data("/data", b"fresh", Version::Any)
         .commit()
         .await
         .unwrap();
-    assert_eq!(b.client().get_data("/data").await.unwrap().0, b"fresh");
+    assert_eq!(b.client().get_data("/data").await.unwrap().0, &b"fresh"[..]);
     println!(
         "session expiry while holding on {}: holder told after {told:?}, other client \
          acquired after {failover:?} (session 4 s); the stale holder's fenced write was refused",
@@ -240,7 +284,8 @@ async fn server_restart<S: TestServer>() {
             mb
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The waiter's node is queued behind A's before the restart.
+    until_children(&a, "/f3", 2, "the waiter's node created").await;
     let t = Instant::now();
     server.restart().await;
     assert!(la.await_leadership(Duration::from_secs(20)).await.unwrap());
@@ -267,12 +312,8 @@ async fn server_restart<S: TestServer>() {
     assert!(lb.await_leadership(Duration::from_secs(10)).await.unwrap());
     lb.close().await;
     assert!(a.client().get_children("/f3").await.unwrap().is_empty());
-    assert!(a
-        .client()
-        .get_children("/f3-latch")
-        .await
-        .unwrap_or_default()
-        .is_empty());
+    let left = recipes_support::children_left(&a.client(), "/f3-latch").await;
+    assert!(left.is_empty(), "{left:?}");
     a.close().await;
     b.close().await;
 }

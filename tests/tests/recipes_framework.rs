@@ -41,11 +41,8 @@ async fn namespace_and_paths<S: TestServer>() {
     fw.guaranteed_delete("/x").await.unwrap();
     assert!(client.exists("/app/x").await.unwrap().is_none());
     latch.close().await;
-    assert!(client
-        .get_children("/app/master")
-        .await
-        .unwrap_or_default()
-        .is_empty());
+    let left = tests::recipes_support::children_left(&client, "/app/master").await;
+    assert!(left.is_empty(), "{left:?}");
     fw.close().await;
 }
 

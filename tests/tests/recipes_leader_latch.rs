@@ -85,11 +85,7 @@ async fn single_leader_and_failover_on_close<S: TestServer>() {
     for l in &latches[1..] {
         l.close().await;
     }
-    let left = fws[2]
-        .client()
-        .get_children("/election/master")
-        .await
-        .unwrap_or_default();
+    let left = tests::recipes_support::children_left(&fws[2].client(), "/election/master").await;
     assert!(left.is_empty(), "{left:?}");
     for fw in fws {
         fw.close().await;

@@ -58,11 +58,7 @@ async fn selectors<S: TestServer>() {
     for fw in &fws {
         fw.client().exists("/").await.unwrap();
     }
-    let left = fws[0]
-        .client()
-        .get_children("/selector")
-        .await
-        .unwrap_or_default();
+    let left = tests::recipes_support::children_left(&fws[0].client(), "/selector").await;
     assert!(left.is_empty(), "{left:?}");
     for fw in fws {
         fw.close().await;

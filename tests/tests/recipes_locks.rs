@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
-use tests::recipes_support::framework;
+use tests::recipes_support::{self, framework};
 use zk_recipes::{
     Framework, InterProcessMultiLock, InterProcessMutex, InterProcessReadWriteLock,
     InterProcessSemaphoreMutex, InterProcessSemaphoreV2, MaxLeases, SharedCount,
@@ -14,7 +14,7 @@ use zk_recipes::{
 const SHORT: Duration = Duration::from_millis(300);
 
 async fn children(fw: &Framework, p: &str) -> Vec<String> {
-    fw.client().get_children(p).await.unwrap_or_default()
+    recipes_support::children_left(&fw.client(), p).await
 }
 
 async fn read_write<S: TestServer>() {
@@ -79,7 +79,9 @@ async fn semaphores<S: TestServer>() {
         let sb = sb.clone();
         tokio::spawn(async move { sb.acquire().await.unwrap() })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Its lease node is the third: it waits (still holding the semaphore's lock).
+    let limit = Duration::from_secs(5);
+    recipes_support::until_children(&a.client(), "/sem/leases", 3, limit, "waiter queued").await;
     assert!(!waiter.is_finished());
     l1.close().await.unwrap();
     let l3 = within(Duration::from_secs(5), "waiter gets a lease", waiter)
@@ -100,14 +102,14 @@ async fn semaphores<S: TestServer>() {
     // The maximum from a SharedCount (4-byte big-endian).
     let count = SharedCount::new(&a, "/sem-max", 1).await.unwrap();
     let (raw, _) = a.client().get_data("/sem-max").await.unwrap();
-    assert_eq!(raw, [0, 0, 0, 1]);
+    assert_eq!(raw, &[0u8, 0, 0, 1][..]);
     let sc =
         InterProcessSemaphoreV2::with_max(&a, "/sem2", MaxLeases::Shared(count.clone())).unwrap();
     let sc_b =
         InterProcessSemaphoreV2::with_max(&b, "/sem2", MaxLeases::Shared(count.clone())).unwrap();
     let x = sc.acquire().await.unwrap();
     let waiter = tokio::spawn(async move { sc_b.acquire().await.unwrap() });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    recipes_support::until_children(&a.client(), "/sem2/leases", 2, limit, "waiter queued").await;
     assert!(!waiter.is_finished());
     let (_, version) = count.versioned().await.unwrap();
     assert!(count.try_set_count(version, 2).await.unwrap());

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
 use tests::recipes_support::framework;
-use zk_client::CreateMode;
+use zk_client::{CreateMode, Version};
 use zk_recipes::InterProcessMutex;
 
 const CLIENTS: usize = 5;
@@ -41,12 +41,12 @@ async fn contention<S: TestServer>() {
                 max_holders.fetch_max(now, Ordering::SeqCst);
                 // Unversioned read-modify-write: only the mutex prevents lost updates.
                 let (data, _) = client.get_data("/counter").await.unwrap();
-                let n: u64 = String::from_utf8(data).unwrap().parse().unwrap();
+                let n: u64 = String::from_utf8(data.to_vec()).unwrap().parse().unwrap();
                 tokio::task::yield_now().await;
                 let fence = mutex.fence().unwrap();
                 fence
                     .check(client.multi())
-                    .set_data("/counter", (n + 1).to_string().as_bytes(), None)
+                    .set_data("/counter", (n + 1).to_string().as_bytes(), Version::Any)
                     .commit()
                     .await
                     .unwrap();
@@ -64,7 +64,7 @@ async fn contention<S: TestServer>() {
     .await;
     let elapsed = started.elapsed();
     let (data, _) = setup.client().get_data("/counter").await.unwrap();
-    let total = String::from_utf8(data).unwrap();
+    let total = String::from_utf8(data.to_vec()).unwrap();
     println!(
         "mutex contention on {}: {CLIENTS} clients x {ROUNDS} rounds -> counter {total}, \
          max simultaneous holders {}, {:?} ({:?} per acquire/release)",
@@ -134,7 +134,7 @@ async fn reentrancy_timeout_and_cancellation<S: TestServer>() {
         .await
         .unwrap());
     assert!(ma.release().await.is_err());
-    let left = b.client().get_children("/re").await.unwrap_or_default();
+    let left = tests::recipes_support::children_left(&b.client(), "/re").await;
     assert!(left.is_empty(), "{left:?}");
     a.close().await;
     b.close().await;
@@ -158,16 +158,9 @@ async fn cancellation_storm<S: TestServer>() {
     // deleted in the background once the create's outcome is known; the others' deletes were
     // queued at the drop. Wait (bounded) until only A's node is left.
     let t = std::time::Instant::now();
-    within(Duration::from_secs(10), "B's nodes deleted", async {
-        loop {
-            let left = a.client().get_children("/storm").await.unwrap();
-            if left.len() == 1 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    let limit = Duration::from_secs(10);
+    tests::recipes_support::until_children(&a.client(), "/storm", 1, limit, "B's nodes deleted")
+        .await;
     println!(
         "mutex cancellation storm on {}: 60 dropped acquires, nothing left {:?} after the last",
         S::NAME,

@@ -2,11 +2,13 @@
 //! zookeeper.jar) and kazoo. Each runs a scripted scenario (create, get, set, delete, watches,
 //! ephemeral, sequential, multi, ACL) that also passes against Apache ZooKeeper.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tests::raw::InProcessServer;
+
+/// What the Java client tests need.
+const JAVA_CLIENT: &str = "a JDK and Debian's zookeeper package (the Java client)";
 
 fn server() -> InProcessServer {
     let dir = tests::fresh_data_dir("server-clients");
@@ -46,12 +48,7 @@ fn run_bounded(cmd: &mut Command, limit: Duration) -> (bool, String) {
 
 #[test]
 fn java_client_scenario() {
-    if !Path::new("/usr/share/java/zookeeper.jar").exists()
-        || Command::new("javac").arg("-version").output().is_err()
-    {
-        eprintln!(
-            "skipping: Java or Debian's zookeeper package is missing (scripts/test installs them)"
-        );
+    if tests::require_peer(tests::peer::java_client(), JAVA_CLIENT).is_none() {
         return;
     }
     let srv = server();
@@ -87,13 +84,7 @@ fn java_client_scenario() {
 
 #[test]
 fn kazoo_scenario() {
-    let has_kazoo = Command::new("/usr/bin/python3")
-        .args(["-c", "import kazoo"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !has_kazoo {
-        eprintln!("skipping: python3-kazoo is missing (scripts/test installs it)");
+    if tests::require_peer(tests::peer::kazoo(), "kazoo (python3-kazoo)").is_none() {
         return;
     }
     let srv = server();
@@ -159,10 +150,7 @@ impl Proxy {
 #[test]
 fn java_client_reconnects_resumes_and_rearms_watches() {
     use std::io::BufRead;
-    if !Path::new("/usr/share/java/zookeeper.jar").exists()
-        || Command::new("javac").arg("-version").output().is_err()
-    {
-        eprintln!("skipping: Java or Debian's zookeeper package is missing");
+    if tests::require_peer(tests::peer::java_client(), JAVA_CLIENT).is_none() {
         return;
     }
     let srv = server();
@@ -252,8 +240,8 @@ fn java_client_reconnects_resumes_and_rearms_watches() {
 #[test]
 fn c_client_cli_mt() {
     let cli = "/usr/lib/zookeeper/bin/cli_mt";
-    if !Path::new(cli).exists() {
-        eprintln!("skipping: Debian's zookeeper-bin (cli_mt) is missing");
+    let c_client = tests::peer::files_exist(&[cli]);
+    if tests::require_peer(c_client, "the C client (zookeeper-bin's cli_mt)").is_none() {
         return;
     }
     let srv = server();
@@ -282,10 +270,9 @@ fn curator_recipes() {
         "/usr/share/java/guava.jar",
         "/usr/share/java/slf4j-api.jar",
     ];
-    if jars.iter().any(|j| !Path::new(j).exists())
-        || Command::new("javac").arg("-version").output().is_err()
-    {
-        eprintln!("skipping: Java, zookeeper or Curator jars are missing");
+    let curator = tests::peer::files_exist(&jars)
+        .and_then(|()| tests::peer::command_runs("javac", &["-version"]));
+    if tests::require_peer(curator, "a JDK and the Curator jars").is_none() {
         return;
     }
     let srv = server();
@@ -328,12 +315,7 @@ fn curator_recipes() {
 /// AuthFailed.
 #[test]
 fn java_client_sasl_digest_md5() {
-    if !Path::new("/usr/share/java/zookeeper.jar").exists()
-        || Command::new("javac").arg("-version").output().is_err()
-    {
-        eprintln!(
-            "skipping: Java or Debian's zookeeper package is missing (scripts/test installs them)"
-        );
+    if tests::require_peer(tests::peer::java_client(), JAVA_CLIENT).is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

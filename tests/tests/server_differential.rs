@@ -186,12 +186,11 @@ fn compare_with(
     configure: &dyn Fn(&mut zk_server::ServerConfig),
     script: fn(&mut Runner),
 ) {
-    let apache = match ApacheZk::start_with(None, extra, jvm_flags) {
-        Ok(z) => z,
-        Err(e) => {
-            eprintln!("skipping: {e}");
-            return;
-        }
+    let Some(apache) = tests::require_peer(
+        ApacheZk::start_with(None, extra, jvm_flags),
+        "Apache ZooKeeper 3.8",
+    ) else {
+        return;
     };
     let expected = run(apache.addr(), script);
     drop(apache);

@@ -112,13 +112,26 @@ done
 exec /usr/bin/java "$@"
 "#;
 
-/// Missing tools skip the test outside CI (scripts/deps installs them) and fail it in CI.
-fn missing(what: &str) {
-    let msg = format!("{what} is missing (scripts/deps installs it)");
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}");
+/// What the suite needs besides zk-server: kazoo with its tests, pytest and what the tests
+/// import, and java (the harness runs it; the shim hands QuorumPeerMain to zk-server).
+fn suite_tools() -> Result<(), String> {
+    if !Path::new(KAZOO_TESTS).join("test_client.py").exists() {
+        return Err("python3-kazoo (with its tests) is missing".into());
     }
-    eprintln!("skipping: {msg}");
+    for (module, package) in [
+        ("pytest", "python3-pytest"),
+        ("pytest_timeout", "python3-pytest-timeout"),
+        ("mock", "python3-mock"),
+        ("objgraph", "python3-objgraph"),
+        ("gevent", "python3-gevent"),
+        ("eventlet", "python3-eventlet"),
+        ("puresasl", "python3-pure-sasl"),
+    ] {
+        if !python_has(module) {
+            return Err(format!("{package} is missing"));
+        }
+    }
+    tests::peer::files_exist(&["/usr/bin/java"])
 }
 
 /// The zk-server binary of this build, built first if needed (this package depends on the
@@ -157,64 +170,22 @@ fn python_has(module: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// pytest's `-rA` short summary: (outcome, node id or skip text) per line.
-fn summary(out: &str) -> Vec<(String, String)> {
-    let Some(start) = out.find("short test summary info") else {
-        return Vec::new();
-    };
-    out[start..]
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let (outcome, rest) = l.split_once(' ')?;
-            matches!(
-                outcome,
-                "PASSED" | "FAILED" | "ERROR" | "SKIPPED" | "XFAIL" | "XPASS"
-            )
-            .then(|| (outcome.to_string(), rest.to_string()))
-        })
-        .collect()
-}
-
-#[test]
-fn kazoo_test_suite_passes_against_zk_server() {
-    if !Path::new(KAZOO_TESTS).join("test_client.py").exists() {
-        return missing("python3-kazoo (with its tests)");
-    }
-    for (module, package) in [
-        ("pytest", "python3-pytest"),
-        ("pytest_timeout", "python3-pytest-timeout"),
-        ("mock", "python3-mock"),
-        ("objgraph", "python3-objgraph"),
-        ("gevent", "python3-gevent"),
-        ("eventlet", "python3-eventlet"),
-        ("puresasl", "python3-pure-sasl"),
-    ] {
-        if !python_has(module) {
-            return missing(package);
-        }
-    }
-    if !Path::new("/usr/bin/java").exists() {
-        return missing("java");
-    }
-    let server = zk_server_binary();
-
-    let work = tempfile::tempdir().expect("temp dir");
-    let bin = work.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let shim = bin.join("java");
-    std::fs::write(&shim, SHIM).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let tmp = work.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let server_log = work.path().join("zk-server.log");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-
+/// One run of pytest over the suite with the harness's ports from `port_offset`: (exit status
+/// or `None` when it overran [`RUN_LIMIT`], stdout, stderr, zk-server's log, duration).
+fn run_suite(
+    work: &tempfile::TempDir,
+    path: &str,
+    tmp: &Path,
+    server: &Path,
+    server_log: &Path,
+    port_offset: u16,
+) -> (
+    Option<std::process::ExitStatus>,
+    String,
+    String,
+    String,
+    Duration,
+) {
     let mut cmd = Command::new("/usr/bin/python3");
     cmd.args(["-m", "pytest", "-p", "no:cacheprovider", "-rA", "-q"])
         // A hung test ends the whole run at once (with every thread's stack on stderr) rather
@@ -230,15 +201,15 @@ fn kazoo_test_suite_passes_against_zk_server() {
     }
     cmd.current_dir(work.path())
         .env("PATH", path)
-        .env("TMPDIR", &tmp)
+        .env("TMPDIR", tmp)
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("KAZOO_SUITE_ZK_SERVER", &server)
-        .env("KAZOO_SUITE_SERVER_LOG", &server_log)
+        .env("KAZOO_SUITE_ZK_SERVER", server)
+        .env("KAZOO_SUITE_SERVER_LOG", server_log)
         .env("ZOOKEEPER_PATH", "/usr/share/java")
         .env("ZOOKEEPER_CLASSPATH", tests::ZK_CLASSPATH)
         .env("ZOOKEEPER_VERSION", "3.8.0")
         .env("ZOOKEEPER_CLUSTER_SIZE", "1")
-        .env("ZOOKEEPER_PORT_OFFSET", tests::free_port().to_string())
+        .env("ZOOKEEPER_PORT_OFFSET", port_offset.to_string())
         .env_remove("ZOOKEEPER_JAAS_AUTH")
         .env_remove("TRAVIS")
         .stdin(Stdio::null())
@@ -273,10 +244,70 @@ fn kazoo_test_suite_passes_against_zk_server() {
     let elapsed = started.elapsed();
     // A killed or timed-out pytest (pytest-timeout ends it with os._exit, skipping kazoo's
     // atexit clean-up) leaves its zk-server behind, holding the pipes: stop it by its pid.
-    kill_servers_logging_to(&server_log);
+    kill_servers_logging_to(server_log);
     let out = out_t.join().unwrap();
     let err = err_t.join().unwrap();
-    let log = std::fs::read_to_string(&server_log).unwrap_or_default();
+    let log = std::fs::read_to_string(server_log).unwrap_or_default();
+    (status, out, err, log, elapsed)
+}
+
+/// pytest's `-rA` short summary: (outcome, node id or skip text) per line.
+fn summary(out: &str) -> Vec<(String, String)> {
+    let Some(start) = out.find("short test summary info") else {
+        return Vec::new();
+    };
+    out[start..]
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let (outcome, rest) = l.split_once(' ')?;
+            matches!(
+                outcome,
+                "PASSED" | "FAILED" | "ERROR" | "SKIPPED" | "XFAIL" | "XPASS"
+            )
+            .then(|| (outcome.to_string(), rest.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn kazoo_test_suite_passes_against_zk_server() {
+    if tests::require_peer(suite_tools(), "kazoo's test suite and its tools").is_none() {
+        return;
+    }
+    let server = zk_server_binary();
+
+    let work = tempfile::tempdir().expect("temp dir");
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let shim = bin.join("java");
+    std::fs::write(&shim, SHIM).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let server_log = work.path().join("zk-server.log");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    // The harness runs its server on fixed ports from ZOOKEEPER_PORT_OFFSET (client port,
+    // then three for an ensemble); take them outside the ephemeral range, and run again on
+    // others if a server elsewhere took them meanwhile.
+    let mut attempt = 0;
+    let (status, out, err, log, elapsed) = loop {
+        attempt += 1;
+        let port_offset = tests::ports::unassigned_port_block(4);
+        let _ = std::fs::remove_file(&server_log);
+        let run = run_suite(&work, &path, &tmp, &server, &server_log, port_offset);
+        if attempt < 3 && run.3.contains("Address already in use") {
+            eprintln!("port {port_offset} was taken during the run: running again on others");
+            continue;
+        }
+        break run;
+    };
     let context = || {
         let tail = |s: &str, n: usize| {
             let lines: Vec<&str> = s.lines().collect();

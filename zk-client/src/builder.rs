@@ -1,5 +1,5 @@
-//! [`ClientBuilder`]: session timeout, connection timeout, credentials, read-only, request
-//! timeout.
+//! [`ClientBuilder`]: session timeout, expiry grace, connection timeout, credentials,
+//! read-only, request timeout.
 
 use std::time::Duration;
 
@@ -18,6 +18,13 @@ use crate::state::SessionState;
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long [`ClientBuilder::connect`] waits for the first session when no timeout is set.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long past the session timeout a client that hears from no server waits before it
+/// declares its session expired on its own, when no grace is set: 30 s, the longest an
+/// Apache ZooKeeper ensemble with the default zoo.cfg (`tickTime=2000`, `syncLimit=5`,
+/// `initLimit=10`) normally takes to have a new leader serving: a follower notices a lost
+/// leader after `syncLimit * tickTime` (10 s), and a new leader waits up to
+/// `initLimit * tickTime` (20 s) for its followers. See [`ClientBuilder::expiry_grace`].
+pub const DEFAULT_EXPIRY_GRACE: Duration = Duration::from_secs(30);
 
 /// Configures and connects a [`Client`].
 ///
@@ -34,6 +41,7 @@ pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     session_timeout: Duration,
+    expiry_grace: Duration,
     connection_timeout: Duration,
     request_timeout: Option<Duration>,
     read_only: bool,
@@ -45,6 +53,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
             session_timeout: DEFAULT_SESSION_TIMEOUT,
+            expiry_grace: DEFAULT_EXPIRY_GRACE,
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
             request_timeout: None,
             read_only: false,
@@ -59,6 +68,28 @@ impl ClientBuilder {
     /// 2 to 20 ticks, 4 s to 40 s).
     pub fn session_timeout(mut self, timeout: Duration) -> Self {
         self.session_timeout = timeout;
+        self
+    }
+
+    /// How long past the session timeout the client waits, hearing from no server, before it
+    /// ends in [`SessionState::Expired`] on its own ([`DEFAULT_EXPIRY_GRACE`] when not set).
+    ///
+    /// **The rule.** A server that answers "expired" when the client reconnects ends the
+    /// session at once. Without such an answer, the client declares the session expired only
+    /// after no server was heard from for the negotiated session timeout plus this grace.
+    /// The session timeout alone would be too early: an ensemble expires no session while it
+    /// elects a leader, and Apache ZooKeeper's new leader gives every session a fresh timeout
+    /// when it starts leading, so a session last heard from at `t` may live until
+    /// `t + election time + timeout`. A client that gave up at `t + timeout` would abandon a
+    /// session the ensemble still keeps, and its ephemeral nodes (lock and latch nodes) would
+    /// linger for another timeout. Set the grace to the longest election the ensemble may
+    /// take; `Duration::ZERO` gives up at the session timeout (right for a standalone server
+    /// that does not restart).
+    ///
+    /// [`SessionState::Disconnected`] is still reported as soon as the connection is lost;
+    /// the grace only delays the terminal state.
+    pub fn expiry_grace(mut self, grace: Duration) -> Self {
+        self.expiry_grace = grace;
         self
     }
 
@@ -110,6 +141,7 @@ impl ClientBuilder {
             .map_err(|e| Error::ConnectString(e.to_string()))?;
         let cfg = SessionConfig {
             session_timeout: self.session_timeout,
+            expiry_grace: self.expiry_grace,
             read_only: self.read_only,
             chroot: cs.chroot.clone(),
             request_timeout: self.request_timeout,

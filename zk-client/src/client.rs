@@ -131,6 +131,21 @@ impl Client {
         }
     }
 
+    /// Ends the session on this side as if it had expired, without a word to the server:
+    /// the state becomes [`SessionState::Expired`], every waiting request and watch fails with
+    /// [`Error::SessionExpired`], and so does every later call. Other clones end too.
+    ///
+    /// This is Curator's simulated session expiration: an application that has decided the
+    /// session is lost (it stayed disconnected for too long, whatever the client's own rule,
+    /// see [`ClientBuilder::expiry_grace`]) moves its work to a new session, and the work
+    /// still waiting on this one fails as it would on a real expiry. The server keeps the
+    /// session, and its ephemeral nodes, until it expires it; to end it on the server, use
+    /// [`Client::close`] while connected.
+    pub fn expire_locally(&self) {
+        self.shared().lock().expire_locally();
+        self.shared().wake();
+    }
+
     /// Validates a client path and maps it to the server path (chroot prepended).
     pub(crate) fn server_path(&self, path: &str, sequential: bool) -> Result<String> {
         validate_path(path, sequential)?;

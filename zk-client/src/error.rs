@@ -13,8 +13,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// * **Outcomes** the server decided ([`Error::NoNode`], [`Error::NodeExists`],
 ///   [`Error::BadVersion`], [`Error::NotEmpty`], [`Error::NoAuth`], ...): the request reached
 ///   the server, which refused it. Retrying the same request gets the same answer.
-/// * **Failures** ([`Error::ConnectionLoss`], [`Error::SessionExpired`], [`Error::Timeout`],
-///   [`Error::Closed`], ...): the client could not learn the outcome or can no longer act.
+/// * **Failures** ([`Error::ConnectionLoss`], [`Error::SessionMoved`],
+///   [`Error::SessionExpired`], [`Error::Timeout`], [`Error::Closed`], ...): the client could not learn the outcome or can no longer act.
 ///   [`Error::is_retryable`] tells which of them a retry loop may retry.
 ///
 /// Nothing is retried silently by the client: a request whose outcome is unknown after a
@@ -75,6 +75,11 @@ pub enum Error {
     /// The connection was lost before the reply came; the outcome is unknown.
     #[error("connection loss")]
     ConnectionLoss,
+    /// The session moved to another server while this request was on its way through a
+    /// connection that no longer owns it (`SESSIONMOVED`, -118): the server ignored the
+    /// request. Retryable: the client reconnects, and the request may be sent again.
+    #[error("session moved")]
+    SessionMoved,
     /// The session expired; this client is closed and a new one is needed.
     #[error("session expired")]
     SessionExpired,
@@ -116,6 +121,7 @@ impl Error {
             ErrorCode::Unimplemented => Error::Unimplemented,
             ErrorCode::NotReadOnly => Error::NotReadOnly,
             ErrorCode::ConnectionLoss => Error::ConnectionLoss,
+            ErrorCode::SessionMoved => Error::SessionMoved,
             ErrorCode::SessionExpired => Error::SessionExpired,
             ErrorCode::AuthFailed => Error::AuthFailed,
             ErrorCode::OperationTimeout | ErrorCode::RequestTimeout => Error::Timeout,
@@ -141,6 +147,7 @@ impl Error {
             Error::Server(c) => *c,
             Error::MultiFailed { source, .. } => return source.code(),
             Error::ConnectionLoss => ErrorCode::ConnectionLoss,
+            Error::SessionMoved => ErrorCode::SessionMoved,
             Error::SessionExpired => ErrorCode::SessionExpired,
             Error::AuthFailed => ErrorCode::AuthFailed,
             Error::Timeout => ErrorCode::RequestTimeout,
@@ -154,12 +161,12 @@ impl Error {
     }
 
     /// True for failures after which the same request may succeed if retried: connection
-    /// loss, timeouts and overload (the client is still alive and may reconnect). Server
-    /// outcomes, session expiry and a closed client are not retryable.
+    /// loss, a moved session, timeouts and overload (the client is still alive and may
+    /// reconnect). Server outcomes, session expiry and a closed client are not retryable.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::ConnectionLoss | Error::Timeout | Error::Overloaded
+            Error::ConnectionLoss | Error::SessionMoved | Error::Timeout | Error::Overloaded
         )
     }
 
@@ -186,6 +193,7 @@ mod tests {
             ErrorCode::NotEmpty,
             ErrorCode::NoAuth,
             ErrorCode::SessionExpired,
+            ErrorCode::SessionMoved,
             ErrorCode::Unknown(-999),
             ErrorCode::QuotaExceeded,
         ] {
@@ -197,6 +205,12 @@ mod tests {
     fn retryable_only_for_unknown_outcomes() {
         assert!(Error::ConnectionLoss.is_retryable());
         assert!(Error::Timeout.is_retryable());
+        assert!(Error::SessionMoved.is_retryable());
+        assert_eq!(
+            Error::from_code(ErrorCode::SessionMoved),
+            Error::SessionMoved,
+            "a variant of its own, not Server(SessionMoved)"
+        );
         assert!(!Error::NoNode.is_retryable());
         assert!(!Error::SessionExpired.is_retryable());
         assert!(Error::SessionExpired.is_terminal());

@@ -13,6 +13,7 @@ use crate::create::CreateOptions;
 use crate::error::{Error, Result};
 use crate::ops::{data_of, strip, unexpected};
 use crate::session::Hook;
+use crate::version::Version;
 
 /// The result of one op of a successful transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,36 +73,39 @@ impl MultiBuilder {
         self.push(op)
     }
 
-    /// Deletes a node (`None`: any version).
-    pub fn delete(self, path: &str, version: Option<i32>) -> Self {
+    /// Deletes a node at `version` ([`Version::Any`]: whatever its version).
+    pub fn delete(self, path: &str, version: Version) -> Self {
         let op = self.client.server_path(path, false).map(|path| {
             Request::Delete(DeleteRequest {
                 path,
-                version: version.unwrap_or(-1),
+                version: version.as_i32(),
             })
         });
         self.push(op)
     }
 
-    /// Sets a node's data (`None`: any version).
-    pub fn set_data(self, path: &str, data: &[u8], version: Option<i32>) -> Self {
+    /// Sets a node's data if its data version is `version` ([`Version::Any`]: whatever it
+    /// is).
+    pub fn set_data(self, path: &str, data: &[u8], version: Version) -> Self {
         let op = self.client.server_path(path, false).map(|path| {
             Request::SetData(SetDataRequest {
                 path,
                 data: Some(Bytes::copy_from_slice(data)),
-                version: version.unwrap_or(-1),
+                version: version.as_i32(),
             })
         });
         self.push(op)
     }
 
-    /// Requires the node to exist with data version `version` (`-1`: any version, existence
+    /// Requires the node to exist with data version `version` ([`Version::Any`]: existence
     /// only).
-    pub fn check(self, path: &str, version: i32) -> Self {
-        let op = self
-            .client
-            .server_path(path, false)
-            .map(|path| Request::Check(CheckVersionRequest { path, version }));
+    pub fn check(self, path: &str, version: Version) -> Self {
+        let op = self.client.server_path(path, false).map(|path| {
+            Request::Check(CheckVersionRequest {
+                path,
+                version: version.as_i32(),
+            })
+        });
         self.push(op)
     }
 
@@ -170,8 +174,8 @@ impl MultiBuilder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ReadResult {
-    /// A getData: data and Stat.
-    Data(Vec<u8>, Stat),
+    /// A getData: data (null data as empty) and Stat.
+    Data(Bytes, Stat),
     /// A getChildren: the children's names.
     Children(Vec<String>),
 }

@@ -21,10 +21,11 @@ use crate::create::CreateOptions;
 use crate::driver::now;
 use crate::error::{Error, Result};
 use crate::session::Hook;
+use crate::version::Version;
 
 /// The node data of a reply (`null` data reads as empty).
-pub(crate) fn data_of(data: Option<Bytes>) -> Vec<u8> {
-    data.map(|b| b.to_vec()).unwrap_or_default()
+pub(crate) fn data_of(data: Option<Bytes>) -> Bytes {
+    data.unwrap_or_default()
 }
 
 pub(crate) fn unexpected(body: Response) -> Error {
@@ -36,10 +37,6 @@ pub(crate) fn strip(chroot: &Option<Chroot>, server_path: &str) -> String {
         Some(c) => c.strip(server_path).to_owned(),
         None => server_path.to_owned(),
     }
-}
-
-fn version(v: Option<i32>) -> i32 {
-    v.unwrap_or(-1)
 }
 
 impl Client {
@@ -90,18 +87,18 @@ impl Client {
         })
     }
 
-    /// Deletes a node; `version` `None` deletes any version.
+    /// Deletes a node at `version` ([`Version::Any`]: whatever its version).
     ///
     /// Dropping the future does not cancel the delete.
     pub fn delete(
         &self,
         path: &str,
-        version_: Option<i32>,
+        version: Version,
     ) -> impl Future<Output = Result<()>> + Send + 'static {
         let req = self.server_path(path, false).map(|path| {
             Request::Delete(DeleteRequest {
                 path,
-                version: version(version_),
+                version: version.as_i32(),
             })
         });
         self.op(req, |_| Ok(()))
@@ -136,7 +133,7 @@ impl Client {
     pub fn get_data(
         &self,
         path: &str,
-    ) -> impl Future<Output = Result<(Vec<u8>, Stat)>> + Send + 'static {
+    ) -> impl Future<Output = Result<(Bytes, Stat)>> + Send + 'static {
         let fut = self.get_data_nullable(path);
         async move { fut.await.map(|(d, s)| (d.unwrap_or_default(), s)) }
     }
@@ -148,30 +145,31 @@ impl Client {
     pub fn get_data_nullable(
         &self,
         path: &str,
-    ) -> impl Future<Output = Result<(Option<Vec<u8>>, Stat)>> + Send + 'static {
+    ) -> impl Future<Output = Result<(Option<Bytes>, Stat)>> + Send + 'static {
         let req = self
             .server_path(path, false)
             .map(|path| Request::GetData(GetDataRequest { path, watch: false }));
         self.op(req, |body| match body {
-            Response::GetData(r) => Ok((r.data.map(|b| b.to_vec()), r.stat)),
+            Response::GetData(r) => Ok((r.data, r.stat)),
             other => Err(unexpected(other)),
         })
     }
 
-    /// Sets the node's data; `version` `None` matches any version. Returns the new Stat.
+    /// Sets the node's data if its data version is `version` ([`Version::Any`]: whatever it
+    /// is). Returns the new Stat.
     ///
     /// Dropping the future does not cancel the write.
     pub fn set_data(
         &self,
         path: &str,
         data: &[u8],
-        version_: Option<i32>,
+        version: Version,
     ) -> impl Future<Output = Result<Stat>> + Send + 'static {
         let req = self.server_path(path, false).map(|path| {
             Request::SetData(SetDataRequest {
                 path,
                 data: Some(Bytes::copy_from_slice(data)),
-                version: version(version_),
+                version: version.as_i32(),
             })
         });
         self.op(req, |body| match body {
@@ -228,20 +226,21 @@ impl Client {
         })
     }
 
-    /// Sets the node's ACL; `version` `None` matches any ACL version. Returns the new Stat.
+    /// Sets the node's ACL if its ACL version (`Stat::aversion`) is `version`
+    /// ([`Version::Any`]: whatever it is). Returns the new Stat.
     ///
     /// Dropping the future does not cancel the write.
     pub fn set_acl(
         &self,
         path: &str,
         acl: &[Acl],
-        version_: Option<i32>,
+        version: Version,
     ) -> impl Future<Output = Result<Stat>> + Send + 'static {
         let req = self.server_path(path, false).map(|path| {
             Request::SetAcl(SetAclRequest {
                 path,
                 acl: acl.to_vec(),
-                version: version(version_),
+                version: version.as_i32(),
             })
         });
         self.op(req, |body| match body {
@@ -327,7 +326,7 @@ impl Client {
     /// the chroot).
     ///
     /// Dropping the future discards the answer.
-    pub fn get_config(&self) -> impl Future<Output = Result<(Vec<u8>, Stat)>> + Send + 'static {
+    pub fn get_config(&self) -> impl Future<Output = Result<(Bytes, Stat)>> + Send + 'static {
         let req = Ok(Request::GetData(GetDataRequest {
             path: "/zookeeper/config".into(),
             watch: false,

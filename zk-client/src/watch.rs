@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use futures::Stream;
 use tokio::sync::{mpsc, oneshot};
 use zk_core::message::{Request, Response};
@@ -127,7 +128,7 @@ impl Client {
     pub fn get_data_and_watch(
         &self,
         path: &str,
-    ) -> impl Future<Output = Result<(Vec<u8>, Stat, OneshotWatch)>> + Send + 'static {
+    ) -> impl Future<Output = Result<(Bytes, Stat, OneshotWatch)>> + Send + 'static {
         let fut = self.get_data_nullable_and_watch(path);
         async move { fut.await.map(|(d, s, w)| (d.unwrap_or_default(), s, w)) }
     }
@@ -138,7 +139,7 @@ impl Client {
     pub fn get_data_nullable_and_watch(
         &self,
         path: &str,
-    ) -> impl Future<Output = Result<(Option<Vec<u8>>, Stat, OneshotWatch)>> + Send + 'static {
+    ) -> impl Future<Output = Result<(Option<Bytes>, Stat, OneshotWatch)>> + Send + 'static {
         let (etx, erx) = oneshot::channel();
         let set = self.watching(path, WatchKind::Data, Sink::Oneshot(etx), |path| {
             Request::GetData(GetDataRequest { path, watch: true })
@@ -147,7 +148,7 @@ impl Client {
             let (call, guard) = set?;
             match Client::outcome(call).await?.body {
                 Response::GetData(r) => Ok((
-                    r.data.map(|b| b.to_vec()),
+                    r.data,
                     r.stat,
                     OneshotWatch {
                         rx: erx,

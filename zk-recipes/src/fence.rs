@@ -8,7 +8,7 @@
 
 use tokio::sync::{broadcast, watch};
 use tokio::task::AbortHandle;
-use zk_client::MultiBuilder;
+use zk_client::{MultiBuilder, Version};
 
 use crate::framework::Framework;
 
@@ -16,23 +16,26 @@ use crate::framework::Framework;
 ///
 /// ```no_run
 /// # async fn f(mutex: zk_recipes::InterProcessMutex, fw: zk_recipes::Framework) -> zk_recipes::Result<()> {
+/// use zk_client::Version;
 /// mutex.acquire().await?;
 /// let fence = mutex.fence().expect("held");
 /// // Commits only if our lock node still exists.
-/// fence.check(fw.client().multi()).set_data("/counter", b"42", None).commit().await?;
+/// let write = fw.client().multi();
+/// fence.check(write).set_data("/counter", b"42", Version::Any).commit().await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fence {
     path: String,
-    version: i32,
+    version: Version,
 }
 
 impl Fence {
-    pub(crate) fn new(client_path: String, version: i32) -> Fence {
+    /// A fence on the lock node `client_path`, which must exist (any version).
+    pub(crate) fn new(client_path: String) -> Fence {
         Fence {
             path: client_path,
-            version,
+            version: Version::Any,
         }
     }
 
@@ -41,8 +44,8 @@ impl Fence {
         &self.path
     }
 
-    /// The version checked; -1 checks only that the node exists.
-    pub fn version(&self) -> i32 {
+    /// The version checked ([`Version::Any`]: only that the node exists).
+    pub fn version(&self) -> Version {
         self.version
     }
 

@@ -196,7 +196,7 @@ impl LeaderLatch {
         if !self.has_leadership() {
             return None;
         }
-        self.shared.our_path().map(|p| Fence::new(p, -1))
+        self.shared.our_path().map(Fence::new)
     }
 
     /// Every participant, in election order (`getParticipants`). Nodes that vanish while

@@ -12,7 +12,8 @@
 //! if latch.await_leadership(Duration::from_secs(30)).await? {
 //!     // Fence the leader's writes: they commit only while our latch node exists.
 //!     let fence = latch.fence().expect("leading");
-//!     let _ = fence.check(client.multi()).set_data("/config", b"v2", None).commit().await;
+//!     let write = fence.check(client.multi());
+//!     let _ = write.set_data("/config", b"v2", zk_client::Version::Any).commit().await;
 //!     // And step down as soon as the connection is in doubt.
 //!     let mut leadership = latch.leadership();
 //!     let _ = leadership.wait_for(|leading| !leading).await;

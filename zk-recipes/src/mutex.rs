@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
+use zk_client::Version;
 use zk_core::path;
 
 use crate::error::{Error, Result};
@@ -208,7 +209,7 @@ impl InterProcessMutex {
     pub fn fence(&self) -> Option<Fence> {
         self.held()
             .as_ref()
-            .map(|h| Fence::new(h.node.path().to_owned(), -1))
+            .map(|h| Fence::new(h.node.path().to_owned()))
     }
 
     /// While held: turns false when the connection state says we may have lost the lock.
@@ -269,7 +270,11 @@ impl InterProcessMutex {
 /// The write may be applied even if the future is dropped.
 pub async fn attempt_revoke(fw: &Framework, node_path: &str) -> Result<()> {
     let full = fw.fix_path(node_path);
-    match fw.client().set_data(&full, REVOKE_MESSAGE, None).await {
+    match fw
+        .client()
+        .set_data(&full, REVOKE_MESSAGE, Version::Any)
+        .await
+    {
         Ok(_) | Err(zk_client::Error::NoNode) => Ok(()),
         Err(e) => Err(e.into()),
     }

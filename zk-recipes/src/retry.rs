@@ -25,13 +25,13 @@ pub trait RetryPolicy: Send + Sync + fmt::Debug {
     ) -> Option<Duration>;
 }
 
-/// True for the client failures Curator retries (`RetryPolicy.allowRetry(Throwable)`):
-/// connection loss and operation timeout. Session expiry is retryable only when the framework
-/// can open a new session (`session_recreated`); zk-client has no SESSIONMOVED outcome of its own.
+/// True for the client failures Curator retries (`RetryPolicy.allowRetry(Throwable)`): the
+/// client's own retryable failures ([`zk_client::Error::is_retryable`]: connection loss, a
+/// moved session, operation timeout). Session expiry is retryable only when the framework can
+/// open a new session (`session_recreated`).
 pub fn is_retryable(e: &zk_client::Error, session_recreated: bool) -> bool {
     match e {
         zk_client::Error::SessionExpired => session_recreated,
-        zk_client::Error::Server(zk_core::ErrorCode::SessionMoved) => true,
         other => other.is_retryable(),
     }
 }
@@ -212,5 +212,10 @@ mod tests {
         assert!(!is_retryable(&zk_client::Error::SessionExpired, false));
         assert!(is_retryable(&zk_client::Error::SessionExpired, true));
         assert!(!is_retryable(&zk_client::Error::NoNode, true));
+        assert!(is_retryable(&zk_client::Error::SessionMoved, false));
+        assert!(is_retryable(
+            &zk_client::Error::from_code(zk_core::ErrorCode::SessionMoved),
+            false
+        ));
     }
 }

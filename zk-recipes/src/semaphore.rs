@@ -68,7 +68,7 @@ impl Lease {
 
     /// A check op on the lease node (see [`Fence`]).
     pub fn fence(&self) -> Fence {
-        Fence::new(self.node.path().to_owned(), -1)
+        Fence::new(self.node.path().to_owned())
     }
 
     /// Turns false when the connection state says the lease may be lost.

@@ -1,6 +1,6 @@
 //! [`SharedCount`]: a minimal Curator `SharedCount` (a 4-byte big-endian int32 in one node).
 
-use zk_client::{CreateMode, OneshotWatch};
+use zk_client::{CreateMode, OneshotWatch, Version};
 
 use crate::error::{Error, Result};
 use crate::framework::Framework;
@@ -123,7 +123,7 @@ impl SharedCount {
         self.fw
             .retry(|c| {
                 let full = full.clone();
-                async move { c.set_data(&full, &encode_count(v), None).await }
+                async move { c.set_data(&full, &encode_count(v), Version::Any).await }
             })
             .await?;
         Ok(())
@@ -139,7 +139,7 @@ impl SharedCount {
         match self
             .fw
             .client()
-            .set_data(&full, &encode_count(v), Some(version))
+            .set_data(&full, &encode_count(v), Version::Exact(version))
             .await
         {
             Ok(_) => Ok(true),

@@ -7,6 +7,7 @@
 //! - [`durable`]: recovery at start-up and the file-backed [`TxnSink`] ([`durable::FileSink`]).
 //! - [`persist`]: Apache ZooKeeper 3.8's on-disk format (txn logs, snapshots, recovery).
 //! - [`fourlw`]: four-letter words.
+//! - [`logging`]: the binaries' log output (text, coloured on a terminal only, or JSON).
 //! - [`time_fmt`]: times as Apache ZooKeeper's tools print them.
 //! - `cli` (feature `cli`, on by default): the `zkcli` shell, zkCli.sh-compatible.
 //! - `bench` (feature `bench`, on by default): the `zk-bench` load generator (uses zk-client).
@@ -32,6 +33,7 @@ pub mod core;
 pub mod durable;
 pub mod error;
 pub mod fourlw;
+pub mod logging;
 pub mod persist;
 pub mod quorum;
 pub mod server;

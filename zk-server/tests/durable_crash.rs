@@ -1,18 +1,18 @@
 //! Crash safety of the real `zk-server` binary: several clients write (creates, setData,
 //! multis) while the server is SIGKILLed at a random moment; after each restart on the same
-//! data directory every acknowledged write is present and no multi is half applied.
+//! data directory (on a port the server binds itself and reports) every acknowledged write is present and no multi is half applied.
 //! Five rounds, each a fresh process over the directory the previous ones wrote.
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{create, Client};
+use common::{create, Client, ServerProcess};
 use zk_core::proto::*;
 use zk_core::{ErrorCode, Request, Response};
 
@@ -98,25 +98,16 @@ fn writer(addr: SocketAddr, t: usize, round: usize, acked: Arc<Mutex<Acked>>) {
     }
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-fn spawn(cfg: &std::path::Path, addr: SocketAddr) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_zk-server"))
-        .arg(cfg)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+/// Starts the binary on `cfg` (`clientPort=0`) and waits until it serves; returns it and the
+/// address it reported.
+fn spawn(cfg: &std::path::Path) -> (Child, SocketAddr) {
+    let server = ServerProcess::spawn(&[cfg.as_os_str()], &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while Client::connect(addr).is_err() {
+    while Client::connect(server.addr).is_err() {
         assert!(Instant::now() < deadline, "zk-server did not serve");
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
+    (server.child, server.addr)
 }
 
 /// Every acknowledged write is there; every multi is all or nothing.
@@ -145,20 +136,18 @@ fn check(addr: SocketAddr, acked: &Acked) {
 #[test]
 fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let cfg = dir.path().join("zoo.cfg");
     std::fs::write(
         &cfg,
         format!(
-            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+            "tickTime=2000\ndataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\n\
              snapCount=300\npreAllocSize=64\n",
             dir.path().join("data").display()
         ),
     )
     .unwrap();
     let acked = Arc::new(Mutex::new(Acked::default()));
-    let mut child = spawn(&cfg, addr);
+    let (mut child, mut addr) = spawn(&cfg);
     {
         let mut c = Client::connect(addr).unwrap();
         for t in 0..WRITERS {
@@ -190,7 +179,7 @@ fn acknowledged_writes_survive_sigkill() {
         for w in writers {
             w.join().unwrap();
         }
-        child = spawn(&cfg, addr);
+        (child, addr) = spawn(&cfg);
         let g = acked.lock().unwrap();
         eprintln!(
             "round {round}: killed after {wait} ms; {} creates, {} multis acknowledged so far",
@@ -208,7 +197,7 @@ fn acknowledged_writes_survive_sigkill() {
         .count();
     assert!(snaps >= 2, "snapshots were taken under load: {snaps}");
     // A last start removes what a kill left of an unfinished snapshot.
-    let mut child = spawn(&cfg, addr);
+    let (mut child, _) = spawn(&cfg);
     child.kill().unwrap();
     child.wait().unwrap();
     let unfinished = std::fs::read_dir(dir.path().join("data/version-2"))

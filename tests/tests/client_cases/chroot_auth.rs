@@ -2,7 +2,8 @@
 
 use tests::client_support::{within, TestServer};
 use zk_client::{
-    Acl, AddWatchMode, Client, CreateMode, CreateOptions, Error, EventType, Id, Perms, SessionState,
+    Acl, AddWatchMode, Client, CreateMode, CreateOptions, Error, EventType, Id, Perms,
+    SessionState, Version,
 };
 use zk_core::auth::digest_id_for;
 
@@ -22,7 +23,7 @@ pub(crate) async fn chroot_applies_everywhere<S: TestServer>() {
         assert_eq!(c.chroot(), Some("/app"));
         let (p, _) = c.create("/x", b"1", CreateMode::Persistent).await.unwrap();
         assert_eq!(p, "/x");
-        assert_eq!(root.get_data("/app/x").await.unwrap().0, b"1");
+        assert_eq!(root.get_data("/app/x").await.unwrap().0, &b"1"[..]);
         let (p, _) = c
             .create("/x/s-", b"", CreateMode::EphemeralSequential)
             .await
@@ -44,7 +45,7 @@ pub(crate) async fn chroot_applies_everywhere<S: TestServer>() {
             .watch("/", AddWatchMode::PersistentRecursive)
             .await
             .unwrap();
-        root.set_data("/app/x", b"2", None).await.unwrap();
+        root.set_data("/app/x", b"2", Version::Any).await.unwrap();
         let e = w.await.unwrap();
         assert_eq!(
             (e.event_type, e.path.as_str()),
@@ -100,7 +101,7 @@ pub(crate) async fn acls_and_digest_auth<S: TestServer>() {
         let anon = connect(&server, "").await;
         assert_eq!(anon.get_data("/secret").await, Err(Error::NoAuth));
         assert_eq!(
-            anon.set_data("/secret", b"x", None).await,
+            anon.set_data("/secret", b"x", Version::Any).await,
             Err(Error::NoAuth)
         );
         // An anonymous client without ADMIN sees the ACL only with READ; it has neither.
@@ -109,7 +110,7 @@ pub(crate) async fn acls_and_digest_auth<S: TestServer>() {
             Err(Error::NoAuth)
         );
         anon.add_auth("digest", b"alice:secret").await.unwrap();
-        assert_eq!(anon.get_data("/secret").await.unwrap().0, b"s");
+        assert_eq!(anon.get_data("/secret").await.unwrap().0, &b"s"[..]);
 
         // The super user bypasses every ACL.
         let root = Client::builder()
@@ -117,17 +118,20 @@ pub(crate) async fn acls_and_digest_auth<S: TestServer>() {
             .connect(&server.connect_string())
             .await
             .unwrap();
-        assert_eq!(root.get_data("/secret").await.unwrap().0, b"s");
+        assert_eq!(root.get_data("/secret").await.unwrap().0, &b"s"[..]);
         // setACL with a version: the ACL version moves, watches do not fire.
         let open = Acl::open_unsafe();
         assert_eq!(
-            root.set_acl("/secret", &open, Some(3)).await,
+            root.set_acl("/secret", &open, Version::Exact(3)).await,
             Err(Error::BadVersion)
         );
-        let stat = root.set_acl("/secret", &open, Some(0)).await.unwrap();
+        let stat = root
+            .set_acl("/secret", &open, Version::Exact(0))
+            .await
+            .unwrap();
         assert_eq!(stat.aversion, 1);
         let fresh = connect(&server, "").await;
-        assert_eq!(fresh.get_data("/secret").await.unwrap().0, b"s");
+        assert_eq!(fresh.get_data("/secret").await.unwrap().0, &b"s"[..]);
         // An invalid ACL is refused.
         let bad = CreateOptions::new(CreateMode::Persistent)
             .acl(vec![Acl::new(Perms::ALL, Id::new("digest", "no-colon"))]);

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use tests::client_support::{within, TestServer};
-use zk_client::{CreateMode, CreateOptions, Error};
+use zk_client::{Bytes, CreateMode, CreateOptions, Error, Version};
 
 use super::{connect, CASE_LIMIT};
 
@@ -28,12 +28,12 @@ pub(crate) async fn crud_and_stat<S: TestServer>() {
             Err(Error::NoNode)
         );
         let (data, st) = c.get_data("/a").await.unwrap();
-        assert_eq!((data.as_slice(), st.czxid), (&b"one"[..], stat.czxid));
+        assert_eq!((&data[..], st.czxid), (&b"one"[..], stat.czxid));
         assert_eq!(
-            c.set_data("/a", b"two", Some(5)).await,
+            c.set_data("/a", b"two", Version::Exact(5)).await,
             Err(Error::BadVersion)
         );
-        let st2 = c.set_data("/a", b"two", Some(0)).await.unwrap();
+        let st2 = c.set_data("/a", b"two", Version::Exact(0)).await.unwrap();
         assert_eq!(st2.version, 1);
         assert!(c.last_zxid() >= st2.mzxid);
         assert_eq!(c.exists("/a").await.unwrap().map(|s| s.version), Some(1));
@@ -51,12 +51,15 @@ pub(crate) async fn crud_and_stat<S: TestServer>() {
         let (kids, st) = c.get_children_with_stat("/a").await.unwrap();
         assert_eq!((kids.len(), st.num_children), (2, 2));
         assert_eq!(c.get_all_children_number("/a").await, Ok(2));
-        assert_eq!(c.delete("/a", None).await, Err(Error::NotEmpty));
-        assert_eq!(c.delete("/a/k1", Some(3)).await, Err(Error::BadVersion));
-        c.delete("/a/k1", Some(0)).await.unwrap();
-        c.delete("/a/k2", None).await.unwrap();
-        c.delete("/a", None).await.unwrap();
-        assert_eq!(c.delete("/a", None).await, Err(Error::NoNode));
+        assert_eq!(c.delete("/a", Version::Any).await, Err(Error::NotEmpty));
+        assert_eq!(
+            c.delete("/a/k1", Version::Exact(3)).await,
+            Err(Error::BadVersion)
+        );
+        c.delete("/a/k1", Version::Exact(0)).await.unwrap();
+        c.delete("/a/k2", Version::Any).await.unwrap();
+        c.delete("/a", Version::Any).await.unwrap();
+        assert_eq!(c.delete("/a", Version::Any).await, Err(Error::NoNode));
         c.sync("/").await.unwrap();
         assert!(matches!(
             c.get_data("bad").await,
@@ -84,12 +87,12 @@ pub(crate) async fn null_data_is_not_empty_data<S: TestServer>() {
         let (d, st) = c.get_data_nullable("/null").await.unwrap();
         assert_eq!((d, st.data_length), (None, 0));
         let (d, _) = c.get_data_nullable("/empty").await.unwrap();
-        assert_eq!(d, Some(Vec::new()));
+        assert_eq!(d, Some(Bytes::new()));
         // The plain reads see both as empty.
-        assert_eq!(c.get_data("/null").await.unwrap().0, b"");
+        assert_eq!(c.get_data("/null").await.unwrap().0, &b""[..]);
         let (d, _, w) = c.get_data_nullable_and_watch("/null").await.unwrap();
         assert_eq!(d, None);
-        c.set_data("/null", b"now", None).await.unwrap();
+        c.set_data("/null", b"now", Version::Any).await.unwrap();
         within(Duration::from_secs(10), "the watch fires", w)
             .await
             .unwrap();
@@ -97,7 +100,7 @@ pub(crate) async fn null_data_is_not_empty_data<S: TestServer>() {
         assert_eq!(d.as_deref(), Some(&b"now"[..]));
         // The system nodes hold empty data, not null.
         let (d, _) = c.get_data_nullable("/zookeeper").await.unwrap();
-        assert_eq!(d, Some(Vec::new()));
+        assert_eq!(d, Some(Bytes::new()));
         c.close().await.unwrap();
     })
     .await;
@@ -157,13 +160,13 @@ pub(crate) async fn pipelined_requests_keep_call_order<S: TestServer>() {
         // Futures are created in order and awaited in reverse: the order is fixed at call time.
         let mut futs = Vec::new();
         for i in 1..=200u32 {
-            futs.push(c.set_data("/p", i.to_string().as_bytes(), Some(i as i32 - 1)));
+            futs.push(c.set_data("/p", i.to_string().as_bytes(), Version::Exact(i as i32 - 1)));
         }
         let read = c.get_data("/p");
         for (i, f) in futs.into_iter().enumerate().rev() {
             assert_eq!(f.await.unwrap().version, i as i32 + 1);
         }
-        assert_eq!(read.await.unwrap().0, b"200");
+        assert_eq!(read.await.unwrap().0, &b"200"[..]);
     })
     .await;
 }
@@ -188,18 +191,18 @@ pub(crate) async fn many_tasks_share_one_client<S: TestServer>() {
                         .await
                         .unwrap();
                     assert_eq!(c.get_data(&p).await.unwrap().0, p.as_bytes());
-                    c.delete(&p, Some(0)).await.unwrap();
+                    c.delete(&p, Version::Exact(0)).await.unwrap();
                 }
                 // Optimistic increments: BadVersion means someone else won; read and retry.
                 for _ in 0..5 {
                     loop {
                         let (data, stat) = c.get_data("/counter").await.unwrap();
-                        let n: u32 = String::from_utf8(data).unwrap().parse().unwrap();
+                        let n: u32 = String::from_utf8(data.to_vec()).unwrap().parse().unwrap();
                         match c
                             .set_data(
                                 "/counter",
                                 (n + 1).to_string().as_bytes(),
-                                Some(stat.version),
+                                Version::Exact(stat.version),
                             )
                             .await
                         {
@@ -214,7 +217,7 @@ pub(crate) async fn many_tasks_share_one_client<S: TestServer>() {
         for t in tasks {
             t.await.unwrap();
         }
-        assert_eq!(c.get_data("/counter").await.unwrap().0, b"160");
+        assert_eq!(c.get_data("/counter").await.unwrap().0, &b"160"[..]);
         assert_eq!(c.get_all_children_number("/conc").await, Ok(0));
         assert_eq!(c.pending_requests(), 0);
     })

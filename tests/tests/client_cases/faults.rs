@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use tests::client_support::{within, TcpProxy, TestServer};
-use zk_client::{AddWatchMode, Client, CreateMode, Error, EventType, SessionState};
+use zk_client::{AddWatchMode, Client, CreateMode, Error, EventType, SessionState, Version};
 
 use super::{connect, expect_state, via_proxy, CASE_LIMIT};
 
@@ -38,12 +38,12 @@ pub(crate) async fn server_restart_rearms_every_watch<S: TestServer>() {
         c.sync("/").await.unwrap();
 
         let other = connect(&server, "").await;
-        other.set_data("/w/d", b"x", None).await.unwrap();
+        other.set_data("/w/d", b"x", Version::Any).await.unwrap();
         other
             .create("/w/missing", b"", CreateMode::Persistent)
             .await
             .unwrap();
-        other.set_data("/w/p", b"x", None).await.unwrap();
+        other.set_data("/w/p", b"x", Version::Any).await.unwrap();
         other
             .create("/w/r/x", b"", CreateMode::Persistent)
             .await
@@ -107,15 +107,15 @@ pub(crate) async fn changes_while_disconnected_still_fire<S: TestServer>() {
         expect_state(&mut states, SessionState::Disconnected).await;
         // Made while the client cannot reach the server: a request queued now waits.
         let queued = c.get_data("/n/d");
-        other.set_data("/n/d", b"x", None).await.unwrap();
-        other.delete("/n/gone", None).await.unwrap();
+        other.set_data("/n/d", b"x", Version::Any).await.unwrap();
+        other.delete("/n/gone", Version::Any).await.unwrap();
         other
             .create("/n/missing", b"", CreateMode::Persistent)
             .await
             .unwrap();
         proxy.reject(false);
         expect_state(&mut states, SessionState::Connected).await;
-        assert_eq!(queued.await.unwrap().0, b"x");
+        assert_eq!(queued.await.unwrap().0, &b"x"[..]);
         let pairs = [
             (
                 within(EVENT, "data", dw).await.unwrap(),
@@ -159,7 +159,7 @@ pub(crate) async fn connection_loss_mid_request<S: TestServer>() {
         expect_state(&mut states, SessionState::Connected).await;
         // The request leaves the client but no reply comes back before the cut: outcome unknown.
         proxy.partition(true);
-        let lost = c.set_data("/loss", b"1", None);
+        let lost = c.set_data("/loss", b"1", Version::Any);
         proxy.cut();
         proxy.partition(false);
         assert_eq!(lost.await, Err(Error::ConnectionLoss));
@@ -172,7 +172,9 @@ pub(crate) async fn connection_loss_mid_request<S: TestServer>() {
         );
         // Many requests in flight when the connection is cut: each either succeeded or failed
         // with ConnectionLoss, and the successes are exactly the versions that moved.
-        let futs: Vec<_> = (0..200).map(|_| c.set_data("/loss", b"x", None)).collect();
+        let futs: Vec<_> = (0..200)
+            .map(|_| c.set_data("/loss", b"x", Version::Any))
+            .collect();
         proxy.cut();
         let mut ok = 0;
         for f in futs {
@@ -196,8 +198,8 @@ pub(crate) async fn failover_between_hosts_keeps_the_session<S: TestServer>() {
         let p1 = TcpProxy::start(server.addr()).await;
         let p2 = TcpProxy::start(server.addr()).await;
         // A host with nothing listening is skipped.
-        let dead = tests::free_port();
-        let cs = format!("127.0.0.1:{dead},{},{}", p1.addr(), p2.addr());
+        let dead = tests::ports::RefusedAddr::new();
+        let cs = format!("{},{},{}", dead.addr(), p1.addr(), p2.addr());
         let c = Client::builder()
             .session_timeout(Duration::from_secs(20))
             .connect(&cs)
@@ -234,11 +236,14 @@ pub(crate) async fn request_timeout_fails_only_the_late_request<S: TestServer>()
         c.create("/rt", b"0", CreateMode::Persistent).await.unwrap();
         proxy.partition(true);
         let start = Instant::now();
-        assert_eq!(c.set_data("/rt", b"1", None).await, Err(Error::Timeout));
+        assert_eq!(
+            c.set_data("/rt", b"1", Version::Any).await,
+            Err(Error::Timeout)
+        );
         assert!(start.elapsed() < Duration::from_secs(2));
         proxy.partition(false);
         // The late reply is matched and dropped; the connection is still good.
-        assert_eq!(c.get_data("/rt").await.unwrap().0, b"1");
+        assert_eq!(c.get_data("/rt").await.unwrap().0, &b"1"[..]);
         assert_eq!(c.state(), SessionState::Connected);
     })
     .await;
@@ -259,7 +264,7 @@ pub(crate) async fn credentials_are_replayed_after_a_reconnect<S: TestServer>() 
         expect_state(&mut states, SessionState::Disconnected).await;
         expect_state(&mut states, SessionState::Connected).await;
         // The new connection carries bob's identity again.
-        assert_eq!(c.get_data("/bob").await.unwrap().0, b"b");
+        assert_eq!(c.get_data("/bob").await.unwrap().0, &b"b"[..]);
         let who = c.who_am_i().await.unwrap();
         assert!(
             who.iter()

@@ -1,7 +1,7 @@
 //! Transactions and batched reads.
 
 use tests::client_support::{within, TestServer};
-use zk_client::{CreateMode, Error, OpResult, ReadResult};
+use zk_client::{CreateMode, Error, OpResult, ReadResult, Version};
 
 use super::{connect, CASE_LIMIT};
 
@@ -12,11 +12,11 @@ pub(crate) async fn multi_commits_all_or_nothing<S: TestServer>() {
         c.create("/t", b"0", CreateMode::Persistent).await.unwrap();
         let res = c
             .multi()
-            .check("/t", 0)
+            .check("/t", Version::Exact(0))
             .create("/t/a", b"a", CreateMode::Persistent)
             .create("/t/s-", b"", CreateMode::PersistentSequential)
-            .set_data("/t", b"1", Some(0))
-            .delete("/t/a", None)
+            .set_data("/t", b"1", Version::Exact(0))
+            .delete("/t/a", Version::Any)
             .commit()
             .await
             .unwrap();
@@ -30,8 +30,8 @@ pub(crate) async fn multi_commits_all_or_nothing<S: TestServer>() {
         let err = c
             .multi()
             .create("/t/b", b"", CreateMode::Persistent)
-            .delete("/t/missing", None)
-            .set_data("/t", b"2", None)
+            .delete("/t/missing", Version::Any)
+            .set_data("/t", b"2", Version::Any)
             .commit()
             .await
             .unwrap_err();
@@ -47,16 +47,16 @@ pub(crate) async fn multi_commits_all_or_nothing<S: TestServer>() {
         // A failed version check is BadVersion at index 0: the fencing pattern.
         let err = c
             .multi()
-            .check("/t", 0)
-            .set_data("/t", b"3", None)
+            .check("/t", Version::Exact(0))
+            .set_data("/t", b"3", Version::Any)
             .commit()
             .await
             .unwrap_err();
         assert!(matches!(err, Error::MultiFailed { index: 0, ref source } if **source == Error::BadVersion));
-        assert_eq!(c.get_data("/t").await.unwrap().0, b"1");
+        assert_eq!(c.get_data("/t").await.unwrap().0, &b"1"[..]);
         // Invalid paths are refused before anything is sent; empty transactions succeed.
         assert!(matches!(
-            c.multi().delete("bad", None).commit().await,
+            c.multi().delete("bad", Version::Any).commit().await,
             Err(Error::InvalidPath(_))
         ));
         assert_eq!(c.multi().commit().await, Ok(vec![]));
@@ -81,7 +81,7 @@ pub(crate) async fn multi_read_answers_each_read<S: TestServer>() {
             .await
             .unwrap();
         assert!(
-            matches!(&res[0], Ok(ReadResult::Data(d, s)) if d == b"root" && s.num_children == 1)
+            matches!(&res[0], Ok(ReadResult::Data(d, s)) if d == &b"root"[..] && s.num_children == 1)
         );
         assert_eq!(res[1], Ok(ReadResult::Children(vec!["k".into()])));
         assert_eq!(res[2], Err(Error::NoNode));

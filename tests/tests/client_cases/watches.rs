@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tests::client_support::{within, TestServer};
-use zk_client::{AddWatchMode, CreateMode, Error, EventType, WatchedEvent, WatcherType};
+use zk_client::{AddWatchMode, CreateMode, Error, EventType, Version, WatchedEvent, WatcherType};
 
 use super::{connect, CASE_LIMIT};
 
@@ -27,8 +27,8 @@ pub(crate) async fn one_shot_watches_fire_once<S: TestServer>() {
         c.create("/w", b"a", CreateMode::Persistent).await.unwrap();
         // Data watch: NodeDataChanged.
         let (data, _, w) = c.get_data_and_watch("/w").await.unwrap();
-        assert_eq!(data, b"a");
-        other.set_data("/w", b"b", None).await.unwrap();
+        assert_eq!(data, &b"a"[..]);
+        other.set_data("/w", b"b", Version::Any).await.unwrap();
         let e = within(EVENT, "data watch", w).await.unwrap();
         assert_eq!(pair(e), ev(EventType::NodeDataChanged, "/w"));
         // Exist watch on a missing node: NodeCreated.
@@ -46,7 +46,7 @@ pub(crate) async fn one_shot_watches_fire_once<S: TestServer>() {
         // Child watch: NodeChildrenChanged on the parent.
         let (kids, _, cw) = c.get_children_and_watch("/w").await.unwrap();
         assert_eq!(kids, ["new"]);
-        other.delete("/w/new", None).await.unwrap();
+        other.delete("/w/new", Version::Any).await.unwrap();
         assert_eq!(
             pair(within(EVENT, "exists-data watch", w).await.unwrap()),
             ev(EventType::NodeDeleted, "/w/new")
@@ -58,7 +58,7 @@ pub(crate) async fn one_shot_watches_fire_once<S: TestServer>() {
         // Two watches on one path share the server watch; both fire.
         let (_, _, w1) = c.get_data_and_watch("/w").await.unwrap();
         let (_, _, w2) = c.get_data_and_watch("/w").await.unwrap();
-        other.delete("/w", None).await.unwrap();
+        other.delete("/w", Version::Any).await.unwrap();
         assert_eq!(
             within(EVENT, "w1", w1).await.unwrap().event_type,
             EventType::NodeDeleted
@@ -179,11 +179,11 @@ pub(crate) async fn persistent_watches_stream_events<S: TestServer>() {
             .create("/p/a/b", b"", CreateMode::Persistent)
             .await
             .unwrap();
-        other.set_data("/p/a/b", b"x", None).await.unwrap();
-        other.set_data("/p", b"x", None).await.unwrap();
-        other.delete("/p/a/b", None).await.unwrap();
-        other.delete("/p/a", None).await.unwrap();
-        other.delete("/p", None).await.unwrap();
+        other.set_data("/p/a/b", b"x", Version::Any).await.unwrap();
+        other.set_data("/p", b"x", Version::Any).await.unwrap();
+        other.delete("/p/a/b", Version::Any).await.unwrap();
+        other.delete("/p/a", Version::Any).await.unwrap();
+        other.delete("/p", Version::Any).await.unwrap();
         let mut got_p = Vec::new();
         for _ in 0..5 {
             got_p.push(pair(

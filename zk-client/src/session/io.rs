@@ -122,8 +122,21 @@ impl Session {
         t
     }
 
+    /// When the client declares the session expired on its own: no server heard from for the
+    /// session timeout **plus** the expiry grace.
+    ///
+    /// The session timeout alone is too early. A server expires a session a timeout after it
+    /// last heard from the client, but only while a leader serves: an ensemble that is
+    /// electing a leader expires nothing, and Apache ZooKeeper's new leader gives every
+    /// session a fresh timeout from when it starts leading. A session last heard from at `t`
+    /// can therefore live until `t + election + timeout`. Giving up at `t + timeout` would
+    /// abandon a session the ensemble still keeps, and its ephemerals (lock and latch nodes)
+    /// would linger for another timeout while a new session competes with them. So the client
+    /// waits for the grace as well (the worst election it allows for); a server that answers
+    /// "expired" ends the session at once, whenever that comes.
     fn expiry_deadline(&self) -> Option<Instant> {
-        self.last_heard.map(|h| h + self.negotiated)
+        self.last_heard
+            .map(|h| h + self.negotiated + self.cfg.expiry_grace)
     }
 
     /// Runs the timers due at `now`: request timeouts, the handshake timeout, the read
@@ -133,9 +146,13 @@ impl Session {
             return Next::Disconnect;
         }
         if self.expiry_deadline().is_some_and(|d| now >= d) {
-            // No server heard from for the whole session timeout: the ensemble has expired
-            // the session, or will before we can reach it.
-            tracing::info!(session = %self.session_id, "session expired (no server heard from)");
+            // No server heard from for the session timeout plus the grace: even an ensemble
+            // that elected a new leader meanwhile (which re-arms every session) has expired
+            // the session by now, or will before we can reach it.
+            tracing::info!(
+                session = %self.session_id,
+                "session expired (no server heard from for the session timeout plus the grace)"
+            );
             self.end(SessionState::Expired);
             return Next::Disconnect;
         }

@@ -55,6 +55,9 @@ pub(crate) const MAX_PENDING_REQUESTS: usize = 1 << 17;
 #[derive(Debug, Clone)]
 pub(crate) struct SessionConfig {
     pub(crate) session_timeout: Duration,
+    /// How long past the session timeout the client still waits for a server before it
+    /// declares the session expired on its own (see [`Session::expiry_deadline`]).
+    pub(crate) expiry_grace: Duration,
     pub(crate) read_only: bool,
     pub(crate) chroot: Option<Chroot>,
     pub(crate) request_timeout: Option<Duration>,
@@ -125,7 +128,8 @@ pub(crate) struct Session {
     out: Vec<u8>,
     last_send: Instant,
     last_recv: Instant,
-    /// When a server was last heard from, once a session exists (client-side expiry).
+    /// When a server was last heard from, once a session exists (client-side expiry, see
+    /// [`Session::expiry_deadline`]).
     last_heard: Option<Instant>,
     close_requested: bool,
 }
@@ -336,6 +340,16 @@ impl Session {
         });
         self.out.extend_from_slice(&encode_frame(AUTH_XID, &req));
         self.last_send = now;
+    }
+
+    /// Ends the session here as expired, without telling a server (Curator's simulated
+    /// expiration): what waits fails with SessionExpired. The server keeps the session until
+    /// it expires it.
+    pub(crate) fn expire_locally(&mut self) {
+        if self.phase != Phase::Ended {
+            tracing::info!(session = %self.session_id, "session declared expired by the application");
+            self.end(SessionState::Expired);
+        }
     }
 
     /// Closes the session: sends closeSession when connected, else ends at once.

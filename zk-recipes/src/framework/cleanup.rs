@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use zk_client::Client;
+use zk_client::{Client, Version};
 use zk_core::path;
 
 use super::Framework;
@@ -29,7 +29,7 @@ impl Framework {
         &self,
         full: String,
     ) -> impl Future<Output = Result<(), zk_client::Error>> + Send + 'static {
-        let first = self.client().delete(&full, None);
+        let first = self.client().delete(&full, Version::Any);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let fw = self.clone();
         self.spawn(async move {
@@ -39,7 +39,7 @@ impl Framework {
             loop {
                 let fut = match attempt.take() {
                     Some(f) => f,
-                    None => fw.client().delete(&full, None),
+                    None => fw.client().delete(&full, Version::Any),
                 };
                 let r = match fut.await {
                     Err(zk_client::Error::NoNode) => Ok(()),

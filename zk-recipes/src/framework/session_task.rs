@@ -59,7 +59,11 @@ pub(super) async fn state_task(weak: Weak<Inner>, mut machine: ConnectionStateMa
         };
         let old = inner_client(&inner);
         drop(inner);
-        let _ = old.close().await;
+        // After a simulated LOST the old client may still be waiting for a server: end it as
+        // expired (Curator's injectSessionExpiration), so what waits on it fails with
+        // SessionExpired, which the recipes retry on the new session. (After a real expiry
+        // this does nothing.)
+        old.expire_locally();
         let mut pause = NEW_SESSION_FIRST_PAUSE;
         loop {
             if *closed.borrow() {

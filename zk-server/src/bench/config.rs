@@ -194,15 +194,12 @@ impl Default for BenchConfig {
     }
 }
 
-fn num<T: FromStr>(opt: &str, v: &str) -> Result<T, BenchError> {
-    v.parse()
-        .map_err(|_| BenchError::Config(format!("{opt}: bad number {v:?}")))
-}
-
-fn secs(opt: &str, v: &str) -> Result<Duration, BenchError> {
-    let f: f64 = num(opt, v)?;
+fn secs(v: &str) -> Result<Duration, String> {
+    let f: f64 = v
+        .parse()
+        .map_err(|_| format!("bad number of seconds {v:?}"))?;
     if !(0.0..=86_400.0).contains(&f) {
-        return Err(BenchError::Config(format!("{opt}: out of range {v:?}")));
+        return Err(format!("out of range {v:?} (0 to 86400 s)"));
     }
     Ok(Duration::from_secs_f64(f))
 }
@@ -214,82 +211,116 @@ pub struct CliExtras {
     pub json: bool,
     /// Tokio worker threads (0 = current-thread runtime).
     pub threads: usize,
-    /// Print usage and exit.
-    pub help: bool,
 }
 
-/// The usage text of the `zk-bench` binary.
-pub const USAGE: &str = "\
-zk-bench: a load generator for any ZooKeeper-protocol server
+/// The `zk-bench` command line (`zk-bench --help` prints it).
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "zk-bench",
+    version,
+    about = "zk-bench: a load generator for any ZooKeeper-protocol server",
+    long_about = "zk-bench: a load generator for any ZooKeeper-protocol server (zk-server, Apache \
+                  ZooKeeper, ...): N sessions with K requests in flight each, latencies in an \
+                  HdrHistogram, a text or JSON report."
+)]
+pub struct BenchArgs {
+    /// The connect string.
+    #[arg(
+        long,
+        visible_alias = "server",
+        value_name = "HOST:PORT[,..]",
+        default_value = "127.0.0.1:2181"
+    )]
+    pub servers: String,
+    /// Sessions (one connection each).
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 8)]
+    pub sessions: usize,
+    /// Requests in flight per session.
+    #[arg(long, short = 'k', value_name = "K", default_value_t = 32)]
+    pub inflight: usize,
+    /// The operation mix: get|exists|set|create|delete|multi, or weights like get=90,set=10.
+    #[arg(long, visible_alias = "op", value_name = "SPEC", default_value = "get")]
+    pub mix: Mix,
+    /// Bytes of data per write and per key node.
+    #[arg(long, value_name = "BYTES", default_value_t = 100)]
+    pub data_size: usize,
+    /// Size of the key space.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub keys: usize,
+    /// setData ops per multi.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub multi_ops: usize,
+    /// The measured window, in seconds.
+    #[arg(long, value_name = "SECS", value_parser = secs, default_value = "10")]
+    pub duration: Duration,
+    /// The unrecorded warm-up, in seconds.
+    #[arg(long, value_name = "SECS", value_parser = secs, default_value = "2")]
+    pub warmup: Duration,
+    /// Stop after N operations instead (load mode; no warm-up).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Total ops/s on a fixed schedule; latency counts from the scheduled send time (default:
+    /// closed loop).
+    #[arg(long, value_name = "OPS")]
+    pub rate: Option<f64>,
+    /// The parent node of everything the benchmark touches.
+    #[arg(long, value_name = "PATH", default_value = "/zk-bench")]
+    pub root: String,
+    /// The session timeout asked for, in seconds.
+    #[arg(long, value_name = "SECS", value_parser = secs, default_value = "30")]
+    pub session_timeout: Duration,
+    /// The key space exists already.
+    #[arg(long)]
+    pub no_setup: bool,
+    /// Tokio worker threads, 0 = one current-thread runtime.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
-usage: zk-bench [options]
-  --servers HOST:PORT[,..]  connect string              (default 127.0.0.1:2181)
-  --sessions N              sessions / connections      (default 8)
-  --inflight K              requests in flight per session (default 32)
-  --op KIND | --mix SPEC    get|exists|set|create|delete|multi, or weights
-                            like get=90,set=10          (default get)
-  --data-size BYTES         data per write / key node   (default 100)
-  --keys N                  key space size              (default 1000)
-  --multi-ops N             setData ops per multi       (default 4)
-  --duration SECS           measured window             (default 10)
-  --warmup SECS             unrecorded warm-up          (default 2)
-  --count N                 stop after N ops instead (load mode; no warm-up)
-  --rate OPS                total ops/s on a fixed schedule; latency counts from
-                            the scheduled send time (default: closed loop)
-  --root PATH               parent node                 (default /zk-bench)
-  --session-timeout SECS    (default 30)
-  --no-setup                the key space exists already
-  --threads N               tokio worker threads, 0 = one thread (default 1)
-  --json                    print the report as JSON
-";
+impl BenchArgs {
+    /// The workload and the other options, checked ([`BenchConfig::validate`]).
+    pub fn into_config(self) -> Result<(BenchConfig, CliExtras), BenchError> {
+        let cfg = BenchConfig {
+            servers: self.servers,
+            sessions: self.sessions,
+            inflight: self.inflight,
+            mix: self.mix,
+            data_size: self.data_size,
+            keys: self.keys,
+            multi_ops: self.multi_ops,
+            duration: self.duration,
+            warmup: self.warmup,
+            count: self.count,
+            rate: self.rate,
+            root: self.root,
+            session_timeout: self.session_timeout,
+            no_setup: self.no_setup,
+        };
+        cfg.validate()?;
+        Ok((
+            cfg,
+            CliExtras {
+                json: self.json,
+                threads: self.threads,
+            },
+        ))
+    }
+}
 
 impl BenchConfig {
-    /// Parses `zk-bench`'s options (without the program name).
+    /// Parses `zk-bench`'s options (without the program name); `--help` is an error here
+    /// (the binary prints it).
     pub fn from_args<I: IntoIterator<Item = String>>(
         args: I,
     ) -> Result<(BenchConfig, CliExtras), BenchError> {
-        let mut cfg = BenchConfig::default();
-        let mut extras = CliExtras {
-            threads: 1,
-            ..CliExtras::default()
-        };
-        let mut it = args.into_iter();
-        while let Some(arg) = it.next() {
-            let (opt, inline) = match arg.split_once('=') {
-                Some((o, v)) if o.starts_with("--") => (o.to_string(), Some(v.to_string())),
-                _ => (arg.clone(), None),
-            };
-            let mut value = || -> Result<String, BenchError> {
-                match &inline {
-                    Some(v) => Ok(v.clone()),
-                    None => it
-                        .next()
-                        .ok_or_else(|| BenchError::Config(format!("{opt} needs a value"))),
-                }
-            };
-            match opt.as_str() {
-                "--servers" | "--server" => cfg.servers = value()?,
-                "--sessions" | "-n" => cfg.sessions = num(&opt, &value()?)?,
-                "--inflight" | "-k" => cfg.inflight = num(&opt, &value()?)?,
-                "--op" | "--mix" => cfg.mix = value()?.parse()?,
-                "--data-size" => cfg.data_size = num(&opt, &value()?)?,
-                "--keys" => cfg.keys = num(&opt, &value()?)?,
-                "--multi-ops" => cfg.multi_ops = num(&opt, &value()?)?,
-                "--duration" => cfg.duration = secs(&opt, &value()?)?,
-                "--warmup" => cfg.warmup = secs(&opt, &value()?)?,
-                "--rate" => cfg.rate = Some(num(&opt, &value()?)?),
-                "--count" => cfg.count = Some(num(&opt, &value()?)?),
-                "--root" => cfg.root = value()?,
-                "--session-timeout" => cfg.session_timeout = secs(&opt, &value()?)?,
-                "--no-setup" => cfg.no_setup = true,
-                "--threads" => extras.threads = num(&opt, &value()?)?,
-                "--json" => extras.json = true,
-                "--help" | "-h" => extras.help = true,
-                other => return Err(BenchError::Config(format!("unknown option {other:?}"))),
-            }
-        }
-        cfg.validate()?;
-        Ok((cfg, extras))
+        use clap::Parser;
+        let argv = std::iter::once("zk-bench".to_owned()).chain(args);
+        BenchArgs::try_parse_from(argv)
+            .map_err(|e| BenchError::Config(e.to_string()))?
+            .into_config()
     }
 
     /// Checks the limits: at least one session, request and key; at most 10,000 sessions and

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use hdrhistogram::Histogram;
-use zk_client::{Client, CreateMode, Error};
+use zk_client::{Client, CreateMode, Error, Version};
 
 use super::config::{BenchConfig, OpKind};
 use super::report::{OpStats, Report};
@@ -326,12 +326,14 @@ impl Worker {
             }
             OpKind::Set => {
                 let k = self.random_key();
-                let f = self.client.set_data(&self.keys[k], &self.data, None);
+                let f = self
+                    .client
+                    .set_data(&self.keys[k], &self.data, Version::Any);
                 Box::pin(async move { (kind, now, f.await.map(|_| None)) })
             }
             OpKind::Delete if !self.created.is_empty() => {
                 let path = self.created.pop_front().unwrap_or_default();
-                let f = self.client.delete(&path, None);
+                let f = self.client.delete(&path, Version::Any);
                 Box::pin(async move { (kind, now, f.await.map(|_| None)) })
             }
             OpKind::Create | OpKind::Delete => {
@@ -348,7 +350,7 @@ impl Worker {
                     (0..self.cfg.multi_ops).map(|_| self.random_key()).collect();
                 let mut m = self.client.multi();
                 for k in picks {
-                    m = m.set_data(&self.keys[k], &self.data, None);
+                    m = m.set_data(&self.keys[k], &self.data, Version::Any);
                 }
                 let f = m.commit();
                 Box::pin(async move { (kind, now, f.await.map(|_| None)) })

@@ -3,21 +3,18 @@
 
 #![forbid(unsafe_code)]
 
-use zk_server::bench::config::USAGE;
-use zk_server::bench::{run, BenchConfig};
+use clap::{CommandFactory, Parser};
+use zk_server::bench::config::BenchArgs;
+use zk_server::bench::run;
 
 fn main() -> anyhow::Result<()> {
-    let (cfg, extras) = match BenchConfig::from_args(std::env::args().skip(1)) {
+    let (cfg, extras) = match BenchArgs::parse().into_config() {
         Ok(x) => x,
-        Err(e) => {
-            eprintln!("{e}\n\n{USAGE}");
-            std::process::exit(2);
-        }
+        // A value clap accepted but the workload's limits refuse: usage error, exit 2.
+        Err(e) => BenchArgs::command()
+            .error(clap::error::ErrorKind::ValueValidation, e)
+            .exit(),
     };
-    if extras.help {
-        print!("{USAGE}");
-        return Ok(());
-    }
     let runtime = if extras.threads == 0 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -9,30 +9,57 @@
 
 #![forbid(unsafe_code)]
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use zk_server::persist::{
     dump_log, dump_snapshot, list, read_snapshot, scan_log_file, DataDirs, LogEnd, LOG_PREFIX,
     SNAPSHOT_PREFIX,
 };
 
-const USAGE: &str =
-    "usage: zk-logformat log <file> | snapshot [-d] <file> | recover <dataDir> [<dataLogDir>]";
+/// Prints Apache ZooKeeper / zk-server transaction logs and snapshots readably (as Apache
+/// ZooKeeper's LogFormatter and SnapshotFormatter do). Never modifies a file.
+#[derive(Debug, Parser)]
+#[command(name = "zk-logformat", version)]
+struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, Subcommand)]
+enum What {
+    /// Prints every transaction of a log file (`version-2/log.N`).
+    Log {
+        /// The log file.
+        file: PathBuf,
+    },
+    /// Prints a snapshot file (`version-2/snapshot.N`): sessions, ACLs and nodes.
+    Snapshot {
+        /// Print each node's data too.
+        #[arg(short = 'd', long = "data")]
+        data: bool,
+        /// The snapshot file.
+        file: PathBuf,
+    },
+    /// Lists every snapshot and log file with what a read-only check finds in it: what
+    /// start-up recovery would load.
+    Recover {
+        /// The data directory (`dataDir`).
+        data_dir: PathBuf,
+        /// The transaction log directory (`dataLogDir`), when it is not the data directory.
+        data_log_dir: Option<PathBuf>,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let result = match argv.as_slice() {
-        ["log", file] => dump_log(Path::new(file)).map(|s| print!("{s}")),
-        ["snapshot", file] => dump_snapshot(Path::new(file), false).map(|s| print!("{s}")),
-        ["snapshot", "-d", file] => dump_snapshot(Path::new(file), true).map(|s| print!("{s}")),
-        ["recover", data] => summary(&DataDirs::new(Path::new(data), None)),
-        ["recover", data, log] => summary(&DataDirs::new(Path::new(data), Some(Path::new(log)))),
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+    let result = match Args::parse().what {
+        What::Log { file } => dump_log(&file).map(|s| print!("{s}")),
+        What::Snapshot { data, file } => dump_snapshot(&file, data).map(|s| print!("{s}")),
+        What::Recover {
+            data_dir,
+            data_log_dir,
+        } => summary(&DataDirs::new(&data_dir, data_log_dir.as_deref())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,25 +1,39 @@
-//! `zk-server [zoo.cfg]`: a standalone ZooKeeper-compatible server.
+//! `zk-server [--log-format text|json] [zoo.cfg]`: a standalone ZooKeeper-compatible server.
 //!
-//! With no argument it serves 127.0.0.1:2181 with data in `/tmp/zk-server`. Logs go to stderr
-//! through tracing (`RUST_LOG` filters). SIGINT and SIGTERM shut it down cleanly.
+//! With no zoo.cfg it serves 127.0.0.1:2181 with data in `/tmp/zk-server`. Logs go to stderr
+//! through tracing (`RUST_LOG` filters): text, coloured only when stderr is a terminal, or
+//! JSON lines with `--log-format json` (or `ZK_LOG_FORMAT=json`) for log shippers. Once it
+//! listens it logs `zk-server serving` with the address it bound (`clientPort=0` binds an
+//! ephemeral port, which that line reports). SIGINT and SIGTERM shut it down cleanly.
 
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 
+use clap::Parser;
+use zk_server::logging::{self, LogFormat, LOG_FORMAT_ENV};
 use zk_server::{Server, ServerConfig};
+
+/// A standalone ZooKeeper-compatible server: Apache ZooKeeper 3.8's protocol and files.
+#[derive(Debug, Parser)]
+#[command(name = "zk-server", version)]
+struct Args {
+    /// The zoo.cfg to read (Java-system-property overrides come from the environment). Without
+    /// one: 127.0.0.1:2181, data in /tmp/zk-server.
+    #[arg(value_name = "ZOO_CFG")]
+    config: Option<PathBuf>,
+    /// How log lines are written to stderr: `text` (coloured only on a terminal) or `json`
+    /// (one object per line).
+    #[arg(long, value_name = "FORMAT", env = LOG_FORMAT_ENV, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cfg = match std::env::args_os().nth(1) {
-        Some(p) => ServerConfig::from_file(&PathBuf::from(p))?,
+    let args = Args::parse();
+    logging::init(args.log_format, "info");
+    let cfg = match &args.config {
+        Some(p) => ServerConfig::from_file(p)?,
         None => {
             let mut cfg = ServerConfig::default();
             cfg.apply_env(std::env::vars());
@@ -27,10 +41,14 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     std::fs::create_dir_all(&cfg.data_dir)?;
+    // The handlers are in place before the server serves: a signal sent as soon as it
+    // answers still shuts it down cleanly.
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let server = Server::start(cfg).await?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let failed = tokio::select! {
-        _ = tokio::signal::ctrl_c() => false,
+        _ = int.recv() => false,
         _ = term.recv() => false,
         _ = server.stopped() => true,
     };

@@ -68,39 +68,61 @@ impl Validator for ZkHelper {}
 
 impl Helper for ZkHelper {}
 
+/// zkCli.sh's usage line for its own flags.
+const USAGE: &str = "usage: zkcli [-server host:port[,host:port...][/chroot]] [-timeout ms] \
+[-r] [-waitforconnection] [-client-configuration file] [cmd args]
+
+Flags are zkCli.sh's own (single dash). With no command it starts an interactive shell;
+`zkcli -server HOST:PORT CMD ARGS` runs one command (exit status 0, 1, or 127 for an unknown
+command). `help` in the shell lists the commands.";
+
+/// The command line, as zkCli.sh reads it (`ZooKeeperMain.MyCommandOptions`): its flags
+/// first, then the command and its arguments.
+#[derive(Debug, PartialEq, Eq)]
 struct Args {
     server: String,
     timeout_ms: Option<u64>,
+    client_configuration: Option<String>,
+    help: bool,
     command: Vec<String>,
 }
 
-fn parse_args() -> anyhow::Result<Args> {
+/// zkCli.sh keeps its own flags (`-server`, not `--server`), so they are parsed here rather
+/// than with clap, as zkCli.sh parses them.
+fn parse_args(argv: impl IntoIterator<Item = String>) -> anyhow::Result<Args> {
     let mut args = Args {
         server: "localhost:2181".to_owned(),
         timeout_ms: None,
+        client_configuration: None,
+        help: false,
         command: Vec::new(),
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = argv.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "-server" => {
                 args.server = it
                     .next()
-                    .ok_or_else(|| anyhow::anyhow!("-server needs HOST:PORT"))?
+                    .ok_or_else(|| anyhow::anyhow!("-server needs HOST:PORT\n{USAGE}"))?
             }
             "-timeout" => {
                 let t = it
                     .next()
-                    .ok_or_else(|| anyhow::anyhow!("-timeout needs milliseconds"))?;
-                args.timeout_ms = Some(t.parse()?);
-            }
-            "-r" | "-waitforconnection" => {}
-            "-h" | "--help" | "-help" => {
-                println!(
-                    "usage: zkcli [-server host:port[,host:port...][/chroot]] [-timeout ms] [cmd args]"
+                    .ok_or_else(|| anyhow::anyhow!("-timeout needs milliseconds\n{USAGE}"))?;
+                args.timeout_ms = Some(
+                    t.parse()
+                        .map_err(|_| anyhow::anyhow!("-timeout: bad milliseconds {t:?}"))?,
                 );
-                std::process::exit(0);
             }
+            "-client-configuration" => {
+                args.client_configuration = Some(it.next().ok_or_else(|| {
+                    anyhow::anyhow!("-client-configuration needs a file\n{USAGE}")
+                })?)
+            }
+            // Read-only mode and waiting for the connection: zkcli connects read-write and
+            // always waits for the first connection.
+            "-r" | "-waitforconnection" => {}
+            "-h" | "--help" | "-help" => args.help = true,
             _ => {
                 args.command.push(a);
                 args.command.extend(it.by_ref());
@@ -190,7 +212,15 @@ async fn interactive(shell: &mut Shell) -> anyhow::Result<i32> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let args = parse_args(std::env::args().skip(1))?;
+    if args.help {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    if let Some(file) = &args.client_configuration {
+        // TLS and SASL settings, which zkcli does not support.
+        eprintln!("zkcli: -client-configuration {file} is ignored (no TLS or SASL support)");
+    }
     let mut shell = Shell::new(Console::stdio());
     if let Some(ms) = args.timeout_ms {
         shell.set_session_timeout(std::time::Duration::from_millis(ms));
@@ -208,4 +238,39 @@ async fn main() -> anyhow::Result<()> {
         outcome.exit_code()
     };
     std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Args {
+        parse_args(line.split(' ').filter(|a| !a.is_empty()).map(str::to_owned)).unwrap()
+    }
+
+    #[test]
+    fn zkcli_sh_flags_then_the_command() {
+        let a = parse("-server h:1,h:2/app -timeout 500 -r -waitforconnection ls -w /");
+        assert_eq!(a.server, "h:1,h:2/app");
+        assert_eq!(a.timeout_ms, Some(500));
+        assert_eq!(a.command, ["ls", "-w", "/"]);
+        let b = parse("-client-configuration zk.conf get /x");
+        assert_eq!(b.client_configuration.as_deref(), Some("zk.conf"));
+        assert_eq!(b.server, "localhost:2181");
+        assert_eq!(b.command, ["get", "/x"]);
+        assert!(parse("-help").help);
+        // After the command starts, dashes belong to it.
+        assert_eq!(
+            parse("create -e /x -server").command,
+            ["create", "-e", "/x", "-server"]
+        );
+    }
+
+    #[test]
+    fn missing_values_are_usage_errors() {
+        for line in ["-server", "-timeout", "-timeout x", "-client-configuration"] {
+            let argv = line.split(' ').map(str::to_owned);
+            assert!(parse_args(argv).is_err(), "{line}");
+        }
+    }
 }

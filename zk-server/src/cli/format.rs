@@ -172,6 +172,7 @@ fn keeper_code_message(e: &zk_client::Error) -> String {
     match e {
         E::ConnectionLoss => "ConnectionLoss".into(),
         E::SessionExpired => "Session expired".into(),
+        E::SessionMoved => "Session moved".into(),
         E::AuthFailed => "AuthFailed".into(),
         E::Timeout => "OperationTimeout".into(),
         E::NoWatcher => "No such watcher".into(),
@@ -182,7 +183,6 @@ fn keeper_code_message(e: &zk_client::Error) -> String {
             C::RuntimeInconsistency => "RuntimeInconsistency".into(),
             C::DataInconsistency => "DataInconsistency".into(),
             C::MarshallingError => "MarshallingError".into(),
-            C::SessionMoved => "Session moved".into(),
             C::ReconfigDisabled => "Reconfig is disabled".into(),
             C::QuotaExceeded => "Quota has exceeded".into(),
             C::ApiError => "APIError".into(),

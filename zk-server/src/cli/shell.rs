@@ -5,11 +5,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
+use futures::StreamExt;
 use zk_client::{Client, Error, SessionState};
 use zk_core::{EventType, KeeperState};
 
 mod exec;
+mod printer;
+
+use printer::Printer;
 
 use super::command::{parse, usage_text, Command, ParseError};
 use super::console::Console;
@@ -39,7 +42,7 @@ impl Outcome {
     }
 }
 
-/// A zkCli session: the connection, the history, and the tasks that print watch events.
+/// A zkCli session: the connection, the history, and the task that prints watch events.
 #[derive(Debug)]
 pub struct Shell {
     console: Console,
@@ -47,7 +50,8 @@ pub struct Shell {
     client: Option<Client>,
     history: Vec<String>,
     print_watches: Arc<AtomicBool>,
-    tasks: Vec<JoinHandle<()>>,
+    /// Prints the events of the current session's watches and state.
+    printer: Option<Printer>,
     session_timeout: Duration,
 }
 
@@ -68,7 +72,7 @@ impl Shell {
             client: None,
             history: Vec::new(),
             print_watches: Arc::new(AtomicBool::new(true)),
-            tasks: Vec::new(),
+            printer: None,
             session_timeout: Duration::from_secs(30),
         }
     }
@@ -150,27 +154,49 @@ impl Shell {
         let Some(client) = &self.client else {
             return;
         };
+        let states = client.state_stream();
         self.print_event(KeeperState::SyncConnected, EventType::None, "");
-        let mut states = client.state_stream();
-        let console = self.console.clone();
-        let print = self.print_watches.clone();
-        self.tasks.push(tokio::spawn(async move {
-            // The stream starts with the current state, announced above.
-            let _ = states.next_state().await;
-            while let Some(state) = states.next_state().await {
-                let keeper = match state {
-                    SessionState::Connected => KeeperState::SyncConnected,
-                    SessionState::ConnectedReadOnly => KeeperState::ConnectedReadOnly,
-                    SessionState::Disconnected => KeeperState::Disconnected,
-                    SessionState::Expired => KeeperState::Expired,
-                    SessionState::AuthFailed => KeeperState::AuthFailed,
-                    _ => KeeperState::Closed,
-                };
-                if print.load(Ordering::Relaxed) {
-                    console.out(&format::watcher_event(keeper, EventType::None, ""));
-                }
-            }
-        }));
+        // The stream starts with the current state, announced above.
+        let lines = futures::stream::unfold(states, |mut s| async move {
+            s.next_state().await.map(|state| (state, s))
+        })
+        .skip(1)
+        .map(|state| {
+            let keeper = match state {
+                SessionState::Connected => KeeperState::SyncConnected,
+                SessionState::ConnectedReadOnly => KeeperState::ConnectedReadOnly,
+                SessionState::Disconnected => KeeperState::Disconnected,
+                SessionState::Expired => KeeperState::Expired,
+                SessionState::AuthFailed => KeeperState::AuthFailed,
+                _ => KeeperState::Closed,
+            };
+            format::watcher_event(keeper, EventType::None, "")
+        });
+        self.printer().add(lines);
+    }
+
+    /// The event printer of the current session, started on first use.
+    fn printer(&mut self) -> &Printer {
+        let (console, print) = (self.console.clone(), self.print_watches.clone());
+        self.printer
+            .get_or_insert_with(|| Printer::start(console, print))
+    }
+
+    /// Returns once every event the server sent before now has been printed: a round trip on
+    /// the session (replies and notifications come in order), then the printer's flush. The
+    /// shell prints events as they come, as zkCli.sh does; a caller that compares output (or
+    /// ends) waits here rather than for some time.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future only stops waiting.
+    pub async fn settle(&mut self) {
+        if let Some(client) = self.client() {
+            let _ = client.exists("/").await;
+        }
+        if let Some(p) = &self.printer {
+            p.flush().await;
+        }
     }
 
     fn print_event(&self, state: KeeperState, t: EventType, path: &str) {
@@ -185,9 +211,7 @@ impl Shell {
     ///
     /// The close is queued at the first poll; dropping the future later does not stop it.
     pub async fn disconnect(&mut self) {
-        for t in self.tasks.drain(..) {
-            t.abort();
-        }
+        self.printer = None;
         if let Some(client) = self.client.take() {
             let live = !client.state().is_terminal();
             let _ = client.close().await;
@@ -305,15 +329,27 @@ impl Shell {
     }
 
     pub(crate) fn spawn_oneshot(&mut self, watch: zk_client::OneshotWatch) {
-        let console = self.console.clone();
-        let print = self.print_watches.clone();
-        self.tasks.push(tokio::spawn(async move {
-            if let Ok(e) = watch.await {
-                if print.load(Ordering::Relaxed) {
-                    console.out(&format::watcher_event(e.state, e.event_type, &e.path));
-                }
+        let line = futures::stream::once(watch).filter_map(|e| async move {
+            e.ok()
+                .map(|e| format::watcher_event(e.state, e.event_type, &e.path))
+        });
+        self.printer().add(line);
+    }
+
+    pub(crate) fn spawn_persistent(&mut self, watch: zk_client::PersistentWatch) {
+        // The stream ends after PersistentWatchRemoved (printed) or with the session.
+        let lines = futures::stream::unfold((watch, false), |(mut w, done)| async move {
+            if done {
+                return None;
             }
-        }));
+            let e = w.next_event().await?;
+            let removed = e.event_type == EventType::PersistentWatchRemoved;
+            Some((
+                format::watcher_event(e.state, e.event_type, &e.path),
+                (w, removed),
+            ))
+        });
+        self.printer().add(lines);
     }
 }
 

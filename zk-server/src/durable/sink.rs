@@ -20,7 +20,7 @@ use super::{data_dirs, write_snapshot_paced};
 /// bandwidth to requests and the log's fsyncs: the snapshot's write-back otherwise delays the
 /// log's fsyncs on the same disk. The snapshot takes 17 times as long (about 15 s for 1M
 /// nodes; at most one runs at a time, and a clean shutdown finishes it at full speed).
-/// Measured at 1M nodes (zk-server/tests/durable_perf.rs), p99 write latency while snapshots
+/// Measured at 1M nodes (zk-server/benches/durable_perf.rs), p99 write latency while snapshots
 /// are written against the quiet p99: ~7x with 100 %, ~5x with 400 %, ~1.2x with 1600 %.
 const SNAPSHOT_PACE_PERCENT: u32 = 1600;
 

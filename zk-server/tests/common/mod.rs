@@ -88,3 +88,76 @@ pub(crate) fn create(path: &str, data: &str) -> Request {
         flags: CreateMode::Persistent.flag(),
     })
 }
+
+/// The `zk-server` binary running on a zoo.cfg, its stderr captured. With `clientPort=0` it
+/// binds an ephemeral port and reports it in its `zk-server serving` log line, which is how
+/// [`ServerProcess::spawn`] learns [`ServerProcess::addr`]: no port is picked, released and
+/// reused, so tests running in parallel cannot take each other's ports.
+pub(crate) struct ServerProcess {
+    pub(crate) child: std::process::Child,
+    pub(crate) addr: SocketAddr,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+/// The address of a `zk-server serving` log line, text (`addr=H:P`) or JSON (`"addr":"H:P"`).
+pub(crate) fn serving_addr(line: &str) -> Option<SocketAddr> {
+    if !line.contains("zk-server serving") {
+        return None;
+    }
+    let text = line
+        .split_once("addr=")
+        .map(|(_, r)| r.split_whitespace().next().unwrap_or(""));
+    let json = line
+        .split_once("\"addr\":\"")
+        .and_then(|(_, r)| r.split_once('"').map(|(a, _)| a));
+    json.or(text)?.parse().ok()
+}
+
+impl ServerProcess {
+    /// Starts `CARGO_BIN_EXE_zk-server` with `args` and `env`, and waits (30 s at most) for
+    /// the line that says where it serves.
+    pub(crate) fn spawn(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> ServerProcess {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_zk-server"));
+        cmd.args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn zk-server");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        // Drains stderr to the end, so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(addr) = serving_addr(&line) {
+                    let _ = tx.send(addr);
+                }
+                let mut l = sink.lock().unwrap_or_else(|e| e.into_inner());
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => ServerProcess { child, addr, log },
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = log.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                panic!("zk-server did not report where it serves:\n{log}");
+            }
+        }
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub(crate) fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}

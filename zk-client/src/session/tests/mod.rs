@@ -1,8 +1,9 @@
 //! The session state machine driven with scripted frames, some taken from
 //! `shared/wire/zookeeper-3.8-java-client-tour.txt` (Apache ZooKeeper 3.8 answering the Java
-//! client): helpers here, the handshake and reply matching in `wire`, reconnects, expiry and
-//! timers in `recovery`.
+//! client): helpers here, the handshake and reply matching in `wire`, reconnects and timers in
+//! `recovery`, the client-side expiry rule in `expiry`.
 
+mod expiry;
 mod recovery;
 mod wire;
 
@@ -23,9 +24,13 @@ use crate::state::SessionState;
 pub(super) const TOUR_CONNECT_RESPONSE: &str =
     "00000000000017700100000e893500000000001001ef0887fada098547a467d2d304cf4c00";
 
+/// The expiry grace of the scripted sessions: past the 6 s timeout, before local expiry.
+pub(super) const GRACE: Duration = Duration::from_secs(3);
+
 pub(super) fn config() -> SessionConfig {
     SessionConfig {
         session_timeout: Duration::from_millis(6000),
+        expiry_grace: GRACE,
         read_only: false,
         chroot: None,
         request_timeout: None,

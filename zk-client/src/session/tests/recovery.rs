@@ -142,18 +142,17 @@ fn pings_read_timeout_and_client_side_expiry() {
     );
     s.handle_disconnected(t2);
     assert_eq!(s.state(), SessionState::Disconnected);
-    // Attempts are bounded by the time left before expiry.
+    // Attempts are bounded by the time left before local expiry: the last frame (t0) plus the
+    // session timeout plus the grace.
+    let expiry = t0 + Duration::from_secs(6) + GRACE;
     let ConnectAction::Connect { timeout, .. } =
-        s.poll_connect(t0 + Duration::from_millis(5500), 0.0)
+        s.poll_connect(expiry - Duration::from_millis(500), 0.0)
     else {
         panic!("still connecting")
     };
     assert_eq!(timeout, Duration::from_millis(500));
-    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(6)));
-    assert_eq!(
-        s.handle_timeout(t0 + Duration::from_secs(6)),
-        Next::Disconnect
-    );
+    assert_eq!(s.poll_timeout(), Some(expiry));
+    assert_eq!(s.handle_timeout(expiry), Next::Disconnect);
     assert_eq!(s.state(), SessionState::Expired);
 }
 

@@ -1,12 +1,11 @@
 //! Executing each command against the client: the part of [`Shell`] that talks to the server.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use zk_client::{Client, CreateOptions, Error};
+use zk_client::{Client, CreateOptions, Error, Version};
 use zk_core::ephemeral::MAX_TTL_MS;
-use zk_core::{AddWatchMode, CreateMode, EventType, Stat, WatcherType};
+use zk_core::{AddWatchMode, CreateMode, Stat, WatcherType};
 
 use super::{ok_or_fail, Outcome, Shell};
 use crate::cli::acl::parse_acl;
@@ -112,7 +111,10 @@ impl Shell {
                     Ok(v) => v,
                     Err(o) => return o,
                 };
-                match client.set_data(&path, data.as_bytes(), version).await {
+                match client
+                    .set_data(&path, data.as_bytes(), version.into())
+                    .await
+                {
                     Ok(st) => {
                         if stat {
                             self.console.out(&format::stat(&st));
@@ -148,7 +150,7 @@ impl Shell {
                     Ok(v) => v,
                     Err(o) => return o,
                 };
-                match client.delete(&path, version).await {
+                match client.delete(&path, version.into()).await {
                     Ok(()) => Outcome::Success,
                     Err(e) => self.fail(&e, &path),
                 }
@@ -163,7 +165,7 @@ impl Shell {
                     for batch in reversed.chunks(DELETE_BATCH) {
                         let mut multi = client.multi();
                         for p in batch {
-                            multi = multi.delete(p, None);
+                            multi = multi.delete(p, Version::Any);
                         }
                         if multi.commit().await.is_err() {
                             ok = false;
@@ -183,23 +185,8 @@ impl Shell {
                     AddWatchMode::Persistent
                 };
                 match client.watch(&path, mode).await {
-                    Ok(mut w) => {
-                        let console = self.console.clone();
-                        let print = self.print_watches.clone();
-                        self.tasks.push(tokio::spawn(async move {
-                            while let Some(e) = w.next_event().await {
-                                if print.load(Ordering::Relaxed) {
-                                    console.out(&format::watcher_event(
-                                        e.state,
-                                        e.event_type,
-                                        &e.path,
-                                    ));
-                                }
-                                if e.event_type == EventType::PersistentWatchRemoved {
-                                    break;
-                                }
-                            }
-                        }));
+                    Ok(w) => {
+                        self.spawn_persistent(w);
                         Outcome::Success
                     }
                     Err(e) => self.fail(&e, &path),
@@ -248,7 +235,7 @@ impl Shell {
                 };
                 let mut last: Option<Stat> = None;
                 for p in &targets {
-                    match client.set_acl(p, &acl, version).await {
+                    match client.set_acl(p, &acl, version.into()).await {
                         Ok(st) => last = last.or(Some(st)),
                         Err(e) => return self.fail(&e, p),
                     }

@@ -1,7 +1,8 @@
-//! Durability measurements, ignored by default (numbers, not pass/fail). Run in release:
+//! Durability measurements: a benchmark, not a test (it prints numbers; `cargo bench` builds
+//! it in release):
 //!
 //! ```text
-//! cargo test --release -p zk-server --test durable_perf -- --ignored --nocapture --test-threads 1
+//! cargo bench -p zk-server --bench durable_perf [-- copy|latency]
 //! ```
 //!
 //! - the engine stall of a snapshot: the cost of copying the tree (`DataTree::clone`) at 100k
@@ -9,6 +10,7 @@
 //! - recovery of a 1,000,000-znode data directory through `Server::start`;
 //! - p99 write latency with no snapshot and while snapshots of that tree are being written.
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,8 +58,6 @@ fn big_tree(n: usize) -> DataTree {
     t
 }
 
-#[test]
-#[ignore]
 fn snapshot_copy_stall() {
     for n in [100_000, 1_000_000] {
         let t = big_tree(n);
@@ -111,8 +111,6 @@ fn write_load(addr: std::net::SocketAddr, secs: u64) -> Vec<Duration> {
         .collect()
 }
 
-#[test]
-#[ignore]
 fn recovery_and_latency_at_one_million_nodes() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = ServerConfig::for_tests(dir.path());
@@ -172,4 +170,20 @@ fn recovery_and_latency_at_one_million_nodes() {
         "p99 ratio (snapshot / quiet), median of 3: {:.2}",
         ratios[1]
     );
+}
+
+/// Runs every measurement, or those named on the command line (`copy`, `latency`); cargo's
+/// own `--bench` flag is ignored.
+fn main() {
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
+    if run("copy") {
+        snapshot_copy_stall();
+    }
+    if run("latency") {
+        recovery_and_latency_at_one_million_nodes();
+    }
 }

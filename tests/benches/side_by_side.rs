@@ -1,6 +1,12 @@
 //! A side-by-side throughput/latency measurement of zk-server and Apache ZooKeeper 3.8 with
-//! the same raw pipelined load. Not a pass/fail test: it runs only with `ZK_BENCH=1`, and
-//! prints its numbers (`cargo test --release -p tests --test server_bench -- --nocapture`).
+//! the same raw pipelined load: a benchmark, not a test. It prints its numbers:
+//!
+//! ```text
+//! cargo bench -p tests --bench side_by_side
+//! ```
+//!
+//! `ZK_BENCH_SKIP_APACHE=1` measures zk-server alone; `ZK_BENCH_CLIENTS` (4) and
+//! `ZK_BENCH_WORKERS` (zk-server's tokio workers, 2) change the load and the server.
 //!
 //! zk-server runs with a sink that appends to a file and fsyncs each batch, so writes pay for
 //! durability as Apache ZooKeeper's do (forceSync=yes).
@@ -103,16 +109,12 @@ fn report(name: &str, (rate, lat): (f64, Vec<Duration>)) {
     );
 }
 
-#[test]
-fn side_by_side() {
-    if std::env::var("ZK_BENCH").is_err() {
-        eprintln!("set ZK_BENCH=1 to run the benchmark");
-        return;
-    }
+fn main() {
     let reads = 50_000;
     let writes = 10_000;
     if std::env::var("ZK_BENCH_SKIP_APACHE").is_err() {
-        let apache = ApacheZk::start(&[]).expect("Apache ZooKeeper");
+        let apache =
+            ApacheZk::start(&[]).expect("start Apache ZooKeeper (scripts/deps installs it)");
         let _ = load(apache.addr(), false, 5_000);
         report(
             "apache reads (pipelined)",
