@@ -14,9 +14,9 @@ use anyhow::{bail, Context};
 use zk_client::{Bytes, Client};
 use zk_core::message::{Request, Response};
 use zk_core::proto::{CreateRequest, GetDataRequest, SetDataRequest};
+use zk_core::txn::{TxnBody, TxnEntry};
 use zk_core::{Acl, CreateMode, ErrorCode, Zxid};
 use zk_history::{Change, ClientId, CommittedHistory, Operation, Outcome, Recorder, Reply, Txn};
-use zk_core::txn::{TxnBody, TxnEntry};
 use zk_server::persist::{version_dir, TornTail, TxnLogIter};
 
 /// Every transaction in the logs of `data_log_dir` (zoo.cfg's `dataLogDir`, or `dataDir` when
@@ -85,7 +85,9 @@ fn change_of(txn: TxnBody) -> Change {
         TxnBody::Error(e) => Change::Error {
             code: ErrorCode::from_i32(e.err),
         },
-        TxnBody::Multi(subs) => Change::Multi(subs.into_iter().map(|(_, t)| change_of(t)).collect()),
+        TxnBody::Multi(subs) => {
+            Change::Multi(subs.into_iter().map(|(_, t)| change_of(t)).collect())
+        }
         TxnBody::CloseSession(c) if !c.paths_to_delete.is_empty() => Change::Multi(
             c.paths_to_delete
                 .into_iter()

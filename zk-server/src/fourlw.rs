@@ -37,7 +37,33 @@ pub struct DriverStats {
     pub avg_latency_ms: f64,
     /// Largest request latency (ms).
     pub max_latency_ms: u64,
+    /// The member's role, when it is a member of an ensemble (None: standalone).
+    pub quorum: Option<QuorumView>,
 }
+
+/// An ensemble member's role as the four-letter words report it.
+#[derive(Debug, Clone, Copy)]
+pub struct QuorumView {
+    /// `leader`, `follower`, `observer` (or `looking` while electing).
+    pub mode: &'static str,
+    /// Whether it serves clients now.
+    pub serving: bool,
+    /// Leader: learners connected.
+    pub learners: usize,
+    /// Leader: followers past NEWLEADER.
+    pub synced_followers: usize,
+    /// Leader: syncs in progress.
+    pub pending_syncs: usize,
+    /// How long the last election took (ms).
+    pub election_time_ms: i64,
+    /// The member's id.
+    pub my_id: i64,
+    /// The client address it serves on.
+    pub client_addr: std::net::SocketAddr,
+}
+
+/// Apache ZooKeeper's answer to the commands that need a serving server while it is not.
+const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
 
 /// A double as Java's `Double.toString` prints ordinary values (`0.0`, `1.5`).
 fn java_double(v: f64) -> String {
@@ -54,6 +80,24 @@ pub fn run(cmd: &str, core: &Core, cfg: &ServerConfig, now_ms: i64, d: DriverSta
         return format!("{cmd} is not executed because it is not in the whitelist.\n");
     }
     let mut o = String::new();
+    let needs_server = matches!(
+        cmd,
+        "srvr"
+            | "stat"
+            | "cons"
+            | "dump"
+            | "wchs"
+            | "wchc"
+            | "wchp"
+            | "mntr"
+            | "crst"
+            | "srst"
+            | "dirs"
+            | "hash"
+    );
+    if needs_server && d.quorum.is_some_and(|q| !q.serving) {
+        return NOT_SERVING.to_string();
+    }
     match cmd {
         "ruok" => o.push_str("imok"),
         "isro" => o.push_str("rw"),
@@ -135,7 +179,7 @@ fn srvr(o: &mut String, core: &Core, d: DriverStats, with_clients: bool) {
     let _ = write!(
         o,
         "Latency min/avg/max: {}/{}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\n\
-         Zxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+         Zxid: 0x{:x}\nMode: {}\nNode count: {}\n",
         d.min_latency_ms,
         java_double(d.avg_latency_ms),
         d.max_latency_ms,
@@ -144,8 +188,12 @@ fn srvr(o: &mut String, core: &Core, d: DriverStats, with_clients: bool) {
         core.conns.len(),
         d.outstanding,
         core.last_zxid().0,
+        d.quorum.map_or("standalone", |q| q.mode),
         core.tree.node_count() + 1
     );
+    if d.quorum.is_some_and(|q| q.mode == "leader") {
+        o.push_str("Proposal sizes last/min/max: -1/-1/-1\n");
+    }
 }
 
 fn cons(o: &mut String, core: &Core, now_ms: i64) {
@@ -219,7 +267,10 @@ fn envi(o: &mut String) {
 fn mntr(o: &mut String, core: &Core, d: DriverStats, now_ms: i64) {
     let lines: [(&str, String); 17] = [
         ("version", VERSION.to_string()),
-        ("server_state", "standalone".into()),
+        (
+            "server_state",
+            d.quorum.map_or("standalone", |q| q.mode).into(),
+        ),
         ("ephemerals_count", core.tree.ephemeral_count().to_string()),
         ("num_alive_connections", core.conns.len().to_string()),
         ("avg_latency", java_double(d.avg_latency_ms)),
@@ -241,6 +292,16 @@ fn mntr(o: &mut String, core: &Core, d: DriverStats, now_ms: i64) {
     ];
     for (k, v) in lines {
         let _ = writeln!(o, "zk_{k}\t{v}");
+    }
+    if let Some(q) = d.quorum.filter(|q| q.mode == "leader") {
+        let _ = writeln!(
+            o,
+            "zk_learners\t{}\nzk_synced_followers\t{}\nzk_pending_syncs\t{}",
+            q.learners, q.synced_followers, q.pending_syncs
+        );
+    }
+    if let Some(q) = d.quorum {
+        let _ = writeln!(o, "zk_election_time\t{}", q.election_time_ms);
     }
     if let Some((open, max)) = file_descriptors() {
         let _ = writeln!(

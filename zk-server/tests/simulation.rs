@@ -76,7 +76,10 @@ fn seeds_hold_safety_and_liveness() {
             }
         }
     }
-    eprintln!("{} seeds, {ops} client operations, {txns} transactions", list.len());
+    eprintln!(
+        "{} seeds, {ops} client operations, {txns} transactions",
+        list.len()
+    );
     assert!(failed.is_empty(), "failing seeds: {failed:?}");
     assert!(ops > list.len(), "the clients did almost nothing");
 }

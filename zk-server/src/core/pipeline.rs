@@ -11,8 +11,8 @@ use std::collections::{HashMap, VecDeque};
 use zk_core::{Id, Request, SessionId, Zxid};
 
 use super::pending::PendingChanges;
-use zk_core::txn::TxnBody;
 use super::watch::ConnId;
+use zk_core::txn::TxnBody;
 use zk_core::txn::TxnHeader;
 
 /// How the core processes writes.

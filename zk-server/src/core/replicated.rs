@@ -22,8 +22,8 @@ use super::prepare::{PrepContext, Preparer};
 use super::session::{session_passwd, SessionTracker};
 use super::state::{Core, Output};
 use super::tree::TxnResult;
-use zk_core::txn::TxnBody;
 use super::watch::ConnId;
+use zk_core::txn::TxnBody;
 
 /// True for the op codes an ensemble member cannot answer alone: writes, check, sync,
 /// closeSession (`FollowerRequestProcessor`'s forwarded types).

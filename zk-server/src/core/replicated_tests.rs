@@ -14,9 +14,9 @@ use zk_core::{Acl, ErrorCode, OpCode, Request, SessionId, Zxid};
 
 use super::pipeline::{CoreMode, ToReplicate};
 use super::state::{Core, Output};
-use zk_core::txn::TxnBody;
 use super::watch::ConnId;
 use super::CoreConfig;
+use zk_core::txn::TxnBody;
 
 const ADDR: &str = "127.0.0.1:5000";
 

@@ -89,7 +89,10 @@ pub fn recover_member(
         let body = e.body().map_err(|err| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("log record of zxid {} does not decode: {err}", e.header.zxid),
+                format!(
+                    "log record of zxid {} does not decode: {err}",
+                    e.header.zxid
+                ),
             )
         })?;
         tail.push(crate::quorum::zab::Txn {

@@ -157,7 +157,10 @@ impl CommittedLog {
 
     /// What was journaled since the last call.
     pub fn take_journal(&mut self) -> Vec<Journal> {
-        self.journal.as_mut().map(std::mem::take).unwrap_or_default()
+        self.journal
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Journals a change of the tree (when journaling is on).

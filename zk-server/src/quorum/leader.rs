@@ -210,13 +210,30 @@ impl Leader {
             return;
         };
         let synced_phase = matches!(h.state, HState::WaitStartup | HState::Active);
-        h.read_deadline = cx.now + if synced_phase { t.sync_ms() } else { t.init_ms() };
+        h.read_deadline = cx.now
+            + if synced_phase {
+                t.sync_ms()
+            } else {
+                t.init_ms()
+            };
         if synced_phase {
             h.ack_deadline = cx.now + t.sync_ms();
         }
         match (h.state, m) {
-            (HState::WaitInfo, Zab::FollowerInfo { accepted_epoch, info })
-            | (HState::WaitInfo, Zab::ObserverInfo { accepted_epoch, info }) => {
+            (
+                HState::WaitInfo,
+                Zab::FollowerInfo {
+                    accepted_epoch,
+                    info,
+                },
+            )
+            | (
+                HState::WaitInfo,
+                Zab::ObserverInfo {
+                    accepted_epoch,
+                    info,
+                },
+            ) => {
                 let sid = info.server_id;
                 if !cx.ensemble.is_member(sid) {
                     return self.close(cx, link, "server id not in the configuration");
@@ -246,10 +263,13 @@ impl Leader {
                 tracing::info!(sid, observer, accepted_epoch, "learner registered");
                 self.epoch_to_propose(cx, sid, accepted_epoch);
             }
-            (HState::WaitAckEpoch, Zab::AckEpoch {
-                last_zxid,
-                current_epoch,
-            }) => {
+            (
+                HState::WaitAckEpoch,
+                Zab::AckEpoch {
+                    last_zxid,
+                    current_epoch,
+                },
+            ) => {
                 h.summary = (current_epoch, last_zxid);
                 h.state = HState::WaitEpochQuorum;
                 self.epoch_acked(cx, link);
@@ -371,7 +391,8 @@ impl Leader {
         let (cur, last) = h.summary;
         if cur != -1 {
             let (lcur, llast) = self.summary;
-            let ahead = i64::from(cur) > i64::from(lcur) || (cur as i64 == lcur as i64 && last > llast);
+            let ahead =
+                i64::from(cur) > i64::from(lcur) || (cur as i64 == lcur as i64 && last > llast);
             if ahead {
                 return self.close(cx, link, "follower is ahead of the leader");
             }
@@ -565,7 +586,8 @@ impl Leader {
         cx.disk_op(DiskOp::Append(txn.clone()));
         for (l, h) in &mut self.handlers {
             if h.forwarding && !h.observer {
-                cx.out.push_back(ZabOut::Send(*l, Zab::Proposal(txn.clone())));
+                cx.out
+                    .push_back(ZabOut::Send(*l, Zab::Proposal(txn.clone())));
                 h.unacked.push_back((z, cx.now));
             }
         }
@@ -671,7 +693,9 @@ impl Leader {
             if now > self.wait_deadline {
                 let why = match self.phase {
                     LeaderPhase::Discovery => "timeout while waiting for epoch from quorum",
-                    LeaderPhase::EpochAck => "timeout while waiting for epoch to be acked by quorum",
+                    LeaderPhase::EpochAck => {
+                        "timeout while waiting for epoch to be acked by quorum"
+                    }
                     _ => "timeout while waiting for NEWLEADER to be acked by quorum",
                 };
                 self.stop(cx, why.to_owned());
@@ -690,7 +714,8 @@ impl Leader {
                 }
             }
             if !cx.ensemble.has_quorum(&synced) {
-                let why = format!("not sufficient followers synced, only synced with sids: {synced:?}");
+                let why =
+                    format!("not sufficient followers synced, only synced with sids: {synced:?}");
                 self.stop(cx, why);
                 return;
             }

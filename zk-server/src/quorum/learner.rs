@@ -183,7 +183,10 @@ impl Learner {
         }
         let t = cx.timing;
         self.deadline = cx.now
-            + if matches!(self.phase, LearnerPhase::WaitUpToDate | LearnerPhase::Broadcast) {
+            + if matches!(
+                self.phase,
+                LearnerPhase::WaitUpToDate | LearnerPhase::Broadcast
+            ) {
                 t.sync_ms()
             } else {
                 t.init_ms()
@@ -362,7 +365,12 @@ impl Learner {
                 self.phase = LearnerPhase::Broadcast;
                 self.acks_enabled = true;
                 self.deadline = cx.now + cx.timing.sync_ms();
-                tracing::info!(leader = self.leader, epoch, observer = self.observer, "synced with the leader: serving");
+                tracing::info!(
+                    leader = self.leader,
+                    epoch,
+                    observer = self.observer,
+                    "synced with the leader: serving"
+                );
                 cx.out.push_back(ZabOut::Serving { epoch });
                 self.flush_acks(cx);
             }
@@ -511,7 +519,7 @@ impl Learner {
     }
 
     /// Forwards a client request or a revalidation to the leader.
-    pub(crate) fn to_leader(&mut self, cx: &mut Ctx<'_>, m: Zab) {
+    pub(crate) fn send_leader(&mut self, cx: &mut Ctx<'_>, m: Zab) {
         if self.phase == LearnerPhase::Broadcast {
             cx.send(self.link, m);
         }

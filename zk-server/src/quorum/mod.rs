@@ -92,13 +92,13 @@ pub mod responder;
 pub mod server;
 pub mod verifier;
 pub mod vote;
+pub mod wire;
 pub mod zab;
 
 pub use config::{QuorumConfig, DEFAULT_ELECTION_PORT_BIND_RETRY};
 pub use election::{Decision, Delivery, Election, ElectionTiming, Output};
 pub use notification::{Notification, ToSend};
-pub use server::{HostPort, LearnerType, QuorumServer, ServerAddr, ServerLineError};
 pub use peer::{Boot, Peer, PeerConfig, PeerOutput};
+pub use server::{HostPort, LearnerType, QuorumServer, ServerAddr, ServerLineError};
 pub use verifier::{QuorumVerifier, QvTextError};
 pub use vote::{RecordedVote, ServerState, Vote};
-

@@ -384,11 +384,13 @@ impl Peer {
                     Role::Looking => {}
                 });
             }
-            DiskDone::EpochWritten { file, epoch } => self.with_role(now_ms, |role, cx| match role {
-                Role::Leading(l) => l.epoch_written(cx, file, epoch),
-                Role::Following(l) | Role::Observing(l) => l.epoch_written(cx, file, epoch),
-                Role::Looking => {}
-            }),
+            DiskDone::EpochWritten { file, epoch } => {
+                self.with_role(now_ms, |role, cx| match role {
+                    Role::Leading(l) => l.epoch_written(cx, file, epoch),
+                    Role::Following(l) | Role::Observing(l) => l.epoch_written(cx, file, epoch),
+                    Role::Looking => {}
+                })
+            }
             DiskDone::SnapshotWritten { .. } => {}
             DiskDone::Truncated { tree } => self.with_role(now_ms, |role, cx| {
                 if let Role::Following(l) | Role::Observing(l) = role {
@@ -490,7 +492,8 @@ impl Peer {
                 l.logged_uncommitted()
             }
             Role::Following(mut l) | Role::Observing(mut l) => {
-                self.out.push_back(PeerOutput::QuorumClose { link: l.link() });
+                self.out
+                    .push_back(PeerOutput::QuorumClose { link: l.link() });
                 l.logged_uncommitted()
             }
         };
@@ -505,7 +508,13 @@ impl Peer {
 
     fn begin_role(&mut self, now_ms: i64, leader: i64, state: ServerState) {
         self.last_election_ms = now_ms - self.election_started;
-        tracing::info!(my_id = self.cfg.my_id, leader, ?state, election_ms = self.last_election_ms, "election decided");
+        tracing::info!(
+            my_id = self.cfg.my_id,
+            leader,
+            ?state,
+            election_ms = self.last_election_ms,
+            "election decided"
+        );
         self.out.push_back(PeerOutput::State(state));
         let link = LinkId(self.next_link);
         let mut role = Role::Looking;
@@ -535,7 +544,9 @@ impl Peer {
             while let Some(z) = self.zout.pop_front() {
                 moved = true;
                 match z {
-                    ZabOut::Send(link, msg) => self.out.push_back(PeerOutput::QuorumSend { link, msg }),
+                    ZabOut::Send(link, msg) => {
+                        self.out.push_back(PeerOutput::QuorumSend { link, msg })
+                    }
                     ZabOut::Connect(link, sid) => {
                         self.out.push_back(PeerOutput::QuorumConnect { link, sid })
                     }
@@ -561,7 +572,9 @@ impl Peer {
                         self.election.handle_notification(now_ms, n);
                     }
                     ElectionOutput::Send(m) => self.out.push_back(PeerOutput::Election(m)),
-                    ElectionOutput::ConnectAll => self.out.push_back(PeerOutput::ElectionConnectAll),
+                    ElectionOutput::ConnectAll => {
+                        self.out.push_back(PeerOutput::ElectionConnectAll)
+                    }
                     ElectionOutput::Decided(d) => {
                         if matches!(self.role, Role::Looking) && self.draining.is_none() {
                             self.begin_role(now_ms, d.leader, d.state);
@@ -569,8 +582,11 @@ impl Peer {
                     }
                     ElectionOutput::Restart(_) => {
                         if matches!(self.role, Role::Looking) && self.draining.is_none() {
-                            self.election =
-                                Election::new(self.cfg.my_id, &self.cfg.verifier, self.cfg.election);
+                            self.election = Election::new(
+                                self.cfg.my_id,
+                                &self.cfg.verifier,
+                                self.cfg.election,
+                            );
                             self.start_election(now_ms);
                         }
                     }
@@ -591,7 +607,7 @@ impl Peer {
             }),
             ToReplicate::Forward(f) => self.with_role(now_ms, |role, cx| {
                 if let Role::Following(l) | Role::Observing(l) = role {
-                    l.to_leader(cx, Zab::Request(f));
+                    l.send_leader(cx, Zab::Request(f));
                 }
             }),
             ToReplicate::Revalidate {
@@ -599,7 +615,7 @@ impl Peer {
                 timeout_ms,
             } => self.with_role(now_ms, |role, cx| {
                 if let Role::Following(l) | Role::Observing(l) = role {
-                    l.to_leader(
+                    l.send_leader(
                         cx,
                         Zab::Revalidate {
                             session,
@@ -613,9 +629,10 @@ impl Peer {
                     l.sync_done(cx, learner);
                 }
             }),
-            ToReplicate::Rollover => {
-                self.end_role(now_ms, "zxid counter exhausted: a new epoch must start".into())
-            }
+            ToReplicate::Rollover => self.end_role(
+                now_ms,
+                "zxid counter exhausted: a new epoch must start".into(),
+            ),
         }
     }
 

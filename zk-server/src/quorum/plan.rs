@@ -279,7 +279,9 @@ mod tests {
         let mut log: Vec<Txn> = (0x40..=0x4c).map(|c| txn(1, c)).collect();
         log.extend((1..=6).map(|c| txn(2, c)));
         let v = p(Zxid::new(1, 0x4c), Zxid::new(2, 6), &log, None);
-        assert!(matches!(v, SyncPlan::Packets { op: SyncOp::Diff(z), last, .. } if z == Zxid::new(2, 6) && last == z));
+        assert!(
+            matches!(v, SyncPlan::Packets { op: SyncOp::Diff(z), last, .. } if z == Zxid::new(2, 6) && last == z)
+        );
         assert_eq!(zx(&v), (1..=6).map(|c| Zxid::new(2, c)).collect::<Vec<_>>());
     }
 
@@ -303,24 +305,38 @@ mod tests {
         // The peer logged (1,5) which the leader never had; the leader has (1,4), (1,6).
         let log = [txn(1, 4), txn(1, 6)];
         let v = p(Zxid::new(1, 5), Zxid::new(1, 6), &log, None);
-        assert!(matches!(v, SyncPlan::Packets { op: SyncOp::Trunc(z), .. } if z == Zxid::new(1, 4)));
+        assert!(
+            matches!(v, SyncPlan::Packets { op: SyncOp::Trunc(z), .. } if z == Zxid::new(1, 4))
+        );
         assert_eq!(zx(&v), [Zxid::new(1, 6)]);
         // The same across an epoch boundary cannot be a TRUNC: SNAP.
         let log = [txn(1, 4), txn(2, 1)];
-        assert_eq!(p(Zxid::new(1, 5), Zxid::new(2, 1), &log, None), SyncPlan::Snap);
+        assert_eq!(
+            p(Zxid::new(1, 5), Zxid::new(2, 1), &log, None),
+            SyncPlan::Snap
+        );
     }
 
     #[test]
     fn an_empty_learner_or_one_older_than_the_logs_gets_a_snapshot() {
         let log: Vec<Txn> = (10..=20).map(|c| txn(1, c)).collect();
         assert_eq!(p(Zxid(0), Zxid::new(1, 20), &log, None), SyncPlan::ReadDisk);
-        assert_eq!(p(Zxid(0), Zxid::new(1, 20), &log, Some(&[])), SyncPlan::Snap);
+        assert_eq!(
+            p(Zxid(0), Zxid::new(1, 20), &log, Some(&[])),
+            SyncPlan::Snap
+        );
         let disk: Vec<Txn> = (3..=12).map(|c| txn(1, c)).collect();
         let v = p(Zxid::new(1, 3), Zxid::new(1, 20), &log, Some(&disk));
-        assert_eq!(zx(&v), (4..=20).map(|c| Zxid::new(1, c)).collect::<Vec<_>>());
+        assert_eq!(
+            zx(&v),
+            (4..=20).map(|c| Zxid::new(1, c)).collect::<Vec<_>>()
+        );
         // A gap between the disk log and the window: SNAP.
         let disk: Vec<Txn> = (3..=8).map(|c| txn(1, c)).collect();
-        assert_eq!(p(Zxid::new(1, 3), Zxid::new(1, 20), &log, Some(&disk)), SyncPlan::Snap);
+        assert_eq!(
+            p(Zxid::new(1, 3), Zxid::new(1, 20), &log, Some(&disk)),
+            SyncPlan::Snap
+        );
     }
 
     #[test]
@@ -353,7 +369,13 @@ mod tests {
         // A learner at (2, 0) (it synced by SNAP at the epoch start) with an older window.
         let log = [txn(1, 7), txn(3, 1), txn(3, 2)];
         let v = p(Zxid::new(2, 0), Zxid::new(3, 2), &log, None);
-        assert!(matches!(v, SyncPlan::Packets { op: SyncOp::Diff(_), .. }));
+        assert!(matches!(
+            v,
+            SyncPlan::Packets {
+                op: SyncOp::Diff(_),
+                ..
+            }
+        ));
         assert_eq!(zx(&v), [Zxid::new(3, 1), Zxid::new(3, 2)]);
     }
 }

@@ -2,7 +2,6 @@
 //! sends applied transactions to the log thread and releases outgoing frames once the log is
 //! durable up to the zxid each frame may reveal.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -10,9 +9,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use zk_core::proto::ConnectRequest;
 
 use crate::config::ServerConfig;
-use crate::core::{ConnId, Core, Output};
-use crate::fourlw::{self, DriverStats};
+use crate::core::{ConnId, Core};
+use crate::fourlw;
 
+use super::clients::Clients;
 use super::logger::{Logger, Synced};
 
 /// The wall clock in milliseconds.
@@ -69,37 +69,10 @@ pub(crate) enum ToEngine {
 pub(crate) struct Engine {
     core: Core,
     cfg: ServerConfig,
-    conns: HashMap<ConnId, mpsc::UnboundedSender<ToConn>>,
-    held: VecDeque<Output>,
+    clients: Clients,
     synced: i64,
     logger: Logger,
     synced_rx: watch::Receiver<Synced>,
-    outstanding: usize,
-    /// Arrival times of each connection's unanswered requests, oldest first.
-    arrivals: HashMap<ConnId, VecDeque<Instant>>,
-    latency: Latency,
-}
-
-/// Request latency statistics (srvr, mntr).
-#[derive(Debug, Default, Clone, Copy)]
-struct Latency {
-    min_ms: u64,
-    max_ms: u64,
-    total_ms: u64,
-    count: u64,
-}
-
-impl Latency {
-    fn record(&mut self, ms: u64) {
-        self.min_ms = if self.count == 0 {
-            ms
-        } else {
-            self.min_ms.min(ms)
-        };
-        self.max_ms = self.max_ms.max(ms);
-        self.total_ms += ms;
-        self.count += 1;
-    }
 }
 
 /// Messages handled per wake-up before the engine flushes (bounds latency under load).
@@ -116,14 +89,10 @@ impl Engine {
         Engine {
             core,
             cfg,
-            conns: HashMap::new(),
-            held: VecDeque::new(),
+            clients: Clients::default(),
             synced,
             logger,
             synced_rx,
-            outstanding: 0,
-            arrivals: HashMap::new(),
-            latency: Latency::default(),
         }
     }
 
@@ -181,9 +150,7 @@ impl Engine {
             }
             self.flush();
         }
-        for tx in self.conns.values() {
-            let _ = tx.send(ToConn::Close);
-        }
+        self.clients.close_all();
         self.logger.stop();
         stop.send_replace(true);
     }
@@ -192,7 +159,7 @@ impl Engine {
         let now = now_ms();
         match msg {
             ToEngine::Accept { conn, remote, tx } => {
-                self.conns.insert(conn, tx);
+                self.clients.accept(conn, tx);
                 self.core.accept(now, conn, remote);
             }
             ToEngine::Connect { conn, req } => self.core.connect(now, conn, &req),
@@ -202,32 +169,15 @@ impl Engine {
                 op,
                 body,
             } => {
-                self.outstanding += 1;
-                self.arrivals
-                    .entry(conn)
-                    .or_default()
-                    .push_back(Instant::now());
+                self.clients.arrived(conn);
                 self.core.request(now, conn, xid, op, &body);
             }
             ToEngine::FourLetter { cmd, reply } => {
-                let l = self.latency;
-                let d = DriverStats {
-                    outstanding: self.outstanding,
-                    min_latency_ms: l.min_ms,
-                    avg_latency_ms: if l.count == 0 {
-                        0.0
-                    } else {
-                        l.total_ms as f64 / l.count as f64
-                    },
-                    max_latency_ms: l.max_ms,
-                };
+                let d = self.clients.stats();
                 let _ = reply.send(fourlw::run(cmd, &self.core, &self.cfg, now, d));
             }
             ToEngine::Closed { conn } => {
-                self.conns.remove(&conn);
-                if let Some(q) = self.arrivals.remove(&conn) {
-                    self.outstanding = self.outstanding.saturating_sub(q.len());
-                }
+                self.clients.closed(conn);
                 self.core.disconnected(conn);
             }
         }
@@ -247,67 +197,9 @@ impl Engine {
                 .submit_snapshot(Box::new(self.core.tree().clone()));
         }
         while let Some(o) = self.core.poll_output() {
-            self.held.push_back(o);
+            self.clients.push(o);
         }
-        let mut batches: HashMap<ConnId, (Vec<u8>, usize)> = HashMap::new();
-        let mut order: Vec<ConnId> = Vec::new();
-        while let Some(front) = self.held.front() {
-            if let Output::Send { zxid, .. } = front {
-                if zxid.0 > self.synced {
-                    break;
-                }
-            }
-            let Some(o) = self.held.pop_front() else {
-                break;
-            };
-            match o {
-                Output::Send {
-                    conn, frame, reply, ..
-                } => {
-                    let b = batches.entry(conn).or_insert_with(|| {
-                        order.push(conn);
-                        (Vec::new(), 0)
-                    });
-                    b.0.extend_from_slice(&frame);
-                    if reply {
-                        b.1 += 1;
-                        if let Some(t) = self.arrivals.get_mut(&conn).and_then(VecDeque::pop_front)
-                        {
-                            self.outstanding = self.outstanding.saturating_sub(1);
-                            self.latency.record(t.elapsed().as_millis() as u64);
-                        }
-                    }
-                }
-                Output::Silent { conn } => {
-                    // No frame, but the request is over: free its slot as a reply would.
-                    let b = batches.entry(conn).or_insert_with(|| {
-                        order.push(conn);
-                        (Vec::new(), 0)
-                    });
-                    b.1 += 1;
-                    if let Some(t) = self.arrivals.get_mut(&conn).and_then(VecDeque::pop_front) {
-                        self.outstanding = self.outstanding.saturating_sub(1);
-                        self.latency.record(t.elapsed().as_millis() as u64);
-                    }
-                }
-                Output::Close { conn } => {
-                    if let Some((buf, n)) = batches.remove(&conn) {
-                        self.deliver(conn, ToConn::Frames(buf, n));
-                    }
-                    self.deliver(conn, ToConn::Close);
-                }
-            }
-        }
-        for conn in order {
-            if let Some((buf, n)) = batches.remove(&conn) {
-                self.deliver(conn, ToConn::Frames(buf, n));
-            }
-        }
-    }
-
-    fn deliver(&mut self, conn: ConnId, m: ToConn) {
-        if let Some(tx) = self.conns.get(&conn) {
-            let _ = tx.send(m);
-        }
+        let synced = self.synced;
+        self.clients.flush(|z| z.0 <= synced);
     }
 }

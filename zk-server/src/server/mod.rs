@@ -1,10 +1,14 @@
 //! The tokio driver and the embedding API: [`Server::start`], [`Server::addr`],
 //! [`Server::shutdown`].
 
+mod clients;
 mod conn;
+mod election_net;
 mod engine;
+mod ensemble;
 mod logger;
 mod peer_disk;
+mod quorum_net;
 
 use std::collections::HashMap;
 use std::io;
@@ -20,9 +24,14 @@ use crate::core::{ConnId, Core, DataTree};
 use crate::durable::{recover_tree, FileSink};
 use crate::sink::{NullSink, TxnSink};
 
+use crate::quorum::{Boot, ElectionTiming, Peer, PeerConfig, QuorumConfig, ServerState};
 use conn::ConnLimits;
+use election_net::ElectionNet;
 use engine::Engine;
+use ensemble::Ensemble;
 use logger::Logger;
+use peer_disk::PeerDisk;
+use quorum_net::QuorumNet;
 
 /// A running server.
 #[derive(Debug)]
@@ -31,6 +40,8 @@ pub struct Server {
     shutdown: Arc<watch::Sender<bool>>,
     accept: JoinHandle<()>,
     engine: JoinHandle<()>,
+    /// An ensemble member's state (None standalone).
+    role: Option<watch::Receiver<ServerState>>,
 }
 
 /// Counts connections per client IP (maxClientCnxns); the guard gives its slot back on drop.
@@ -75,6 +86,12 @@ impl Server {
     /// Cancel safe: recovery runs on a blocking thread and only reads (or writes the initial
     /// snapshot); nothing is served before the listener is bound.
     pub async fn start(cfg: ServerConfig) -> io::Result<Server> {
+        if let Some(q) = cfg
+            .quorum()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?
+        {
+            return Self::start_member(cfg, q).await;
+        }
         let c = cfg.clone();
         let (tree, sink) = tokio::task::spawn_blocking(move || {
             let tree = recover_tree(&c)?;
@@ -121,7 +138,137 @@ impl Server {
             shutdown,
             accept,
             engine,
+            role: None,
         })
+    }
+
+    /// Starts one member of an ensemble (a config with `server.N` lines and a myid): recovers
+    /// its data directory and epoch files, binds the client, election and quorum ports, and
+    /// looks for a leader. Clients are served once the member has synced with a quorum.
+    async fn start_member(cfg: ServerConfig, q: QuorumConfig) -> io::Result<Server> {
+        let c = cfg.clone();
+        let commit_log_count = 500;
+        let (tree, recent, accepted, current) = tokio::task::spawn_blocking(move || {
+            let (tree, recent) = crate::durable::recover_member(&c, commit_log_count)?;
+            let (accepted, current) = peer_disk::load_epochs(&c, &tree)?;
+            Ok::<_, io::Error>((tree, recent, accepted, current))
+        })
+        .await
+        .map_err(io::Error::other)??;
+        let client_addr = match &q.client_addr {
+            Some(h) => resolve(h)?,
+            None => cfg.client_addr(),
+        };
+        let listener = TcpListener::bind(client_addr).await?;
+        let addr = listener.local_addr()?;
+        let (election_addrs, quorum_addrs) = ensemble::member_addrs(&q)?;
+        let me = q.me().clone();
+        let my_addr = me
+            .addrs
+            .first()
+            .ok_or_else(|| io::Error::other("this member has no address"))?;
+        let any = |a: SocketAddr| {
+            if q.quorum_listen_on_all_ips {
+                SocketAddr::new(
+                    if a.is_ipv6() {
+                        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+                    } else {
+                        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+                    },
+                    a.port(),
+                )
+            } else {
+                a
+            }
+        };
+        let my_election = any(election_addrs[&q.my_id]);
+        let my_quorum = any(quorum_addrs[&q.my_id]);
+        let mut core_cfg = cfg.core_config();
+        core_cfg.server_id = q.my_id;
+        core_cfg.reconfig_enabled = q.reconfig_enabled;
+        let now = engine::now_ms();
+        let core = Core::new(core_cfg, now);
+        let timing = crate::quorum::ctx::ZabTiming::new(
+            q.tick_time_ms as i64,
+            i64::from(q.init_limit),
+            i64::from(q.sync_limit),
+        );
+        let peer_cfg = PeerConfig {
+            my_id: q.my_id,
+            verifier: q.verifier.clone(),
+            timing,
+            election: ElectionTiming::default(),
+        };
+        let (disk_tx, disk_rx) = mpsc::unbounded_channel();
+        let disk = PeerDisk::start(&cfg, disk_tx)?;
+        let (el_tx, el_rx) = mpsc::unbounded_channel();
+        let others: std::collections::BTreeMap<i64, SocketAddr> = election_addrs
+            .iter()
+            .filter(|(s, _)| **s != q.my_id)
+            .map(|(s, a)| (*s, *a))
+            .collect();
+        let election = ElectionNet::start(
+            q.my_id,
+            my_election,
+            my_addr.election().delimited(),
+            others,
+            el_tx,
+            q.election_port_bind_retry,
+        )
+        .await?;
+        let (qtx, qrx) = mpsc::unbounded_channel();
+        let quorum =
+            QuorumNet::start(my_quorum, quorum_addrs, qtx, 2 * cfg.jute_max_buffer).await?;
+        let boot = Boot {
+            tree,
+            accepted_epoch: accepted,
+            current_epoch: current,
+            recent,
+        };
+        let peer = Peer::new(peer_cfg, core, boot, now);
+        let (state_tx, state_rx) = watch::channel(ServerState::Looking);
+        let (tx, rx) = mpsc::channel(cfg.global_outstanding_limit.max(1));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let shutdown = Arc::new(shutdown);
+        let eng = Ensemble {
+            peer,
+            cfg: cfg.clone(),
+            clients: Default::default(),
+            disk,
+            disk_rx,
+            election,
+            election_rx: el_rx,
+            quorum,
+            quorum_rx: qrx,
+            state: state_tx,
+            client_addr: addr,
+        };
+        let engine = tokio::spawn(eng.run(rx, shutdown.clone()));
+        let accept = tokio::spawn(accept_loop(listener, cfg, tx, shutdown_rx));
+        tracing::info!(%addr, my_id = q.my_id, election = %my_election, quorum = %my_quorum, "zk-server ensemble member started");
+        Ok(Server {
+            addr,
+            shutdown,
+            accept,
+            engine,
+            role: Some(state_rx),
+        })
+    }
+
+    /// An ensemble member's state (LOOKING, LEADING, FOLLOWING, OBSERVING); None standalone.
+    pub fn role(&self) -> Option<ServerState> {
+        self.role.as_ref().map(|r| *r.borrow())
+    }
+
+    /// Waits until this ensemble member's state satisfies `f` (returns at once standalone).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only watches a value.
+    pub async fn wait_role(&self, f: impl Fn(ServerState) -> bool) {
+        if let Some(r) = &self.role {
+            let mut r = r.clone();
+            let _ = r.wait_for(|s| f(*s)).await;
+        }
     }
 
     /// Completes when the server stopped on its own (its transaction log failed) or was told
@@ -205,3 +352,11 @@ async fn accept_loop(
 }
 
 type ToEngineAlias = engine::ToEngine;
+
+fn resolve(h: &crate::quorum::HostPort) -> io::Result<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    (h.host.as_str(), h.port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::other(format!("cannot resolve {}", h.host)))
+}

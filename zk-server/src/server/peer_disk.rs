@@ -31,7 +31,10 @@ pub(crate) struct PeerDisk {
 
 impl PeerDisk {
     /// Starts the disk thread over `cfg`'s directories; answers go to `done`.
-    pub(crate) fn start(cfg: &ServerConfig, done: tmpsc::UnboundedSender<DiskDone>) -> io::Result<PeerDisk> {
+    pub(crate) fn start(
+        cfg: &ServerConfig,
+        done: tmpsc::UnboundedSender<DiskDone>,
+    ) -> io::Result<PeerDisk> {
         let sink = FileSink::open(cfg)?;
         let cfg = cfg.clone();
         let (tx, rx) = mpsc::channel::<DiskOp>();
@@ -241,7 +244,10 @@ impl Worker {
             }
             bytes += e.record.len() as u64 + 28;
             if limit.is_some_and(|l| bytes > l) {
-                tracing::info!(bytes, "the log to send exceeds snapshotSizeFactor: SNAP instead");
+                tracing::info!(
+                    bytes,
+                    "the log to send exceeds snapshotSizeFactor: SNAP instead"
+                );
                 return None;
             }
             let body = e.body().ok()?;
@@ -300,7 +306,11 @@ pub(crate) fn load_epochs(cfg: &ServerConfig, tree: &DataTree) -> io::Result<(u3
                 tree.last_zxid()
             )));
         }
-        tracing::warn!(current, adopted, "currentEpoch is older than the last logged zxid: adopting the zxid's epoch");
+        tracing::warn!(
+            current,
+            adopted,
+            "currentEpoch is older than the last logged zxid: adopting the zxid's epoch"
+        );
         write_epoch(&dir, CURRENT_EPOCH, adopted).map_err(io::Error::other)?;
         current = adopted;
     }

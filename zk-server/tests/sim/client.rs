@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use zk_core::jute::{Decode, Encode, Reader};
 use zk_core::proto::{
-    ConnectRequest, ConnectResponse, CreateRequest, DeleteRequest, GetDataRequest,
-    GetDataResponse, ReplyHeader, SetDataRequest, SetDataResponse,
+    ConnectRequest, ConnectResponse, CreateRequest, DeleteRequest, GetDataRequest, GetDataResponse,
+    ReplyHeader, SetDataRequest, SetDataResponse,
 };
 use zk_core::{Acl, ErrorCode, OpCode, Request, SessionId, Zxid};
 use zk_history::{ClientId, History, Op, OpId, Operation, Outcome, Reply};

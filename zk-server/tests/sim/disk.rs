@@ -185,9 +185,7 @@ impl SimDisk {
             DiskOp::Snapshot { tree, wait } => {
                 let zxid = tree.last_zxid();
                 self.durable.snapshots.push((*tree, lineage));
-                self.durable
-                    .snapshots
-                    .sort_by_key(|t| t.0.last_zxid());
+                self.durable.snapshots.sort_by_key(|t| t.0.last_zxid());
                 if wait {
                     done.push(DiskDone::SnapshotWritten { zxid });
                 }

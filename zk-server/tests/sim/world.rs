@@ -2,8 +2,8 @@
 //! a virtual clock, and the faults a seed schedules. Every event is taken from one queue in
 //! time order; every random choice comes from the seed.
 
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use zk_core::Zxid;
 use zk_history::History;
@@ -69,23 +69,76 @@ impl SimConfig {
 
 #[derive(Debug)]
 enum Ev {
-    Election { to: usize, inc: u64, n: Notification },
-    QConnect { from: usize, from_inc: u64, link: LinkId, to: usize },
-    QDeliver { node: usize, inc: u64, link: LinkId, msg: Box<Zab> },
-    QClosed { node: usize, inc: u64, link: LinkId },
-    DiskStep { node: usize, inc: u64 },
-    Tick { node: usize, inc: u64 },
-    Sessions { node: usize, inc: u64 },
-    ToServer { node: usize, inc: u64, conn: ConnId, msg: ToServer },
-    ToClient { client: usize, conn: ConnId, frame: Vec<u8> },
-    ClientLost { client: usize, conn: ConnId },
-    ClientStep { client: usize },
-    Crash { node: usize },
-    Restart { node: usize },
-    Partition { groups: Vec<usize>, sever: bool },
+    Election {
+        to: usize,
+        inc: u64,
+        n: Notification,
+    },
+    QConnect {
+        from: usize,
+        from_inc: u64,
+        link: LinkId,
+        to: usize,
+    },
+    QDeliver {
+        node: usize,
+        inc: u64,
+        link: LinkId,
+        msg: Box<Zab>,
+    },
+    QClosed {
+        node: usize,
+        inc: u64,
+        link: LinkId,
+    },
+    DiskStep {
+        node: usize,
+        inc: u64,
+    },
+    Tick {
+        node: usize,
+        inc: u64,
+    },
+    Sessions {
+        node: usize,
+        inc: u64,
+    },
+    ToServer {
+        node: usize,
+        inc: u64,
+        conn: ConnId,
+        msg: ToServer,
+    },
+    ToClient {
+        client: usize,
+        conn: ConnId,
+        frame: Vec<u8>,
+    },
+    ClientLost {
+        client: usize,
+        conn: ConnId,
+    },
+    ClientStep {
+        client: usize,
+    },
+    Crash {
+        node: usize,
+    },
+    Restart {
+        node: usize,
+    },
+    Partition {
+        groups: Vec<usize>,
+        sever: bool,
+    },
     Heal,
-    Pause { node: usize, until: i64 },
-    Resume { node: usize },
+    Pause {
+        node: usize,
+        until: i64,
+    },
+    Resume {
+        node: usize,
+    },
 }
 
 struct Node {
@@ -152,7 +205,10 @@ fn short(m: &Zab) -> String {
         Zab::Diff(z) => format!("DIFF {z}"),
         Zab::Trunc(z) => format!("TRUNC {z}"),
         Zab::Snap { zxid, .. } => format!("SNAP {zxid}"),
-        Zab::AckEpoch { last_zxid, current_epoch } => format!("ACKEPOCH {last_zxid} {current_epoch}"),
+        Zab::AckEpoch {
+            last_zxid,
+            current_epoch,
+        } => format!("ACKEPOCH {last_zxid} {current_epoch}"),
         Zab::LeaderInfo { epoch, .. } => format!("LEADERINFO {epoch}"),
         Zab::NewLeader { zxid, .. } => format!("NEWLEADER {zxid}"),
         Zab::Ping { .. } => "PING".into(),
@@ -203,7 +259,11 @@ impl World {
         let n = cfg.voters + cfg.observers;
         let mut text = String::new();
         for i in 0..n {
-            let kind = if i < cfg.voters { "participant" } else { "observer" };
+            let kind = if i < cfg.voters {
+                "participant"
+            } else {
+                "observer"
+            };
             text.push_str(&format!(
                 "server.{}=127.0.0.1:{}:{}:{kind}\n",
                 i + 1,
@@ -413,7 +473,14 @@ impl World {
             self.nodes[other].links.remove(&link);
             let inc = self.nodes[other].inc;
             let d = self.delay();
-            self.at(self.now + d, Ev::QClosed { node: other, inc, link });
+            self.at(
+                self.now + d,
+                Ev::QClosed {
+                    node: other,
+                    inc,
+                    link,
+                },
+            );
         }
         for (conn, client) in conns {
             let d = self.delay();
@@ -706,8 +773,22 @@ impl World {
                 self.nodes[b].links.remove(&lb);
                 let (ia, ib) = (self.nodes[a].inc, self.nodes[b].inc);
                 let d = self.delay();
-                self.at(self.now + d, Ev::QClosed { node: a, inc: ia, link: l });
-                self.at(self.now + d, Ev::QClosed { node: b, inc: ib, link: lb });
+                self.at(
+                    self.now + d,
+                    Ev::QClosed {
+                        node: a,
+                        inc: ia,
+                        link: l,
+                    },
+                );
+                self.at(
+                    self.now + d,
+                    Ev::QClosed {
+                        node: b,
+                        inc: ib,
+                        link: lb,
+                    },
+                );
             }
         }
     }
@@ -761,7 +842,15 @@ impl World {
         };
         let inc = self.nodes[node].inc;
         let t = self.fifo_time(3, client, node, conn.0);
-        self.at(t, Ev::ToServer { node, inc, conn, msg });
+        self.at(
+            t,
+            Ev::ToServer {
+                node,
+                inc,
+                conn,
+                msg,
+            },
+        );
     }
 
     /// A delivery time after `now` that keeps the channel first-in first-out.
@@ -902,7 +991,11 @@ impl World {
                         n + 1
                     );
                     if std::env::var_os("ZK_SIM_TRACE").is_some() {
-                        eprintln!("{msg}\n  node {} tree: {}", i + 1, canonical(p.core().tree()).join("\n    "));
+                        eprintln!(
+                            "{msg}\n  node {} tree: {}",
+                            i + 1,
+                            canonical(p.core().tree()).join("\n    ")
+                        );
                     }
                     self.failures.push(msg);
                 }
@@ -920,7 +1013,14 @@ impl World {
             PeerOutput::Client(Output::Send { conn, frame, .. }) => {
                 if let Some(&client) = self.nodes[i].conns.get(&conn) {
                     let t = self.fifo_time(4, i, client, conn.0);
-                    self.at(t, Ev::ToClient { client, conn, frame });
+                    self.at(
+                        t,
+                        Ev::ToClient {
+                            client,
+                            conn,
+                            frame,
+                        },
+                    );
                 }
             }
             PeerOutput::Client(Output::Close { conn }) => {
@@ -1071,8 +1171,9 @@ impl World {
         }
         let not_serving: Vec<_> = serving.iter().filter(|s| !s.3).collect();
         if !not_serving.is_empty() {
-            self.failures
-                .push(format!("liveness: members not serving at the end: {not_serving:?}"));
+            self.failures.push(format!(
+                "liveness: members not serving at the end: {not_serving:?}"
+            ));
         }
         // A leader's last processed zxid is `epoch << 32` until its first proposal, so the
         // members' zxids may differ by that marker; their trees may not.
@@ -1082,8 +1183,9 @@ impl World {
             .filter_map(|n| n.peer.as_ref().map(|p| digest(p.core().tree())))
             .collect();
         if ds.len() != 1 {
-            self.failures
-                .push(format!("members hold different trees at the end: {serving:?}"));
+            self.failures.push(format!(
+                "members hold different trees at the end: {serving:?}"
+            ));
         }
         for (i, n) in self.nodes.iter().enumerate() {
             let Some(p) = n.peer.as_ref() else { continue };

@@ -1,0 +1,352 @@
+//! The election port (`QuorumCnxManager`): one TCP connection per pair of members, kept only
+//! when the larger sid initiated it; an initial message (protocol V1, the sender's sid and
+//! election address) in one write; then length-framed notifications both ways.
+//!
+//! Each member's outgoing queue holds one message: a newer one replaces an unsent older one,
+//! and a new connection starts by sending the last message again (Apache's SendWorker does
+//! both, and peers tolerate the duplicates). Anything that does not parse, or a sid that is not
+//! in the configuration, closes that connection only.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use zk_core::jute::Encode;
+use zk_core::quorum::{self as wire, ElectionProtocol, InitialMessage};
+
+use crate::quorum::wire::{notification_in, notification_out};
+use crate::quorum::{Notification, ToSend};
+
+/// How long a connection may take to be opened or to send its initial message.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bytes read at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+struct Slot {
+    /// The latest message, also re-sent when a connection comes (up).
+    latest: watch::Sender<Option<Arc<Vec<u8>>>>,
+    /// The connection currently used for this member, by id.
+    conn: Option<u64>,
+    dialing: bool,
+}
+
+struct Shared {
+    my_id: i64,
+    my_addr: String,
+    peers: BTreeMap<i64, SocketAddr>,
+    slots: Mutex<BTreeMap<i64, Slot>>,
+    next_conn: Mutex<u64>,
+    inbound: mpsc::UnboundedSender<Notification>,
+}
+
+/// The election network of one member.
+#[derive(Clone)]
+pub(crate) struct ElectionNet {
+    shared: Arc<Shared>,
+}
+
+impl ElectionNet {
+    /// Binds `listen`, and delivers every notification received to `inbound`. `peers` are
+    /// the election addresses of the other members; `my_addr` is what the initial message
+    /// names as this member's election address.
+    pub(crate) async fn start(
+        my_id: i64,
+        listen: SocketAddr,
+        my_addr: String,
+        peers: BTreeMap<i64, SocketAddr>,
+        inbound: mpsc::UnboundedSender<Notification>,
+        bind_retries: u32,
+    ) -> std::io::Result<ElectionNet> {
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(listen).await {
+                Ok(l) => break l,
+                Err(e) => {
+                    tries += 1;
+                    if bind_retries != 0 && tries >= bind_retries {
+                        return Err(std::io::Error::new(
+                            e.kind(),
+                            format!("cannot bind the election port {listen}: {e}"),
+                        ));
+                    }
+                    tracing::warn!(%listen, error = %e, "election port bind failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        let mut slots = BTreeMap::new();
+        for sid in peers.keys() {
+            slots.insert(
+                *sid,
+                Slot {
+                    latest: watch::channel(None).0,
+                    conn: None,
+                    dialing: false,
+                },
+            );
+        }
+        let net = ElectionNet {
+            shared: Arc::new(Shared {
+                my_id,
+                my_addr,
+                peers,
+                slots: Mutex::new(slots),
+                next_conn: Mutex::new(1),
+                inbound,
+            }),
+        };
+        let n = net.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((s, remote)) => {
+                        let n = n.clone();
+                        tokio::spawn(async move { n.accepted(s, remote).await });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "election accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        });
+        Ok(net)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, Slot>> {
+        self.shared.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a notification (replacing an unsent older one) and makes sure a connection is
+    /// on its way.
+    pub(crate) fn send(&self, m: &ToSend) {
+        let mut payload = Vec::new();
+        notification_out(m).encode(&mut payload);
+        let dial = {
+            let mut slots = self.lock();
+            let Some(slot) = slots.get_mut(&m.to) else {
+                return;
+            };
+            slot.latest.send_replace(Some(Arc::new(payload)));
+            let dial = slot.conn.is_none() && !slot.dialing;
+            if dial {
+                slot.dialing = true;
+            }
+            dial
+        };
+        if dial {
+            let n = self.clone();
+            let to = m.to;
+            tokio::spawn(async move { n.dial(to).await });
+        }
+    }
+
+    /// Dials every member without a connection (`connectAll`).
+    pub(crate) fn connect_all(&self) {
+        let sids: Vec<i64> = self.shared.peers.keys().copied().collect();
+        for sid in sids {
+            let dial = {
+                let mut slots = self.lock();
+                match slots.get_mut(&sid) {
+                    Some(s) if s.conn.is_none() && !s.dialing => {
+                        s.dialing = true;
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            if dial {
+                let n = self.clone();
+                tokio::spawn(async move { n.dial(sid).await });
+            }
+        }
+    }
+
+    /// True when some member's queue is empty (`haveDelivered`).
+    pub(crate) fn have_delivered(&self) -> bool {
+        self.lock().values().any(|s| s.conn.is_some())
+    }
+
+    async fn dial(&self, to: i64) {
+        let done = |n: &ElectionNet| {
+            if let Some(s) = n.lock().get_mut(&to) {
+                s.dialing = false;
+            }
+        };
+        let Some(addr) = self.shared.peers.get(&to).copied() else {
+            return;
+        };
+        let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(to, %addr, error = %e, "cannot open the election connection");
+                return done(self);
+            }
+            Err(_) => {
+                tracing::debug!(to, %addr, "election connection timed out");
+                return done(self);
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let mut stream = stream;
+        let mut init = Vec::new();
+        InitialMessage::v1(self.shared.my_id, self.shared.my_addr.clone()).encode(&mut init);
+        // One write: Apache's `InitialMessage.parse` reads the address with a single read.
+        if stream.write_all(&init).await.is_err() {
+            return done(self);
+        }
+        if to > self.shared.my_id {
+            // The larger sid keeps the connection: it will dial back.
+            let _ = stream.shutdown().await;
+            return done(self);
+        }
+        done(self);
+        self.run(to, stream).await;
+    }
+
+    async fn accepted(&self, mut s: TcpStream, remote: SocketAddr) {
+        let _ = s.set_nodelay(true);
+        let mut buf = Vec::new();
+        let msg = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+            loop {
+                match InitialMessage::parse(&buf) {
+                    Ok(Some((used, m))) => {
+                        buf.drain(..used);
+                        return Ok(m);
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+                let mut chunk = [0u8; 512];
+                match s.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return Err("closed before its initial message".into()),
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+        })
+        .await;
+        let m = match msg {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) => {
+                tracing::warn!(%remote, error = %e, "bad election handshake; closing");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(%remote, "no election handshake in time; closing");
+                return;
+            }
+        };
+        let sid = m.sid;
+        if m.protocol == ElectionProtocol::Pre35 {
+            tracing::warn!(%remote, sid, "a pre-3.5 election peer is not supported; closing");
+            return;
+        }
+        if !self.shared.peers.contains_key(&sid) {
+            if sid == self.shared.my_id {
+                tracing::warn!(%remote, "an election connection claims my own id; closing");
+            } else {
+                tracing::warn!(%remote, sid, "election connection from a server not in the configuration; closing");
+            }
+            return;
+        }
+        if sid < self.shared.my_id {
+            // Only connections from the larger sid survive: close, and dial back.
+            drop(s);
+            let n = self.clone();
+            let dial = {
+                let mut slots = self.lock();
+                match slots.get_mut(&sid) {
+                    Some(slot) if !slot.dialing => {
+                        slot.dialing = true;
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            if dial {
+                n.dial(sid).await;
+            }
+            return;
+        }
+        self.run_with(sid, s, buf).await;
+    }
+
+    async fn run(&self, sid: i64, s: TcpStream) {
+        self.run_with(sid, s, Vec::new()).await
+    }
+
+    /// Serves an established connection with `sid` until it breaks (or a newer one replaces
+    /// it).
+    async fn run_with(&self, sid: i64, s: TcpStream, mut buf: Vec<u8>) {
+        let id = {
+            let mut n = self
+                .shared
+                .next_conn
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            *n += 1;
+            *n
+        };
+        let mut latest = {
+            let mut slots = self.lock();
+            let Some(slot) = slots.get_mut(&sid) else {
+                return;
+            };
+            slot.conn = Some(id);
+            slot.latest.subscribe()
+        };
+        let (mut rd, mut wr) = s.into_split();
+        let writer = tokio::spawn(async move {
+            // A new connection first sends the last message again (`lastMessageSent`).
+            latest.mark_changed();
+            while latest.changed().await.is_ok() {
+                let msg = latest.borrow_and_update().clone();
+                let Some(m) = msg else { continue };
+                let mut frame = Vec::with_capacity(m.len() + 4);
+                wire::write_election_frame(&mut frame, &m);
+                if wr.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let inbound = self.shared.inbound.clone();
+        loop {
+            match wire::next_election_frame(&buf) {
+                Ok(Some((used, payload))) => {
+                    match wire::Notification::decode(payload) {
+                        Ok(n) => {
+                            let _ = inbound.send(notification_in(sid, n));
+                        }
+                        Err(e) => tracing::debug!(sid, error = %e, "dropping a notification"),
+                    }
+                    buf.drain(..used);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(sid, error = %e, "bad election frame; closing");
+                    break;
+                }
+            }
+            let mut chunk = vec![0u8; READ_CHUNK];
+            match rd.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            // Replaced by a newer connection: stop reading this one.
+            if self.lock().get(&sid).is_some_and(|s| s.conn != Some(id)) {
+                break;
+            }
+        }
+        writer.abort();
+        if let Some(slot) = self.lock().get_mut(&sid) {
+            if slot.conn == Some(id) {
+                slot.conn = None;
+            }
+        }
+    }
+}

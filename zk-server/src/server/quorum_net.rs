@@ -1,0 +1,285 @@
+//! The quorum port: Zab links between a leader and its learners. Bare jute `QuorumPacket`s in
+//! both directions, no framing; after a SNAP packet the snapshot follows inline. Each link is a
+//! task that turns bytes into [`Zab`] messages and back; anything that does not parse closes
+//! that link only.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use zk_core::jute::Encode;
+use zk_core::quorum::{PacketType, QuorumItem, QuorumStream};
+
+use crate::quorum::wire::{from_packet, snap_stream, to_packet, Side, SnapBuilder};
+use crate::quorum::zab::{LinkId, Zab};
+
+/// Bytes read at a time.
+const READ_CHUNK: usize = 64 * 1024;
+/// SNAP stream chunks.
+const SNAP_CHUNK: usize = 256 * 1024;
+/// How long connecting to a leader may take (each attempt).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a link reports to the engine.
+#[derive(Debug)]
+pub(crate) enum LinkEvent {
+    /// A learner connected to this member's quorum port.
+    Accepted(LinkId),
+    /// A link this member opened is up.
+    Connected(LinkId),
+    /// A message arrived.
+    Message(LinkId, Zab),
+    /// The link closed (or could not be opened).
+    Closed(LinkId),
+}
+
+enum LinkOut {
+    Msg(Zab),
+}
+
+/// The quorum-port links of one member.
+#[derive(Clone)]
+pub(crate) struct QuorumNet {
+    links: Arc<Mutex<HashMap<LinkId, mpsc::UnboundedSender<LinkOut>>>>,
+    events: mpsc::UnboundedSender<LinkEvent>,
+    addrs: Arc<BTreeMap<i64, SocketAddr>>,
+    max_len: usize,
+}
+
+impl QuorumNet {
+    /// Binds `listen` (learners connect there while this member leads) and reports link events
+    /// to `events`. `addrs` are the members' quorum addresses.
+    pub(crate) async fn start(
+        listen: SocketAddr,
+        addrs: BTreeMap<i64, SocketAddr>,
+        events: mpsc::UnboundedSender<LinkEvent>,
+        max_len: usize,
+    ) -> std::io::Result<QuorumNet> {
+        let listener = TcpListener::bind(listen).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot bind the quorum port {listen}: {e}"),
+            )
+        })?;
+        let net = QuorumNet {
+            links: Arc::new(Mutex::new(HashMap::new())),
+            events,
+            addrs: Arc::new(addrs),
+            max_len,
+        };
+        let n = net.clone();
+        tokio::spawn(async move {
+            let mut next = 1u64;
+            loop {
+                match listener.accept().await {
+                    Ok((s, remote)) => {
+                        let link = LinkId(next);
+                        next += 1;
+                        tracing::debug!(%remote, link = link.0, "learner connected");
+                        let _ = s.set_nodelay(true);
+                        n.spawn_link(link, s, Side::FromLearner, Side::FromLeader);
+                        let _ = n.events.send(LinkEvent::Accepted(link));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "quorum accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        });
+        Ok(net)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<LinkId, mpsc::UnboundedSender<LinkOut>>> {
+        self.links.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Opens a link to member `sid`'s quorum port.
+    pub(crate) fn connect(&self, link: LinkId, sid: i64) {
+        let n = self.clone();
+        let Some(addr) = self.addrs.get(&sid).copied() else {
+            let _ = self.events.send(LinkEvent::Closed(link));
+            return;
+        };
+        tokio::spawn(async move {
+            match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+                Ok(Ok(s)) => {
+                    let _ = s.set_nodelay(true);
+                    n.spawn_link(link, s, Side::FromLeader, Side::FromLearner);
+                    let _ = n.events.send(LinkEvent::Connected(link));
+                }
+                _ => {
+                    tracing::debug!(sid, %addr, "cannot connect to the leader's quorum port");
+                    let _ = n.events.send(LinkEvent::Closed(link));
+                }
+            }
+        });
+    }
+
+    /// Sends a message on a link (dropped if the link is gone).
+    pub(crate) fn send(&self, link: LinkId, m: Zab) {
+        if let Some(tx) = self.lock().get(&link) {
+            let _ = tx.send(LinkOut::Msg(m));
+        }
+    }
+
+    /// Closes a link (no `Closed` event follows).
+    pub(crate) fn close(&self, link: LinkId) {
+        self.lock().remove(&link);
+    }
+
+    fn spawn_link(&self, link: LinkId, s: TcpStream, reads: Side, writes: Side) {
+        let (rd, wr) = s.into_split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().insert(link, tx);
+        let n = self.clone();
+        tokio::spawn(async move {
+            let writer = tokio::spawn(write_loop(wr, rx, writes));
+            let why = read_loop(rd, link, reads, &n.events, n.max_len).await;
+            writer.abort();
+            // Report the end only if the engine did not close the link itself.
+            if n.lock().remove(&link).is_some() {
+                tracing::debug!(link = link.0, reason = why, "quorum link closed");
+                let _ = n.events.send(LinkEvent::Closed(link));
+            }
+        });
+    }
+}
+
+async fn read_loop(
+    mut rd: OwnedReadHalf,
+    link: LinkId,
+    side: Side,
+    events: &mpsc::UnboundedSender<LinkEvent>,
+    max_len: usize,
+) -> &'static str {
+    let mut stream = QuorumStream::new(max_len);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut snap: Option<(zk_core::Zxid, SnapBuilder)> = None;
+    let mut chunk = vec![0u8; READ_CHUNK];
+    loop {
+        let mut start = 0;
+        loop {
+            match stream.next_item(&buf[start..]) {
+                Ok(Some((used, item))) => {
+                    start += used;
+                    match item {
+                        QuorumItem::Packet(p) => {
+                            let is_snap = p.kind() == Some(PacketType::Snap);
+                            let zxid = p.zxid;
+                            match from_packet(p, side) {
+                                Ok(_) if is_snap => snap = Some((zxid, SnapBuilder::new())),
+                                Ok(m) => {
+                                    if events.send(LinkEvent::Message(link, m)).is_err() {
+                                        return "engine gone";
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::warn!(link = link.0, error = %e, "bad quorum packet; closing");
+                                    return "bad packet";
+                                }
+                            }
+                        }
+                        QuorumItem::Snap(item) => {
+                            let Some((_, b)) = snap.as_mut() else {
+                                return "snapshot data without SNAP";
+                            };
+                            match b.add(item) {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    let Some((zxid, b)) = snap.take() else {
+                                        return "snapshot state lost";
+                                    };
+                                    let tree = Box::new(b.finish());
+                                    let m = Zab::Snap { zxid, tree };
+                                    if events.send(LinkEvent::Message(link, m)).is_err() {
+                                        return "engine gone";
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::warn!(link = link.0, error = %e, "bad SNAP stream; closing");
+                                    return "bad snapshot";
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(link = link.0, error = %e, "undecodable quorum stream; closing");
+                    return "undecodable";
+                }
+            }
+        }
+        buf.drain(..start);
+        match rd.read(&mut chunk).await {
+            Ok(0) => return "eof",
+            Err(_) => return "read error",
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<LinkOut>, side: Side) {
+    let mut out = Vec::new();
+    let mut pending: Option<Zab> = None;
+    loop {
+        let m = match pending.take() {
+            Some(m) => m,
+            None => match rx.recv().await {
+                Some(LinkOut::Msg(m)) => m,
+                None => return,
+            },
+        };
+        if matches!(m, Zab::Snap { .. }) {
+            if !write_snap(&mut wr, m, side).await {
+                return;
+            }
+            continue;
+        }
+        // Batch what is queued into one write.
+        out.clear();
+        to_packet(&m, side).encode(&mut out);
+        while out.len() < READ_CHUNK {
+            match rx.try_recv() {
+                Ok(LinkOut::Msg(next)) if matches!(next, Zab::Snap { .. }) => {
+                    pending = Some(next);
+                    break;
+                }
+                Ok(LinkOut::Msg(next)) => to_packet(&next, side).encode(&mut out),
+                Err(_) => break,
+            }
+        }
+        if wr.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The SNAP packet, then the snapshot, serialized on a blocking thread in chunks.
+async fn write_snap(wr: &mut OwnedWriteHalf, m: Zab, side: Side) -> bool {
+    let mut out = Vec::new();
+    to_packet(&m, side).encode(&mut out);
+    let Zab::Snap { tree, .. } = m else {
+        return wr.write_all(&out).await.is_ok();
+    };
+    if wr.write_all(&out).await.is_err() {
+        return false;
+    }
+    let (ctx, mut crx) = mpsc::channel::<Vec<u8>>(4);
+    let producer = tokio::task::spawn_blocking(move || {
+        snap_stream(&tree, SNAP_CHUNK, |c| ctx.blocking_send(c).is_ok());
+    });
+    while let Some(c) = crx.recv().await {
+        if wr.write_all(&c).await.is_err() {
+            producer.abort();
+            return false;
+        }
+    }
+    true
+}
