@@ -27,8 +27,9 @@ fn init_log() {
     }
 }
 
-fn run(seed: u64) -> Result<World, String> {
-    run_with(seed, Rng::new(seed ^ 0xc10c).chance(0.5))
+/// Whether a sweep seed's members' clocks jump (half of them; from its own stream).
+fn clock_jumps(seed: u64) -> bool {
+    Rng::new(seed ^ 0xc10c).chance(0.5)
 }
 
 fn run_with(seed: u64, clock_jumps: bool) -> Result<World, String> {
@@ -121,7 +122,7 @@ fn part(k: u64) {
         .iter()
         .skip(k as usize * n)
         .take(n)
-        .map(|s| (*s, Rng::new(s ^ 0xc10c).chance(0.5)))
+        .map(|s| (*s, clock_jumps(*s)))
         .collect();
     if !mine.is_empty() {
         sweep(&mine);
