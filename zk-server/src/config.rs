@@ -19,7 +19,7 @@ use crate::error::ServerError;
 use crate::quorum::{LearnerType, QuorumConfig, QuorumServer, DEFAULT_ELECTION_PORT_BIND_RETRY};
 
 /// Every server setting. Field defaults are Apache ZooKeeper's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     /// tickTime (ms): session expiry granularity and the unit of the session timeout bounds.
     pub tick_time_ms: u64,
@@ -70,6 +70,15 @@ pub struct ServerConfig {
     pub init_limit: i32,
     /// syncLimit (ticks); 0 = not set, which an ensemble member refuses.
     pub sync_limit: i32,
+    /// zookeeper.commitLogCount: committed transactions a member keeps in memory to DIFF a
+    /// learner from (default 500).
+    pub commit_log_count: usize,
+    /// zookeeper.snapshotSizeFactor: a leader DIFFs a learner from its on-disk log when the
+    /// transactions to send take at most this times the newest snapshot's size (default
+    /// 0.33; 0 = no limit; negative = never from the on-disk log).
+    pub snapshot_size_factor: f64,
+    /// zookeeper.forceSnapshotSync: a leader syncs every learner by SNAP (testing).
+    pub force_snapshot_sync: bool,
     /// peerType; when it disagrees with the server list, the list wins (with a warning).
     pub peer_type: LearnerType,
     /// standaloneEnabled: a single participant runs standalone (default true).
@@ -135,6 +144,9 @@ impl Default for ServerConfig {
             servers: BTreeMap::new(),
             init_limit: 0,
             sync_limit: 0,
+            commit_log_count: 500,
+            snapshot_size_factor: 0.33,
+            force_snapshot_sync: false,
             peer_type: LearnerType::Participant,
             standalone_enabled: true,
             election_port_bind_retry: DEFAULT_ELECTION_PORT_BIND_RETRY,
@@ -274,7 +286,10 @@ impl ServerConfig {
     }
 
     /// Keys accepted from the environment.
-    const ENV_KEYS: [&'static str; 12] = [
+    const ENV_KEYS: [&'static str; 15] = [
+        "zookeeper.commitLogCount",
+        "zookeeper.snapshotSizeFactor",
+        "zookeeper.forceSnapshotSync",
         "java.security.auth.login.config",
         "zookeeper.sasl.serverconfig",
         "zookeeper.superUser",
@@ -379,6 +394,15 @@ impl ServerConfig {
                 self.servers.insert(sid, server);
             }
             "initLimit" => self.init_limit = num(k, v)?,
+            "commitLogCount" | "zookeeper.commitLogCount" => {
+                self.commit_log_count = num::<usize>(k, v)?.max(1)
+            }
+            "snapshotSizeFactor" | "zookeeper.snapshotSizeFactor" => {
+                self.snapshot_size_factor = num(k, v)?
+            }
+            "forceSnapshotSync" | "zookeeper.forceSnapshotSync" => {
+                self.force_snapshot_sync = parse_bool(v)
+            }
             "syncLimit" => self.sync_limit = num(k, v)?,
             "peerType" => {
                 self.peer_type = LearnerType::parse(v)

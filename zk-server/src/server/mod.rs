@@ -147,7 +147,7 @@ impl Server {
     /// looks for a leader. Clients are served once the member has synced with a quorum.
     async fn start_member(cfg: ServerConfig, q: QuorumConfig) -> io::Result<Server> {
         let c = cfg.clone();
-        let commit_log_count = 500;
+        let commit_log_count = cfg.commit_log_count;
         let (tree, recent, accepted, current) = tokio::task::spawn_blocking(move || {
             let (tree, recent) = crate::durable::recover_member(&c, commit_log_count)?;
             let (accepted, current) = peer_disk::load_epochs(&c, &tree)?;
@@ -188,11 +188,14 @@ impl Server {
         core_cfg.reconfig_enabled = q.reconfig_enabled;
         let now = engine::now_ms();
         let core = Core::new(core_cfg, now);
-        let timing = crate::quorum::ctx::ZabTiming::new(
+        let mut timing = crate::quorum::ctx::ZabTiming::new(
             q.tick_time_ms as i64,
             i64::from(q.init_limit),
             i64::from(q.sync_limit),
         );
+        timing.commit_log_count = cfg.commit_log_count;
+        timing.snapshot_size_factor = cfg.snapshot_size_factor;
+        timing.force_snapshot_sync = cfg.force_snapshot_sync;
         let peer_cfg = PeerConfig {
             my_id: q.my_id,
             verifier: q.verifier.clone(),
