@@ -39,8 +39,15 @@ pub struct ServerConfig {
     pub max_session_timeout_ms: Option<i32>,
     /// globalOutstandingLimit: requests queued for the core across all connections.
     pub global_outstanding_limit: usize,
-    /// Requests in flight per connection before the server stops reading from it.
+    /// zookeeper.maxOutstandingPerConnection: requests in flight per connection before the
+    /// server stops reading from it (default 1000).
     pub max_outstanding_per_connection: usize,
+    /// zookeeper.maxQueuedBytesPerConnection: bytes of replies and notifications waiting for a
+    /// connection's socket; a connection that goes over is closed (its client does not read;
+    /// it reconnects and re-arms its watches). Default 64 MiB.
+    pub max_queued_bytes_per_connection: usize,
+    /// maxCnxns: client connections in all (0 = unlimited, the default, as Apache's).
+    pub max_cnxns: usize,
     /// jute.maxbuffer: the largest frame accepted.
     pub jute_max_buffer: usize,
     /// snapCount (for the persistence layer).
@@ -130,6 +137,8 @@ impl Default for ServerConfig {
             max_session_timeout_ms: None,
             global_outstanding_limit: 1000,
             max_outstanding_per_connection: 1000,
+            max_queued_bytes_per_connection: 64 << 20,
+            max_cnxns: 0,
             jute_max_buffer: zk_core::jute::DEFAULT_MAX_BUFFER,
             snap_count: 100_000,
             pre_alloc_size_kb: 65536,
@@ -286,7 +295,10 @@ impl ServerConfig {
     }
 
     /// Keys accepted from the environment.
-    const ENV_KEYS: [&'static str; 15] = [
+    const ENV_KEYS: [&'static str; 18] = [
+        "zookeeper.maxCnxns",
+        "zookeeper.maxOutstandingPerConnection",
+        "zookeeper.maxQueuedBytesPerConnection",
         "zookeeper.commitLogCount",
         "zookeeper.snapshotSizeFactor",
         "zookeeper.forceSnapshotSync",
@@ -328,6 +340,13 @@ impl ServerConfig {
                 self.client_port_address = v.parse().map_err(|_| format!("bad address {v:?}"))?
             }
             "maxClientCnxns" => self.max_client_cnxns = num(k, v)?,
+            "maxCnxns" | "zookeeper.maxCnxns" => self.max_cnxns = num(k, v)?,
+            "maxOutstandingPerConnection" | "zookeeper.maxOutstandingPerConnection" => {
+                self.max_outstanding_per_connection = num::<usize>(k, v)?.max(1)
+            }
+            "maxQueuedBytesPerConnection" | "zookeeper.maxQueuedBytesPerConnection" => {
+                self.max_queued_bytes_per_connection = num::<usize>(k, v)?.max(1)
+            }
             "minSessionTimeout" => {
                 self.min_session_timeout_ms = Some(num(k, v)?).filter(|t| *t >= 0)
             }

@@ -141,8 +141,13 @@ impl Ensemble {
     fn handle(&mut self, msg: ToEngine) {
         let now = now_ms();
         match msg {
-            ToEngine::Accept { conn, remote, tx } => {
-                self.clients.accept(conn, tx);
+            ToEngine::Accept {
+                conn,
+                remote,
+                tx,
+                queued,
+            } => {
+                self.clients.accept(conn, tx, queued);
                 self.peer.client_accept(now, conn, remote);
             }
             ToEngine::Connect { conn, req } => self.peer.client_connect(now, conn, &req),

@@ -51,8 +51,13 @@ struct PerIp(Arc<Mutex<HashMap<IpAddr, usize>>>);
 struct IpSlot(PerIp, IpAddr);
 
 impl PerIp {
-    fn try_take(&self, ip: IpAddr, max: usize) -> Option<IpSlot> {
+    /// A slot for a connection from `ip`, if it has fewer than `max` (maxClientCnxns) and the
+    /// server fewer than `max_total` (maxCnxns) in all; 0 means no limit.
+    fn try_take(&self, ip: IpAddr, max: usize, max_total: usize) -> Option<IpSlot> {
         let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if max_total != 0 && m.values().sum::<usize>() >= max_total {
+            return None;
+        }
         let n = m.entry(ip).or_insert(0);
         if max != 0 && *n >= max {
             return None;
@@ -236,7 +241,7 @@ impl Server {
         let eng = Ensemble {
             peer,
             cfg: cfg.clone(),
-            clients: Default::default(),
+            clients: clients::Clients::new(cfg.max_queued_bytes_per_connection),
             disk,
             disk_rx,
             election,
@@ -332,8 +337,8 @@ async fn accept_loop(
                         continue;
                     }
                 };
-                let Some(slot) = per_ip.try_take(remote.ip(), cfg.max_client_cnxns) else {
-                    tracing::warn!(%remote, "too many connections from this address (maxClientCnxns)");
+                let Some(slot) = per_ip.try_take(remote.ip(), cfg.max_client_cnxns, cfg.max_cnxns) else {
+                    tracing::warn!(%remote, "too many connections (maxClientCnxns / maxCnxns)");
                     drop(stream);
                     continue;
                 };
