@@ -18,6 +18,8 @@ use zk_core::quorum::{PacketType, QuorumItem, QuorumStream};
 use crate::quorum::wire::{from_packet, snap_stream, to_packet, Side, SnapBuilder};
 use crate::quorum::zab::{LinkId, Zab};
 
+use super::tasks::Tasks;
+
 /// Bytes read at a time.
 const READ_CHUNK: usize = 64 * 1024;
 /// SNAP stream chunks.
@@ -49,6 +51,8 @@ pub(crate) struct QuorumNet {
     events: mpsc::UnboundedSender<LinkEvent>,
     addrs: Arc<BTreeMap<i64, SocketAddr>>,
     max_len: usize,
+    /// Every task of this network stops with the member.
+    tasks: Tasks,
 }
 
 impl QuorumNet {
@@ -59,6 +63,7 @@ impl QuorumNet {
         addrs: BTreeMap<i64, SocketAddr>,
         events: mpsc::UnboundedSender<LinkEvent>,
         max_len: usize,
+        tasks: Tasks,
     ) -> std::io::Result<QuorumNet> {
         let listener = TcpListener::bind(listen).await.map_err(|e| {
             std::io::Error::new(
@@ -71,9 +76,10 @@ impl QuorumNet {
             events,
             addrs: Arc::new(addrs),
             max_len,
+            tasks,
         };
         let n = net.clone();
-        tokio::spawn(async move {
+        net.tasks.spawn(async move {
             let mut next = 1u64;
             loop {
                 match listener.accept().await {
@@ -106,7 +112,7 @@ impl QuorumNet {
             let _ = self.events.send(LinkEvent::Closed(link));
             return;
         };
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => {
                     let _ = s.set_nodelay(true);
@@ -138,8 +144,8 @@ impl QuorumNet {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock().insert(link, tx);
         let n = self.clone();
-        tokio::spawn(async move {
-            let writer = tokio::spawn(write_loop(wr, rx, writes));
+        self.tasks.spawn(async move {
+            let writer = n.tasks.spawn(write_loop(wr, rx, writes));
             let why = read_loop(rd, link, reads, &n.events, n.max_len).await;
             writer.abort();
             // Report the end only if the engine did not close the link itself.
