@@ -329,6 +329,19 @@ impl Ensemble {
         self.members[&id].client
     }
 
+    /// A member's quorum (Zab) address; it listens there only while it leads. Panics on an
+    /// unknown id.
+    pub fn quorum_addr(&self, id: i64) -> SocketAddr {
+        let port = self.members[&id].cfg.servers[&id].quorum_addr().port;
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+    }
+
+    /// A member's election address. Panics on an unknown id.
+    pub fn election_addr(&self, id: i64) -> SocketAddr {
+        let port = self.members[&id].cfg.servers[&id].election_addr().port;
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+    }
+
     /// A member's config (its zoo.cfg is `config(id).config_file`). Panics on an unknown id.
     pub fn config(&self, id: i64) -> &ServerConfig {
         &self.members[&id].cfg
@@ -591,17 +604,26 @@ impl Ensemble {
         Ok(())
     }
 
-    /// Stops every running member cleanly, one after the other, and removes the temp dir
-    /// (a given base directory stays).
+    /// Stops every running member cleanly, one after the other; the files stay, and members
+    /// can be started again with [`Ensemble::restart`] (to read their files after a run).
     ///
     /// # Cancel safety
     /// Not cancel safe: members not yet stopped are killed when the ensemble is dropped.
-    pub async fn shutdown(mut self) {
+    pub async fn stop_all(&mut self) {
         for m in self.members.values_mut() {
             if let Some(s) = m.server.take() {
                 s.shutdown().await;
             }
         }
+    }
+
+    /// Stops every running member cleanly ([`Ensemble::stop_all`]), then removes the temp
+    /// dir (a given base directory stays).
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: members not yet stopped are killed when the ensemble is dropped.
+    pub async fn shutdown(mut self) {
+        self.stop_all().await;
     }
 }
 

@@ -218,6 +218,8 @@ impl Ensemble {
             leader: self.peer.leader(),
             last_zxid: self.peer.last_zxid(),
         };
+        self.quorum
+            .set_leading(status.state == ServerState::Leading);
         self.status.send_if_modified(|s| {
             let changed = *s != status;
             *s = status;
