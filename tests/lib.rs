@@ -34,6 +34,7 @@
 //! its own, and tries another port on a clash.
 
 pub mod client_support;
+pub mod ensemble_history;
 pub mod history_support;
 pub mod peer;
 pub mod ports;
