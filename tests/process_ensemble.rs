@@ -71,6 +71,18 @@ pub fn srvr_zxid(srvr: &str) -> Option<i64> {
     i64::from_str_radix(hex.trim(), 16).ok()
 }
 
+/// The one member whose mode is `leader`, if there is exactly one.
+fn sole_leader(modes: &BTreeMap<i64, Option<String>>) -> Option<i64> {
+    let mut leaders = modes
+        .iter()
+        .filter(|(_, m)| m.as_deref() == Some("leader"))
+        .map(|(id, _)| *id);
+    match (leaders.next(), leaders.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
 /// Sends `signal` (`-STOP`, `-CONT`, `-TERM`) to `pid`.
 fn signal(pid: u32, signal: &str) {
     let ok = Command::new("kill")
@@ -380,20 +392,11 @@ impl ProcessEnsemble {
 
     /// The member whose `srvr` says `Mode: leader`, if exactly one does.
     pub fn leader(&self) -> Option<i64> {
-        let leaders: Vec<i64> = self
-            .modes()
-            .into_iter()
-            .filter(|(_, m)| m.as_deref() == Some("leader"))
-            .map(|(id, _)| id)
-            .collect();
-        match leaders[..] {
-            [one] => Some(one),
-            _ => None,
-        }
+        sole_leader(&self.modes())
     }
 
-    /// Waits until one member leads and a quorum of voters (the leader included) serve;
-    /// returns the leader.
+    /// Waits until one member leads and a quorum of voters (the leader included) serve, all
+    /// seen in one round of `srvr`; returns the leader.
     ///
     /// # Errors
     /// Not within `timeout`: the message has every member's mode.
@@ -402,7 +405,7 @@ impl ProcessEnsemble {
         let voters = self.voters();
         loop {
             let modes = self.modes();
-            if let Some(leader) = self.leader() {
+            if let Some(leader) = sole_leader(&modes) {
                 let serving = voters
                     .iter()
                     .filter(|id| {
@@ -424,7 +427,8 @@ impl ProcessEnsemble {
         }
     }
 
-    /// Waits until one member leads and every running, not paused member serves.
+    /// Waits until one member leads and every running, not paused member serves, all seen
+    /// in one round of `srvr`.
     ///
     /// # Errors
     /// Not within `timeout`, or a member exited: the message says which.
@@ -432,7 +436,7 @@ impl ProcessEnsemble {
         let deadline = Instant::now() + timeout;
         loop {
             let modes = self.modes();
-            if self.leader().is_some() && modes.values().all(Option::is_some) {
+            if sole_leader(&modes).is_some() && modes.values().all(Option::is_some) {
                 return Ok(());
             }
             if let Some(id) = self.exited() {

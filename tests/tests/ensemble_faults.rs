@@ -24,7 +24,7 @@ use tests::ensemble_history::{
     acknowledged_writes, first_new_epoch_write, merge_committed, read_tree, snapshots,
 };
 use tests::history_support::{read_committed, run_register, RegisterWorkload, WorkloadStats};
-use tests::process_ensemble::{srvr_mode, srvr_zxid, zk_server_binary, Flavor, ProcessEnsemble};
+use tests::process_ensemble::{srvr_zxid, zk_server_binary, Flavor, ProcessEnsemble};
 use zk_core::Zxid;
 use zk_history::{check, Options, Recorder};
 
@@ -182,8 +182,15 @@ impl Run {
         }
         self.ensemble.resume(leader);
         self.ensemble.wait_all_serving(READY).unwrap();
-        let mode = srvr_mode(&self.ensemble.srvr(leader).unwrap()).map(str::to_owned);
-        assert_eq!(mode.as_deref(), Some("follower"), "the old leader follows");
+        let modes = self.ensemble.modes();
+        if modes[&leader].as_deref() != Some("follower") {
+            let log = self.ensemble.log(leader);
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!(
+                "the old leader {leader} does not follow: {modes:?}; its log ends with:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
         self.more_writes(100);
         leader
     }
