@@ -5,8 +5,8 @@
 //!   syncLimit then SIGCONT it, wipe a follower's data directory (its myid kept) and
 //!   restart it, which must sync by SNAP (its log says so, and its data directory then holds
 //!   a snapshot of the leader's tree);
-//! * 5 members: SIGKILL the leader and a follower at once (three of five keep the quorum),
-//!   then SIGSTOP the new leader.
+//! * 5 voters and an observer: SIGKILL the leader and a follower at once (three of five keep
+//!   the quorum), SIGSTOP the new leader, then SIGKILL the leader again.
 //!
 //! After each fault writes must resume within [`RESUME`] (liveness; how long they stopped
 //! is printed, not asserted: performance is measured by benchmarks). At the end every member
@@ -48,11 +48,11 @@ struct Run {
 }
 
 impl Run {
-    fn start(voters: usize) -> Run {
+    fn start(voters: usize, observers: usize) -> Run {
         let flavor = Flavor::ZkServer(zk_server_binary());
         // Snapshots only from SNAP syncs: the logs hold the whole history.
-        let ensemble =
-            ProcessEnsemble::start(flavor, voters, 0, &["snapCount=10000000"]).expect("serve");
+        let ensemble = ProcessEnsemble::start(flavor, voters, observers, &["snapCount=10000000"])
+            .expect("serve");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -314,7 +314,7 @@ impl Run {
 #[test]
 fn kills_pauses_and_a_wiped_follower_on_three_processes() {
     let started = Instant::now();
-    let mut run = Run::start(3);
+    let mut run = Run::start(3, 0);
     run.kill_leader();
     run.kill_follower();
     run.pause_leader();
@@ -340,9 +340,9 @@ fn kills_pauses_and_a_wiped_follower_on_three_processes() {
 }
 
 #[test]
-fn two_members_down_at_once_on_five_processes() {
+fn two_members_down_at_once_on_five_voters_and_an_observer() {
     let started = Instant::now();
-    let mut run = Run::start(5);
+    let mut run = Run::start(5, 1);
     let leader = run.ensemble.wait_ready(READY).unwrap();
     let follower = run.follower_of(leader);
     let epoch = run.leader_epoch(leader);
