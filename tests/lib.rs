@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests: a real Apache ZooKeeper 3.8 server (Debian's
 //! `zookeeper` package) on a loopback port, stopped when dropped; the policy for tests that
 //! need such an external peer; loopback ports; the client and recipe suites' support;
-//! history checking against real servers (`history_support`).
+//! history checking against real servers (`history_support`); ensembles of real processes
+//! (`process_ensemble`) and what is read back from an ensemble after a run
+//! (`ensemble_history`).
 //!
 //! [`replay::ReplayTree`] is a test oracle: a model of Apache ZooKeeper's replay of a snapshot
 //! and log, with its tree digest, that the persistence tests compare recovery against.
@@ -34,9 +36,11 @@
 //! its own, and tries another port on a clash.
 
 pub mod client_support;
+pub mod ensemble_history;
 pub mod history_support;
 pub mod peer;
 pub mod ports;
+pub mod process_ensemble;
 pub mod recipes_support;
 pub mod replay;
 

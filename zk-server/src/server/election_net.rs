@@ -21,6 +21,8 @@ use zk_core::quorum::{self as wire, ElectionProtocol, InitialMessage};
 use crate::quorum::wire::{notification_in, notification_out};
 use crate::quorum::{Notification, ToSend};
 
+use super::tasks::Tasks;
+
 /// How long a connection may take to be opened or to send its initial message.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bytes read at a time.
@@ -41,6 +43,8 @@ struct Shared {
     slots: Mutex<BTreeMap<i64, Slot>>,
     next_conn: Mutex<u64>,
     inbound: mpsc::UnboundedSender<Notification>,
+    /// Every task of this network stops with the member.
+    tasks: Tasks,
 }
 
 /// The election network of one member.
@@ -60,6 +64,7 @@ impl ElectionNet {
         peers: BTreeMap<i64, SocketAddr>,
         inbound: mpsc::UnboundedSender<Notification>,
         bind_retries: u32,
+        tasks: Tasks,
     ) -> std::io::Result<ElectionNet> {
         let mut tries = 0;
         let listener = loop {
@@ -97,15 +102,18 @@ impl ElectionNet {
                 slots: Mutex::new(slots),
                 next_conn: Mutex::new(1),
                 inbound,
+                tasks,
             }),
         };
         let n = net.clone();
-        tokio::spawn(async move {
+        net.shared.tasks.spawn(async move {
             loop {
                 match listener.accept().await {
                     Ok((s, remote)) => {
-                        let n = n.clone();
-                        tokio::spawn(async move { n.accepted(s, remote).await });
+                        let n2 = n.clone();
+                        n.shared
+                            .tasks
+                            .spawn(async move { n2.accepted(s, remote).await });
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "election accept failed");
@@ -141,7 +149,7 @@ impl ElectionNet {
         if dial {
             let n = self.clone();
             let to = m.to;
-            tokio::spawn(async move { n.dial(to).await });
+            self.shared.tasks.spawn(async move { n.dial(to).await });
         }
     }
 
@@ -161,7 +169,7 @@ impl ElectionNet {
             };
             if dial {
                 let n = self.clone();
-                tokio::spawn(async move { n.dial(sid).await });
+                self.shared.tasks.spawn(async move { n.dial(sid).await });
             }
         }
     }
@@ -300,7 +308,7 @@ impl ElectionNet {
             slot.latest.subscribe()
         };
         let (mut rd, mut wr) = s.into_split();
-        let writer = tokio::spawn(async move {
+        let writer = self.shared.tasks.spawn(async move {
             // A new connection first sends the last message again (`lastMessageSent`).
             latest.mark_changed();
             while latest.changed().await.is_ok() {

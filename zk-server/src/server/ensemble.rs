@@ -20,6 +20,7 @@ use super::election_net::ElectionNet;
 use super::engine::{now_ms, ToEngine};
 use super::peer_disk::PeerDisk;
 use super::quorum_net::{LinkEvent, QuorumNet};
+use super::MemberStatus;
 
 /// Messages handled per wake-up before outputs are flushed.
 const BATCH: usize = 256;
@@ -34,7 +35,7 @@ pub(crate) struct Ensemble {
     pub(crate) election_rx: mpsc::UnboundedReceiver<Notification>,
     pub(crate) quorum: QuorumNet,
     pub(crate) quorum_rx: mpsc::UnboundedReceiver<LinkEvent>,
-    pub(crate) state: watch::Sender<ServerState>,
+    pub(crate) status: watch::Sender<MemberStatus>,
     pub(crate) client_addr: SocketAddr,
 }
 
@@ -211,12 +212,24 @@ impl Ensemble {
                 PeerOutput::QuorumSend { link, msg } => self.quorum.send(link, msg),
                 PeerOutput::QuorumClose { link } => self.quorum.close(link),
                 PeerOutput::Disk(op) => self.disk.submit(op),
-                PeerOutput::State(s) => {
-                    self.state.send_replace(s);
-                }
+                // Published below with the rest of the status.
+                PeerOutput::State(_) => {}
                 PeerOutput::Fatal(why) => tracing::error!(reason = %why, "fatal"),
             }
         }
+        let status = MemberStatus {
+            state: self.peer.state(),
+            serving: self.peer.serving(),
+            leader: self.peer.leader(),
+            last_zxid: self.peer.last_zxid(),
+        };
+        self.quorum
+            .set_leading(status.state == ServerState::Leading);
+        self.status.send_if_modified(|s| {
+            let changed = *s != status;
+            *s = status;
+            changed
+        });
         // A frame may reveal a zxid up to what it carries; a leader's `epoch << 32` marker
         // reveals no more than what was last appended.
         let d = self.peer.disk_state();

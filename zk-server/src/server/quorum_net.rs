@@ -11,12 +11,14 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use zk_core::jute::Encode;
 use zk_core::quorum::{PacketType, QuorumItem, QuorumStream};
 
 use crate::quorum::wire::{from_packet, snap_stream, to_packet, Side, SnapBuilder};
 use crate::quorum::zab::{LinkId, Zab};
+
+use super::tasks::Tasks;
 
 /// Bytes read at a time.
 const READ_CHUNK: usize = 64 * 1024;
@@ -49,50 +51,97 @@ pub(crate) struct QuorumNet {
     events: mpsc::UnboundedSender<LinkEvent>,
     addrs: Arc<BTreeMap<i64, SocketAddr>>,
     max_len: usize,
+    /// Every task of this network stops with the member.
+    tasks: Tasks,
+    /// Whether the member leads: the port listens only then.
+    leading: Arc<watch::Sender<bool>>,
 }
 
 impl QuorumNet {
-    /// Binds `listen` (learners connect there while this member leads) and reports link events
-    /// to `events`. `addrs` are the members' quorum addresses.
+    /// Checks that `listen` can be bound, and reports link events to `events`. `addrs` are
+    /// the members' quorum addresses. The port listens only while [`QuorumNet::set_leading`]
+    /// says the member leads, as Apache ZooKeeper's `Leader` binds it when it starts leading
+    /// and closes it when it stops: a learner that connects to a member that does not lead
+    /// (yet) is refused, and tries again (`Learner.connectToLeader`), instead of being
+    /// accepted and then dropped, which would end its role.
     pub(crate) async fn start(
         listen: SocketAddr,
         addrs: BTreeMap<i64, SocketAddr>,
         events: mpsc::UnboundedSender<LinkEvent>,
         max_len: usize,
+        tasks: Tasks,
     ) -> std::io::Result<QuorumNet> {
-        let listener = TcpListener::bind(listen).await.map_err(|e| {
+        let bind_error = |e: std::io::Error| {
             std::io::Error::new(
                 e.kind(),
                 format!("cannot bind the quorum port {listen}: {e}"),
             )
-        })?;
+        };
+        drop(TcpListener::bind(listen).await.map_err(bind_error)?);
+        let (leading, leading_rx) = watch::channel(false);
         let net = QuorumNet {
             links: Arc::new(Mutex::new(HashMap::new())),
             events,
             addrs: Arc::new(addrs),
             max_len,
+            tasks,
+            leading: Arc::new(leading),
         };
         let n = net.clone();
-        tokio::spawn(async move {
-            let mut next = 1u64;
+        net.tasks
+            .spawn(async move { n.acceptor(listen, leading_rx).await });
+        Ok(net)
+    }
+
+    /// Opens the quorum port while the member leads, closes it otherwise.
+    pub(crate) fn set_leading(&self, leading: bool) {
+        self.leading
+            .send_if_modified(|l| std::mem::replace(l, leading) != leading);
+    }
+
+    /// Listens on `listen` while `leading` is true; every accepted connection becomes a link.
+    async fn acceptor(&self, listen: SocketAddr, mut leading: watch::Receiver<bool>) {
+        let mut next = 1u64;
+        loop {
+            if leading.wait_for(|l| *l).await.is_err() {
+                return;
+            }
+            let listener = match TcpListener::bind(listen).await {
+                Ok(l) => l,
+                Err(e) => {
+                    // Learners are refused meanwhile; the leader gives up at initLimit.
+                    tracing::error!(%listen, error = %e, "cannot bind the quorum port; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
             loop {
-                match listener.accept().await {
-                    Ok((s, remote)) => {
-                        let link = LinkId(next);
-                        next += 1;
-                        tracing::debug!(%remote, link = link.0, "learner connected");
-                        let _ = s.set_nodelay(true);
-                        n.spawn_link(link, s, Side::FromLearner, Side::FromLeader);
-                        let _ = n.events.send(LinkEvent::Accepted(link));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "quorum accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::select! {
+                    r = listener.accept() => match r {
+                        Ok((s, remote)) => {
+                            let link = LinkId(next);
+                            next += 1;
+                            tracing::debug!(%remote, link = link.0, "learner connected");
+                            let _ = s.set_nodelay(true);
+                            self.spawn_link(link, s, Side::FromLearner, Side::FromLeader);
+                            let _ = self.events.send(LinkEvent::Accepted(link));
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "quorum accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    },
+                    gone = async { leading.wait_for(|l| !*l).await.is_err() } => {
+                        if gone {
+                            return;
+                        }
+                        // Not leading: the listener is dropped, the port closed. Links already
+                        // accepted stay until the peer closes them.
+                        break;
                     }
                 }
             }
-        });
-        Ok(net)
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<LinkId, mpsc::UnboundedSender<LinkOut>>> {
@@ -106,7 +155,7 @@ impl QuorumNet {
             let _ = self.events.send(LinkEvent::Closed(link));
             return;
         };
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => {
                     let _ = s.set_nodelay(true);
@@ -138,8 +187,8 @@ impl QuorumNet {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock().insert(link, tx);
         let n = self.clone();
-        tokio::spawn(async move {
-            let writer = tokio::spawn(write_loop(wr, rx, writes));
+        self.tasks.spawn(async move {
+            let writer = n.tasks.spawn(write_loop(wr, rx, writes));
             let why = read_loop(rd, link, reads, &n.events, n.max_len).await;
             writer.abort();
             // Report the end only if the engine did not close the link itself.
