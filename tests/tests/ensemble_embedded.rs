@@ -148,3 +148,55 @@ async fn leader_kills_under_the_register_workload_lose_nothing() {
     assert!(report.reads_checked > 300, "{report}");
     assert!(merge.overlapping > 0, "{merge:?}");
 }
+
+/// A client reports the member it is connected to; when that member is killed it moves to
+/// another with the same session, and reports the new member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_names_its_member_and_moves_its_session_when_the_member_dies() {
+    tests::init_tracing();
+    let mut ensemble = Ensemble::builder().voters(3).start().await.unwrap();
+    ensemble.ready_all(READY).await.unwrap();
+    let client = zk_client::Client::builder()
+        .session_timeout(Duration::from_secs(10))
+        .connect(&ensemble.connect_string())
+        .await
+        .unwrap();
+    client
+        .create("/moved", b"x", zk_client::CreateMode::Ephemeral)
+        .await
+        .unwrap();
+    let first = client.connected_server().expect("connected");
+    let member = ensemble
+        .ids()
+        .into_iter()
+        .find(|id| ensemble.client_addr(*id) == first)
+        .unwrap_or_else(|| panic!("{first} is no member's client address"));
+    let session = client.session_id();
+
+    ensemble.kill(member).await.unwrap();
+    let mut now = None;
+    until(RESUME, "the client reconnects to another member", || {
+        now = client.connected_server();
+        now.is_some_and(|a| a != first)
+    })
+    .await;
+    let now = now.unwrap();
+    assert!(
+        ensemble
+            .ids()
+            .iter()
+            .any(|id| ensemble.client_addr(*id) == now),
+        "{now} is no member's client address"
+    );
+    assert_eq!(
+        client.session_id(),
+        session,
+        "the session moved, not replaced"
+    );
+    // Its ephemeral is still there, read through the new member.
+    let (data, stat) = client.get_data("/moved").await.unwrap();
+    assert_eq!(data.as_ref(), b"x");
+    assert_eq!(stat.ephemeral_owner, session);
+    client.close().await.unwrap();
+    ensemble.shutdown().await;
+}
