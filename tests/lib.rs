@@ -35,6 +35,7 @@
 
 pub mod client_support;
 pub mod history_support;
+pub mod kazoo_support;
 pub mod peer;
 pub mod ports;
 pub mod recipes_support;
