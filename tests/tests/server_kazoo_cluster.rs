@@ -94,7 +94,7 @@ fn kazoo_test_suite_passes_against_a_zk_server_ensemble() {
         target: if apache {
             Target::Apache
         } else {
-            Target::ZkServer(kazoo_support::zk_server_binary())
+            Target::ZkServer(tests::zk_server_binary())
         },
         cluster_size: 3,
         select: MODULES.iter().map(|m| m.to_string()).collect(),

@@ -68,7 +68,7 @@ fn kazoo_test_suite_passes_against_zk_server() {
         return;
     }
     let suite = Suite {
-        target: Target::ZkServer(kazoo_support::zk_server_binary()),
+        target: Target::ZkServer(tests::zk_server_binary()),
         cluster_size: 1,
         select: MODULES.iter().map(|m| m.to_string()).collect(),
         deselect: EXCLUDED.iter().map(|(id, _)| id.to_string()).collect(),
