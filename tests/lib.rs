@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests: a real Apache ZooKeeper 3.8 server (Debian's
 //! `zookeeper` package) on a loopback port, stopped when dropped; the policy for tests that
 //! need such an external peer; loopback ports; the client and recipe suites' support;
-//! history checking against real servers (`history_support`).
+//! history checking against real servers (`history_support`); an ensemble of spawned
+//! zk-server processes whose members tests kill and restart (`ensemble_support`); kazoo's
+//! own test suite run against zk-server or Apache ZooKeeper, standalone or as an ensemble
+//! (`kazoo_support`).
 //!
 //! [`replay::ReplayTree`] is a test oracle: a model of Apache ZooKeeper's replay of a snapshot
 //! and log, with its tree digest, that the persistence tests compare recovery against.
