@@ -5,7 +5,8 @@
 //! `initLimit`/`syncLimit`, `dataDir/myid`, exactly as an Apache ZooKeeper ensemble's), so a
 //! kill is a real crash (SIGKILL: the kernel closes its sockets, nothing is flushed that was not
 //! already) and a restart recovers from the member's disk. Members are numbered from 0 here
-//! (server id = index + 1). Every member is killed when the ensemble is dropped.
+//! (server id = index + 1). Every member is killed when the ensemble is dropped; its files are
+//! removed then, unless the test failed (their place is printed).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -333,7 +334,12 @@ impl Drop for SpawnedEnsemble {
                 let _ = c.wait();
             }
         }
-        if !std::thread::panicking() {
+        if std::thread::panicking() {
+            eprintln!(
+                "the failed test's ensemble files (logs, data) are kept in {}",
+                self.root.display()
+            );
+        } else {
             let _ = std::fs::remove_dir_all(&self.root);
         }
     }
