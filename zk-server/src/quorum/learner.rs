@@ -165,10 +165,15 @@ impl Learner {
         if link != self.link {
             return;
         }
-        if self.phase == LearnerPhase::Connecting
-            && self.attempts < cx.timing.connect_attempts
-            && cx.now < self.deadline
-        {
+        // Apache ZooKeeper's leader opens its quorum port only once it leads, so a follower
+        // that decided first is refused and tries again (`Learner.connectToLeader`). Members
+        // here listen from start-up and close a link they accept while not leading yet: a
+        // link that closes before the leader sent anything is that refusal, tried again alike
+        // (in Registering, only a LEADERINFO moves on or blocks on the acceptedEpoch write).
+        let refused = self.phase == LearnerPhase::Connecting
+            || (self.phase == LearnerPhase::Registering && self.blocked.is_none());
+        if refused && self.attempts < cx.timing.connect_attempts && cx.now < self.deadline {
+            self.phase = LearnerPhase::Connecting;
             self.link = next_link;
             self.retry_at = Some(cx.now + cx.timing.connect_retry_ms);
             return;
