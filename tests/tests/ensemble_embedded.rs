@@ -148,3 +148,42 @@ async fn leader_kills_under_the_register_workload_lose_nothing() {
     assert!(report.reads_checked > 300, "{report}");
     assert!(merge.overlapping > 0, "{merge:?}");
 }
+
+/// A follower that synced by SNAP answers its clients before anything else is written: a
+/// session resumed on it gets its ConnectResponse, and a read its reply. (The member once
+/// held every client frame after a SNAP, because its disk did not count the snapshot as
+/// durable: nothing reached its clients until a later write was logged and synced there.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_synced_by_snap_serves_before_the_next_write() {
+    tests::init_tracing();
+    let mut ensemble = Ensemble::builder().voters(3).start().await.unwrap();
+    let leader = ensemble.ready_all(READY).await.unwrap();
+    let follower = ensemble.ids().into_iter().find(|id| *id != leader).unwrap();
+    let writer = zk_client::Client::connect(&ensemble.client_addr(leader).to_string())
+        .await
+        .unwrap();
+    writer
+        .create("/a", b"1", zk_client::CreateMode::Persistent)
+        .await
+        .unwrap();
+    ensemble.stop(follower).await.unwrap();
+    ensemble.wipe(follower).unwrap();
+    ensemble.restart(follower).await.unwrap();
+    ensemble.ready_all(READY).await.unwrap();
+
+    // No write from here on: the follower must answer with what its snapshot holds.
+    let resumed = zk_client::Client::builder()
+        .session(writer.session_id(), writer.session_password())
+        .connection_timeout(Duration::from_secs(5))
+        .connect(&ensemble.client_addr(follower).to_string())
+        .await
+        .expect("the session resumes on the follower synced by SNAP");
+    let (data, _) = tokio::time::timeout(Duration::from_secs(5), resumed.get_data("/a"))
+        .await
+        .expect("a read is answered")
+        .unwrap();
+    assert_eq!(&data[..], b"1");
+    drop(writer);
+    resumed.close().await.unwrap();
+    ensemble.shutdown().await;
+}
