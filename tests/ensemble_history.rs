@@ -15,14 +15,23 @@
 //! 1. keys every logged transaction by zxid; where two members logged the same zxid, the
 //!    header and the record must be byte-for-byte the same (one leader per epoch proposes
 //!    one transaction per zxid): a difference is an error;
-//! 2. finds where each epoch ended: two entries next to each other in one file, the second
+//! 2. finds where each epoch ended: two entries of one member next to each other, the second
 //!    of a newer epoch, show that the member went from the first's epoch to the second's
-//!    through a sync with a leader whose history ended there (a TRUNC or a SNAP starts a new
-//!    file, so stale proposals are never followed, in their file, by a newer epoch). Every
-//!    such pair in every member must agree, and the newer epoch must start at counter 1;
+//!    through a sync with a leader whose history ended there. That holds for two entries of
+//!    one file, and for the last entry of a file and the first of the next one when no
+//!    snapshot of the member lies between them: stale proposals are cut by a TRUNC, and
+//!    survive only before a SNAP, whose snapshot (newer than them, older than what follows)
+//!    then lies in between. A SNAP's snapshot and the first entry after it are neighbours
+//!    too (the learner logs what follows the leader's tree). Every such pair in every member
+//!    must agree, and the newer epoch must start at counter 1; within an epoch such
+//!    neighbours must be consecutive;
 //! 3. keeps, of each epoch that ended, the transactions up to its end (the ones after it
 //!    were never committed: counted as stale), and of the last epoch those up to the zxid
-//!    the members converged to.
+//!    the members converged to;
+//! 4. returns the run of them without a hole that ends at the last one: from the database's
+//!    start when the logs cover it, else from after the last hole (what no member logged:
+//!    transactions that reached every member still up only inside a SNAP's snapshot), over
+//!    a state the checker does not know. The fault tests assert that it starts empty.
 //!
 //! The result is checked by zk-history like any committed history, which also checks that
 //! it has no gap.
@@ -50,6 +59,9 @@ pub struct MergeReport {
     pub epoch_ends: BTreeMap<u32, u32>,
     /// Logged transactions left out: after their epoch's end (never committed).
     pub stale: Vec<(i64, Zxid)>,
+    /// When no log holds the whole history: the first transaction of the part without a
+    /// hole that ends at the last one (the history starts there, over an unknown state).
+    pub cut_before: Option<Zxid>,
     /// Transactions in the merged history.
     pub merged: usize,
 }
@@ -77,7 +89,7 @@ fn member_files(data_log_dir: &Path) -> anyhow::Result<Vec<Vec<TxnEntry>>> {
 ///
 /// # Errors
 /// A log cannot be read, two members logged different transactions at one zxid, two members
-/// disagree on where an epoch ended, or an epoch that ended shows no end in any file.
+/// disagree on where an epoch ended, or a member's log has a hole or goes backwards.
 pub fn merge_committed(
     members: &[(i64, PathBuf)],
     last: Zxid,
@@ -88,17 +100,49 @@ pub fn merge_committed(
     let mut ends: BTreeMap<u32, (u32, i64)> = BTreeMap::new();
     for (id, dir) in members {
         let files = member_files(dir)?;
+        let snaps = snapshots(dir)?;
         let mut n = 0;
+        let mut previous: Option<Zxid> = None;
         for entries in &files {
             n += entries.len();
-            for pair in entries.windows(2) {
-                let (a, b) = (pair[0].header.zxid, pair[1].header.zxid);
+            let Some(first) = entries.first() else {
+                continue;
+            };
+            // The last entry of the previous file and the first of this one are neighbours
+            // unless a snapshot (a SNAP sync) lies between them.
+            let mut pairs: Vec<(Zxid, Zxid)> = previous
+                .filter(|a| !snaps.iter().any(|s| a < s && *s < first.header.zxid))
+                .map(|a| (a, first.header.zxid))
+                .into_iter()
+                .collect();
+            pairs.extend(
+                entries
+                    .windows(2)
+                    .map(|p| (p[0].header.zxid, p[1].header.zxid)),
+            );
+            previous = entries.last().map(|e| e.header.zxid);
+            // A snapshot of a tree at a real transaction (not zxid 0, not a new epoch's
+            // `epoch << 32` start) and the first entry logged after it.
+            for snap in snaps.iter().filter(|s| s.counter() > 0) {
+                let next = files
+                    .iter()
+                    .flatten()
+                    .map(|e| e.header.zxid)
+                    .filter(|z| z > snap)
+                    .min();
+                if let Some(b) = next.filter(|b| entries.iter().any(|e| e.header.zxid == *b)) {
+                    if !snaps.iter().any(|s| snap < s && *s < b) {
+                        pairs.push((*snap, b));
+                    }
+                }
+            }
+            for (a, b) in pairs {
                 if b <= a {
-                    bail!("member {id}: {b} after {a} in one log file");
+                    bail!("member {id}: {b} after {a} in its log");
                 }
                 if b.epoch() == a.epoch() {
                     if b != a.next() {
-                        bail!("member {id}: a hole between {a} and {b} in one log file");
+                        bail!("member {id}: a hole between {a} and {b} in its log");
                     }
                     continue;
                 }
@@ -141,37 +185,59 @@ pub fn merge_committed(
     }
     report.overlapping = by_zxid.values().filter(|(_, _, ids)| ids.len() > 1).count();
     report.epoch_ends = ends.iter().map(|(e, (c, _))| (*e, *c)).collect();
-    let mut txns = Vec::new();
+    // Committed: the last epoch up to `last`, every other epoch up to its end. An epoch
+    // whose end no log shows stays in for now; the run below cuts it off.
+    let mut kept: Vec<(&Zxid, &TxnEntry)> = Vec::new();
     for (z, (entry, first_id, _)) in &by_zxid {
-        let committed = if *z > last {
-            false
-        } else if z.epoch() == last.epoch() {
-            true
-        } else {
-            match ends.get(&z.epoch()) {
-                Some((end, _)) => z.counter() <= *end,
-                None => bail!(
-                    "no log file shows where epoch {} ended (it holds {z}, before the last \
-                     epoch {})",
-                    z.epoch(),
-                    last.epoch()
-                ),
-            }
-        };
+        let committed = *z <= last
+            && (z.epoch() == last.epoch()
+                || ends
+                    .get(&z.epoch())
+                    .is_none_or(|(end, _)| z.counter() <= *end));
         if committed {
-            txns.push(txn_of(entry)?);
+            kept.push((z, entry));
         } else {
             report.stale.push((*first_id, *z));
         }
     }
+    // The history is the run without a hole that ends at the last transaction: within an
+    // epoch the counter goes up by one, and a new epoch starts at 1 right after the end of
+    // the previous one (a known end). What no member logged (transactions that only reached
+    // members as a SNAP's snapshot, or logs that were wiped) ends the run.
+    let mut start = kept.len();
+    while start > 0 {
+        if start == kept.len() || joined(*kept[start - 1].0, *kept[start].0, &ends) {
+            start -= 1;
+        } else {
+            break;
+        }
+    }
+    if start > 0 {
+        report.cut_before = Some(*kept[start].0);
+    }
+    let mut txns = Vec::new();
+    for (_, entry) in &kept[start..] {
+        txns.push(txn_of(entry)?);
+    }
     report.merged = txns.len();
     let history = match txns.first().map(|t| t.zxid) {
-        Some(z) if z.counter() != 1 || z.epoch() > 1 => {
+        Some(z) if z.counter() != 1 || z.epoch() > 1 || start > 0 => {
             CommittedHistory::after(Zxid(z.0 - 1), txns)
         }
         _ => CommittedHistory::from_start(txns),
     };
     Ok((history, report))
+}
+
+/// Whether `b` follows `a` in the history: the next counter, or the first of a later epoch
+/// right after `a`'s epoch ended at `a`.
+fn joined(a: Zxid, b: Zxid, ends: &BTreeMap<u32, (u32, i64)>) -> bool {
+    b == a.next()
+        || (b.epoch() > a.epoch()
+            && b.counter() == 1
+            && ends
+                .get(&a.epoch())
+                .is_some_and(|(end, _)| *end == a.counter()))
 }
 
 /// The zxids of the snapshots in a member's data directory.
