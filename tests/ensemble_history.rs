@@ -29,9 +29,11 @@
 //!    were never committed: counted as stale), and of the last epoch those up to the zxid
 //!    the members converged to;
 //! 4. returns the run of them without a hole that ends at the last one: from the database's
-//!    start when the logs cover it, else from after the last hole (what no member logged:
-//!    transactions that reached every member still up only inside a SNAP's snapshot), over
-//!    a state the checker does not know. The fault tests assert that it starts empty.
+//!    start when the logs cover it, else from after the last hole, over a state the checker
+//!    does not know. A hole is legitimate only as transactions that reached the members
+//!    inside a SNAP's snapshot (a new leader's own proposals, committed by its NEWLEADER
+//!    with a follower it sent a SNAP to, and its log wiped later): some member must hold a
+//!    snapshot inside the hole, or the merge fails.
 //!
 //! The result is checked by zk-history like any committed history, which also checks that
 //! it has no gap.
@@ -59,9 +61,12 @@ pub struct MergeReport {
     pub epoch_ends: BTreeMap<u32, u32>,
     /// Logged transactions left out: after their epoch's end (never committed).
     pub stale: Vec<(i64, Zxid)>,
-    /// When no log holds the whole history: the first transaction of the part without a
-    /// hole that ends at the last one (the history starts there, over an unknown state).
+    /// When the logs do not hold the whole history: the first transaction of the part
+    /// without a hole that ends at the last one (the history starts there, over an unknown
+    /// state).
     pub cut_before: Option<Zxid>,
+    /// The snapshot that holds the transactions of that hole.
+    pub hole_snapshot: Option<Zxid>,
     /// Transactions in the merged history.
     pub merged: usize,
 }
@@ -89,7 +94,8 @@ fn member_files(data_log_dir: &Path) -> anyhow::Result<Vec<Vec<TxnEntry>>> {
 ///
 /// # Errors
 /// A log cannot be read, two members logged different transactions at one zxid, two members
-/// disagree on where an epoch ended, or a member's log has a hole or goes backwards.
+/// disagree on where an epoch ended, a member's log has a hole or goes backwards, or
+/// committed transactions are in no log and under no snapshot.
 pub fn merge_committed(
     members: &[(i64, PathBuf)],
     last: Zxid,
@@ -98,9 +104,11 @@ pub fn merge_committed(
     // zxid -> (the entry, the first member that logged it, the members that logged it)
     let mut by_zxid: BTreeMap<Zxid, (TxnEntry, i64, Vec<i64>)> = BTreeMap::new();
     let mut ends: BTreeMap<u32, (u32, i64)> = BTreeMap::new();
+    let mut all_snaps = Vec::new();
     for (id, dir) in members {
         let files = member_files(dir)?;
         let snaps = snapshots(dir)?;
+        all_snaps.extend(snaps.iter().copied());
         let mut n = 0;
         let mut previous: Option<Zxid> = None;
         for entries in &files {
@@ -212,8 +220,28 @@ pub fn merge_committed(
             break;
         }
     }
-    if start > 0 {
-        report.cut_before = Some(*kept[start].0);
+    // A hole is a run of committed transactions no member logged: they can only have
+    // reached the members as a SNAP's snapshot (a leader that logged them alone, and
+    // whose log was wiped later), so some member must hold a snapshot inside the hole.
+    let first_of_history = Zxid::new(1, 1);
+    let hole = if start > 0 {
+        Some((*kept[start - 1].0, *kept[start].0))
+    } else {
+        kept.first()
+            .map(|(z, _)| **z)
+            .filter(|z| *z != first_of_history)
+            .map(|z| (Zxid::ZERO, z))
+    };
+    if let Some((a, b)) = hole {
+        let snap = all_snaps.iter().copied().find(|s| a < *s && *s < b);
+        let Some(snap) = snap else {
+            bail!(
+                "committed transactions between {a} and {b} are in no member's log and \
+                 under no snapshot"
+            );
+        };
+        report.cut_before = Some(b);
+        report.hole_snapshot = Some(snap);
     }
     let mut txns = Vec::new();
     for (_, entry) in &kept[start..] {
@@ -221,9 +249,7 @@ pub fn merge_committed(
     }
     report.merged = txns.len();
     let history = match txns.first().map(|t| t.zxid) {
-        Some(z) if z.counter() != 1 || z.epoch() > 1 || start > 0 => {
-            CommittedHistory::after(Zxid(z.0 - 1), txns)
-        }
+        Some(z) if hole.is_some() => CommittedHistory::after(Zxid(z.0 - 1), txns),
         _ => CommittedHistory::from_start(txns),
     };
     Ok((history, report))
