@@ -348,3 +348,141 @@ pub fn acknowledged_writes(history: &History) -> usize {
         })
         .count()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zk_core::jute::Encode;
+    use zk_core::txn::{SetDataTxn, TxnHeader};
+    use zk_core::{OpCode, SessionId};
+    use zk_server::persist::{TxnLog, TxnLogConfig};
+
+    /// A member's data dir whose log files hold `files` (each a list of (epoch, counter,
+    /// value)), with empty snapshot files named after `snaps`.
+    fn member(root: &Path, id: i64, files: &[&[(u32, u32, &str)]], snaps: &[Zxid]) -> PathBuf {
+        let dir = root.join(format!("m{id}"));
+        let v2 = version_dir(&dir);
+        let config = TxnLogConfig {
+            pre_alloc_size: 0,
+            ..TxnLogConfig::default()
+        };
+        let mut log = TxnLog::open(&v2, config).unwrap();
+        for file in files {
+            for (epoch, counter, value) in *file {
+                let header = TxnHeader {
+                    client_id: SessionId(1),
+                    cxid: 0,
+                    zxid: Zxid::new(*epoch, *counter),
+                    time: 0,
+                    txn_type: OpCode::SetData.as_i32(),
+                };
+                let mut body = Vec::new();
+                SetDataTxn {
+                    path: "/k".into(),
+                    data: Some(bytes::Bytes::copy_from_slice(value.as_bytes())),
+                    version: 0,
+                }
+                .encode(&mut body);
+                log.append(&header, &body, None).unwrap();
+            }
+            log.roll().unwrap();
+        }
+        log.sync().unwrap();
+        for s in snaps {
+            std::fs::write(v2.join(zk_server::persist::snapshot_name(*s)), b"").unwrap();
+        }
+        dir
+    }
+
+    fn zxids(h: &CommittedHistory) -> Vec<Zxid> {
+        h.txns().iter().map(|t| t.zxid).collect()
+    }
+
+    #[test]
+    fn overlapping_logs_merge_and_stale_proposals_are_dropped() {
+        let root = tempfile::tempdir().unwrap();
+        // Member 1 led epoch 1 and logged (1,3) alone; it came back by SNAP at (2,1).
+        let m1 = member(
+            root.path(),
+            1,
+            &[&[(1, 1, "a"), (1, 2, "b"), (1, 3, "stale")], &[(2, 2, "d")]],
+            &[Zxid::ZERO, Zxid::new(2, 1)],
+        );
+        // Member 2 followed throughout: epoch 1 ended at (1,2).
+        let m2 = member(
+            root.path(),
+            2,
+            &[&[(1, 1, "a"), (1, 2, "b"), (2, 1, "c"), (2, 2, "d")]],
+            &[Zxid::ZERO],
+        );
+        let (h, report) = merge_committed(&[(1, m1), (2, m2)], Zxid::new(2, 2)).unwrap();
+        assert!(h.starts_empty());
+        assert_eq!(
+            zxids(&h),
+            [(1, 1), (1, 2), (2, 1), (2, 2)].map(|(e, c)| Zxid::new(e, c))
+        );
+        assert_eq!(report.stale, vec![(1, Zxid::new(1, 3))]);
+        assert_eq!(report.epoch_ends.get(&1), Some(&2));
+        assert_eq!(report.overlapping, 3);
+        assert_eq!(report.cut_before, None);
+    }
+
+    #[test]
+    fn members_that_logged_different_transactions_at_one_zxid_fail() {
+        let root = tempfile::tempdir().unwrap();
+        let m1 = member(root.path(), 1, &[&[(1, 1, "a"), (1, 2, "b")]], &[]);
+        let m2 = member(root.path(), 2, &[&[(1, 1, "a"), (1, 2, "other")]], &[]);
+        let err = merge_committed(&[(1, m1), (2, m2)], Zxid::new(1, 2)).unwrap_err();
+        assert!(
+            err.to_string().contains("different transactions at"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_hole_in_one_member_s_log_without_a_snapshot_fails() {
+        let root = tempfile::tempdir().unwrap();
+        let m1 = member(root.path(), 1, &[&[(1, 1, "a")], &[(1, 3, "c")]], &[]);
+        let err = merge_committed(&[(1, m1)], Zxid::new(1, 3)).unwrap_err();
+        assert!(err.to_string().contains("a hole between"), "{err}");
+    }
+
+    #[test]
+    fn disagreeing_epoch_ends_fail() {
+        let root = tempfile::tempdir().unwrap();
+        let m1 = member(root.path(), 1, &[&[(1, 1, "a"), (2, 1, "c")]], &[]);
+        let m2 = member(
+            root.path(),
+            2,
+            &[&[(1, 1, "a"), (1, 2, "b"), (2, 1, "c")]],
+            &[],
+        );
+        let err = merge_committed(&[(1, m1), (2, m2)], Zxid::new(2, 1)).unwrap_err();
+        assert!(err.to_string().contains("ended at counter"), "{err}");
+    }
+
+    #[test]
+    fn a_hole_is_cut_off_only_under_a_snapshot() {
+        let root = tempfile::tempdir().unwrap();
+        // (1,3) and (1,4) are in no log (their leader's was wiped); member 2 received them
+        // inside a SNAP at (1,4), member 1 was down.
+        let m1 = member(root.path(), 1, &[&[(1, 1, "a"), (1, 2, "b")]], &[]);
+        let m2 = member(
+            root.path(),
+            2,
+            &[&[(1, 5, "e"), (1, 6, "f")]],
+            &[Zxid::new(1, 4)],
+        );
+        let (h, report) = merge_committed(&[(1, m1.clone()), (2, m2)], Zxid::new(1, 6)).unwrap();
+        assert!(!h.starts_empty());
+        assert_eq!(h.base(), Zxid::new(1, 4));
+        assert_eq!(zxids(&h), vec![Zxid::new(1, 5), Zxid::new(1, 6)]);
+        assert_eq!(report.cut_before, Some(Zxid::new(1, 5)));
+        assert_eq!(report.hole_snapshot, Some(Zxid::new(1, 4)));
+
+        // Without the snapshot the hole is a loss.
+        let m3 = member(root.path(), 3, &[&[(1, 5, "e"), (1, 6, "f")]], &[]);
+        let err = merge_committed(&[(1, m1), (3, m3)], Zxid::new(1, 6)).unwrap_err();
+        assert!(err.to_string().contains("no member's log"), "{err}");
+    }
+}
