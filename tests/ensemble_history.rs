@@ -15,14 +15,25 @@
 //! 1. keys every logged transaction by zxid; where two members logged the same zxid, the
 //!    header and the record must be byte-for-byte the same (one leader per epoch proposes
 //!    one transaction per zxid): a difference is an error;
-//! 2. finds where each epoch ended: two entries next to each other in one file, the second
+//! 2. finds where each epoch ended: two entries of one member next to each other, the second
 //!    of a newer epoch, show that the member went from the first's epoch to the second's
-//!    through a sync with a leader whose history ended there (a TRUNC or a SNAP starts a new
-//!    file, so stale proposals are never followed, in their file, by a newer epoch). Every
-//!    such pair in every member must agree, and the newer epoch must start at counter 1;
+//!    through a sync with a leader whose history ended there. That holds for two entries of
+//!    one file, and for the last entry of a file and the first of the next one when no
+//!    snapshot of the member lies between them: stale proposals are cut by a TRUNC, and
+//!    survive only before a SNAP, whose snapshot (newer than them, older than what follows)
+//!    then lies in between. A SNAP's snapshot and the first entry after it are neighbours
+//!    too (the learner logs what follows the leader's tree). Every such pair in every member
+//!    must agree, and the newer epoch must start at counter 1; within an epoch such
+//!    neighbours must be consecutive;
 //! 3. keeps, of each epoch that ended, the transactions up to its end (the ones after it
 //!    were never committed: counted as stale), and of the last epoch those up to the zxid
-//!    the members converged to.
+//!    the members converged to;
+//! 4. returns the run of them without a hole that ends at the last one: from the database's
+//!    start when the logs cover it, else from after the last hole, over a state the checker
+//!    does not know. A hole is legitimate only as transactions that reached the members
+//!    inside a SNAP's snapshot (a new leader's own proposals, committed by its NEWLEADER
+//!    with a follower it sent a SNAP to, and its log wiped later): some member must hold a
+//!    snapshot inside the hole, or the merge fails.
 //!
 //! The result is checked by zk-history like any committed history, which also checks that
 //! it has no gap.
@@ -50,6 +61,12 @@ pub struct MergeReport {
     pub epoch_ends: BTreeMap<u32, u32>,
     /// Logged transactions left out: after their epoch's end (never committed).
     pub stale: Vec<(i64, Zxid)>,
+    /// When the logs do not hold the whole history: the first transaction of the part
+    /// without a hole that ends at the last one (the history starts there, over an unknown
+    /// state).
+    pub cut_before: Option<Zxid>,
+    /// The snapshot that holds the transactions of that hole.
+    pub hole_snapshot: Option<Zxid>,
     /// Transactions in the merged history.
     pub merged: usize,
 }
@@ -77,7 +94,8 @@ fn member_files(data_log_dir: &Path) -> anyhow::Result<Vec<Vec<TxnEntry>>> {
 ///
 /// # Errors
 /// A log cannot be read, two members logged different transactions at one zxid, two members
-/// disagree on where an epoch ended, or an epoch that ended shows no end in any file.
+/// disagree on where an epoch ended, a member's log has a hole or goes backwards, or
+/// committed transactions are in no log and under no snapshot.
 pub fn merge_committed(
     members: &[(i64, PathBuf)],
     last: Zxid,
@@ -86,19 +104,53 @@ pub fn merge_committed(
     // zxid -> (the entry, the first member that logged it, the members that logged it)
     let mut by_zxid: BTreeMap<Zxid, (TxnEntry, i64, Vec<i64>)> = BTreeMap::new();
     let mut ends: BTreeMap<u32, (u32, i64)> = BTreeMap::new();
+    let mut all_snaps = Vec::new();
     for (id, dir) in members {
         let files = member_files(dir)?;
+        let snaps = snapshots(dir)?;
+        all_snaps.extend(snaps.iter().copied());
         let mut n = 0;
+        let mut previous: Option<Zxid> = None;
         for entries in &files {
             n += entries.len();
-            for pair in entries.windows(2) {
-                let (a, b) = (pair[0].header.zxid, pair[1].header.zxid);
+            let Some(first) = entries.first() else {
+                continue;
+            };
+            // The last entry of the previous file and the first of this one are neighbours
+            // unless a snapshot (a SNAP sync) lies between them.
+            let mut pairs: Vec<(Zxid, Zxid)> = previous
+                .filter(|a| !snaps.iter().any(|s| a < s && *s < first.header.zxid))
+                .map(|a| (a, first.header.zxid))
+                .into_iter()
+                .collect();
+            pairs.extend(
+                entries
+                    .windows(2)
+                    .map(|p| (p[0].header.zxid, p[1].header.zxid)),
+            );
+            previous = entries.last().map(|e| e.header.zxid);
+            // A snapshot of a tree at a real transaction (not zxid 0, not a new epoch's
+            // `epoch << 32` start) and the first entry logged after it.
+            for snap in snaps.iter().filter(|s| s.counter() > 0) {
+                let next = files
+                    .iter()
+                    .flatten()
+                    .map(|e| e.header.zxid)
+                    .filter(|z| z > snap)
+                    .min();
+                if let Some(b) = next.filter(|b| entries.iter().any(|e| e.header.zxid == *b)) {
+                    if !snaps.iter().any(|s| snap < s && *s < b) {
+                        pairs.push((*snap, b));
+                    }
+                }
+            }
+            for (a, b) in pairs {
                 if b <= a {
-                    bail!("member {id}: {b} after {a} in one log file");
+                    bail!("member {id}: {b} after {a} in its log");
                 }
                 if b.epoch() == a.epoch() {
                     if b != a.next() {
-                        bail!("member {id}: a hole between {a} and {b} in one log file");
+                        bail!("member {id}: a hole between {a} and {b} in its log");
                     }
                     continue;
                 }
@@ -141,37 +193,77 @@ pub fn merge_committed(
     }
     report.overlapping = by_zxid.values().filter(|(_, _, ids)| ids.len() > 1).count();
     report.epoch_ends = ends.iter().map(|(e, (c, _))| (*e, *c)).collect();
-    let mut txns = Vec::new();
+    // Committed: the last epoch up to `last`, every other epoch up to its end. An epoch
+    // whose end no log shows stays in for now; the run below cuts it off.
+    let mut kept: Vec<(&Zxid, &TxnEntry)> = Vec::new();
     for (z, (entry, first_id, _)) in &by_zxid {
-        let committed = if *z > last {
-            false
-        } else if z.epoch() == last.epoch() {
-            true
-        } else {
-            match ends.get(&z.epoch()) {
-                Some((end, _)) => z.counter() <= *end,
-                None => bail!(
-                    "no log file shows where epoch {} ended (it holds {z}, before the last \
-                     epoch {})",
-                    z.epoch(),
-                    last.epoch()
-                ),
-            }
-        };
+        let committed = *z <= last
+            && (z.epoch() == last.epoch()
+                || ends
+                    .get(&z.epoch())
+                    .is_none_or(|(end, _)| z.counter() <= *end));
         if committed {
-            txns.push(txn_of(entry)?);
+            kept.push((z, entry));
         } else {
             report.stale.push((*first_id, *z));
         }
     }
+    // The history is the run without a hole that ends at the last transaction: within an
+    // epoch the counter goes up by one, and a new epoch starts at 1 right after the end of
+    // the previous one (a known end). What no member logged (transactions that only reached
+    // members as a SNAP's snapshot, or logs that were wiped) ends the run.
+    let mut start = kept.len();
+    while start > 0 {
+        if start == kept.len() || joined(*kept[start - 1].0, *kept[start].0, &ends) {
+            start -= 1;
+        } else {
+            break;
+        }
+    }
+    // A hole is a run of committed transactions no member logged: they can only have
+    // reached the members as a SNAP's snapshot (a leader that logged them alone, and
+    // whose log was wiped later), so some member must hold a snapshot inside the hole.
+    let first_of_history = Zxid::new(1, 1);
+    let hole = if start > 0 {
+        Some((*kept[start - 1].0, *kept[start].0))
+    } else {
+        kept.first()
+            .map(|(z, _)| **z)
+            .filter(|z| *z != first_of_history)
+            .map(|z| (Zxid::ZERO, z))
+    };
+    if let Some((a, b)) = hole {
+        let snap = all_snaps.iter().copied().find(|s| a < *s && *s < b);
+        let Some(snap) = snap else {
+            bail!(
+                "committed transactions between {a} and {b} are in no member's log and \
+                 under no snapshot"
+            );
+        };
+        report.cut_before = Some(b);
+        report.hole_snapshot = Some(snap);
+    }
+    let mut txns = Vec::new();
+    for (_, entry) in &kept[start..] {
+        txns.push(txn_of(entry)?);
+    }
     report.merged = txns.len();
     let history = match txns.first().map(|t| t.zxid) {
-        Some(z) if z.counter() != 1 || z.epoch() > 1 => {
-            CommittedHistory::after(Zxid(z.0 - 1), txns)
-        }
+        Some(z) if hole.is_some() => CommittedHistory::after(Zxid(z.0 - 1), txns),
         _ => CommittedHistory::from_start(txns),
     };
     Ok((history, report))
+}
+
+/// Whether `b` follows `a` in the history: the next counter, or the first of a later epoch
+/// right after `a`'s epoch ended at `a`.
+fn joined(a: Zxid, b: Zxid, ends: &BTreeMap<u32, (u32, i64)>) -> bool {
+    b == a.next()
+        || (b.epoch() > a.epoch()
+            && b.counter() == 1
+            && ends
+                .get(&a.epoch())
+                .is_some_and(|(end, _)| *end == a.counter()))
 }
 
 /// The zxids of the snapshots in a member's data directory.
@@ -255,4 +347,142 @@ pub fn acknowledged_writes(history: &History) -> usize {
             )
         })
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zk_core::jute::Encode;
+    use zk_core::txn::{SetDataTxn, TxnHeader};
+    use zk_core::{OpCode, SessionId};
+    use zk_server::persist::{TxnLog, TxnLogConfig};
+
+    /// A member's data dir whose log files hold `files` (each a list of (epoch, counter,
+    /// value)), with empty snapshot files named after `snaps`.
+    fn member(root: &Path, id: i64, files: &[&[(u32, u32, &str)]], snaps: &[Zxid]) -> PathBuf {
+        let dir = root.join(format!("m{id}"));
+        let v2 = version_dir(&dir);
+        let config = TxnLogConfig {
+            pre_alloc_size: 0,
+            ..TxnLogConfig::default()
+        };
+        let mut log = TxnLog::open(&v2, config).unwrap();
+        for file in files {
+            for (epoch, counter, value) in *file {
+                let header = TxnHeader {
+                    client_id: SessionId(1),
+                    cxid: 0,
+                    zxid: Zxid::new(*epoch, *counter),
+                    time: 0,
+                    txn_type: OpCode::SetData.as_i32(),
+                };
+                let mut body = Vec::new();
+                SetDataTxn {
+                    path: "/k".into(),
+                    data: Some(bytes::Bytes::copy_from_slice(value.as_bytes())),
+                    version: 0,
+                }
+                .encode(&mut body);
+                log.append(&header, &body, None).unwrap();
+            }
+            log.roll().unwrap();
+        }
+        log.sync().unwrap();
+        for s in snaps {
+            std::fs::write(v2.join(zk_server::persist::snapshot_name(*s)), b"").unwrap();
+        }
+        dir
+    }
+
+    fn zxids(h: &CommittedHistory) -> Vec<Zxid> {
+        h.txns().iter().map(|t| t.zxid).collect()
+    }
+
+    #[test]
+    fn overlapping_logs_merge_and_stale_proposals_are_dropped() {
+        let root = tempfile::tempdir().unwrap();
+        // Member 1 led epoch 1 and logged (1,3) alone; it came back by SNAP at (2,1).
+        let m1 = member(
+            root.path(),
+            1,
+            &[&[(1, 1, "a"), (1, 2, "b"), (1, 3, "stale")], &[(2, 2, "d")]],
+            &[Zxid::ZERO, Zxid::new(2, 1)],
+        );
+        // Member 2 followed throughout: epoch 1 ended at (1,2).
+        let m2 = member(
+            root.path(),
+            2,
+            &[&[(1, 1, "a"), (1, 2, "b"), (2, 1, "c"), (2, 2, "d")]],
+            &[Zxid::ZERO],
+        );
+        let (h, report) = merge_committed(&[(1, m1), (2, m2)], Zxid::new(2, 2)).unwrap();
+        assert!(h.starts_empty());
+        assert_eq!(
+            zxids(&h),
+            [(1, 1), (1, 2), (2, 1), (2, 2)].map(|(e, c)| Zxid::new(e, c))
+        );
+        assert_eq!(report.stale, vec![(1, Zxid::new(1, 3))]);
+        assert_eq!(report.epoch_ends.get(&1), Some(&2));
+        assert_eq!(report.overlapping, 3);
+        assert_eq!(report.cut_before, None);
+    }
+
+    #[test]
+    fn members_that_logged_different_transactions_at_one_zxid_fail() {
+        let root = tempfile::tempdir().unwrap();
+        let m1 = member(root.path(), 1, &[&[(1, 1, "a"), (1, 2, "b")]], &[]);
+        let m2 = member(root.path(), 2, &[&[(1, 1, "a"), (1, 2, "other")]], &[]);
+        let err = merge_committed(&[(1, m1), (2, m2)], Zxid::new(1, 2)).unwrap_err();
+        assert!(
+            err.to_string().contains("different transactions at"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_hole_in_one_member_s_log_without_a_snapshot_fails() {
+        let root = tempfile::tempdir().unwrap();
+        let m1 = member(root.path(), 1, &[&[(1, 1, "a")], &[(1, 3, "c")]], &[]);
+        let err = merge_committed(&[(1, m1)], Zxid::new(1, 3)).unwrap_err();
+        assert!(err.to_string().contains("a hole between"), "{err}");
+    }
+
+    #[test]
+    fn disagreeing_epoch_ends_fail() {
+        let root = tempfile::tempdir().unwrap();
+        let m1 = member(root.path(), 1, &[&[(1, 1, "a"), (2, 1, "c")]], &[]);
+        let m2 = member(
+            root.path(),
+            2,
+            &[&[(1, 1, "a"), (1, 2, "b"), (2, 1, "c")]],
+            &[],
+        );
+        let err = merge_committed(&[(1, m1), (2, m2)], Zxid::new(2, 1)).unwrap_err();
+        assert!(err.to_string().contains("ended at counter"), "{err}");
+    }
+
+    #[test]
+    fn a_hole_is_cut_off_only_under_a_snapshot() {
+        let root = tempfile::tempdir().unwrap();
+        // (1,3) and (1,4) are in no log (their leader's was wiped); member 2 received them
+        // inside a SNAP at (1,4), member 1 was down.
+        let m1 = member(root.path(), 1, &[&[(1, 1, "a"), (1, 2, "b")]], &[]);
+        let m2 = member(
+            root.path(),
+            2,
+            &[&[(1, 5, "e"), (1, 6, "f")]],
+            &[Zxid::new(1, 4)],
+        );
+        let (h, report) = merge_committed(&[(1, m1.clone()), (2, m2)], Zxid::new(1, 6)).unwrap();
+        assert!(!h.starts_empty());
+        assert_eq!(h.base(), Zxid::new(1, 4));
+        assert_eq!(zxids(&h), vec![Zxid::new(1, 5), Zxid::new(1, 6)]);
+        assert_eq!(report.cut_before, Some(Zxid::new(1, 5)));
+        assert_eq!(report.hole_snapshot, Some(Zxid::new(1, 4)));
+
+        // Without the snapshot the hole is a loss.
+        let m3 = member(root.path(), 3, &[&[(1, 5, "e"), (1, 6, "f")]], &[]);
+        let err = merge_committed(&[(1, m1), (3, m3)], Zxid::new(1, 6)).unwrap_err();
+        assert!(err.to_string().contains("no member's log"), "{err}");
+    }
 }

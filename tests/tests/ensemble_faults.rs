@@ -302,7 +302,9 @@ impl Run {
             alone.starts_empty(),
             started.elapsed()
         );
-        assert!(committed.starts_empty(), "{merge:?}");
+        // A wiped member's log is gone; what only it logged reached the others inside a
+        // SNAP's snapshot, and the merge (which checks that) starts after it.
+        assert!(!wiped.is_empty() || committed.starts_empty(), "{merge:?}");
         assert_eq!(committed.last_zxid(), last, "{merge:?}");
         assert_eq!(stats.expired, 0, "no session expired: {stats:?}");
         assert!(merge.overlapping > 0, "{merge:?}");

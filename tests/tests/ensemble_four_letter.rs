@@ -119,6 +119,10 @@ fn connect_reply(addr: std::net::SocketAddr) -> Vec<u8> {
 }
 
 fn check(seen: &Seen, flavor: &str) {
+    eprintln!(
+        "{flavor}: modes {:?}; without a quorum: {:?}",
+        seen.modes, seen.answers
+    );
     let modes: Vec<Option<&str>> = seen.modes.values().map(|m| m.as_deref()).collect();
     assert_eq!(
         modes.iter().filter(|m| **m == Some("leader")).count(),

@@ -391,7 +391,15 @@ impl Peer {
                     Role::Looking => {}
                 })
             }
-            DiskDone::SnapshotWritten { .. } => {}
+            DiskDone::SnapshotWritten { zxid } => {
+                // A SNAP sync's snapshot holds the tree up to its zxid: that much is durable,
+                // as if logged and synced. Without this, a learner that synced by SNAP held
+                // every frame revealing the snapshot's zxid (ConnectResponses, replies) until
+                // a later proposal was logged and synced.
+                if zxid > self.disk.synced {
+                    self.disk.synced = zxid;
+                }
+            }
             DiskDone::Truncated { tree } => self.with_role(now_ms, |role, cx| {
                 if let Role::Following(l) | Role::Observing(l) = role {
                     l.truncated(cx, tree);
