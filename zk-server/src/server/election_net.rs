@@ -8,6 +8,7 @@
 //! in the configuration, closes that connection only.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 use zk_core::jute::Encode;
 use zk_core::quorum::{self as wire, ElectionProtocol, InitialMessage};
 
@@ -41,6 +43,8 @@ struct Shared {
     slots: Mutex<BTreeMap<i64, Slot>>,
     next_conn: Mutex<u64>,
     inbound: mpsc::UnboundedSender<Notification>,
+    /// Every task of this member's election port, aborted at shutdown.
+    tasks: Mutex<JoinSet<()>>,
 }
 
 /// The election network of one member.
@@ -97,15 +101,16 @@ impl ElectionNet {
                 slots: Mutex::new(slots),
                 next_conn: Mutex::new(1),
                 inbound,
+                tasks: Mutex::new(JoinSet::new()),
             }),
         };
         let n = net.clone();
-        tokio::spawn(async move {
+        net.spawn(async move {
             loop {
                 match listener.accept().await {
                     Ok((s, remote)) => {
-                        let n = n.clone();
-                        tokio::spawn(async move { n.accepted(s, remote).await });
+                        let m = n.clone();
+                        n.spawn(async move { m.accepted(s, remote).await });
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "election accept failed");
@@ -119,6 +124,26 @@ impl ElectionNet {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, Slot>> {
         self.shared.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` as one of this port's tasks (reaping the finished ones).
+    fn spawn(&self, f: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = self.shared.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(f);
+    }
+
+    /// Stops listening and closes every connection (the member stopped).
+    pub(crate) fn shutdown(&self) {
+        for slot in self.lock().values_mut() {
+            slot.conn = None;
+            slot.dialing = true;
+        }
+        self.shared
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .abort_all();
     }
 
     /// Queues a notification (replacing an unsent older one) and makes sure a connection is
@@ -141,7 +166,7 @@ impl ElectionNet {
         if dial {
             let n = self.clone();
             let to = m.to;
-            tokio::spawn(async move { n.dial(to).await });
+            self.spawn(async move { n.dial(to).await });
         }
     }
 
@@ -161,7 +186,7 @@ impl ElectionNet {
             };
             if dial {
                 let n = self.clone();
-                tokio::spawn(async move { n.dial(sid).await });
+                self.spawn(async move { n.dial(sid).await });
             }
         }
     }
@@ -204,7 +229,8 @@ impl ElectionNet {
             let _ = stream.shutdown().await;
             return done(self);
         }
-        done(self);
+        // `run` registers the connection and ends the dialing in one step, so no second
+        // dial starts in between.
         self.run(to, stream).await;
     }
 
@@ -297,10 +323,11 @@ impl ElectionNet {
                 return;
             };
             slot.conn = Some(id);
+            slot.dialing = false;
             slot.latest.subscribe()
         };
         let (mut rd, mut wr) = s.into_split();
-        let writer = tokio::spawn(async move {
+        let writer = async move {
             // A new connection first sends the last message again (`lastMessageSent`).
             latest.mark_changed();
             while latest.changed().await.is_ok() {
@@ -312,37 +339,45 @@ impl ElectionNet {
                     break;
                 }
             }
-        });
+        };
         let inbound = self.shared.inbound.clone();
-        loop {
-            match wire::next_election_frame(&buf) {
-                Ok(Some((used, payload))) => {
-                    match wire::Notification::decode(payload) {
-                        Ok(n) => {
-                            let _ = inbound.send(notification_in(sid, n));
+        let reader = async {
+            loop {
+                match wire::next_election_frame(&buf) {
+                    Ok(Some((used, payload))) => {
+                        match wire::Notification::decode(payload) {
+                            Ok(n) => {
+                                let _ = inbound.send(notification_in(sid, n));
+                            }
+                            Err(e) => {
+                                tracing::debug!(sid, error = %e, "dropping a notification")
+                            }
                         }
-                        Err(e) => tracing::debug!(sid, error = %e, "dropping a notification"),
+                        buf.drain(..used);
+                        continue;
                     }
-                    buf.drain(..used);
-                    continue;
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(sid, error = %e, "bad election frame; closing");
+                        return;
+                    }
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(sid, error = %e, "bad election frame; closing");
-                    break;
+                let mut chunk = vec![0u8; READ_CHUNK];
+                match rd.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+                // Replaced by a newer connection: stop reading this one.
+                if self.lock().get(&sid).is_some_and(|s| s.conn != Some(id)) {
+                    return;
                 }
             }
-            let mut chunk = vec![0u8; READ_CHUNK];
-            match rd.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-            // Replaced by a newer connection: stop reading this one.
-            if self.lock().get(&sid).is_some_and(|s| s.conn != Some(id)) {
-                break;
-            }
+        };
+        // Either half failing ends the connection (`RecvWorker.run` finishes its SendWorker).
+        tokio::select! {
+            _ = reader => {}
+            _ = writer => {}
         }
-        writer.abort();
         if let Some(slot) = self.lock().get_mut(&sid) {
             if slot.conn == Some(id) {
                 slot.conn = None;

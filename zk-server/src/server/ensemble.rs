@@ -124,6 +124,8 @@ impl Ensemble {
             }
         }
         self.clients.close_all();
+        self.election.shutdown();
+        self.quorum.shutdown();
         self.disk.stop();
         stop.send_replace(true);
     }
@@ -207,6 +209,8 @@ impl Ensemble {
                 PeerOutput::QuorumClose { link } => self.quorum.close(link),
                 PeerOutput::Disk(op) => self.disk.submit(op),
                 PeerOutput::State(s) => {
+                    // Only a leader listens on the quorum port, as in Apache ZooKeeper.
+                    self.quorum.set_listening(s == ServerState::Leading);
                     self.state.send_replace(s);
                 }
                 PeerOutput::Fatal(why) => tracing::error!(reason = %why, "fatal"),
