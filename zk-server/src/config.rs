@@ -154,6 +154,25 @@ impl Default for ServerConfig {
     }
 }
 
+/// 32 bytes the operating system makes unpredictable: the standard library's per-process
+/// random hash keys, mixed with the clock and the process id.
+fn os_entropy() -> [u8; 32] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = [0u8; 32];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(i);
+        h.write_u32(std::process::id());
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        chunk.copy_from_slice(&h.finish().to_be_bytes());
+    }
+    out
+}
+
 fn parse_bool(v: &str) -> bool {
     v.trim().eq_ignore_ascii_case("true") || v.trim().eq_ignore_ascii_case("yes")
 }
@@ -452,6 +471,7 @@ impl ServerConfig {
             sasl_super_user: self.sasl_super_user.clone(),
             sasl_scheme: self.sasl_auth_provider,
             max_zxid_counter: u32::MAX,
+            entropy: os_entropy(),
         }
     }
 

@@ -199,7 +199,14 @@ impl Core {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let server = c.sasl.get_or_insert_with(super::sasl::DigestMd5Server::new);
+        if c.sasl.is_none() {
+            self.sasl_nonces += 1;
+            let n = super::sasl::nonce(&self.cfg.entropy, self.sasl_nonces);
+            c.sasl = Some(super::sasl::DigestMd5Server::new(n));
+        }
+        let Some(server) = c.sasl.as_mut() else {
+            return;
+        };
         match server.evaluate(token, users) {
             Ok(answer) => {
                 if let Some(user) = server.authorized_id().map(str::to_owned) {

@@ -60,6 +60,10 @@ pub struct CoreConfig {
     /// epoch instead (`XidRolloverException`). Apache ZooKeeper's is `0xffffffff`; the
     /// simulator makes it tiny to force rollovers.
     pub max_zxid_counter: u32,
+    /// Secret entropy for SASL nonces. The core draws no randomness itself: the driver fills
+    /// this from the operating system at start-up ([`crate::ServerConfig::core_config`]);
+    /// tests and the simulator pass fixed bytes.
+    pub entropy: [u8; 32],
     /// The `sasl` ACL scheme is registered (`authProvider.N` names Apache ZooKeeper's
     /// `SASLAuthenticationProvider`); without it a `sasl` ACL is InvalidACL.
     pub sasl_scheme: bool,
@@ -79,6 +83,7 @@ impl Default for CoreConfig {
             sasl_super_user: None,
             sasl_scheme: false,
             max_zxid_counter: u32::MAX,
+            entropy: [0; 32],
         }
     }
 }

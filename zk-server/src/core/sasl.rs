@@ -10,7 +10,6 @@
 //! gets AuthFailed and is closed).
 
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hasher};
 
 use md5::{Digest, Md5};
 
@@ -140,12 +139,8 @@ enum Stage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestMd5Server {
     stage: Stage,
-}
-
-impl Default for DigestMd5Server {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// The nonce of the challenge, until it is sent.
+    nonce: String,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -160,22 +155,15 @@ fn md5(parts: &[&[u8]]) -> [u8; 16] {
     h.finalize().into()
 }
 
-/// A fresh random nonce: 40 hex digits (160 bits from the standard library's random hash keys
-/// and the clock), as long as Java's (30 random bytes in base64).
-fn new_nonce() -> String {
-    let mut out = String::new();
-    for i in 0..3u8 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u8(i);
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out.truncate(40);
-    out
+/// The `n`th nonce of a server: 40 hex digits (as long as Java's 30 random bytes in base64),
+/// the SHA-1 of the server's secret entropy and `n`. The core never draws randomness itself:
+/// the driver hands it the entropy at start-up ([`super::CoreConfig::entropy`]).
+pub fn nonce(entropy: &[u8; 32], n: u64) -> String {
+    use sha1::{Digest, Sha1};
+    let mut h = Sha1::new();
+    h.update(entropy);
+    h.update(n.to_be_bytes());
+    hex(&h.finalize())
 }
 
 /// Parses `key=value,key="quoted value",...` (RFC 2831 directives).
@@ -230,10 +218,11 @@ fn parse_directives(text: &str) -> Result<BTreeMap<String, String>, SaslError> {
 }
 
 impl DigestMd5Server {
-    /// A new exchange.
-    pub fn new() -> Self {
+    /// A new exchange; its challenge will carry `nonce` (see [`nonce`]).
+    pub fn new(nonce: String) -> Self {
         DigestMd5Server {
             stage: Stage::Start,
+            nonce,
         }
     }
 
@@ -269,7 +258,7 @@ impl DigestMd5Server {
                 // DIGEST-MD5 has no initial response: whatever the client sent first is answered
                 // with the challenge (Java's server ignores it too). Java's challenge, directive
                 // for directive: no qop directive (RFC 2831: "auth" then).
-                let nonce = new_nonce();
+                let nonce = std::mem::take(&mut self.nonce);
                 let challenge = format!(
                     "realm=\"{DIGEST_SERVER_NAME}\",nonce=\"{nonce}\",charset=utf-8,\
                      algorithm=md5-sess"
@@ -402,7 +391,7 @@ Server {
 
     #[test]
     fn digest_md5_exchange_authenticates_a_known_user() {
-        let mut s = DigestMd5Server::new();
+        let mut s = DigestMd5Server::new(nonce(&[7; 32], 1));
         let challenge = String::from_utf8(s.evaluate(b"", &users()).unwrap().unwrap()).unwrap();
         assert!(
             challenge.starts_with("realm=\"zk-sasl-md5\",nonce=\""),
@@ -427,16 +416,16 @@ Server {
     #[test]
     fn digest_md5_rejects_bad_passwords_unknown_users_and_replays() {
         for (user, pw) in [("jaasuser", "wrong"), ("nobody", "jaas_password")] {
-            let mut s = DigestMd5Server::new();
+            let mut s = DigestMd5Server::new(nonce(&[7; 32], 1));
             let challenge = String::from_utf8(s.evaluate(b"", &users()).unwrap().unwrap()).unwrap();
             let resp = client_response(&challenge, user, pw, "abc");
             assert!(s.evaluate(resp.as_bytes(), &users()).is_err());
             assert_eq!(s.authorized_id(), None);
         }
         // A response computed for another exchange's nonce fails.
-        let mut a = DigestMd5Server::new();
+        let mut a = DigestMd5Server::new(nonce(&[7; 32], 1));
         let ca = String::from_utf8(a.evaluate(b"", &users()).unwrap().unwrap()).unwrap();
-        let mut b = DigestMd5Server::new();
+        let mut b = DigestMd5Server::new(nonce(&[7; 32], 2));
         let _ = b.evaluate(b"", &users()).unwrap();
         let resp = client_response(&ca, "jaasuser", "jaas_password", "abc");
         assert!(b.evaluate(resp.as_bytes(), &users()).is_err());

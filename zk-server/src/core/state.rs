@@ -94,6 +94,8 @@ pub struct Core {
     pub(crate) mode: CoreMode,
     /// The replicated pipeline (unused standalone).
     pub(crate) pipe: Pipeline,
+    /// SASL nonces handed out (each is derived from the configured entropy and this count).
+    pub(crate) sasl_nonces: u64,
 }
 
 impl Core {
@@ -122,6 +124,7 @@ impl Core {
             started: now_ms,
             mode: CoreMode::Standalone,
             pipe: Pipeline::default(),
+            sasl_nonces: 0,
         }
     }
 

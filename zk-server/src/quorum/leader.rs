@@ -328,6 +328,19 @@ impl Leader {
 
     /// `getEpochToPropose`.
     fn epoch_to_propose(&mut self, cx: &mut Ctx<'_>, sid: i64, accepted: u32) {
+        if let Some(e) = self.epoch {
+            if accepted > e {
+                // The member promised a newer epoch (to a leader that never established it)
+                // and can never follow this one (it refuses an older epoch, rightly). Apache
+                // ZooKeeper leaves it out until this leader fails; stepping down instead makes
+                // the next election's epoch cover it, so the whole ensemble serves again.
+                self.stop(
+                    cx,
+                    format!("member {sid} accepted epoch {accepted}, newer than this leader's {e}"),
+                );
+                return;
+            }
+        }
         if self.epoch.is_none() {
             if accepted >= self.candidate {
                 self.candidate = accepted + 1;

@@ -41,6 +41,11 @@ impl Client {
         Ok(Client { s, xid: 0 })
     }
 
+    /// The connection, for raw frames.
+    pub(crate) fn into_stream(self) -> TcpStream {
+        self.s
+    }
+
     pub(crate) fn call(&mut self, req: Request) -> std::io::Result<Result<Response, ErrorCode>> {
         self.xid += 1;
         let op = req.op_code();

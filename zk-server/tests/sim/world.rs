@@ -37,6 +37,8 @@ pub struct SimConfig {
     pub commit_log_count: usize,
     pub snap_every: u64,
     pub tick_ms: i64,
+    /// Members' clocks jump forward now and then.
+    pub clock_jumps: bool,
 }
 
 impl SimConfig {
@@ -63,6 +65,8 @@ impl SimConfig {
             },
             snap_every: rng.range(5, 200) as u64,
             tick_ms: 100,
+            // From its own stream: the choices above stay what they were for a seed.
+            clock_jumps: false,
         }
     }
 }
@@ -139,6 +143,10 @@ enum Ev {
     Resume {
         node: usize,
     },
+    ClockJump {
+        node: usize,
+        by: i64,
+    },
 }
 
 struct Node {
@@ -161,12 +169,15 @@ struct Node {
     pending_snap: Option<BTreeSet<Zxid>>,
     /// Events that arrived while it was paused, in order.
     held: Vec<Ev>,
+    /// How far its clock is ahead of the world's (clock jumps only go forward).
+    skew: i64,
 }
 
 /// A violation of an invariant, with when and where.
 pub type Failure = String;
 
 pub struct World {
+    pub seed: u64,
     pub cfg: SimConfig,
     pub rng: Rng,
     pub now: i64,
@@ -288,9 +299,11 @@ impl World {
                 lineage: BTreeSet::new(),
                 pending_snap: None,
                 held: Vec::new(),
+                skew: 0,
             })
             .collect();
         let mut w = World {
+            seed,
             cfg: cfg.clone(),
             rng,
             now: 0,
@@ -394,6 +407,16 @@ impl World {
             }
             t += self.rng.range(100, 2500);
         }
+        // Clock jumps come from their own stream, so that adding them left the runs of the
+        // named regression seeds as they were.
+        let mut jumps = Rng::new(self.seed ^ 0xc10c_c10c);
+        let mut t = jumps.range(500, 3000);
+        while self.cfg.clock_jumps && t < self.cfg.fault_until {
+            let node = jumps.below(n);
+            let by = jumps.range(50, 2500);
+            self.at(t, Ev::ClockJump { node, by });
+            t += jumps.range(1000, 6000);
+        }
         self.at(self.cfg.fault_until, Ev::Heal);
         for node in 0..n {
             self.at(self.cfg.fault_until + 1, Ev::Restart { node });
@@ -426,7 +449,7 @@ impl World {
             max_zxid_counter: self.cfg.max_zxid_counter,
             ..CoreConfig::default()
         };
-        let core = Core::new(core_cfg, self.now);
+        let core = Core::new(core_cfg, self.now + node.skew);
         let mut timing = ZabTiming::new(self.cfg.tick_ms, 10, 5);
         timing.commit_log_count = self.cfg.commit_log_count;
         let cfg = PeerConfig {
@@ -447,7 +470,7 @@ impl World {
         node.lineage = lineage;
         node.pending_snap = None;
         node.tick_at = None;
-        let mut peer = Peer::new(cfg, core, boot, self.now);
+        let mut peer = Peer::new(cfg, core, boot, self.now + node.skew);
         peer.set_journal(true);
         node.peer = Some(peer);
         let inc = node.inc;
@@ -546,7 +569,6 @@ impl World {
     }
 
     fn step(&mut self, ev: Ev) {
-        let now = self.now;
         let target = match &ev {
             Ev::Election { to, .. } => Some(*to),
             Ev::QDeliver { node, .. }
@@ -565,6 +587,8 @@ impl World {
             }
         }
         let Some(ev) = ev else { return };
+        // The target's own clock.
+        let now = self.now + target.map_or(0, |n| self.nodes[n].skew);
         let _span = tracing::info_span!("", t = now, n = target.map_or(0, |n| n + 1)).entered();
         match &ev {
             Ev::QDeliver { link, msg, .. } => {
@@ -597,7 +621,8 @@ impl World {
                     && self.connected(from, to);
                 if !ok {
                     if self.alive(from, from_inc) {
-                        self.peer(from).quorum_closed(now, link);
+                        let t = self.now + self.nodes[from].skew;
+                        self.peer(from).quorum_closed(t, link);
                         self.drain(from);
                     }
                     return;
@@ -609,7 +634,8 @@ impl World {
                 self.peer(to).quorum_accepted(now, theirs);
                 self.drain(to);
                 if self.nodes[from].links.contains_key(&link) {
-                    self.peer(from).quorum_connected(now, link);
+                    let t = self.now + self.nodes[from].skew;
+                    self.peer(from).quorum_connected(t, link);
                     self.drain(from);
                 }
             }
@@ -650,13 +676,13 @@ impl World {
                     }
                 }
                 if self.nodes[node].disk.has_work() {
-                    self.at(now + cost, Ev::DiskStep { node, inc });
+                    self.at(self.now + cost, Ev::DiskStep { node, inc });
                 } else {
                     self.nodes[node].disk.busy = false;
                 }
             }
             Ev::Tick { node, inc } => {
-                if self.alive(node, inc) && self.nodes[node].tick_at == Some(now) {
+                if self.alive(node, inc) && self.nodes[node].tick_at == Some(self.now) {
                     self.nodes[node].tick_at = None;
                     self.peer(node).tick(now);
                     self.drain(node);
@@ -666,7 +692,7 @@ impl World {
                 if self.alive(node, inc) {
                     self.peer(node).expire_sessions(now);
                     self.drain(node);
-                    let next = now + self.cfg.tick_ms;
+                    let next = self.now + self.cfg.tick_ms;
                     self.at(next, Ev::Sessions { node, inc });
                 }
             }
@@ -757,6 +783,10 @@ impl World {
                 self.at(until, Ev::Resume { node });
             }
             Ev::Resume { node } => self.resume(node),
+            Ev::ClockJump { node, by } => {
+                self.stat("clock_jump");
+                self.nodes[node].skew += by;
+            }
         }
     }
 
@@ -883,7 +913,7 @@ impl World {
             return;
         };
         let journal = p.take_journal();
-        let timeout = p.poll_timeout();
+        let timeout = p.poll_timeout().map(|t| t - self.nodes[i].skew);
         let inc = self.nodes[i].inc;
         if let Some(t) = timeout {
             // A deadline that has passed is handled at the next millisecond (a role that
