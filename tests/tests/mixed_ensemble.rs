@@ -14,17 +14,13 @@
 
 mod mixed;
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mixed::{observer, voter, Ensemble, Kind, Mode};
 use zk_client::{Client, CreateMode, Version};
 
-static ONE_ENSEMBLE: Mutex<()> = Mutex::new(());
-
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner())
-}
+/// Held by each test: one ensemble at a time (a failed test does not poison it).
+static ONE_ENSEMBLE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn require_apache() -> bool {
     tests::require_peer(mixed::apache_available(), "Apache ZooKeeper 3.8").is_some()
@@ -175,7 +171,7 @@ async fn zk_server_follows_an_apache_leader() {
     if !require_apache() {
         return;
     }
-    let _one = lock();
+    let _one = ONE_ENSEMBLE.lock().await;
     let t0 = Instant::now();
     let mut ens = Ensemble::new(
         "zk-follows",
@@ -209,11 +205,18 @@ async fn zk_server_follows_an_apache_leader() {
     }
     ens.start(1);
     ens.wait_mode(1, Mode::Follower).await;
-    assert!(ens.log(1).contains("synchronizing by DIFF"), "rejoined by DIFF");
+    assert!(
+        ens.log(1).contains("synchronizing by DIFF"),
+        "rejoined by DIFF"
+    );
     let z = ens.client(1).await;
     z.sync("/").await.unwrap();
     for i in 0..20 {
-        assert!(z.exists(&format!("/while-down-{i}")).await.unwrap().is_some());
+        assert!(z
+            .exists(&format!("/while-down-{i}"))
+            .await
+            .unwrap()
+            .is_some());
     }
     cross_check(&ens, 1, 2, "after-diff").await;
     c.close().await.unwrap();
@@ -226,7 +229,7 @@ async fn apache_follows_a_zk_server_leader() {
     if !require_apache() {
         return;
     }
-    let _one = lock();
+    let _one = ONE_ENSEMBLE.lock().await;
     let t0 = Instant::now();
     let mut ens = Ensemble::new(
         "apache-follows",
@@ -268,7 +271,11 @@ async fn apache_follows_a_zk_server_leader() {
     let a = ens.client(1).await;
     a.sync("/").await.unwrap();
     for i in 0..20 {
-        assert!(a.exists(&format!("/while-down-{i}")).await.unwrap().is_some());
+        assert!(a
+            .exists(&format!("/while-down-{i}"))
+            .await
+            .unwrap()
+            .is_some());
     }
     cross_check(&ens, 1, 3, "after-diff").await;
     c.close().await.unwrap();
@@ -301,7 +308,7 @@ async fn mixed_voters_elect_either_kind_after_the_leader_dies() {
     if !require_apache() {
         return;
     }
-    let _one = lock();
+    let _one = ONE_ENSEMBLE.lock().await;
     let t0 = Instant::now();
     let all = [1, 2, 3];
     let mut ens = Ensemble::new(
@@ -364,7 +371,7 @@ async fn apache_observer_of_a_zk_server_leader() {
     if !require_apache() {
         return;
     }
-    let _one = lock();
+    let _one = ONE_ENSEMBLE.lock().await;
     let t0 = Instant::now();
     let mut ens = Ensemble::new(
         "apache-observes",
@@ -404,7 +411,7 @@ async fn zk_server_observer_of_an_apache_leader() {
     if !require_apache() {
         return;
     }
-    let _one = lock();
+    let _one = ONE_ENSEMBLE.lock().await;
     let t0 = Instant::now();
     let mut ens = Ensemble::new(
         "zk-observes",
@@ -495,16 +502,17 @@ async fn same_load(ens: &Ensemble, sid: i64, reference: i64, loaded: usize) {
 /// other kind while a client keeps writing: SNAP of a tree with large nodes, with proposals in
 /// flight during the sync, then DIFF.
 async fn join_under_load(joiner: Kind, leader: Kind, tag: &str) {
-    let mut ens = Ensemble::new(
-        tag,
-        &[voter(1, joiner), voter(2, leader), voter(3, leader)],
-    );
+    let mut ens = Ensemble::new(tag, &[voter(1, joiner), voter(2, leader), voter(3, leader)]);
     ens.start(2);
     ens.start(3);
     assert_eq!(ens.wait_serving(&[2, 3]).await, 3);
     let c = ens.client(2).await;
-    c.create("/load", b"", CreateMode::Persistent).await.unwrap();
-    c.create("/live", b"", CreateMode::Persistent).await.unwrap();
+    c.create("/load", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    c.create("/live", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
     let loaded = 3000;
     load(&c, 0..loaded).await;
 
@@ -556,7 +564,7 @@ async fn zk_server_joins_an_apache_leader_under_load() {
     if !require_apache() {
         return;
     }
-    let _one = lock();
+    let _one = ONE_ENSEMBLE.lock().await;
     let t0 = Instant::now();
     join_under_load(Kind::Zk, Kind::Apache, "zk-joins-loaded").await;
     eprintln!(
@@ -570,7 +578,7 @@ async fn apache_joins_a_zk_server_leader_under_load() {
     if !require_apache() {
         return;
     }
-    let _one = lock();
+    let _one = ONE_ENSEMBLE.lock().await;
     let t0 = Instant::now();
     join_under_load(Kind::Apache, Kind::Zk, "apache-joins-loaded").await;
     eprintln!(

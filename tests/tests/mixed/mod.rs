@@ -209,16 +209,15 @@ impl Ensemble {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
-        m.child = Some(cmd.spawn().unwrap_or_else(|e| panic!("start member {sid}: {e}")));
+        m.child = Some(
+            cmd.spawn()
+                .unwrap_or_else(|e| panic!("start member {sid}: {e}")),
+        );
     }
 
     /// SIGKILLs a member and waits for it.
     pub(crate) fn kill(&mut self, sid: i64) {
-        if let Some(mut c) = self
-            .members
-            .get_mut(&sid)
-            .and_then(|m| m.child.take())
-        {
+        if let Some(mut c) = self.members.get_mut(&sid).and_then(|m| m.child.take()) {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -229,10 +228,7 @@ impl Ensemble {
         let Some(m) = self.members.get_mut(&sid) else {
             return false;
         };
-        match m.child.as_mut().map(|c| c.try_wait()) {
-            Some(Ok(None)) => true,
-            _ => false,
-        }
+        matches!(m.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
     }
 
     /// The member's mode now (None while it does not serve).
@@ -344,7 +340,10 @@ impl Drop for Ensemble {
             }
             eprintln!("mixed ensemble files kept in {}", self.dir.display());
         } else if std::env::var_os("MIXED_KEEP").is_some() {
-            eprintln!("mixed ensemble files kept in {} (MIXED_KEEP)", self.dir.display());
+            eprintln!(
+                "mixed ensemble files kept in {} (MIXED_KEEP)",
+                self.dir.display()
+            );
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
