@@ -17,7 +17,8 @@ mod mixed;
 use std::time::{Duration, Instant};
 
 use mixed::{observer, voter, Ensemble, Kind, Mode};
-use zk_client::{Client, CreateMode, Version};
+use zk_client::{Client, CreateMode, CreateOptions, Version};
+use zk_core::{Acl, Id, Perms};
 
 /// Held by each test: one ensemble at a time (a failed test does not poison it).
 static ONE_ENSEMBLE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -82,6 +83,21 @@ async fn cross_check(ens: &Ensemble, w: i64, r: i64, tag: &str) {
         b"multi"
     );
 
+    // A node of about 1000 KB written through w (forwarded whole when w is a learner).
+    let big: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    cw.create(&format!("{base}/big"), &big, CreateMode::Persistent)
+        .await
+        .unwrap();
+    cr.sync(&base).await.unwrap();
+    assert!(cr.get_data(&format!("{base}/big")).await.unwrap().0[..] == big[..]);
+
+    // Both kinds serve the same /zookeeper/config (the QV text of the ensemble).
+    assert_eq!(
+        cw.get_config().await.unwrap().0,
+        cr.get_config().await.unwrap().0,
+        "/zookeeper/config on {w} and {r}"
+    );
+
     // Closing the session on w removes its ephemeral everywhere.
     let (_, watch) = cr.exists_and_watch(&eph).await.unwrap();
     cw.close().await.unwrap();
@@ -112,17 +128,33 @@ async fn session_moves(ens: &Ensemble, a: i64, b: i64, tag: &str) {
         .await
         .unwrap();
     assert!(c2.exists(&eph).await.unwrap().is_some());
+    // The leader moved the session's owner: a write through the old connection on `a` is
+    // refused (SESSIONMOVED as an error txn, or the connection closed), not applied.
+    let stale = c1
+        .create(&format!("/{tag}-stale"), b"", CreateMode::Persistent)
+        .await;
+    assert!(
+        matches!(
+            stale,
+            Err(zk_client::Error::SessionMoved) | Err(zk_client::Error::ConnectionLoss)
+        ),
+        "a write on the session's old server {a}: {stale:?}"
+    );
     c1.expire_locally();
+    c2.sync("/").await.unwrap();
+    assert!(c2.exists(&format!("/{tag}-stale")).await.unwrap().is_none());
     c2.close().await.unwrap();
     let c3 = ens.client(a).await;
     c3.sync("/").await.unwrap();
     assert!(c3.exists(&eph).await.unwrap().is_none(), "closed on {b}");
     c3.close().await.unwrap();
 
-    // An id no server handed out (with the password Java's Random gives it) is refused.
+    // An id no server handed out, with the password Java's Random gives it (so the learner
+    // asks the leader, REVALIDATE valid=0, instead of refusing it itself), is refused.
     let made_up = zk_core::SessionId((b << 56) | 0x7777);
+    let password = zk_server::core::session::session_passwd(made_up);
     let refused = Client::builder()
-        .session(made_up, bytes::Bytes::from(vec![0u8; 16]))
+        .session(made_up, bytes::Bytes::copy_from_slice(&password))
         .connection_timeout(Duration::from_secs(5))
         .connect(&ens.addr(b).to_string())
         .await;
@@ -166,6 +198,96 @@ async fn session_expires(ens: &Ensemble, on: i64, seen: i64, tag: &str) {
     watcher.close().await.unwrap();
 }
 
+/// ACLs and credentials across members: a CREATOR_ALL node made through `w` with a digest
+/// credential (the leader expands `auth` from the forwarded request's auth info) is closed to
+/// an anonymous client on `r` and open to the same credential there; an `ip` ACL admits `r`'s
+/// loopback clients.
+async fn acls_across(ens: &Ensemble, w: i64, r: i64, tag: &str) {
+    async fn alice(ens: &Ensemble, sid: i64) -> Client {
+        Client::builder()
+            .auth("digest", b"alice:secret".to_vec())
+            .connect(&ens.addr(sid).to_string())
+            .await
+            .unwrap()
+    }
+    let cw = alice(ens, w).await;
+    let p = format!("/{tag}-acl");
+    cw.create_with(
+        &p,
+        b"for alice",
+        &CreateOptions::new(CreateMode::Persistent).acl(Acl::creator_all()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("CREATOR_ALL create through {w}: {e}"));
+    let ip = format!("/{tag}-ip");
+    cw.create_with(
+        &ip,
+        b"loopback",
+        &CreateOptions::new(CreateMode::Persistent)
+            .acl(vec![Acl::new(Perms::ALL, Id::new("ip", "127.0.0.1"))]),
+    )
+    .await
+    .unwrap();
+    let anon = ens.client(r).await;
+    anon.sync("/").await.unwrap();
+    assert_eq!(
+        anon.get_data(&p).await.err(),
+        Some(zk_client::Error::NoAuth),
+        "anonymous read on {r}"
+    );
+    assert_eq!(&anon.get_data(&ip).await.unwrap().0[..], b"loopback");
+    // Reading the ACL needs READ or ADMIN (ZOOKEEPER-1392): only alice may.
+    assert_eq!(anon.get_acl(&p).await.err(), Some(zk_client::Error::NoAuth));
+    let ar = alice(ens, r).await;
+    assert_eq!(&ar.get_data(&p).await.unwrap().0[..], b"for alice");
+    let (acl, _) = ar.get_acl(&p).await.unwrap();
+    assert_eq!(acl.len(), 1);
+    assert_eq!(
+        acl[0].id,
+        Id::new("digest", zk_client::digest_id_for("alice", "secret")),
+        "the leader expanded `auth` to alice's digest id"
+    );
+    ar.set_data(&p, b"by alice on r", Version::Any)
+        .await
+        .unwrap();
+    for c in [cw, anon, ar] {
+        c.close().await.unwrap();
+    }
+}
+
+/// The leader's reaper deletes an emptied container and an expired TTL node made through
+/// `via`; `seen` sees them go.
+async fn reaping(ens: &Ensemble, via: i64, seen: i64, tag: &str) {
+    let c = ens.client(via).await;
+    let cont = format!("/{tag}-container");
+    c.create(&cont, b"", CreateMode::Container).await.unwrap();
+    c.create(&format!("{cont}/child"), b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    let ttl = format!("/{tag}-ttl");
+    c.create_with(
+        &ttl,
+        b"",
+        &CreateOptions::new(CreateMode::PersistentWithTtl).ttl(Duration::from_millis(500)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("TTL create through {via}: {e}"));
+    let s = ens.client(seen).await;
+    let (_, cont_gone) = s.exists_and_watch(&cont).await.unwrap();
+    let (_, ttl_gone) = s.exists_and_watch(&ttl).await.unwrap();
+    c.delete(&format!("{cont}/child"), Version::Any)
+        .await
+        .unwrap();
+    for (what, w) in [("container", cont_gone), ("TTL node", ttl_gone)] {
+        tokio::time::timeout(Duration::from_secs(20), w)
+            .await
+            .unwrap_or_else(|_| panic!("the {what} was not reaped within 20 s"))
+            .unwrap();
+    }
+    c.close().await.unwrap();
+    s.close().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zk_server_follows_an_apache_leader() {
     if !require_apache() {
@@ -194,6 +316,9 @@ async fn zk_server_follows_an_apache_leader() {
     session_moves(&ens, 1, 2, "zk-session").await;
     session_moves(&ens, 2, 1, "apache-session").await;
     session_expires(&ens, 1, 2, "zk-client").await;
+    acls_across(&ens, 1, 2, "zk-auth").await;
+    acls_across(&ens, 2, 1, "apache-auth").await;
+    reaping(&ens, 1, 2, "zk-made").await;
 
     // Down for a few writes, then back: a DIFF.
     ens.kill(1);
@@ -257,6 +382,9 @@ async fn apache_follows_a_zk_server_leader() {
     session_moves(&ens, 1, 2, "apache-session").await;
     session_moves(&ens, 3, 1, "leader-session").await;
     session_expires(&ens, 1, 2, "apache-client").await;
+    acls_across(&ens, 1, 2, "apache-auth").await;
+    acls_across(&ens, 2, 1, "zk-auth").await;
+    reaping(&ens, 1, 2, "apache-made").await;
 
     // Down for a few writes, then back: a DIFF.
     ens.kill(1);
@@ -583,6 +711,97 @@ async fn apache_joins_a_zk_server_leader_under_load() {
     join_under_load(Kind::Apache, Kind::Zk, "apache-joins-loaded").await;
     eprintln!(
         "apache_joins_a_zk_server_leader_under_load: {:?}",
+        t0.elapsed()
+    );
+}
+
+/// Member 2 (kind `truncated`) leads members 1 and 3 (the other kind), loses both, logs a
+/// proposal nobody acknowledges, and dies; 1 and 3 elect 3 with nothing written in the new
+/// epoch; 2 comes back and must be TRUNCated to the committed history (capture 05b).
+async fn truncated_on_return(truncated: Kind, tag: &str) {
+    let other = match truncated {
+        Kind::Apache => Kind::Zk,
+        Kind::Zk => Kind::Apache,
+    };
+    let mut ens = Ensemble::new(
+        tag,
+        &[voter(1, other), voter(2, truncated), voter(3, other)],
+    );
+    ens.start(1);
+    ens.start(2);
+    assert_eq!(ens.wait_serving(&[1, 2]).await, 2);
+    ens.start(3);
+    assert_eq!(ens.wait_serving(&[1, 2, 3]).await, 2);
+    // A long session: its expiry must not write in the next epoch before 2 returns (that
+    // would turn the TRUNC into a SNAP, `LearnerHandler.queueCommittedProposals`).
+    let c = Client::builder()
+        .session_timeout(Duration::from_secs(40))
+        .connect(&ens.addr(2).to_string())
+        .await
+        .unwrap();
+    c.create("/trunc", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    ens.kill(1);
+    ens.kill(3);
+    let lost = tokio::spawn(c.create("/trunc/uncommitted", b"", CreateMode::Persistent));
+    // The lone leader gives up within a few ticks.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ens.mode(2) == Some(Mode::Leader) {
+        assert!(Instant::now() < deadline, "2 kept leading alone");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ens.kill(2);
+    c.expire_locally();
+    lost.abort();
+    ens.start(1);
+    ens.start(3);
+    assert_eq!(ens.wait_serving(&[1, 3]).await, 3);
+    ens.start(2);
+    assert_eq!(ens.wait_serving(&[1, 2, 3]).await, 3);
+    let truncated_log = ens.log(2);
+    let how = match truncated {
+        Kind::Apache => "Truncating log to get in sync with the leader",
+        Kind::Zk => "truncating the log to the leader's",
+    };
+    assert!(truncated_log.contains(how), "member 2 was not TRUNCated");
+    for s in [1, 2, 3] {
+        let c = ens.client(s).await;
+        c.sync("/").await.unwrap();
+        assert!(c.exists("/trunc").await.unwrap().is_some(), "/trunc on {s}");
+        assert!(
+            c.exists("/trunc/uncommitted").await.unwrap().is_none(),
+            "the uncommitted create survived on {s}"
+        );
+        c.close().await.unwrap();
+    }
+    write_and_read(&ens, &[2, 1], &format!("{tag}-after")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zk_server_leader_truncates_an_apache_member() {
+    if !require_apache() {
+        return;
+    }
+    let _one = ONE_ENSEMBLE.lock().await;
+    let t0 = Instant::now();
+    truncated_on_return(Kind::Apache, "trunc-apache").await;
+    eprintln!(
+        "zk_server_leader_truncates_an_apache_member: {:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apache_leader_truncates_a_zk_server_member() {
+    if !require_apache() {
+        return;
+    }
+    let _one = ONE_ENSEMBLE.lock().await;
+    let t0 = Instant::now();
+    truncated_on_return(Kind::Zk, "trunc-zk").await;
+    eprintln!(
+        "apache_leader_truncates_a_zk_server_member: {:?}",
         t0.elapsed()
     );
 }

@@ -128,6 +128,13 @@ impl Ensemble {
                 data.display(),
                 port(s.sid, 0),
             ));
+            if s.kind == Kind::Zk {
+                // What Apache members get as system properties (`-D`): TTL nodes, and the
+                // container reaper every second.
+                cfg.push_str(
+                    "zookeeper.extendedTypesEnabled=true\nznode.container.checkIntervalMs=1000\n",
+                );
+            }
             std::fs::write(mdir.join("zoo.cfg"), cfg).expect("zoo.cfg");
             ens.members.insert(
                 s.sid,
@@ -185,6 +192,7 @@ impl Ensemble {
                     "-XX:+UseSerialGC",
                     "-XX:TieredStopAtLevel=1",
                     "-Dzookeeper.extendedTypesEnabled=true",
+                    "-Dznode.container.checkIntervalMs=1000",
                     "-Dorg.slf4j.simpleLogger.showDateTime=true",
                     "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
                     "-cp",
