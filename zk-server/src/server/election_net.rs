@@ -326,6 +326,9 @@ impl ElectionNet {
             slot.dialing = false;
             slot.latest.subscribe()
         };
+        let remote = s
+            .peer_addr()
+            .map_or_else(|_| "?".to_owned(), |a| a.to_string());
         let (mut rd, mut wr) = s.into_split();
         let writer = async move {
             // A new connection first sends the last message again (`lastMessageSent`).
@@ -350,7 +353,7 @@ impl ElectionNet {
                                 let _ = inbound.send(notification_in(sid, n));
                             }
                             Err(e) => {
-                                tracing::debug!(sid, error = %e, "dropping a notification")
+                                tracing::debug!(sid, %remote, error = %e, "dropping a notification")
                             }
                         }
                         buf.drain(..used);
@@ -358,7 +361,7 @@ impl ElectionNet {
                     }
                     Ok(None) => {}
                     Err(e) => {
-                        tracing::warn!(sid, error = %e, "bad election frame; closing");
+                        tracing::warn!(sid, %remote, error = %e, "bad election frame; closing");
                         return;
                     }
                 }

@@ -251,6 +251,9 @@ impl QuorumNet {
     }
 
     fn spawn_link(&self, link: LinkId, s: TcpStream, reads: Side, writes: Side) {
+        let remote = s
+            .peer_addr()
+            .map_or_else(|_| "?".to_owned(), |a| a.to_string());
         let (rd, wr) = s.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock().insert(link, tx);
@@ -260,13 +263,13 @@ impl QuorumNet {
             // The link ends when its reader does (the peer closed, or sent what cannot be
             // read) or when its writer does (the engine closed the link, or a write failed).
             let why = tokio::select! {
-                why = read_loop(rd, link, reads, &n.events, n.max_len) => why,
+                why = read_loop(rd, link, &remote, reads, &n.events, n.max_len) => why,
                 _ = &mut writer => "closed",
             };
             writer.abort();
             // Report the end only if the engine did not close the link itself.
             if n.lock().remove(&link).is_some() {
-                tracing::debug!(link = link.0, reason = why, "quorum link closed");
+                tracing::debug!(link = link.0, %remote, reason = why, "quorum link closed");
                 let _ = n.events.send(LinkEvent::Closed(link));
             }
         });
@@ -276,6 +279,7 @@ impl QuorumNet {
 async fn read_loop(
     mut rd: OwnedReadHalf,
     link: LinkId,
+    remote: &str,
     side: Side,
     events: &mpsc::UnboundedSender<LinkEvent>,
     max_len: usize,
@@ -293,6 +297,12 @@ async fn read_loop(
                     match item {
                         QuorumItem::Packet(p) => {
                             let is_snap = p.kind() == Some(PacketType::Snap);
+                            if is_snap && side == Side::FromLearner {
+                                // Only a leader sends a snapshot: do not read one from a
+                                // learner (nothing would bound it).
+                                tracing::warn!(link = link.0, %remote, "SNAP from a learner; closing");
+                                return "SNAP from a learner";
+                            }
                             let zxid = p.zxid;
                             match from_packet(p, side) {
                                 Ok(_) if is_snap => snap = Some((zxid, SnapBuilder::new())),
@@ -302,13 +312,14 @@ async fn read_loop(
                                     }
                                 }
                                 Err(e) => {
-                                    tracing::warn!(link = link.0, error = %e, "bad quorum packet; closing");
+                                    tracing::warn!(link = link.0, %remote, error = %e, "bad quorum packet; closing");
                                     return "bad packet";
                                 }
                             }
                         }
                         QuorumItem::Snap(item) => {
                             let Some((_, b)) = snap.as_mut() else {
+                                tracing::warn!(link = link.0, %remote, "snapshot data without SNAP; closing");
                                 return "snapshot data without SNAP";
                             };
                             match b.add(item) {
@@ -324,7 +335,7 @@ async fn read_loop(
                                     }
                                 }
                                 Err(e) => {
-                                    tracing::warn!(link = link.0, error = %e, "bad SNAP stream; closing");
+                                    tracing::warn!(link = link.0, %remote, error = %e, "bad SNAP stream; closing");
                                     return "bad snapshot";
                                 }
                             }
@@ -333,7 +344,7 @@ async fn read_loop(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::warn!(link = link.0, error = %e, "undecodable quorum stream; closing");
+                    tracing::warn!(link = link.0, %remote, error = %e, "undecodable quorum stream; closing");
                     return "undecodable";
                 }
             }
