@@ -76,6 +76,34 @@ async fn cross_check(ens: &Ensemble, w: i64, r: i64, tag: &str) {
         .commit()
         .await
         .unwrap();
+    // A multi that fails part-way through w: an error txn on every member, nothing applied.
+    let failed = cw
+        .multi()
+        .create(&format!("{base}/never"), b"", CreateMode::Persistent)
+        .set_data(&base, b"x", Version::Exact(99))
+        .commit()
+        .await;
+    assert!(
+        matches!(failed, Err(zk_client::Error::MultiFailed { index: 1, .. })),
+        "{failed:?}"
+    );
+    // Null data is not empty data, on every kind.
+    cw.create_with(
+        &format!("{base}/null"),
+        b"",
+        &CreateOptions::new(CreateMode::Persistent).null_data(),
+    )
+    .await
+    .unwrap();
+    cr.sync(&base).await.unwrap();
+    assert!(cr.exists(&format!("{base}/never")).await.unwrap().is_none());
+    assert_eq!(
+        cr.get_data_nullable(&format!("{base}/null"))
+            .await
+            .unwrap()
+            .0,
+        None
+    );
     cw.sync(&base).await.unwrap();
     assert_eq!(&cw.get_data(&base).await.unwrap().0[..], b"v3");
     assert_eq!(
@@ -250,6 +278,15 @@ async fn acls_across(ens: &Ensemble, w: i64, r: i64, tag: &str) {
     ar.set_data(&p, b"by alice on r", Version::Any)
         .await
         .unwrap();
+    // An ACL set through r: world-readable from then on, seen through w.
+    ar.set_acl(&p, &Acl::read_unsafe(), Version::Exact(0))
+        .await
+        .unwrap();
+    let anon_w = ens.client(w).await;
+    anon_w.sync("/").await.unwrap();
+    assert_eq!(&anon_w.get_data(&p).await.unwrap().0[..], b"by alice on r");
+    assert_eq!(anon_w.get_acl(&p).await.unwrap().1.aversion, 1);
+    anon_w.close().await.unwrap();
     for c in [cw, anon, ar] {
         c.close().await.unwrap();
     }
@@ -802,6 +839,91 @@ async fn apache_leader_truncates_a_zk_server_member() {
     truncated_on_return(Kind::Zk, "trunc-zk").await;
     eprintln!(
         "apache_leader_truncates_a_zk_server_member: {:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_leader_is_replaced_and_rejoins_then_everything_restarts() {
+    if !require_apache() {
+        return;
+    }
+    let _one = ONE_ENSEMBLE.lock().await;
+    let t0 = Instant::now();
+    let all = [1, 2, 3];
+    // Learners give up on a silent leader after 1 s x 3.
+    let mut ens = Ensemble::with_limits(
+        "paused",
+        &[
+            voter(1, Kind::Zk),
+            voter(2, Kind::Apache),
+            voter(3, Kind::Zk),
+        ],
+        1000,
+        3,
+    );
+    for s in all {
+        ens.start(s);
+    }
+    let mut leader = ens.wait_serving(&all).await;
+    let mut replaced = Vec::new();
+    for round in 0..4 {
+        ens.signal(leader, true);
+        let survivors: Vec<i64> = all.iter().copied().filter(|s| *s != leader).collect();
+        let next = ens.wait_serving(&survivors).await;
+        write_and_read(&ens, &survivors, &format!("paused-{round}")).await;
+        ens.signal(leader, false);
+        // The stale leader notices it lost its quorum, and follows the new one.
+        assert_eq!(ens.wait_serving(&all).await, next, "round {round}");
+        let back = ens.client(leader).await;
+        back.sync("/").await.unwrap();
+        assert!(
+            back.exists(&format!("/paused-{round}"))
+                .await
+                .unwrap()
+                .is_some(),
+            "the write made while {leader} was paused"
+        );
+        back.close().await.unwrap();
+        eprintln!(
+            "round {round}: {leader} ({:?}) paused, {next} ({:?}) took over",
+            ens.kind(leader),
+            ens.kind(next)
+        );
+        replaced.push(ens.kind(leader));
+        leader = next;
+        if replaced.contains(&Kind::Apache) && replaced.contains(&Kind::Zk) {
+            break;
+        }
+    }
+    assert!(
+        replaced.contains(&Kind::Apache) && replaced.contains(&Kind::Zk),
+        "a paused leader of each kind: {replaced:?}"
+    );
+
+    // Every member dies at once and starts again from its disk.
+    for s in all {
+        ens.kill(s);
+    }
+    for s in all {
+        ens.start(s);
+    }
+    ens.wait_serving(&all).await;
+    for s in all {
+        let c = ens.client(s).await;
+        c.sync("/").await.unwrap();
+        let kids = c.get_children("/").await.unwrap();
+        let paused = kids.iter().filter(|k| k.starts_with("paused-")).count();
+        assert_eq!(
+            paused,
+            replaced.len(),
+            "member {s} after the restart: {kids:?}"
+        );
+        c.close().await.unwrap();
+    }
+    write_and_read(&ens, &all, "after-restart").await;
+    eprintln!(
+        "a_paused_leader_is_replaced_and_rejoins_then_everything_restarts: {:?}",
         t0.elapsed()
     );
 }

@@ -91,6 +91,17 @@ impl Ensemble {
     /// Writes the configuration of `specs` (nothing started yet). Ports: a block of three
     /// per member below the ephemeral range (client, quorum, election).
     pub(crate) fn new(tag: &str, specs: &[Spec]) -> Ensemble {
+        Ensemble::with_limits(tag, specs, 2000, 5)
+    }
+
+    /// [`Ensemble::new`] with a tickTime (ms) and a syncLimit (ticks): a learner whose
+    /// leader is silent for `tick_ms * sync_limit` looks for another.
+    pub(crate) fn with_limits(
+        tag: &str,
+        specs: &[Spec],
+        tick_ms: u32,
+        sync_limit: u32,
+    ) -> Ensemble {
         let dir = tests::fresh_data_dir(&format!("mixed-{tag}"));
         std::fs::create_dir_all(&dir).expect("ensemble dir");
         let base_port = unassigned_port_block(3 * specs.len() as u16);
@@ -122,7 +133,7 @@ impl Ensemble {
                 cfg.push_str("peerType=observer\n");
             }
             cfg.push_str(&format!(
-                "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
+                "tickTime={tick_ms}\ninitLimit=10\nsyncLimit={sync_limit}\ndataDir={}\nclientPort={}\n\
                  clientPortAddress=127.0.0.1\nadmin.enableServer=false\n\
                  4lw.commands.whitelist=*\nmaxClientCnxns=0\n{servers}",
                 data.display(),
@@ -229,6 +240,22 @@ impl Ensemble {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Stops (SIGSTOP) or continues (SIGCONT) a member's process.
+    pub(crate) fn signal(&mut self, sid: i64, stop: bool) {
+        let pid = self
+            .members
+            .get(&sid)
+            .and_then(|m| m.child.as_ref())
+            .map(|c| c.id())
+            .unwrap_or_else(|| panic!("member {sid} is not running"));
+        let status = Command::new("kill")
+            .arg(if stop { "-STOP" } else { "-CONT" })
+            .arg(pid.to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {pid}");
     }
 
     /// True while the member's process runs.
