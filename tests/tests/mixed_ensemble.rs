@@ -356,6 +356,7 @@ async fn zk_server_follows_an_apache_leader() {
     acls_across(&ens, 1, 2, "zk-auth").await;
     acls_across(&ens, 2, 1, "apache-auth").await;
     reaping(&ens, 1, 2, "zk-made").await;
+    mixed::java_client_check(&ens.addr(1).to_string(), "/java-on-zk");
 
     // Down for a few writes, then back: a DIFF.
     ens.kill(1);
@@ -422,6 +423,8 @@ async fn apache_follows_a_zk_server_leader() {
     acls_across(&ens, 1, 2, "apache-auth").await;
     acls_across(&ens, 2, 1, "zk-auth").await;
     reaping(&ens, 1, 2, "apache-made").await;
+    mixed::java_client_check(&ens.addr(2).to_string(), "/java-on-zk");
+    mixed::java_client_check(&ens.addr(1).to_string(), "/java-on-apache");
 
     // Down for a few writes, then back: a DIFF.
     ens.kill(1);

@@ -411,3 +411,62 @@ pub(crate) fn zk_server_binary() -> PathBuf {
     assert!(bin.exists(), "{} missing after the build", bin.display());
     bin
 }
+
+/// Runs the Java client's scenario (`tests/clients/ZkClientCheck.java`: every op kind,
+/// watches, ACLs, multis, TTL and container nodes) against `connect_string` under `root`.
+/// Skipped (loudly, outside CI) without a JDK.
+pub(crate) fn java_client_check(connect_string: &str, root: &str) {
+    if tests::require_peer(tests::peer::java_client(), "the Java client (a JDK)").is_none() {
+        return;
+    }
+    static COMPILED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = COMPILED.get_or_init(|| {
+        let dir = tests::fresh_data_dir("mixed-java");
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = dir.join("ZkClientCheck.java");
+        std::fs::write(&src, include_str!("../../clients/ZkClientCheck.java")).unwrap();
+        let out = Command::new("javac")
+            .args(["-cp", "/usr/share/java/zookeeper.jar", "-d"])
+            .arg(&dir)
+            .arg(&src)
+            .output()
+            .expect("javac");
+        assert!(
+            out.status.success(),
+            "javac: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    });
+    let cp = format!("{ZK_CLASSPATH}:{}", dir.display());
+    let mut child = Command::new("java")
+        .args([
+            "-Xmx128m",
+            "-XX:TieredStopAtLevel=1",
+            "-cp",
+            &cp,
+            "ZkClientCheck",
+        ])
+        .arg(connect_string)
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("java");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("java output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("ALL OK"),
+        "the Java client's scenario on {connect_string} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
