@@ -669,8 +669,18 @@ async fn same_load(ens: &Ensemble, sid: i64, reference: i64, loaded: usize) {
 /// A member of kind `joiner` joins (empty, then after a short absence) an ensemble led by the
 /// other kind while a client keeps writing: SNAP of a tree with large nodes, with proposals in
 /// flight during the sync, then DIFF.
-async fn join_under_load(joiner: Kind, leader: Kind, tag: &str) {
-    let mut ens = Ensemble::new(tag, &[voter(1, joiner), voter(2, leader), voter(3, leader)]);
+async fn join_under_load(joiner: Kind, leader: Kind, as_observer: bool, tag: &str) {
+    let first = if as_observer {
+        observer(1, joiner)
+    } else {
+        voter(1, joiner)
+    };
+    let mode = if as_observer {
+        Mode::Observer
+    } else {
+        Mode::Follower
+    };
+    let mut ens = Ensemble::new(tag, &[first, voter(2, leader), voter(3, leader)]);
     ens.start(2);
     ens.start(3);
     assert_eq!(ens.wait_serving(&[2, 3]).await, 3);
@@ -704,12 +714,12 @@ async fn join_under_load(joiner: Kind, leader: Kind, tag: &str) {
         })
     };
     ens.start(1);
-    ens.wait_mode(1, Mode::Follower).await;
+    ens.wait_mode(1, mode).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     ens.kill(1);
     tokio::time::sleep(Duration::from_millis(500)).await;
     ens.start(1);
-    ens.wait_mode(1, Mode::Follower).await;
+    ens.wait_mode(1, mode).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let live = writer.await.unwrap();
@@ -734,7 +744,7 @@ async fn zk_server_joins_an_apache_leader_under_load() {
     }
     let _one = ONE_ENSEMBLE.lock().await;
     let t0 = Instant::now();
-    join_under_load(Kind::Zk, Kind::Apache, "zk-joins-loaded").await;
+    join_under_load(Kind::Zk, Kind::Apache, false, "zk-joins-loaded").await;
     eprintln!(
         "zk_server_joins_an_apache_leader_under_load: {:?}",
         t0.elapsed()
@@ -748,9 +758,37 @@ async fn apache_joins_a_zk_server_leader_under_load() {
     }
     let _one = ONE_ENSEMBLE.lock().await;
     let t0 = Instant::now();
-    join_under_load(Kind::Apache, Kind::Zk, "apache-joins-loaded").await;
+    join_under_load(Kind::Apache, Kind::Zk, false, "apache-joins-loaded").await;
     eprintln!(
         "apache_joins_a_zk_server_leader_under_load: {:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zk_server_observer_joins_an_apache_leader_under_load() {
+    if !require_apache() {
+        return;
+    }
+    let _one = ONE_ENSEMBLE.lock().await;
+    let t0 = Instant::now();
+    join_under_load(Kind::Zk, Kind::Apache, true, "zk-observes-loaded").await;
+    eprintln!(
+        "zk_server_observer_joins_an_apache_leader_under_load: {:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apache_observer_joins_a_zk_server_leader_under_load() {
+    if !require_apache() {
+        return;
+    }
+    let _one = ONE_ENSEMBLE.lock().await;
+    let t0 = Instant::now();
+    join_under_load(Kind::Apache, Kind::Zk, true, "apache-observes-loaded").await;
+    eprintln!(
+        "apache_observer_joins_a_zk_server_leader_under_load: {:?}",
         t0.elapsed()
     );
 }
