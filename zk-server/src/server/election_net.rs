@@ -345,6 +345,7 @@ impl ElectionNet {
         };
         let inbound = self.shared.inbound.clone();
         let reader = async {
+            let mut chunk = vec![0u8; READ_CHUNK];
             loop {
                 match wire::next_election_frame(&buf) {
                     Ok(Some((used, payload))) => {
@@ -365,7 +366,6 @@ impl ElectionNet {
                         return;
                     }
                 }
-                let mut chunk = vec![0u8; READ_CHUNK];
                 match rd.read(&mut chunk).await {
                     Ok(0) | Err(_) => return,
                     Ok(n) => buf.extend_from_slice(&chunk[..n]),
