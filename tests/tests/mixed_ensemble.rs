@@ -968,3 +968,52 @@ async fn a_paused_leader_is_replaced_and_rejoins_then_everything_restarts() {
         t0.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconfig_enabled_members_agree_on_the_re_versioned_config() {
+    if !require_apache() {
+        return;
+    }
+    let _one = ONE_ENSEMBLE.lock().await;
+    let t0 = Instant::now();
+    // With reconfigEnabled an Apache leader re-versions the static config to newEpoch << 32
+    // (ZOOKEEPER-1783) and its notifications carry that version: a zk-server member joining
+    // later must adopt it, not restart its election at every notification.
+    let mut ens = Ensemble::with_lines(
+        "reconfig",
+        &[
+            voter(1, Kind::Zk),
+            voter(2, Kind::Apache),
+            voter(3, Kind::Apache),
+        ],
+        &["reconfigEnabled=true"],
+    );
+    ens.start(2);
+    ens.start(3);
+    assert_eq!(ens.wait_serving(&[2, 3]).await, 3);
+    ens.start(1);
+    ens.wait_mode(1, Mode::Follower).await;
+    let restarts = ens.log(1).matches("election restarts").count();
+    assert!(
+        restarts <= 2,
+        "member 1 restarted its election {restarts} times"
+    );
+    cross_check(&ens, 1, 2, "reconfig").await;
+    let c = ens.client(1).await;
+    let (config, _) = c.get_config().await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&config).ends_with("version=100000000"),
+        "{config:?}"
+    );
+    c.close().await.unwrap();
+    // The Apache leader dies: the zk-server member and the other Apache member elect.
+    ens.kill(3);
+    ens.wait_serving(&[1, 2]).await;
+    write_and_read(&ens, &[1, 2], "reconfig-after").await;
+    ens.start(3);
+    ens.wait_serving(&[1, 2, 3]).await;
+    eprintln!(
+        "reconfig_enabled_members_agree_on_the_re_versioned_config: {:?}",
+        t0.elapsed()
+    );
+}

@@ -94,6 +94,11 @@ impl Ensemble {
         Ensemble::with_limits(tag, specs, 2000, 5)
     }
 
+    /// [`Ensemble::new`] with extra zoo.cfg lines for every member.
+    pub(crate) fn with_lines(tag: &str, specs: &[Spec], lines: &[&str]) -> Ensemble {
+        Ensemble::configured(tag, specs, 2000, 5, lines)
+    }
+
     /// [`Ensemble::new`] with a tickTime (ms) and a syncLimit (ticks): a learner whose
     /// leader is silent for `tick_ms * sync_limit` looks for another.
     pub(crate) fn with_limits(
@@ -101,6 +106,16 @@ impl Ensemble {
         specs: &[Spec],
         tick_ms: u32,
         sync_limit: u32,
+    ) -> Ensemble {
+        Ensemble::configured(tag, specs, tick_ms, sync_limit, &[])
+    }
+
+    fn configured(
+        tag: &str,
+        specs: &[Spec],
+        tick_ms: u32,
+        sync_limit: u32,
+        lines: &[&str],
     ) -> Ensemble {
         let dir = tests::fresh_data_dir(&format!("mixed-{tag}"));
         std::fs::create_dir_all(&dir).expect("ensemble dir");
@@ -139,6 +154,10 @@ impl Ensemble {
                 data.display(),
                 port(s.sid, 0),
             ));
+            for l in lines {
+                cfg.push_str(l);
+                cfg.push('\n');
+            }
             if s.kind == Kind::Zk {
                 // What Apache members get as system properties (`-D`): TTL nodes, and the
                 // container reaper every second.
