@@ -1017,3 +1017,42 @@ async fn reconfig_enabled_members_agree_on_the_re_versioned_config() {
         t0.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_sessions_of_either_kind_of_learner() {
+    if !require_apache() {
+        return;
+    }
+    let _one = ONE_ENSEMBLE.lock().await;
+    let t0 = Instant::now();
+    // With localSessionsEnabled an Apache learner keeps a new session to itself until it
+    // makes an ephemeral (upgrade: createSession goes to the leader), yet forwards its writes:
+    // the leader must accept writes of another server's local session
+    // (`LeaderSessionTracker.checkSession`). zk-server's own sessions are always global.
+    let lines = &[
+        "localSessionsEnabled=true",
+        "localSessionsUpgradingEnabled=true",
+    ];
+    for (tag, kinds) in [
+        ("local-zk-leads", [Kind::Apache, Kind::Zk, Kind::Zk]),
+        ("local-apache-leads", [Kind::Zk, Kind::Apache, Kind::Apache]),
+    ] {
+        let mut ens = Ensemble::with_lines(
+            tag,
+            &[voter(1, kinds[0]), voter(2, kinds[1]), voter(3, kinds[2])],
+            lines,
+        );
+        ens.start(2);
+        ens.start(3);
+        assert_eq!(ens.wait_serving(&[2, 3]).await, 3);
+        ens.start(1);
+        ens.wait_mode(1, Mode::Follower).await;
+        cross_check(&ens, 1, 2, &format!("{tag}-a")).await;
+        cross_check(&ens, 2, 1, &format!("{tag}-b")).await;
+        session_expires(&ens, 1, 2, &format!("{tag}-c")).await;
+    }
+    eprintln!(
+        "local_sessions_of_either_kind_of_learner: {:?}",
+        t0.elapsed()
+    );
+}
