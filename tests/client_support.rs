@@ -16,9 +16,9 @@ use crate::ApacheZk;
 
 /// A ZooKeeper server the client suite can start, stop and restart.
 ///
-/// Requirements: a standalone server on a loopback port, `zookeeper.extendedTypesEnabled`
-/// (TTL nodes), the super digest `super:test`, and a restart that keeps the port and the data
-/// (sessions included).
+/// Requirements: a server (standalone, or an ensemble whose connect string names every
+/// member) on loopback ports, `zookeeper.extendedTypesEnabled` (TTL nodes), the super digest
+/// `super:test`, and a restart that keeps the ports and the data (sessions included).
 pub trait TestServer: Sized + Send + 'static {
     /// A name for messages.
     const NAME: &'static str;
@@ -26,13 +26,13 @@ pub trait TestServer: Sized + Send + 'static {
     /// Starts a fresh server.
     fn start() -> impl Future<Output = Self> + Send;
 
-    /// The client address.
+    /// The client address (of one member, for an ensemble).
     fn addr(&self) -> SocketAddr;
 
     /// Stops the server (abruptly), then starts it again on the same port and data.
     fn restart(&mut self) -> impl Future<Output = ()> + Send;
 
-    /// The connect string, `127.0.0.1:PORT`.
+    /// The connect string, `127.0.0.1:PORT` (every member's, for an ensemble).
     fn connect_string(&self) -> String {
         self.addr().to_string()
     }

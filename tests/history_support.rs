@@ -6,7 +6,7 @@
 //! zk-client (the workload), and zk-history depends on zk-core only.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -101,9 +101,9 @@ fn change_of(txn: TxnBody) -> Change {
 /// The register workload: `clients` sessions each run random gets, unconditional sets and
 /// compare-and-sets (with the version that session last read or wrote, 0 if none) on `keys`
 /// keys under `root`,
-/// one request at a time, until `duration` has passed or `max_ops` operations were issued in
-/// all. Every set writes a unique value. A session that expires is replaced by a new one
-/// (with a new [`ClientId`]).
+/// one request at a time, until `duration` has passed, `max_ops` operations were issued in
+/// all, or `stop` is set. Every set writes a unique value. A session that expires is replaced
+/// by a new one (with a new [`ClientId`]).
 #[derive(Debug, Clone)]
 pub struct RegisterWorkload {
     /// The connect string: one or more hosts, no chroot.
@@ -124,6 +124,9 @@ pub struct RegisterWorkload {
     pub request_timeout: Duration,
     /// Seeds each client's choices.
     pub seed: u64,
+    /// Set to stop the clients early: each finishes the request it is waiting for (at most
+    /// `request_timeout`), closes its session and returns.
+    pub stop: Arc<AtomicBool>,
 }
 
 impl RegisterWorkload {
@@ -140,7 +143,12 @@ impl RegisterWorkload {
             session_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(2),
             seed: 1,
+            stop: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 
     fn key(&self, k: usize) -> String {
@@ -161,7 +169,7 @@ impl RegisterWorkload {
 
     /// A new session, tried until `deadline` (members may be down for a while).
     async fn reconnect(&self, deadline: Instant) -> Option<Client> {
-        while Instant::now() < deadline {
+        while Instant::now() < deadline && !self.stopped() {
             if let Ok(c) = self.connect().await {
                 return Some(c);
             }
@@ -184,6 +192,8 @@ pub struct WorkloadStats {
     pub sessions: usize,
     /// Operations with an unknown outcome.
     pub unknown: usize,
+    /// Sessions that expired (each replaced by a new one).
+    pub expired: usize,
 }
 
 /// The request for `op`, paths as given.
@@ -325,6 +335,7 @@ pub async fn run_register(
     while let Some(done) = tasks.join_next().await {
         let s = done.context("a workload task panicked")??;
         stats.sessions += s.sessions;
+        stats.expired += s.expired;
     }
     let history = recorder.history();
     stats.ops = history.len();
@@ -353,7 +364,10 @@ async fn worker(
     };
     let mut versions: Vec<Option<i32>> = vec![None; w.keys];
     let mut n = 0;
-    while Instant::now() < deadline && budget.fetch_add(1, Ordering::Relaxed) < w.max_ops {
+    while Instant::now() < deadline
+        && !w.stopped()
+        && budget.fetch_add(1, Ordering::Relaxed) < w.max_ops
+    {
         let key = rng.below(w.keys);
         let path = w.key(key);
         let data = format!("c{index}-{n}").into_bytes();
@@ -379,6 +393,9 @@ async fn worker(
             _ => None,
         };
         if client.state().is_terminal() {
+            if client.state() == zk_client::SessionState::Expired {
+                stats.expired += 1;
+            }
             // A new session, and so a new client id: session order holds per session.
             let Some(c) = w.reconnect(deadline).await else {
                 break;

@@ -1,7 +1,11 @@
 //! Helpers shared by the integration tests: a real Apache ZooKeeper 3.8 server (Debian's
 //! `zookeeper` package) on a loopback port, stopped when dropped; the policy for tests that
 //! need such an external peer; loopback ports; the client and recipe suites' support;
-//! history checking against real servers (`history_support`).
+//! history checking against real servers (`history_support`); ensembles of real processes
+//! (`process_ensemble`) and what is read back from an ensemble after a run
+//! (`ensemble_history`); an ensemble of spawned zk-server processes for the recipe tests
+//! (`ensemble_support`); kazoo's own test suite run against zk-server or Apache ZooKeeper,
+//! standalone or as an ensemble (`kazoo_support`).
 //!
 //! [`replay::ReplayTree`] is a test oracle: a model of Apache ZooKeeper's replay of a snapshot
 //! and log, with its tree digest, that the persistence tests compare recovery against.
@@ -34,9 +38,13 @@
 //! its own, and tries another port on a clash.
 
 pub mod client_support;
+pub mod ensemble_history;
+pub mod ensemble_support;
 pub mod history_support;
+pub mod kazoo_support;
 pub mod peer;
 pub mod ports;
+pub mod process_ensemble;
 pub mod recipes_support;
 pub mod replay;
 
@@ -59,6 +67,39 @@ pub fn four_letter_word(addr: SocketAddr, cmd: &str) -> std::io::Result<String> 
     let mut out = String::new();
     s.read_to_string(&mut out)?;
     Ok(out)
+}
+
+/// The zk-server binary of this build, built first if needed (the tests package depends on the
+/// zk-server library only, so `cargo test -p tests` alone does not build its binaries); built
+/// once per test process.
+pub fn zk_server_binary() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(build_zk_server).clone()
+}
+
+fn build_zk_server() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary in target/<profile>/deps");
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["build", "--quiet", "-p", "zk-server", "--bin", "zk-server"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if release {
+        build.arg("--release");
+    }
+    if let Some(target) = profile_dir.parent() {
+        build.env("CARGO_TARGET_DIR", target);
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "cargo build -p zk-server failed");
+    let bin = profile_dir.join("zk-server");
+    assert!(bin.exists(), "{} missing after the build", bin.display());
+    bin
 }
 
 /// Sends `tracing` output to the test harness's captured output, filtered by `RUST_LOG`

@@ -1,9 +1,10 @@
 //! Support for the zk-recipes integration tests: framework helpers over any
 //! [`TestServer`](crate::client_support::TestServer), and the Curator 5.4 Java harness.
 //!
-//! The recipe tests are written against `TestServer`, so they run against Apache ZooKeeper 3.8
-//! now. HOOK(zk-server): once `client_support` has a zk-server `TestServer`, instantiate the
-//! `recipes_*` tests for it too (each test body is a generic `async fn <S: TestServer>`).
+//! The recipe tests are written against `TestServer` (each test body is a generic
+//! `async fn <S: TestServer>`), so they run against Apache ZooKeeper 3.8, zk-server standalone
+//! and a 3-member zk-server ensemble ([`crate::ensemble_support::Ensemble3`]);
+//! `recipes_ensemble_faults.rs` kills ensemble members under the recipes.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -30,7 +31,16 @@ pub fn curator_installed() -> Result<(), String> {
 /// The children of `path`, for a "nothing left behind" check: empty when `path` does not
 /// exist (a container parent may have been reaped), and a panic on any other failure, so a
 /// read that failed cannot pass for an empty list.
+///
+/// The read follows a `sync`: on an ensemble, `client`'s member may not have applied yet what
+/// other sessions, on other members, were told is done (ZooKeeper orders each session's view,
+/// not reads across sessions); after the sync it has applied everything the leader committed
+/// before.
 pub async fn children_left(client: &Client, path: &str) -> Vec<String> {
+    client
+        .sync(path)
+        .await
+        .unwrap_or_else(|e| panic!("sync {path} failed: {e}"));
     match client.get_children(path).await {
         Ok(children) => children,
         Err(zk_client::Error::NoNode) => Vec::new(),

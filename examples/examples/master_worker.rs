@@ -1,13 +1,15 @@
-//! The master-worker system of the ZooKeeper book, with a master and a worker killed
-//! part-way through; every task still completes exactly once.
+//! The master-worker system of the ZooKeeper book, with a master, a worker and the zk-server
+//! member the client uses killed part-way through; every task still completes exactly once.
 //!
 //! ```text
-//! cargo run --release --example master_worker -- [--connect HOSTS] [--tasks N] [--workers N]
-//!     [--masters N] [--kill-workers N] [--no-kill-master] [--kill-mode crash|close]
-//!     [--kill-after FRACTION] [--job-ms MS] [--session-timeout-ms MS] [--root PATH] [--quiet]
+//! cargo run --release --example master_worker -- [--connect HOSTS] [--members N]
+//!     [--tasks N] [--workers N] [--masters N] [--kill-workers N] [--no-kill-master]
+//!     [--no-kill-member] [--kill-mode crash|close] [--kill-after FRACTION] [--job-ms MS]
+//!     [--session-timeout-ms MS] [--root PATH] [--quiet]
 //! ```
 //!
-//! With no `--connect` it starts a zk-server in-process on a free loopback port.
+//! With no `--connect` it starts an ensemble of 3 zk-server members in-process on free
+//! loopback ports.
 
 #![forbid(unsafe_code)]
 
@@ -17,16 +19,21 @@ use anyhow::bail;
 use clap::{Parser, ValueEnum};
 use examples::master_worker::{run, Config, KillMode};
 
-/// The master-worker system of the ZooKeeper book, with the active master and a worker killed
-/// part-way through; every task still completes exactly once. Without --connect it starts a
-/// zk-server in-process on a loopback port.
+/// The master-worker system of the ZooKeeper book, with the active master, a worker and the
+/// zk-server member the client is connected to killed part-way through; every task still
+/// completes exactly once. Without --connect it starts an ensemble of zk-server members
+/// in-process on loopback ports.
 #[derive(Debug, Parser)]
 #[command(name = "master_worker")]
 struct Args {
     /// The ensemble to use (`host:port[,host:port...][/chroot]`); without it, an embedded
-    /// zk-server.
+    /// zk-server ensemble.
     #[arg(long, value_name = "HOSTS")]
     connect: Option<String>,
+    /// How many members the embedded ensemble has (1: a single standalone zk-server).
+    #[arg(long, value_name = "N", default_value_t = Config::default().members as u64,
+          value_parser = clap::value_parser!(u64).range(1..=9))]
+    members: u64,
     /// How many tasks the client submits.
     #[arg(long, value_name = "N", default_value_t = Config::default().tasks)]
     tasks: usize,
@@ -42,6 +49,10 @@ struct Args {
     /// Do not kill the active master.
     #[arg(long)]
     no_kill_master: bool,
+    /// Do not kill the zk-server member the client is connected to (with 3 or more embedded
+    /// members it is killed, then started again once every session on it moved).
+    #[arg(long)]
+    no_kill_member: bool,
     /// How to kill: as a crash (the connection goes silent; the server expires the session)
     /// or as a clean exit (the session is closed).
     #[arg(long, value_enum, default_value_t = Kill::Crash)]
@@ -76,6 +87,8 @@ impl Args {
     fn config(self) -> Config {
         Config {
             connect: self.connect,
+            members: self.members as usize,
+            kill_member: !self.no_kill_member,
             root: self.root,
             tasks: self.tasks,
             workers: self.workers,
@@ -103,12 +116,19 @@ async fn main() -> anyhow::Result<()> {
         cfg.tasks,
         cfg.workers,
         cfg.masters,
-        cfg.connect.as_deref().unwrap_or("an embedded zk-server")
+        match (&cfg.connect, cfg.members) {
+            (Some(hosts), _) => hosts.clone(),
+            (None, 1) => "an embedded zk-server".to_owned(),
+            (None, n) => format!("an embedded {n}-member zk-server ensemble"),
+        }
     );
     let summary = run(&cfg).await?;
     println!("{summary}");
     if !summary.exactly_once() {
         bail!("some task did not complete exactly once");
+    }
+    if !summary.member_failed_over() {
+        bail!("the sessions of the killed zk-server member did not all move, or it did not rejoin");
     }
     Ok(())
 }

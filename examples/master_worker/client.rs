@@ -74,10 +74,18 @@ impl Submitter {
         Ok(seen)
     }
 
-    /// Waits for one status node, with an exists watch (re-checked now and then).
+    /// Waits for one status node, with an exists watch (re-checked now and then). A lost
+    /// connection (the member it used died) is retried on the next one.
     async fn wait_one(&self, status: String) -> Result<(), Error> {
         loop {
-            let (stat, watch) = self.client.exists_and_watch(&status).await?;
+            let (stat, watch) = match self.client.exists_and_watch(&status).await {
+                Ok(x) => x,
+                Err(e) if e.is_terminal() => return Err(e),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
             if stat.is_some() {
                 return Ok(());
             }
@@ -86,6 +94,16 @@ impl Submitter {
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
             }
         }
+    }
+
+    /// The server its session is connected to now.
+    pub(crate) fn server(&self) -> Option<std::net::SocketAddr> {
+        self.client.connected_server()
+    }
+
+    /// Its session.
+    pub(crate) fn session_id(&self) -> zk_core::SessionId {
+        self.client.session_id()
     }
 
     pub(crate) async fn close(&self) {

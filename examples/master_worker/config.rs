@@ -16,8 +16,13 @@ pub enum KillMode {
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The ensemble; `None` starts an embedded zk-server.
+    /// The ensemble; `None` starts an embedded one of [`Config::members`] zk-servers.
     pub connect: Option<String>,
+    /// How many zk-server members the embedded ensemble has (1: one standalone server).
+    pub members: usize,
+    /// Kill the embedded member the application's client is connected to, part-way through
+    /// (with 3 or more members), and start it again once every session moved off it.
+    pub kill_member: bool,
     /// The prefix of every path (`/` for the book's layout).
     pub root: String,
     /// How many tasks the client submits.
@@ -48,6 +53,8 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             connect: None,
+            members: 3,
+            kill_member: true,
             root: "/".to_owned(),
             tasks: 100,
             workers: 4,

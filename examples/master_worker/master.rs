@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zk_client::{Client, CreateMode, Error, Version};
-use zk_recipes::{Fence, LeaderLatch};
+use zk_recipes::{ErrorPolicy, Fence, Framework, LeaderLatch};
 
 use super::process::Process;
 use super::{ensure, Config, Paths, Progress, Stats};
@@ -44,7 +44,14 @@ impl Master {
     ) -> anyhow::Result<Master> {
         let (client, proxy) = Process::connect(hosts, cfg).await?;
         let leader = Arc::new(AtomicBool::new(false));
-        let latch = LeaderLatch::builder(client.clone(), &paths.master())
+        // The session error policy: a master keeps its leadership while its session lives,
+        // through a disconnection (its zk-server member dying, the client moving to another).
+        // Curator's default drops it on every suspension; the fence on the latch node is what
+        // keeps a master that lost its session from moving tasks either way.
+        let fw = Framework::builder()
+            .error_policy(ErrorPolicy::Session)
+            .build(client.clone());
+        let latch = LeaderLatch::builder(fw, &paths.master())
             .id(id.clone())
             .start()
             .await?;
@@ -74,6 +81,10 @@ impl Master {
 
     pub(crate) fn is_alive(&self) -> bool {
         self.process.is_alive()
+    }
+
+    pub(crate) fn process(&self) -> &Process {
+        &self.process
     }
 
     /// Kills the master mid-step. In [`KillMode::Crash`](super::KillMode::Crash) its connection goes silent, so its latch

@@ -29,6 +29,7 @@
 mod client;
 mod config;
 mod master;
+mod member;
 mod process;
 mod progress;
 mod proxy;
@@ -44,7 +45,7 @@ use zk_client::{Client, CreateMode, Error, Version};
 
 pub use config::{Config, KillMode};
 pub use progress::Progress;
-pub use stats::{Stats, Summary};
+pub use stats::{MemberFailover, Stats, Summary};
 
 /// The paths of the layout under one root.
 #[derive(Debug, Clone)]
@@ -135,15 +136,18 @@ pub(crate) async fn connect(hosts: &str, session_timeout: Duration) -> anyhow::R
 
 /// Runs the whole system once and returns its summary.
 ///
-/// Starts an embedded server unless `cfg.connect` is set, creates the layout (removing what a
-/// previous run left under the same root), starts the masters and workers, submits the tasks,
-/// kills the active master and `cfg.kill_workers` workers once `cfg.kill_after` of the tasks
-/// completed, waits for every status, checks them, and stops everything it started.
+/// Starts an embedded ensemble of `cfg.members` zk-servers unless `cfg.connect` is set,
+/// creates the layout (removing what a previous run left under the same root), starts the
+/// masters and workers, submits the tasks, and once `cfg.kill_after` of the tasks completed
+/// kills the active master, `cfg.kill_workers` workers and (`cfg.kill_member`, 3 or more
+/// members) the zk-server member the client is connected to; once every session on that
+/// member moved to another, starts it again. Then it waits for every status, checks them,
+/// and stops everything it started.
 ///
 /// # Cancel safety
 ///
 /// Dropping the future aborts the run: the tasks it spawned stop with their sessions and the
-/// embedded server stops; nodes it created on an external ensemble stay.
+/// embedded servers stop; nodes it created on an external ensemble stay.
 pub async fn run(cfg: &Config) -> anyhow::Result<Summary> {
     anyhow::ensure!(cfg.tasks > 0, "--tasks must be at least 1");
     anyhow::ensure!(cfg.masters > 0, "--masters must be at least 1");
@@ -156,14 +160,31 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Summary> {
         "--workers must be more than the workers killed ({})",
         cfg.kill_workers
     );
-    let ensemble = crate::embedded::Ensemble::start_or_connect(cfg.connect.as_deref()).await?;
-    let result = tokio::time::timeout(cfg.deadline, run_on(cfg, ensemble.connect_string())).await;
+    anyhow::ensure!(
+        cfg.connect.is_some() || cfg.members != 2 || !cfg.kill_member,
+        "a 2-member ensemble loses its quorum with a member: use --members 3 or more, or \
+         --no-kill-member"
+    );
+    let mut ensemble =
+        crate::embedded::Ensemble::start(cfg.connect.as_deref(), cfg.members).await?;
+    let result = tokio::time::timeout(cfg.deadline, run_on(cfg, &mut ensemble)).await;
     ensemble.shutdown().await;
     result.map_err(|_| anyhow::anyhow!("the run did not finish within {:?}", cfg.deadline))?
 }
 
-async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
+/// How long the member failover and rejoin may take once the tasks are all done.
+const MEMBER_WAIT: Duration = Duration::from_secs(30);
+
+async fn run_on(cfg: &Config, ensemble: &mut crate::embedded::Ensemble) -> anyhow::Result<Summary> {
     let started = Instant::now();
+    let hosts_owned = ensemble.connect_string().to_owned();
+    let hosts = hosts_owned.as_str();
+    let described = match ensemble.members() {
+        0 => hosts.to_owned(),
+        1 => "an embedded zk-server".to_owned(),
+        n => format!("an embedded {n}-member zk-server ensemble"),
+    };
+    let kill_member = cfg.kill_member && ensemble.members() >= 3;
     let paths = Paths::new(&cfg.root);
     let progress = Progress::new(cfg.progress, cfg.tasks);
     let stats = Arc::new(Stats::default());
@@ -218,6 +239,7 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
     let kill_at = ((cfg.tasks as f64) * cfg.kill_after).ceil() as usize;
     let mut masters_killed = 0;
     let mut workers_killed = 0;
+    let mut member: Option<member::MemberKill> = None;
     let waiting = submitter.wait_all(&names, &progress);
     tokio::pin!(waiting);
     let confirmed: usize = loop {
@@ -270,7 +292,27 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
                 );
             }
         }
+        // Last, the zk-server member under the client (and whichever masters and workers
+        // use it too): their sessions move to the other members.
+        if due && kill_member && member.is_none() {
+            member = member::MemberKill::start(
+                ensemble, &submitter, &masters, &workers, &stats, &progress,
+            )
+            .await?;
+        }
+        if let Some(m) = &mut member {
+            m.step(ensemble, &submitter, &masters, &workers, &stats, &progress)
+                .await?;
+        }
     };
+    if let Some(m) = &mut member {
+        let deadline = Instant::now() + MEMBER_WAIT;
+        while !m.done() && Instant::now() < deadline {
+            m.step(ensemble, &submitter, &masters, &workers, &stats, &progress)
+                .await?;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     progress.update(&stats);
     progress.finish();
     anyhow::ensure!(
@@ -335,6 +377,8 @@ async fn run_on(cfg: &Config, hosts: &str) -> anyhow::Result<Summary> {
         workers_killed,
         elapsed: started.elapsed(),
         events,
+        ensemble: described,
+        member: member.map(|m| m.report()),
     })
 }
 

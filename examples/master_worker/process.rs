@@ -41,6 +41,24 @@ impl Process {
         }
     }
 
+    /// The server its session is connected to now (through its proxy, if any); `None` while
+    /// it reconnects, and once it is killed or stopped.
+    pub(crate) fn server(&self) -> Option<std::net::SocketAddr> {
+        if !self.is_alive() {
+            return None;
+        }
+        let direct = self.client.connected_server()?;
+        match &self.proxy {
+            Some(p) => p.upstream(),
+            None => Some(direct),
+        }
+    }
+
+    /// Its session.
+    pub(crate) fn session_id(&self) -> zk_core::SessionId {
+        self.client.session_id()
+    }
+
     /// True until it is killed or stopped.
     pub(crate) fn is_alive(&self) -> bool {
         self.task.is_some()

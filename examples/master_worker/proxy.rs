@@ -7,7 +7,8 @@
 //! a process that died.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::copy_bidirectional;
@@ -24,6 +25,28 @@ pub(crate) struct Proxy {
     task: JoinHandle<()>,
     /// One clone per open pipe.
     pipes: Arc<()>,
+    /// The server the newest pipe reaches.
+    upstream: Arc<Upstream>,
+}
+
+/// Which server the newest pipe goes to: (pipe number, its server's address).
+#[derive(Debug, Default)]
+struct Upstream {
+    next: AtomicU64,
+    current: Mutex<Option<(u64, SocketAddr)>>,
+}
+
+impl Upstream {
+    fn set(&self, pipe: u64, addr: SocketAddr) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((pipe, addr));
+    }
+
+    fn clear(&self, pipe: u64) {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if current.is_some_and(|(p, _)| p == pipe) {
+            *current = None;
+        }
+    }
 }
 
 impl Proxy {
@@ -44,18 +67,35 @@ impl Proxy {
             .unwrap_or_default();
         let (dead, dead_rx) = watch::channel(false);
         let pipes = Arc::new(());
-        let task = tokio::spawn(accept(listener, upstream, dead_rx, pipes.clone()));
+        let current = Arc::new(Upstream::default());
+        let task = tokio::spawn(accept(
+            listener,
+            upstream,
+            dead_rx,
+            pipes.clone(),
+            current.clone(),
+        ));
         Ok(Proxy {
             connect: format!("{addr}{chroot}"),
             dead,
             task,
             pipes,
+            upstream: current,
         })
     }
 
     /// The connect string that goes through this proxy.
     pub(crate) fn connect_string(&self) -> &str {
         &self.connect
+    }
+
+    /// The address of the server the newest open pipe reaches, if one is open.
+    pub(crate) fn upstream(&self) -> Option<SocketAddr> {
+        self.upstream
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|(_, a)| a)
     }
 
     /// Cuts every connection and refuses new ones, for good. Returns once no byte can pass
@@ -82,8 +122,11 @@ async fn accept(
     upstream: Vec<String>,
     dead: watch::Receiver<bool>,
     pipes: Arc<()>,
+    current: Arc<Upstream>,
 ) {
-    let mut next = 0;
+    // Each process starts at a random member, as a client shuffles its connect string, so
+    // the sessions spread over the ensemble.
+    let mut next = rand::random::<u32>() as usize % upstream.len();
     loop {
         let Ok((client, _)) = listener.accept().await else {
             return;
@@ -94,7 +137,13 @@ async fn accept(
         }
         let target = upstream[next % upstream.len()].clone();
         next += 1;
-        tokio::spawn(pipe(client, target, dead.clone(), pipes.clone()));
+        tokio::spawn(pipe(
+            client,
+            target,
+            dead.clone(),
+            pipes.clone(),
+            current.clone(),
+        ));
     }
 }
 
@@ -103,12 +152,18 @@ async fn pipe(
     target: String,
     mut dead: watch::Receiver<bool>,
     _open: Arc<()>,
+    current: Arc<Upstream>,
 ) {
     let Ok(mut server) = TcpStream::connect(&target).await else {
         return;
     };
+    let number = current.next.fetch_add(1, Ordering::Relaxed);
+    if let Ok(addr) = server.peer_addr() {
+        current.set(number, addr);
+    }
     tokio::select! {
         _ = copy_bidirectional(&mut client, &mut server) => {}
         _ = dead.wait_for(|d| *d) => {}
     }
+    current.clear(number);
 }

@@ -84,12 +84,46 @@ pub struct Summary {
     pub elapsed: Duration,
     /// What happened, in order.
     pub events: Vec<String>,
+    /// Where the run ran: `an embedded 3-member zk-server ensemble`, `an embedded zk-server`,
+    /// or the connect string.
+    pub ensemble: String,
+    /// The zk-server member killed under the clients, if one was.
+    pub member: Option<MemberFailover>,
+}
+
+/// The killing of the zk-server member the application's client used, and what followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberFailover {
+    /// The member's id (its `myid`).
+    pub id: i64,
+    /// Its role when it was killed: `leader` or `follower`.
+    pub role: String,
+    /// Sessions connected to it when it was killed: the client's, and those of the masters
+    /// and workers that happened to use it.
+    pub sessions: usize,
+    /// From the kill until every one of those sessions (still alive) was connected to
+    /// another member.
+    pub failover: Option<Duration>,
+    /// Whether every moved session kept its id (no session expired or was replaced).
+    pub sessions_kept: bool,
+    /// From its restart until it served clients again, synced with the leader.
+    pub rejoined: Option<Duration>,
+    /// Its role after it rejoined.
+    pub role_after: String,
 }
 
 impl Summary {
     /// True when every task completed exactly once.
     pub fn exactly_once(&self) -> bool {
         self.completions == self.tasks && self.statuses == self.tasks
+    }
+
+    /// True when no member was killed, or every session on it moved to another member with
+    /// its id and the member served again after its restart.
+    pub fn member_failed_over(&self) -> bool {
+        self.member
+            .as_ref()
+            .is_none_or(|m| m.failover.is_some() && m.sessions_kept && m.rejoined.is_some())
     }
 }
 
@@ -119,6 +153,45 @@ impl fmt::Display for Summary {
                 None => String::new(),
             }
         )?;
+        writeln!(f, "  ensemble       {}", self.ensemble)?;
+        match &self.member {
+            None => writeln!(f, "  member killed  none")?,
+            Some(m) => {
+                writeln!(
+                    f,
+                    "  member killed  zk-server member {} ({}) killed with {} session(s) on it, the client's among them",
+                    m.id, m.role, m.sessions
+                )?;
+                writeln!(
+                    f,
+                    "  sessions moved {}",
+                    match m.failover {
+                        Some(t) => format!(
+                            "all to other members in {:.2} s{}",
+                            t.as_secs_f64(),
+                            if m.sessions_kept {
+                                ", each keeping its session"
+                            } else {
+                                ", but a session was lost"
+                            }
+                        ),
+                        None => "NOT every session moved".to_owned(),
+                    }
+                )?;
+                writeln!(
+                    f,
+                    "  member rejoin  {}",
+                    match m.rejoined {
+                        Some(t) => format!(
+                            "restarted, synced and serving as {} {:.2} s later",
+                            m.role_after,
+                            t.as_secs_f64()
+                        ),
+                        None => "did NOT serve again".to_owned(),
+                    }
+                )?;
+            }
+        }
         writeln!(f, "  time           {:.2} s", self.elapsed.as_secs_f64())?;
         write!(
             f,

@@ -77,6 +77,10 @@ impl Worker {
         self.process.is_alive()
     }
 
+    pub(crate) fn process(&self) -> &Process {
+        &self.process
+    }
+
     /// Kills the worker mid-task. In [`KillMode::Crash`](super::KillMode::Crash) its connection goes silent and the
     /// server expires its session later; in [`KillMode::Close`](super::KillMode::Close) it closes its session.
     pub(crate) async fn kill(&mut self) {

@@ -98,4 +98,26 @@ fn every_example_has_help() {
             .unwrap();
         assert_eq!(bad.status.code(), Some(2), "{name} --bogus");
     }
+    // master_worker's ensemble size: a usage error out of 1..=9, a clear refusal for 2
+    // members with a member kill (that ensemble would lose its quorum).
+    let bin = profile_dir.join("examples").join("master_worker");
+    let help = std::process::Command::new(&bin)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("--members <N>"), "{text}");
+    assert!(text.contains("--no-kill-member"), "{text}");
+    let zero = std::process::Command::new(&bin)
+        .args(["--members", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(zero.status.code(), Some(2), "--members 0");
+    let two = std::process::Command::new(&bin)
+        .args(["--members", "2", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(two.status.code(), Some(1), "--members 2");
+    let err = String::from_utf8_lossy(&two.stderr);
+    assert!(err.contains("loses its quorum"), "{err}");
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
+use tests::ensemble_support::Ensemble3;
 use tests::recipes_support::{
     compile_java, curator_installed, framework, until_children, JavaProcess, CURATOR_PEER_JAVA,
 };
@@ -380,8 +381,9 @@ async fn rwlock_and_semaphore_with_curator<S: TestServer>(dir: &std::path::Path)
     fw.close().await;
 }
 
-// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
-// against zk-server (durable, in process).
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper,
+// against zk-server (durable, in process) and against a 3-member zk-server ensemble (spawned
+// processes, `tests::ensemble_support`; the proxied server is a member).
 /// Every scenario against server `S`, with the Java peer compiled in a directory of its own.
 async fn curator_interop<S: TestServer>(tag: &'static str) {
     if tests::require_peer(curator_installed(), "Curator 5.4 and a JDK").is_none() {
@@ -408,4 +410,9 @@ async fn curator_interop_apache() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curator_interop_zk_server() {
     curator_interop::<ZkServer>("zk-server").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curator_interop_ensemble() {
+    curator_interop::<Ensemble3>("ensemble").await;
 }

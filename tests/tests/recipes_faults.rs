@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TcpProxy, TestServer, ZkServer};
+use tests::ensemble_support::Ensemble3;
 use tests::recipes_support::{self, framework};
 use zk_client::{Client, SessionId, SessionState, Version};
 use zk_recipes::{ConnectionState, Framework, InterProcessMutex, LeaderLatch};
@@ -260,9 +261,16 @@ async fn session_change_during_protected_create<S: TestServer>() {
         b.session_id(),
         "B holds with a node of its new session"
     );
-    assert_eq!(a.client().get_children("/f4").await.unwrap().len(), 1);
+    assert_eq!(
+        recipes_support::children_left(&a.client(), "/f4")
+            .await
+            .len(),
+        1
+    );
     mb.release().await.unwrap();
-    assert!(a.client().get_children("/f4").await.unwrap().is_empty());
+    assert!(recipes_support::children_left(&a.client(), "/f4")
+        .await
+        .is_empty());
     a.close().await;
     b.close().await;
 }
@@ -311,15 +319,18 @@ async fn server_restart<S: TestServer>() {
     la.close().await;
     assert!(lb.await_leadership(Duration::from_secs(10)).await.unwrap());
     lb.close().await;
-    assert!(a.client().get_children("/f3").await.unwrap().is_empty());
+    assert!(recipes_support::children_left(&a.client(), "/f3")
+        .await
+        .is_empty());
     let left = recipes_support::children_left(&a.client(), "/f3-latch").await;
     assert!(left.is_empty(), "{left:?}");
     a.close().await;
     b.close().await;
 }
 
-// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
-// against zk-server (durable, in process).
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper,
+// against zk-server (durable, in process) and against a 3-member zk-server ensemble (spawned
+// processes, `tests::ensemble_support`; the proxied server is a member).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_loss_during_acquire_apache() {
     within(
@@ -396,6 +407,46 @@ async fn server_restart_zk_server() {
         Duration::from_secs(90),
         "test",
         server_restart::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_loss_during_acquire_ensemble() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        connection_loss_during_acquire::<Ensemble3>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_expiry_while_holding_ensemble() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        session_expiry_while_holding::<Ensemble3>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_change_during_protected_create_ensemble() {
+    within(
+        Duration::from_secs(120),
+        "test",
+        session_change_during_protected_create::<Ensemble3>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_restart_ensemble() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        server_restart::<Ensemble3>(),
     )
     .await;
 }

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TcpProxy, TestServer, ZkServer};
+use tests::ensemble_support::Ensemble3;
 use zk_client::Client;
 use zk_recipes::{ConnectionState, ErrorPolicy, Framework, LeaderLatch};
 
@@ -138,8 +139,9 @@ async fn session_error_policy<S: TestServer>() {
     fw.close().await;
 }
 
-// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
-// against zk-server (durable, in process).
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper,
+// against zk-server (durable, in process) and against a 3-member zk-server ensemble (spawned
+// processes, `tests::ensemble_support`; the proxied server is a member).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn framework_namespace_and_paths_apache() {
     within(
@@ -196,6 +198,36 @@ async fn framework_session_error_policy_zk_server() {
         Duration::from_secs(60),
         "test",
         session_error_policy::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_namespace_and_paths_ensemble() {
+    within(
+        Duration::from_secs(60),
+        "test",
+        namespace_and_paths::<Ensemble3>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_states_expiry_and_new_session_ensemble() {
+    within(
+        Duration::from_secs(90),
+        "test",
+        states_expiry_and_new_session::<Ensemble3>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_session_error_policy_ensemble() {
+    within(
+        Duration::from_secs(60),
+        "test",
+        session_error_policy::<Ensemble3>(),
     )
     .await;
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use tests::client_support::{within, ApacheServer, TcpProxy, TestServer, ZkServer};
+use tests::ensemble_support::Ensemble3;
 use tests::recipes_support::framework;
 use zk_recipes::{CloseMode, LeaderLatch};
 
@@ -156,8 +157,9 @@ async fn failover_when_the_leader_session_dies<S: TestServer>() {
     dying.close().await;
 }
 
-// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
-// against zk-server (durable, in process).
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper,
+// against zk-server (durable, in process) and against a 3-member zk-server ensemble (spawned
+// processes, `tests::ensemble_support`; the proxied server is a member).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latch_single_leader_and_failover_on_close_apache() {
     within(
@@ -194,6 +196,26 @@ async fn latch_failover_when_the_leader_session_dies_zk_server() {
         Duration::from_secs(120),
         "test",
         failover_when_the_leader_session_dies::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latch_single_leader_and_failover_on_close_ensemble() {
+    within(
+        Duration::from_secs(120),
+        "test",
+        single_leader_and_failover_on_close::<Ensemble3>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latch_failover_when_the_leader_session_dies_ensemble() {
+    within(
+        Duration::from_secs(120),
+        "test",
+        failover_when_the_leader_session_dies::<Ensemble3>(),
     )
     .await;
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tests::client_support::{within, ApacheServer, TcpProxy, TestServer, ZkServer};
+use tests::ensemble_support::Ensemble3;
 use tests::recipes_support::framework;
 use zk_recipes::LeaderSelector;
 
@@ -116,8 +117,9 @@ async fn interruption<S: TestServer>() {
     fw.close().await;
 }
 
-// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
-// against zk-server (durable, in process).
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper,
+// against zk-server (durable, in process) and against a 3-member zk-server ensemble (spawned
+// processes, `tests::ensemble_support`; the proxied server is a member).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_selector_apache() {
     within(
@@ -149,6 +151,26 @@ async fn leader_selector_interruption_zk_server() {
         Duration::from_secs(60),
         "selector",
         interruption::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_selector_ensemble() {
+    within(
+        Duration::from_secs(60),
+        "selector",
+        selectors::<Ensemble3>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_selector_interruption_ensemble() {
+    within(
+        Duration::from_secs(60),
+        "selector",
+        interruption::<Ensemble3>(),
     )
     .await;
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
+use tests::ensemble_support::Ensemble3;
 use tests::recipes_support::{self, framework};
 use zk_recipes::{
     Framework, InterProcessMultiLock, InterProcessMutex, InterProcessReadWriteLock,
@@ -174,8 +175,9 @@ async fn multi_lock<S: TestServer>() {
     b.close().await;
 }
 
-// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
-// against zk-server (durable, in process).
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper,
+// against zk-server (durable, in process) and against a 3-member zk-server ensemble (spawned
+// processes, `tests::ensemble_support`; the proxied server is a member).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_write_lock_apache() {
     within(Duration::from_secs(60), "rw", read_write::<ApacheServer>()).await;
@@ -222,6 +224,31 @@ async fn multi_lock_zk_server() {
         Duration::from_secs(60),
         "multi lock",
         multi_lock::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_write_lock_ensemble() {
+    within(Duration::from_secs(60), "rw", read_write::<Ensemble3>()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn semaphores_ensemble() {
+    within(
+        Duration::from_secs(60),
+        "semaphores",
+        semaphores::<Ensemble3>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_lock_ensemble() {
+    within(
+        Duration::from_secs(60),
+        "multi lock",
+        multi_lock::<Ensemble3>(),
     )
     .await;
 }

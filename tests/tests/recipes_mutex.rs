@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tests::client_support::{within, ApacheServer, TestServer, ZkServer};
+use tests::ensemble_support::Ensemble3;
 use tests::recipes_support::framework;
 use zk_client::{CreateMode, Version};
 use zk_recipes::InterProcessMutex;
@@ -75,11 +76,8 @@ async fn contention<S: TestServer>() {
     );
     assert_eq!(total, (CLIENTS * ROUNDS).to_string());
     assert_eq!(max_holders.load(Ordering::SeqCst), 1);
-    let left = setup.client().get_children("/locks/counter").await;
-    assert!(
-        matches!(&left, Ok(v) if v.is_empty()) || matches!(left, Err(zk_client::Error::NoNode)),
-        "{left:?}"
-    );
+    let left = tests::recipes_support::children_left(&setup.client(), "/locks/counter").await;
+    assert!(left.is_empty(), "{left:?}");
     setup.close().await;
 }
 
@@ -172,8 +170,9 @@ async fn cancellation_storm<S: TestServer>() {
     b.close().await;
 }
 
-// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper and
-// against zk-server (durable, in process).
+// Every scenario above is generic over `TestServer`: each runs against Apache ZooKeeper,
+// against zk-server (durable, in process) and against a 3-member zk-server ensemble (spawned
+// processes, `tests::ensemble_support`; the proxied server is a member).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutex_contention_apache() {
     within(
@@ -225,6 +224,31 @@ async fn mutex_cancellation_storm_zk_server() {
         Duration::from_secs(60),
         "test",
         cancellation_storm::<ZkServer>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutex_contention_ensemble() {
+    within(Duration::from_secs(180), "test", contention::<Ensemble3>()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutex_reentrancy_timeout_cancellation_ensemble() {
+    within(
+        Duration::from_secs(120),
+        "test",
+        reentrancy_timeout_and_cancellation::<Ensemble3>(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutex_cancellation_storm_ensemble() {
+    within(
+        Duration::from_secs(60),
+        "test",
+        cancellation_storm::<Ensemble3>(),
     )
     .await;
 }

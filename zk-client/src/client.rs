@@ -103,6 +103,13 @@ impl Client {
         self.shared().lock().last_zxid()
     }
 
+    /// The address of the server this client's session is connected to now; `None` while it
+    /// is disconnected or (re)connecting. Changes when the client fails over to another
+    /// member of the ensemble.
+    pub fn connected_server(&self) -> Option<std::net::SocketAddr> {
+        self.shared().lock().connected_server()
+    }
+
     /// The chroot of the connect string, if any.
     pub fn chroot(&self) -> Option<&str> {
         self.inner.chroot.as_ref().map(Chroot::as_str)

@@ -91,7 +91,11 @@ pub(crate) async fn run(shared: Arc<Shared>, mut wake_rx: mpsc::Receiver<()>) {
             }
         };
         tracing::debug!("connected to {host}:{port}");
-        shared.lock().handle_connected(now());
+        {
+            let mut session = shared.lock();
+            session.handle_connected(now());
+            session.set_server(stream.peer_addr().ok());
+        }
         serve(&shared, &mut wake_rx, stream).await;
         shared.lock().handle_disconnected(now());
     }

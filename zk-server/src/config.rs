@@ -19,7 +19,7 @@ use crate::error::ServerError;
 use crate::quorum::{LearnerType, QuorumConfig, QuorumServer, DEFAULT_ELECTION_PORT_BIND_RETRY};
 
 /// Every server setting. Field defaults are Apache ZooKeeper's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     /// tickTime (ms): session expiry granularity and the unit of the session timeout bounds.
     pub tick_time_ms: u64,
@@ -39,8 +39,15 @@ pub struct ServerConfig {
     pub max_session_timeout_ms: Option<i32>,
     /// globalOutstandingLimit: requests queued for the core across all connections.
     pub global_outstanding_limit: usize,
-    /// Requests in flight per connection before the server stops reading from it.
+    /// zookeeper.maxOutstandingPerConnection: requests in flight per connection before the
+    /// server stops reading from it (default 1000).
     pub max_outstanding_per_connection: usize,
+    /// zookeeper.maxQueuedBytesPerConnection: bytes of replies and notifications waiting for a
+    /// connection's socket; a connection that goes over is closed (its client does not read;
+    /// it reconnects and re-arms its watches). Default 64 MiB.
+    pub max_queued_bytes_per_connection: usize,
+    /// maxCnxns: client connections in all (0 = unlimited, the default, as Apache's).
+    pub max_cnxns: usize,
     /// jute.maxbuffer: the largest frame accepted.
     pub jute_max_buffer: usize,
     /// snapCount (for the persistence layer).
@@ -70,6 +77,15 @@ pub struct ServerConfig {
     pub init_limit: i32,
     /// syncLimit (ticks); 0 = not set, which an ensemble member refuses.
     pub sync_limit: i32,
+    /// zookeeper.commitLogCount: committed transactions a member keeps in memory to DIFF a
+    /// learner from (default 500).
+    pub commit_log_count: usize,
+    /// zookeeper.snapshotSizeFactor: a leader DIFFs a learner from its on-disk log when the
+    /// transactions to send take at most this times the newest snapshot's size (default
+    /// 0.33; 0 = no limit; negative = never from the on-disk log).
+    pub snapshot_size_factor: f64,
+    /// zookeeper.forceSnapshotSync: a leader syncs every learner by SNAP (testing).
+    pub force_snapshot_sync: bool,
     /// peerType; when it disagrees with the server list, the list wins (with a warning).
     pub peer_type: LearnerType,
     /// standaloneEnabled: a single participant runs standalone (default true).
@@ -124,6 +140,8 @@ impl Default for ServerConfig {
             max_session_timeout_ms: None,
             global_outstanding_limit: 1000,
             max_outstanding_per_connection: 1000,
+            max_queued_bytes_per_connection: 64 << 20,
+            max_cnxns: 0,
             jute_max_buffer: zk_core::jute::DEFAULT_MAX_BUFFER,
             snap_count: 100_000,
             pre_alloc_size_kb: 65536,
@@ -138,6 +156,9 @@ impl Default for ServerConfig {
             servers: BTreeMap::new(),
             init_limit: 0,
             sync_limit: 0,
+            commit_log_count: 500,
+            snapshot_size_factor: 0.33,
+            force_snapshot_sync: false,
             peer_type: LearnerType::Participant,
             standalone_enabled: true,
             election_port_bind_retry: DEFAULT_ELECTION_PORT_BIND_RETRY,
@@ -278,7 +299,13 @@ impl ServerConfig {
     }
 
     /// Keys accepted from the environment.
-    const ENV_KEYS: [&'static str; 12] = [
+    const ENV_KEYS: [&'static str; 18] = [
+        "zookeeper.maxCnxns",
+        "zookeeper.maxOutstandingPerConnection",
+        "zookeeper.maxQueuedBytesPerConnection",
+        "zookeeper.commitLogCount",
+        "zookeeper.snapshotSizeFactor",
+        "zookeeper.forceSnapshotSync",
         "java.security.auth.login.config",
         "zookeeper.sasl.serverconfig",
         "zookeeper.superUser",
@@ -317,6 +344,13 @@ impl ServerConfig {
                 self.client_port_address = v.parse().map_err(|_| format!("bad address {v:?}"))?
             }
             "maxClientCnxns" => self.max_client_cnxns = num(k, v)?,
+            "maxCnxns" | "zookeeper.maxCnxns" => self.max_cnxns = num(k, v)?,
+            "maxOutstandingPerConnection" | "zookeeper.maxOutstandingPerConnection" => {
+                self.max_outstanding_per_connection = num::<usize>(k, v)?.max(1)
+            }
+            "maxQueuedBytesPerConnection" | "zookeeper.maxQueuedBytesPerConnection" => {
+                self.max_queued_bytes_per_connection = num::<usize>(k, v)?.max(1)
+            }
             "minSessionTimeout" => {
                 self.min_session_timeout_ms = Some(num(k, v)?).filter(|t| *t >= 0)
             }
@@ -386,6 +420,15 @@ impl ServerConfig {
                 self.servers.insert(sid, server);
             }
             "initLimit" => self.init_limit = num(k, v)?,
+            "commitLogCount" | "zookeeper.commitLogCount" => {
+                self.commit_log_count = num::<usize>(k, v)?.max(1)
+            }
+            "snapshotSizeFactor" | "zookeeper.snapshotSizeFactor" => {
+                self.snapshot_size_factor = num(k, v)?
+            }
+            "forceSnapshotSync" | "zookeeper.forceSnapshotSync" => {
+                self.force_snapshot_sync = parse_bool(v)
+            }
             "syncLimit" => self.sync_limit = num(k, v)?,
             "peerType" => {
                 self.peer_type = LearnerType::parse(v)

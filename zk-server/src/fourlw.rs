@@ -85,6 +85,7 @@ pub fn run(cmd: &str, core: &Core, cfg: &ServerConfig, now_ms: i64, d: DriverSta
         "srvr"
             | "stat"
             | "cons"
+            | "conf"
             | "dump"
             | "wchs"
             | "wchc"
@@ -94,9 +95,16 @@ pub fn run(cmd: &str, core: &Core, cfg: &ServerConfig, now_ms: i64, d: DriverSta
             | "srst"
             | "dirs"
             | "hash"
+            | "isro"
     );
     if needs_server && d.quorum.is_some_and(|q| !q.serving) {
-        return NOT_SERVING.to_string();
+        // As Apache ZooKeeper 3.8 answers: `isro` says "null", `hash` (DigestCommand)
+        // prints the message without a line end, the others with one.
+        return match cmd {
+            "isro" => "null".to_string(),
+            "hash" => NOT_SERVING.trim_end().to_string(),
+            _ => NOT_SERVING.to_string(),
+        };
     }
     match cmd {
         "ruok" => o.push_str("imok"),
@@ -377,5 +385,37 @@ mod tests {
         let srvr = run("srvr", &core, &cfg, 0, DriverStats::default());
         assert!(srvr.starts_with("Zookeeper version: 3.8.0"), "{srvr}");
         assert!(srvr.contains("Node count: 5\n"), "{srvr}");
+    }
+
+    /// A member without a quorum answers as Apache ZooKeeper 3.8 does (captured from a 3.8.0
+    /// member left alone: `tests/tests/ensemble_four_letter.rs` compares both on processes).
+    #[test]
+    fn a_member_that_does_not_serve() {
+        let core = Core::new(Default::default(), 0);
+        let cfg = ServerConfig::for_tests("/tmp/unused");
+        let d = DriverStats {
+            quorum: Some(QuorumView {
+                mode: "looking",
+                serving: false,
+                learners: 0,
+                synced_followers: 0,
+                pending_syncs: 0,
+                election_time_ms: 0,
+                my_id: 1,
+                client_addr: ([127, 0, 0, 1], 2181).into(),
+            }),
+            ..DriverStats::default()
+        };
+        for word in KNOWN {
+            let expected = match word {
+                "ruok" => "imok",
+                "isro" => "null",
+                "hash" => "This ZooKeeper instance is not currently serving requests",
+                // The process's own settings and the trace mask answer anyway.
+                "envi" | "gtmk" | "stmk" => continue,
+                _ => NOT_SERVING,
+            };
+            assert_eq!(run(word, &core, &cfg, 0, d), expected, "{word}");
+        }
     }
 }

@@ -12,6 +12,8 @@
 //! - `cli` (feature `cli`, on by default): the `zkcli` shell, zkCli.sh-compatible.
 //! - `bench` (feature `bench`, on by default): the `zk-bench` load generator (uses zk-client).
 //! - [`server`]: the tokio driver and the embedding API ([`Server`]).
+//! - [`embedded`]: an ensemble of members in one process, for tests and examples
+//!   ([`embedded::Ensemble`]).
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -31,6 +33,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod durable;
+pub mod embedded;
 pub mod error;
 pub mod fourlw;
 pub mod logging;

@@ -54,6 +54,7 @@ impl Session {
     /// unknown. Queued requests wait for the next connection.
     pub(crate) fn handle_disconnected(&mut self, now: Instant) {
         self.out.clear();
+        self.server = None;
         match self.phase {
             Phase::Ended => return,
             Phase::Connected => self.hosts.lost(),

@@ -132,6 +132,8 @@ pub(crate) struct Session {
     /// [`Session::expiry_deadline`]).
     last_heard: Option<Instant>,
     close_requested: bool,
+    /// The address of the server the connection under way or up goes to.
+    server: Option<std::net::SocketAddr>,
 }
 
 impl Session {
@@ -157,6 +159,7 @@ impl Session {
             last_recv: now,
             last_heard: None,
             close_requested: false,
+            server: None,
         }
     }
 
@@ -170,6 +173,20 @@ impl Session {
 
     pub(crate) fn state(&self) -> SessionState {
         self.state.current()
+    }
+
+    /// The server of the connection, once its session is established on it.
+    pub(crate) fn connected_server(&self) -> Option<std::net::SocketAddr> {
+        match self.phase {
+            Phase::Connected => self.server,
+            _ => None,
+        }
+    }
+
+    /// The driver's TCP connection goes to `addr` (recorded after
+    /// [`Session::handle_connected`]).
+    pub(crate) fn set_server(&mut self, addr: Option<std::net::SocketAddr>) {
+        self.server = addr;
     }
 
     pub(crate) fn subscribe(&mut self) -> StateStream {

@@ -625,6 +625,7 @@ impl Core {
                 }
             }
             TxnBody::CloseSession(_) => {
+                self.check_closed(session);
                 let conn = self.sessions.get(session).and_then(|s| s.conn);
                 self.sessions.remove(session);
                 self.pipe.touches.remove(&session);

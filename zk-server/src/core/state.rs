@@ -244,8 +244,18 @@ impl Core {
         header: TxnHeader,
         body: TxnBody,
     ) -> TxnResult {
+        // Invariant of the live path (not of replay): each transaction follows the last one.
+        assert!(
+            header.zxid > self.tree.last_zxid(),
+            "transaction {} applied at last zxid {}",
+            header.zxid,
+            self.tree.last_zxid()
+        );
         let mut triggers = Vec::new();
         let result = self.tree.apply(&header, &body, &mut triggers);
+        if let TxnBody::CloseSession(_) = &body {
+            self.check_closed(header.client_id);
+        }
         self.txns.push((header, body));
         self.fire(&triggers);
         result
@@ -267,6 +277,17 @@ impl Core {
                 self.notify(r.conn, t.event, &t.path);
             }
         }
+    }
+
+    /// Invariant after a closeSession: the session owns no node any more and is gone from the
+    /// tree's session table (a disagreement would leave ephemerals nobody can delete).
+    pub(crate) fn check_closed(&self, session: SessionId) {
+        assert!(
+            self.tree.ephemerals(session).is_empty()
+                && !self.tree.sessions().contains_key(&session),
+            "session {session} still owns {:?} after its closeSession",
+            self.tree.ephemerals(session)
+        );
     }
 
     pub(crate) fn notify(&mut self, conn: ConnId, event: EventType, path: &str) {

@@ -775,3 +775,117 @@ impl Leader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeSet, VecDeque};
+
+    use super::*;
+    use crate::core::{Core, CoreConfig};
+    use crate::quorum::ctx::{DiskState, Ensemble, ZabTiming};
+    use crate::quorum::disk::CommittedLog;
+    use crate::quorum::zab::LearnerInfo;
+
+    struct Fixture {
+        core: Core,
+        log: CommittedLog,
+        disk: DiskState,
+        ensemble: Ensemble,
+        timing: ZabTiming,
+        out: VecDeque<ZabOut>,
+        token: u64,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            Fixture {
+                core: Core::new(CoreConfig::default(), 0),
+                log: CommittedLog::new(500),
+                disk: DiskState {
+                    accepted_epoch: 2,
+                    current_epoch: 2,
+                    last_appended: Zxid::new(2, 5),
+                    synced: Zxid::new(2, 5),
+                },
+                ensemble: Ensemble {
+                    voters: BTreeSet::from([1, 2, 3]),
+                    observers: BTreeSet::new(),
+                    config_text: "version=0".into(),
+                    config_version: 0,
+                },
+                timing: ZabTiming::new(100, 10, 5),
+                out: VecDeque::new(),
+                token: 0,
+            }
+        }
+
+        fn cx(&mut self, now: i64) -> Ctx<'_> {
+            Ctx {
+                now,
+                my_id: 1,
+                core: &mut self.core,
+                log: &mut self.log,
+                disk: &mut self.disk,
+                ensemble: &self.ensemble,
+                timing: &self.timing,
+                out: &mut self.out,
+                next_token: &mut self.token,
+            }
+        }
+    }
+
+    fn info(sid: i64, accepted_epoch: u32) -> Zab {
+        Zab::FollowerInfo {
+            accepted_epoch,
+            info: LearnerInfo {
+                server_id: sid,
+                protocol_version: PROTOCOL_VERSION,
+                config_version: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn the_epoch_is_one_more_than_the_largest_accepted_and_written_before_leaderinfo() {
+        let mut f = Fixture::new();
+        let mut l = Leader::start(&mut f.cx(0));
+        l.accepted(&mut f.cx(0), LinkId(1));
+        l.message(&mut f.cx(1), LinkId(1), info(2, 4));
+        assert_eq!(l.epoch(), Some(5));
+        let outs: Vec<_> = f.out.drain(..).collect();
+        assert!(
+            matches!(
+                &outs[..],
+                [ZabOut::Disk(DiskOp::WriteEpoch {
+                    file: EpochFile::Accepted,
+                    epoch: 5
+                })]
+            ),
+            "LEADERINFO waits for the durable acceptedEpoch: {outs:?}"
+        );
+        l.epoch_written(&mut f.cx(2), EpochFile::Accepted, 5);
+        let outs: Vec<_> = f.out.drain(..).collect();
+        assert!(matches!(
+            &outs[..],
+            [ZabOut::Send(LinkId(1), Zab::LeaderInfo { epoch: 5, .. })]
+        ));
+    }
+
+    #[test]
+    fn a_member_that_accepted_a_newer_epoch_makes_the_leader_step_down() {
+        let mut f = Fixture::new();
+        let mut l = Leader::start(&mut f.cx(0));
+        l.accepted(&mut f.cx(0), LinkId(1));
+        l.message(&mut f.cx(1), LinkId(1), info(2, 2));
+        l.epoch_written(&mut f.cx(2), EpochFile::Accepted, 3);
+        f.out.clear();
+        // Member 3 accepted epoch 4 from a leader that never established it.
+        l.accepted(&mut f.cx(3), LinkId(2));
+        l.message(&mut f.cx(3), LinkId(2), info(3, 4));
+        assert!(
+            f.out.iter().any(|o| matches!(o, ZabOut::Stop(_))),
+            "{:?}",
+            f.out
+        );
+    }
+}

@@ -165,10 +165,15 @@ impl Learner {
         if link != self.link {
             return;
         }
-        if self.phase == LearnerPhase::Connecting
-            && self.attempts < cx.timing.connect_attempts
-            && cx.now < self.deadline
-        {
+        // Apache ZooKeeper's leader opens its quorum port only once it leads, so a follower
+        // that decided first is refused and tries again (`Learner.connectToLeader`). Members
+        // here listen from start-up and close a link they accept while not leading yet: a
+        // link that closes before the leader sent anything is that refusal, tried again alike
+        // (in Registering, only a LEADERINFO moves on or blocks on the acceptedEpoch write).
+        let refused = self.phase == LearnerPhase::Connecting
+            || (self.phase == LearnerPhase::Registering && self.blocked.is_none());
+        if refused && self.attempts < cx.timing.connect_attempts && cx.now < self.deadline {
+            self.phase = LearnerPhase::Connecting;
             self.link = next_link;
             self.retry_at = Some(cx.now + cx.timing.connect_retry_ms);
             return;
@@ -523,5 +528,288 @@ impl Learner {
         if self.phase == LearnerPhase::Broadcast {
             cx.send(self.link, m);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeSet, VecDeque};
+
+    use zk_core::txn::{CreateTxn, TxnHeader};
+    use zk_core::{Acl, SessionId};
+
+    use super::*;
+    use crate::core::{Core, CoreConfig};
+    use crate::quorum::ctx::{DiskState, Ensemble, ZabTiming};
+    use crate::quorum::disk::CommittedLog;
+
+    struct Fixture {
+        core: Core,
+        log: CommittedLog,
+        disk: DiskState,
+        ensemble: Ensemble,
+        timing: ZabTiming,
+        out: VecDeque<ZabOut>,
+        token: u64,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            Fixture {
+                core: Core::new(CoreConfig::default(), 0),
+                log: CommittedLog::new(500),
+                disk: DiskState {
+                    accepted_epoch: 1,
+                    current_epoch: 1,
+                    last_appended: Zxid(0),
+                    synced: Zxid(0),
+                },
+                ensemble: Ensemble {
+                    voters: BTreeSet::from([1, 2, 3]),
+                    observers: BTreeSet::new(),
+                    config_text: "version=0".into(),
+                    config_version: 0,
+                },
+                timing: ZabTiming::new(100, 10, 5),
+                out: VecDeque::new(),
+                token: 0,
+            }
+        }
+
+        fn cx(&mut self) -> Ctx<'_> {
+            Ctx {
+                now: 10,
+                my_id: 2,
+                core: &mut self.core,
+                log: &mut self.log,
+                disk: &mut self.disk,
+                ensemble: &self.ensemble,
+                timing: &self.timing,
+                out: &mut self.out,
+                next_token: &mut self.token,
+            }
+        }
+
+        fn drain(&mut self) -> Vec<ZabOut> {
+            self.out.drain(..).collect()
+        }
+    }
+
+    fn txn(e: u32, c: u32) -> Txn {
+        Txn {
+            header: TxnHeader {
+                client_id: SessionId(1),
+                cxid: c as i32,
+                zxid: Zxid::new(e, c),
+                time: 1,
+                txn_type: 1,
+            },
+            body: zk_core::txn::TxnBody::Create(CreateTxn {
+                path: format!("/n{e}-{c}"),
+                data: None,
+                acl: Acl::open_unsafe(),
+                ephemeral: false,
+                parent_cversion: -1,
+            }),
+        }
+    }
+
+    /// Registers with a leader of epoch 2 and gets to the sync's first packet.
+    fn registered(f: &mut Fixture) -> Learner {
+        let link = LinkId(LinkId::OUTGOING);
+        let mut l = Learner::start(&mut f.cx(), 1, false, link);
+        l.connected(&mut f.cx(), link);
+        l.message(
+            &mut f.cx(),
+            link,
+            Zab::LeaderInfo {
+                epoch: 2,
+                protocol_version: PROTOCOL_VERSION,
+            },
+        );
+        // acceptedEpoch first, ACKEPOCH only once it is durable.
+        let outs = f.drain();
+        assert!(
+            !outs
+                .iter()
+                .any(|o| matches!(o, ZabOut::Send(_, Zab::AckEpoch { .. }))),
+            "{outs:?}"
+        );
+        assert!(outs.iter().any(|o| matches!(
+            o,
+            ZabOut::Disk(DiskOp::WriteEpoch {
+                file: EpochFile::Accepted,
+                epoch: 2
+            })
+        )));
+        l.epoch_written(&mut f.cx(), EpochFile::Accepted, 2);
+        let outs = f.drain();
+        assert!(outs.iter().any(|o| matches!(
+            o,
+            ZabOut::Send(
+                _,
+                Zab::AckEpoch {
+                    current_epoch: 1,
+                    ..
+                }
+            )
+        )));
+        l
+    }
+
+    #[test]
+    fn newleader_is_acknowledged_only_after_the_transactions_then_current_epoch_are_durable() {
+        let mut f = Fixture::new();
+        let mut l = registered(&mut f);
+        let link = l.link();
+        l.message(&mut f.cx(), link, Zab::Diff(Zxid::new(1, 2)));
+        for c in 1..=2 {
+            l.message(&mut f.cx(), link, Zab::Proposal(txn(1, c)));
+            l.message(&mut f.cx(), link, Zab::Commit(Zxid::new(1, c)));
+        }
+        // An outstanding proposal of the new epoch, not yet committed.
+        l.message(&mut f.cx(), link, Zab::Proposal(txn(2, 1)));
+        assert!(
+            f.drain().is_empty(),
+            "nothing is logged or answered before NEWLEADER"
+        );
+        l.message(
+            &mut f.cx(),
+            link,
+            Zab::NewLeader {
+                zxid: Zxid::new(2, 0),
+                config: String::new(),
+            },
+        );
+        let outs = f.drain();
+        let kinds: Vec<String> = outs
+            .iter()
+            .map(|o| match o {
+                ZabOut::Disk(DiskOp::Append(t)) => format!("append {}", t.zxid()),
+                ZabOut::Disk(DiskOp::WriteEpoch { file, epoch }) => format!("{file:?} {epoch}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "append 0x100000001",
+                "append 0x100000002",
+                "append 0x200000001",
+                "Current 2"
+            ]
+        );
+        assert_eq!(
+            f.core.tree().last_zxid(),
+            Zxid::new(1, 2),
+            "committed ones applied"
+        );
+        // The ACK of NEWLEADER waits for currentEpoch.
+        l.epoch_written(&mut f.cx(), EpochFile::Current, 2);
+        let outs = f.drain();
+        assert!(
+            matches!(&outs[..], [ZabOut::Send(_, Zab::Ack(z))] if *z == Zxid::new(2, 0)),
+            "{outs:?}"
+        );
+        // UPTODATE: its ACK, then the proposal's once durable.
+        l.message(&mut f.cx(), link, Zab::UpToDate);
+        let outs = f.drain();
+        assert!(matches!(&outs[0], ZabOut::Send(_, Zab::Ack(z)) if *z == Zxid::new(2, 0)));
+        assert!(!outs
+            .iter()
+            .any(|o| matches!(o, ZabOut::Send(_, Zab::Ack(z)) if *z == Zxid::new(2, 1))));
+        f.disk.synced = Zxid::new(2, 1);
+        l.synced(&mut f.cx());
+        let outs = f.drain();
+        assert!(matches!(&outs[..], [ZabOut::Send(_, Zab::Ack(z))] if *z == Zxid::new(2, 1)));
+    }
+
+    #[test]
+    fn a_snap_is_written_before_the_transactions_after_it() {
+        let mut f = Fixture::new();
+        let mut l = registered(&mut f);
+        let link = l.link();
+        let mut tree = crate::core::DataTree::new();
+        tree.apply(&txn(1, 1).header, &txn(1, 1).body, &mut Vec::new());
+        l.message(
+            &mut f.cx(),
+            link,
+            Zab::Snap {
+                zxid: Zxid::new(1, 1),
+                tree: Box::new(tree),
+            },
+        );
+        l.message(&mut f.cx(), link, Zab::Proposal(txn(1, 2)));
+        l.message(&mut f.cx(), link, Zab::Commit(Zxid::new(1, 2)));
+        l.message(
+            &mut f.cx(),
+            link,
+            Zab::NewLeader {
+                zxid: Zxid::new(2, 0),
+                config: String::new(),
+            },
+        );
+        let outs = f.drain();
+        assert!(matches!(
+            &outs[..],
+            [
+                ZabOut::Disk(DiskOp::Snapshot { wait: true, .. }),
+                ZabOut::Disk(DiskOp::Append(_)),
+                ZabOut::Disk(DiskOp::WriteEpoch {
+                    file: EpochFile::Current,
+                    ..
+                })
+            ]
+        ));
+        assert!(f.core.tree().node("/n1-1").is_some() && f.core.tree().node("/n1-2").is_some());
+    }
+
+    #[test]
+    fn anything_but_diff_snap_or_trunc_first_ends_the_sync() {
+        let mut f = Fixture::new();
+        let mut l = registered(&mut f);
+        let link = l.link();
+        l.message(&mut f.cx(), link, Zab::Commit(Zxid::new(1, 1)));
+        assert!(f.drain().iter().any(|o| matches!(o, ZabOut::Stop(_))));
+    }
+
+    #[test]
+    fn a_commit_out_of_order_in_broadcast_ends_the_role() {
+        let mut f = Fixture::new();
+        let mut l = registered(&mut f);
+        let link = l.link();
+        l.message(&mut f.cx(), link, Zab::Diff(Zxid(0)));
+        l.message(
+            &mut f.cx(),
+            link,
+            Zab::NewLeader {
+                zxid: Zxid::new(2, 0),
+                config: String::new(),
+            },
+        );
+        l.epoch_written(&mut f.cx(), EpochFile::Current, 2);
+        l.message(&mut f.cx(), link, Zab::UpToDate);
+        l.message(&mut f.cx(), link, Zab::Proposal(txn(2, 1)));
+        l.message(&mut f.cx(), link, Zab::Proposal(txn(2, 2)));
+        f.drain();
+        l.message(&mut f.cx(), link, Zab::Commit(Zxid::new(2, 2)));
+        assert!(f.drain().iter().any(|o| matches!(o, ZabOut::Stop(_))));
+        // A proposal that skips a zxid within an epoch (ZOOKEEPER-4925) too.
+        let mut f = Fixture::new();
+        let mut l = registered(&mut f);
+        l.message(&mut f.cx(), link, Zab::Diff(Zxid(0)));
+        l.message(
+            &mut f.cx(),
+            link,
+            Zab::NewLeader {
+                zxid: Zxid::new(2, 0),
+                config: String::new(),
+            },
+        );
+        l.epoch_written(&mut f.cx(), EpochFile::Current, 2);
+        l.message(&mut f.cx(), link, Zab::UpToDate);
+        l.message(&mut f.cx(), link, Zab::Proposal(txn(2, 1)));
+        l.message(&mut f.cx(), link, Zab::Proposal(txn(2, 3)));
+        assert!(f.drain().iter().any(|o| matches!(o, ZabOut::Stop(_))));
     }
 }

@@ -3,6 +3,8 @@
 //! standalone engine and the ensemble engine.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
@@ -35,9 +37,11 @@ impl Latency {
 }
 
 /// The client connections of an engine and what waits to be sent to them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Clients {
-    conns: HashMap<ConnId, mpsc::UnboundedSender<ToConn>>,
+    conns: HashMap<ConnId, (mpsc::UnboundedSender<ToConn>, Arc<AtomicUsize>)>,
+    /// A connection whose unwritten bytes exceed this is closed (its client does not read).
+    max_queued: usize,
     held: VecDeque<Output>,
     outstanding: usize,
     /// Arrival times of each connection's unanswered requests, oldest first.
@@ -46,9 +50,27 @@ pub(crate) struct Clients {
 }
 
 impl Clients {
-    /// A connection's task registered its channel.
-    pub(crate) fn accept(&mut self, conn: ConnId, tx: mpsc::UnboundedSender<ToConn>) {
-        self.conns.insert(conn, tx);
+    /// No connections; a connection with more than `max_queued` bytes not yet written to its
+    /// socket is closed.
+    pub(crate) fn new(max_queued: usize) -> Clients {
+        Clients {
+            conns: HashMap::new(),
+            max_queued: max_queued.max(1),
+            held: VecDeque::new(),
+            outstanding: 0,
+            arrivals: HashMap::new(),
+            latency: Latency::default(),
+        }
+    }
+
+    /// A connection's task registered its channel and its count of unwritten bytes.
+    pub(crate) fn accept(
+        &mut self,
+        conn: ConnId,
+        tx: mpsc::UnboundedSender<ToConn>,
+        queued: Arc<AtomicUsize>,
+    ) {
+        self.conns.insert(conn, (tx, queued));
     }
 
     /// A request arrived on `conn`.
@@ -90,9 +112,17 @@ impl Clients {
     }
 
     fn answered(&mut self, conn: ConnId) {
-        if let Some(t) = self.arrivals.get_mut(&conn).and_then(VecDeque::pop_front) {
-            self.outstanding = self.outstanding.saturating_sub(1);
-            self.latency.record(t.elapsed().as_millis() as u64);
+        match self.arrivals.get_mut(&conn).and_then(VecDeque::pop_front) {
+            Some(t) => {
+                self.outstanding = self.outstanding.saturating_sub(1);
+                self.latency.record(t.elapsed().as_millis() as u64);
+            }
+            // A reply is the answer to a request that arrived on a connection still open: one
+            // without a request means the core answered twice or invented an xid.
+            None => assert!(
+                !self.conns.contains_key(&conn),
+                "a reply on {conn:?} that no request is waiting for"
+            ),
         }
     }
 
@@ -149,14 +179,31 @@ impl Clients {
     }
 
     fn deliver(&mut self, conn: ConnId, m: ToConn) {
-        if let Some(tx) = self.conns.get(&conn) {
-            let _ = tx.send(m);
+        let Some((tx, queued)) = self.conns.get(&conn) else {
+            return;
+        };
+        if let ToConn::Frames(buf, _) = &m {
+            let now = queued.fetch_add(buf.len(), Ordering::AcqRel) + buf.len();
+            if now > self.max_queued {
+                // The client does not read what it asked for (or is sent notifications faster
+                // than it reads): close it rather than hold the frames without limit. It
+                // reconnects, resumes its session and re-arms its watches.
+                tracing::warn!(
+                    ?conn,
+                    queued = now,
+                    limit = self.max_queued,
+                    "closing a connection that does not read its replies"
+                );
+                let _ = tx.send(ToConn::Close);
+                return;
+            }
         }
+        let _ = tx.send(m);
     }
 
     /// Tells every connection to close (the engine stops).
     pub(crate) fn close_all(&mut self) {
-        for tx in self.conns.values() {
+        for (tx, _) in self.conns.values() {
             let _ = tx.send(ToConn::Close);
         }
     }

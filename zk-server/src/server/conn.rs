@@ -3,6 +3,7 @@
 //! that the task stops reading from the socket.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -72,11 +73,13 @@ pub(crate) async fn serve(
         return;
     }
     let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
     if engine
         .send(ToEngine::Accept {
             conn,
             remote,
             tx: out_tx,
+            queued: queued.clone(),
         })
         .await
         .is_err()
@@ -85,7 +88,7 @@ pub(crate) async fn serve(
     }
     let permits = Arc::new(Semaphore::new(limits.max_outstanding));
     let (closed_tx, closed_rx) = oneshot::channel::<()>();
-    let writer = tokio::spawn(write_loop(wr, out_rx, permits.clone(), closed_tx));
+    let writer = tokio::spawn(write_loop(wr, out_rx, permits.clone(), closed_tx, queued));
     tokio::select! {
         r = read_loop(&mut rd, first, conn, &engine, limits, &permits) => {
             if let Err(reason) = r {
@@ -156,6 +159,7 @@ async fn write_loop(
     mut rx: mpsc::UnboundedReceiver<ToConn>,
     permits: Arc<Semaphore>,
     closed: oneshot::Sender<()>,
+    queued: Arc<AtomicUsize>,
 ) {
     while let Some(m) = rx.recv().await {
         match m {
@@ -163,6 +167,7 @@ async fn write_loop(
                 if wr.write_all(&buf).await.is_err() {
                     break;
                 }
+                queued.fetch_sub(buf.len(), Ordering::AcqRel);
                 permits.add_permits(replies);
             }
             ToConn::Close => break,

@@ -8,7 +8,6 @@
 //! in the configuration, closes that connection only.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,12 +15,13 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
 use zk_core::jute::Encode;
 use zk_core::quorum::{self as wire, ElectionProtocol, InitialMessage};
 
 use crate::quorum::wire::{notification_in, notification_out};
 use crate::quorum::{Notification, ToSend};
+
+use super::tasks::Tasks;
 
 /// How long a connection may take to be opened or to send its initial message.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -43,8 +43,8 @@ struct Shared {
     slots: Mutex<BTreeMap<i64, Slot>>,
     next_conn: Mutex<u64>,
     inbound: mpsc::UnboundedSender<Notification>,
-    /// Every task of this member's election port, aborted at shutdown.
-    tasks: Mutex<JoinSet<()>>,
+    /// Every task of this network stops with the member.
+    tasks: Tasks,
 }
 
 /// The election network of one member.
@@ -64,6 +64,7 @@ impl ElectionNet {
         peers: BTreeMap<i64, SocketAddr>,
         inbound: mpsc::UnboundedSender<Notification>,
         bind_retries: u32,
+        tasks: Tasks,
     ) -> std::io::Result<ElectionNet> {
         let mut tries = 0;
         let listener = loop {
@@ -101,16 +102,18 @@ impl ElectionNet {
                 slots: Mutex::new(slots),
                 next_conn: Mutex::new(1),
                 inbound,
-                tasks: Mutex::new(JoinSet::new()),
+                tasks,
             }),
         };
         let n = net.clone();
-        net.spawn(async move {
+        net.shared.tasks.spawn(async move {
             loop {
                 match listener.accept().await {
                     Ok((s, remote)) => {
-                        let m = n.clone();
-                        n.spawn(async move { m.accepted(s, remote).await });
+                        let n2 = n.clone();
+                        n.shared
+                            .tasks
+                            .spawn(async move { n2.accepted(s, remote).await });
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "election accept failed");
@@ -124,26 +127,6 @@ impl ElectionNet {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, Slot>> {
         self.shared.slots.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs `f` as one of this port's tasks (reaping the finished ones).
-    fn spawn(&self, f: impl Future<Output = ()> + Send + 'static) {
-        let mut tasks = self.shared.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        while tasks.try_join_next().is_some() {}
-        tasks.spawn(f);
-    }
-
-    /// Stops listening and closes every connection (the member stopped).
-    pub(crate) fn shutdown(&self) {
-        for slot in self.lock().values_mut() {
-            slot.conn = None;
-            slot.dialing = true;
-        }
-        self.shared
-            .tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .abort_all();
     }
 
     /// Queues a notification (replacing an unsent older one) and makes sure a connection is
@@ -166,7 +149,7 @@ impl ElectionNet {
         if dial {
             let n = self.clone();
             let to = m.to;
-            self.spawn(async move { n.dial(to).await });
+            self.shared.tasks.spawn(async move { n.dial(to).await });
         }
     }
 
@@ -186,7 +169,7 @@ impl ElectionNet {
             };
             if dial {
                 let n = self.clone();
-                self.spawn(async move { n.dial(sid).await });
+                self.shared.tasks.spawn(async move { n.dial(sid).await });
             }
         }
     }
@@ -376,7 +359,8 @@ impl ElectionNet {
                 }
             }
         };
-        // Either half failing ends the connection (`RecvWorker.run` finishes its SendWorker).
+        // Either half failing ends the connection (`RecvWorker.run` finishes its SendWorker);
+        // both run in this task, which stops with the member.
         tokio::select! {
             _ = reader => {}
             _ = writer => {}

@@ -46,6 +46,8 @@ pub(crate) enum ToEngine {
         conn: ConnId,
         remote: SocketAddr,
         tx: mpsc::UnboundedSender<ToConn>,
+        /// Bytes handed to the connection and not yet written to its socket.
+        queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     },
     Connect {
         conn: ConnId,
@@ -86,10 +88,11 @@ impl Engine {
         synced_rx: watch::Receiver<Synced>,
     ) -> Engine {
         let synced = core.last_zxid().0;
+        let max_queued = cfg.max_queued_bytes_per_connection;
         Engine {
             core,
             cfg,
-            clients: Clients::default(),
+            clients: Clients::new(max_queued),
             synced,
             logger,
             synced_rx,
@@ -158,8 +161,13 @@ impl Engine {
     fn handle(&mut self, msg: ToEngine) {
         let now = now_ms();
         match msg {
-            ToEngine::Accept { conn, remote, tx } => {
-                self.clients.accept(conn, tx);
+            ToEngine::Accept {
+                conn,
+                remote,
+                tx,
+                queued,
+            } => {
+                self.clients.accept(conn, tx, queued);
                 self.core.accept(now, conn, remote);
             }
             ToEngine::Connect { conn, req } => self.core.connect(now, conn, &req),

@@ -20,6 +20,7 @@ use super::election_net::ElectionNet;
 use super::engine::{now_ms, ToEngine};
 use super::peer_disk::PeerDisk;
 use super::quorum_net::{LinkEvent, QuorumNet};
+use super::MemberStatus;
 
 /// Messages handled per wake-up before outputs are flushed.
 const BATCH: usize = 256;
@@ -34,7 +35,7 @@ pub(crate) struct Ensemble {
     pub(crate) election_rx: mpsc::UnboundedReceiver<Notification>,
     pub(crate) quorum: QuorumNet,
     pub(crate) quorum_rx: mpsc::UnboundedReceiver<LinkEvent>,
-    pub(crate) state: watch::Sender<ServerState>,
+    pub(crate) status: watch::Sender<MemberStatus>,
     pub(crate) client_addr: SocketAddr,
 }
 
@@ -124,8 +125,6 @@ impl Ensemble {
             }
         }
         self.clients.close_all();
-        self.election.shutdown();
-        self.quorum.shutdown();
         self.disk.stop();
         stop.send_replace(true);
     }
@@ -143,8 +142,13 @@ impl Ensemble {
     fn handle(&mut self, msg: ToEngine) {
         let now = now_ms();
         match msg {
-            ToEngine::Accept { conn, remote, tx } => {
-                self.clients.accept(conn, tx);
+            ToEngine::Accept {
+                conn,
+                remote,
+                tx,
+                queued,
+            } => {
+                self.clients.accept(conn, tx, queued);
                 self.peer.client_accept(now, conn, remote);
             }
             ToEngine::Connect { conn, req } => self.peer.client_connect(now, conn, &req),
@@ -208,14 +212,24 @@ impl Ensemble {
                 PeerOutput::QuorumSend { link, msg } => self.quorum.send(link, msg),
                 PeerOutput::QuorumClose { link } => self.quorum.close(link),
                 PeerOutput::Disk(op) => self.disk.submit(op),
-                PeerOutput::State(s) => {
-                    // Only a leader listens on the quorum port, as in Apache ZooKeeper.
-                    self.quorum.set_listening(s == ServerState::Leading);
-                    self.state.send_replace(s);
-                }
+                // Published below with the rest of the status.
+                PeerOutput::State(_) => {}
                 PeerOutput::Fatal(why) => tracing::error!(reason = %why, "fatal"),
             }
         }
+        let status = MemberStatus {
+            state: self.peer.state(),
+            serving: self.peer.serving(),
+            leader: self.peer.leader(),
+            last_zxid: self.peer.last_zxid(),
+        };
+        self.quorum
+            .set_leading(status.state == ServerState::Leading);
+        self.status.send_if_modified(|s| {
+            let changed = *s != status;
+            *s = status;
+            changed
+        });
         // A frame may reveal a zxid up to what it carries; a leader's `epoch << 32` marker
         // reveals no more than what was last appended.
         let d = self.peer.disk_state();

@@ -1,5 +1,5 @@
 //! The tokio driver and the embedding API: [`Server::start`], [`Server::addr`],
-//! [`Server::shutdown`].
+//! [`Server::shutdown`], [`Server::kill`]; an ensemble member's [`MemberStatus`].
 
 mod clients;
 mod conn;
@@ -9,6 +9,7 @@ mod ensemble;
 mod logger;
 mod peer_disk;
 mod quorum_net;
+mod tasks;
 
 use std::collections::HashMap;
 use std::io;
@@ -30,8 +31,9 @@ use election_net::ElectionNet;
 use engine::Engine;
 use ensemble::Ensemble;
 use logger::Logger;
-use peer_disk::PeerDisk;
+use peer_disk::{KillSwitch, PeerDisk};
 use quorum_net::QuorumNet;
+use tasks::{Tasks, TasksDone};
 
 /// A running server.
 #[derive(Debug)]
@@ -40,8 +42,33 @@ pub struct Server {
     shutdown: Arc<watch::Sender<bool>>,
     accept: JoinHandle<()>,
     engine: JoinHandle<()>,
-    /// An ensemble member's state (None standalone).
-    role: Option<watch::Receiver<ServerState>>,
+    /// An ensemble member's parts (None standalone).
+    member: Option<MemberParts>,
+}
+
+/// What a running ensemble member has besides a standalone server's tasks.
+#[derive(Debug)]
+struct MemberParts {
+    status: watch::Receiver<MemberStatus>,
+    /// Makes the disk thread abandon its queue ([`Server::kill`]).
+    killed: KillSwitch,
+    /// The election and quorum ports' tasks.
+    tasks: TasksDone,
+}
+
+/// What an ensemble member reports of itself, updated as it changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemberStatus {
+    /// LOOKING, LEADING, FOLLOWING or OBSERVING.
+    pub state: ServerState,
+    /// Whether it serves clients: a leader once a quorum synced with it, a learner once it
+    /// synced with its leader (UPTODATE).
+    pub serving: bool,
+    /// The leader it follows or observes (itself when leading; None while looking).
+    pub leader: Option<i64>,
+    /// The zxid of the last transaction applied to its tree.
+    pub last_zxid: zk_core::Zxid,
 }
 
 /// Counts connections per client IP (maxClientCnxns); the guard gives its slot back on drop.
@@ -51,8 +78,13 @@ struct PerIp(Arc<Mutex<HashMap<IpAddr, usize>>>);
 struct IpSlot(PerIp, IpAddr);
 
 impl PerIp {
-    fn try_take(&self, ip: IpAddr, max: usize) -> Option<IpSlot> {
+    /// A slot for a connection from `ip`, if it has fewer than `max` (maxClientCnxns) and the
+    /// server fewer than `max_total` (maxCnxns) in all; 0 means no limit.
+    fn try_take(&self, ip: IpAddr, max: usize, max_total: usize) -> Option<IpSlot> {
         let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if max_total != 0 && m.values().sum::<usize>() >= max_total {
+            return None;
+        }
         let n = m.entry(ip).or_insert(0);
         if max != 0 && *n >= max {
             return None;
@@ -138,7 +170,7 @@ impl Server {
             shutdown,
             accept,
             engine,
-            role: None,
+            member: None,
         })
     }
 
@@ -147,7 +179,7 @@ impl Server {
     /// looks for a leader. Clients are served once the member has synced with a quorum.
     async fn start_member(cfg: ServerConfig, q: QuorumConfig) -> io::Result<Server> {
         let c = cfg.clone();
-        let commit_log_count = 500;
+        let commit_log_count = cfg.commit_log_count;
         let (tree, recent, accepted, current) = tokio::task::spawn_blocking(move || {
             let (tree, recent) = crate::durable::recover_member(&c, commit_log_count)?;
             let (accepted, current) = peer_disk::load_epochs(&c, &tree)?;
@@ -188,19 +220,27 @@ impl Server {
         core_cfg.reconfig_enabled = q.reconfig_enabled;
         let now = engine::now_ms();
         let core = Core::new(core_cfg, now);
-        let timing = crate::quorum::ctx::ZabTiming::new(
+        let mut timing = crate::quorum::ctx::ZabTiming::new(
             q.tick_time_ms as i64,
             i64::from(q.init_limit),
             i64::from(q.sync_limit),
         );
+        timing.commit_log_count = cfg.commit_log_count;
+        timing.snapshot_size_factor = cfg.snapshot_size_factor;
+        timing.force_snapshot_sync = cfg.force_snapshot_sync;
         let peer_cfg = PeerConfig {
             my_id: q.my_id,
             verifier: q.verifier.clone(),
             timing,
             election: ElectionTiming::default(),
         };
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let shutdown = Arc::new(shutdown);
+        // Every port task stops with the member; `tasks_done` sees the last one go.
+        let (tasks, tasks_done) = Tasks::new(shutdown.subscribe());
+        let killed = KillSwitch::default();
         let (disk_tx, disk_rx) = mpsc::unbounded_channel();
-        let disk = PeerDisk::start(&cfg, disk_tx)?;
+        let disk = PeerDisk::start(&cfg, disk_tx, killed.clone())?;
         let (el_tx, el_rx) = mpsc::unbounded_channel();
         let others: std::collections::BTreeMap<i64, SocketAddr> = election_addrs
             .iter()
@@ -214,11 +254,12 @@ impl Server {
             others,
             el_tx,
             q.election_port_bind_retry,
+            tasks.clone(),
         )
         .await?;
         let (qtx, qrx) = mpsc::unbounded_channel();
         let quorum =
-            QuorumNet::start(my_quorum, quorum_addrs, qtx, 2 * cfg.jute_max_buffer).await?;
+            QuorumNet::start(my_quorum, quorum_addrs, qtx, 2 * cfg.jute_max_buffer, tasks).await?;
         let boot = Boot {
             tree,
             accepted_epoch: accepted,
@@ -226,21 +267,24 @@ impl Server {
             recent,
         };
         let peer = Peer::new(peer_cfg, core, boot, now);
-        let (state_tx, state_rx) = watch::channel(ServerState::Looking);
+        let (status_tx, status_rx) = watch::channel(MemberStatus {
+            state: peer.state(),
+            serving: peer.serving(),
+            leader: peer.leader(),
+            last_zxid: peer.last_zxid(),
+        });
         let (tx, rx) = mpsc::channel(cfg.global_outstanding_limit.max(1));
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let shutdown = Arc::new(shutdown);
         let eng = Ensemble {
             peer,
             cfg: cfg.clone(),
-            clients: Default::default(),
+            clients: clients::Clients::new(cfg.max_queued_bytes_per_connection),
             disk,
             disk_rx,
             election,
             election_rx: el_rx,
             quorum,
             quorum_rx: qrx,
-            state: state_tx,
+            status: status_tx,
             client_addr: addr,
         };
         let engine = tokio::spawn(eng.run(rx, shutdown.clone()));
@@ -251,13 +295,22 @@ impl Server {
             shutdown,
             accept,
             engine,
-            role: Some(state_rx),
+            member: Some(MemberParts {
+                status: status_rx,
+                killed,
+                tasks: tasks_done,
+            }),
         })
     }
 
     /// An ensemble member's state (LOOKING, LEADING, FOLLOWING, OBSERVING); None standalone.
     pub fn role(&self) -> Option<ServerState> {
-        self.role.as_ref().map(|r| *r.borrow())
+        self.status().map(|s| s.state)
+    }
+
+    /// An ensemble member's status (state, serving, leader, last zxid); None standalone.
+    pub fn status(&self) -> Option<MemberStatus> {
+        self.member.as_ref().map(|m| *m.status.borrow())
     }
 
     /// Waits until this ensemble member's state satisfies `f` (returns at once standalone).
@@ -265,9 +318,18 @@ impl Server {
     /// # Cancel safety
     /// Cancel safe: it only watches a value.
     pub async fn wait_role(&self, f: impl Fn(ServerState) -> bool) {
-        if let Some(r) = &self.role {
-            let mut r = r.clone();
-            let _ = r.wait_for(|s| f(*s)).await;
+        self.wait_status(|s| f(s.state)).await
+    }
+
+    /// Waits until this ensemble member's status satisfies `f` (returns at once standalone,
+    /// and once the member stopped).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only watches a value.
+    pub async fn wait_status(&self, f: impl Fn(&MemberStatus) -> bool) {
+        if let Some(m) = &self.member {
+            let mut r = m.status.clone();
+            let _ = r.wait_for(|s| f(s)).await;
         }
     }
 
@@ -291,10 +353,55 @@ impl Server {
     /// # Cancel safety
     /// Not cancel safe: a dropped future still stops the server, but may return before the log
     /// thread finished.
+    ///
+    /// An ensemble member also waits until its election and quorum ports are closed, so that
+    /// it can be started again on the same ports at once.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         let _ = (&mut self.accept).await;
         let _ = (&mut self.engine).await;
+        if let Some(m) = self.member.as_mut() {
+            m.tasks.wait().await;
+        }
+    }
+
+    /// Stops the server abruptly, as far as a process can be killed from inside itself:
+    /// the tasks stop where they are (queued requests, replies and quorum packets not yet
+    /// written are dropped, connections reset), and an ensemble member's disk thread
+    /// abandons what it has not started: appends still in its buffer are never written out
+    /// and nothing more is synced. What was already written to files stays there (in the
+    /// OS page cache, as after a SIGKILL of a process, not a power loss); the operation the
+    /// disk thread is in the middle of, and a background snapshot, still finish. Returns once
+    /// every task ended and the ports are closed (a standalone server's log thread finishes
+    /// what it was given).
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: a dropped future still kills the server, but may return before its
+    /// ports are closed.
+    pub async fn kill(mut self) {
+        self.signal_kill();
+        let _ = (&mut self.accept).await;
+        let _ = (&mut self.engine).await;
+        if let Some(m) = self.member.as_mut() {
+            m.tasks.wait().await;
+        }
+    }
+}
+
+impl Server {
+    /// The kill without the wait: everything is told to stop at once.
+    fn signal_kill(&self) {
+        if let Some(m) = &self.member {
+            m.killed.store(true, std::sync::atomic::Ordering::Release);
+        }
+        let _ = self.shutdown.send(true);
+        self.engine.abort();
+        self.accept.abort();
+    }
+
+    /// Kills the server without waiting for its tasks (for `Drop` impls).
+    pub(crate) fn kill_now(self) {
+        self.signal_kill();
     }
 }
 
@@ -329,8 +436,8 @@ async fn accept_loop(
                         continue;
                     }
                 };
-                let Some(slot) = per_ip.try_take(remote.ip(), cfg.max_client_cnxns) else {
-                    tracing::warn!(%remote, "too many connections from this address (maxClientCnxns)");
+                let Some(slot) = per_ip.try_take(remote.ip(), cfg.max_client_cnxns, cfg.max_cnxns) else {
+                    tracing::warn!(%remote, "too many connections (maxClientCnxns / maxCnxns)");
                     drop(stream);
                     continue;
                 };

@@ -6,7 +6,8 @@
 //! [`crate::quorum::disk`].
 
 use std::io;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 
 use tokio::sync::mpsc as tmpsc;
 use zk_core::txn::{TxnEntry, TxnHeader};
@@ -29,11 +30,18 @@ pub(crate) struct PeerDisk {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// Set when the member is killed: the disk thread abandons every operation it has not
+/// started (appends still in its buffer are not written out, nothing more is synced), as a
+/// process killed by SIGKILL would.
+pub(crate) type KillSwitch = Arc<AtomicBool>;
+
 impl PeerDisk {
-    /// Starts the disk thread over `cfg`'s directories; answers go to `done`.
+    /// Starts the disk thread over `cfg`'s directories; answers go to `done`. Once `killed`
+    /// is set, the thread stops before its next operation.
     pub(crate) fn start(
         cfg: &ServerConfig,
         done: tmpsc::UnboundedSender<DiskDone>,
+        killed: KillSwitch,
     ) -> io::Result<PeerDisk> {
         let sink = FileSink::open(cfg)?;
         let cfg = cfg.clone();
@@ -47,6 +55,7 @@ impl PeerDisk {
                     done,
                     unsynced: None,
                     body: Vec::new(),
+                    killed,
                 };
                 if let Err(e) = w.run(rx) {
                     tracing::error!(error = %e, "the disk failed");
@@ -91,6 +100,7 @@ struct Worker {
     /// The last zxid appended and not yet synced.
     unsynced: Option<Zxid>,
     body: Vec<u8>,
+    killed: KillSwitch,
 }
 
 impl Worker {
@@ -100,11 +110,19 @@ impl Worker {
             .ok_or_else(|| io::Error::other("the transaction log is closed"))
     }
 
+    fn killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
     fn run(&mut self, rx: mpsc::Receiver<DiskOp>) -> io::Result<()> {
         while let Ok(op) = rx.recv() {
             let mut next = Some(op);
             let mut batch = 0;
             while let Some(op) = next.take() {
+                if self.killed() {
+                    self.abandon();
+                    return Ok(());
+                }
                 match op {
                     DiskOp::Append(t) => {
                         self.append(&t.header, &t)?;
@@ -123,13 +141,30 @@ impl Worker {
                 // Group commit: keep appending while more work is queued.
                 next = rx.try_recv().ok();
             }
+            if self.killed() {
+                self.abandon();
+                return Ok(());
+            }
             self.sync()?;
+        }
+        if self.killed() {
+            self.abandon();
+            return Ok(());
         }
         self.sync()?;
         if let Some(s) = self.sink.as_mut() {
             s.finish_snapshot();
         }
         Ok(())
+    }
+
+    /// Killed: drops the log without writing out what is buffered or syncing anything. A
+    /// background snapshot still finishes (it is written to a temporary file and renamed,
+    /// so a crash could only have left that temporary file).
+    fn abandon(&mut self) {
+        tracing::warn!("killed: abandoning the disk's queue and unsynced appends");
+        self.unsynced = None;
+        self.sink.take();
     }
 
     fn append(&mut self, header: &TxnHeader, t: &Txn) -> io::Result<()> {

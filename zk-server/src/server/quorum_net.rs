@@ -2,29 +2,23 @@
 //! both directions, no framing; after a SNAP packet the snapshot follows inline. Each link is a
 //! task that turns bytes into [`Zab`] messages and back; anything that does not parse closes
 //! that link only.
-//!
-//! Only a leader listens, as in Apache ZooKeeper (whose `Leader` binds the quorum port when it
-//! starts leading): while this member does not lead, the port is bound but not listening, so a
-//! learner that decided on this member before this member decided itself is refused, and
-//! retries (`Learner.connectToLeader`: 5 tries, 100 ms apart), instead of being accepted and
-//! dropped, which sends it back to the election.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
 use zk_core::jute::Encode;
 use zk_core::quorum::{PacketType, QuorumItem, QuorumStream};
 
 use crate::quorum::wire::{from_packet, snap_stream, to_packet, Side, SnapBuilder};
 use crate::quorum::zab::{LinkId, Zab};
+
+use super::tasks::Tasks;
 
 /// Bytes read at a time.
 const READ_CHUNK: usize = 64 * 1024;
@@ -32,8 +26,6 @@ const READ_CHUNK: usize = 64 * 1024;
 const SNAP_CHUNK: usize = 256 * 1024;
 /// How long connecting to a leader may take (each attempt).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The listen backlog of the quorum port (Apache's `ServerSocket` default is 50).
-const BACKLOG: u32 = 128;
 
 /// What a link reports to the engine.
 #[derive(Debug)]
@@ -59,157 +51,101 @@ pub(crate) struct QuorumNet {
     events: mpsc::UnboundedSender<LinkEvent>,
     addrs: Arc<BTreeMap<i64, SocketAddr>>,
     max_len: usize,
-    /// True while this member leads: the port listens.
-    listening: Arc<watch::Sender<bool>>,
-    /// Every task of this member's quorum port, aborted at shutdown.
-    tasks: Arc<Mutex<JoinSet<()>>>,
-}
-
-/// Binds `addr` without listening: the port is this member's, and connections to it are
-/// refused.
-fn reserve(addr: SocketAddr) -> std::io::Result<TcpSocket> {
-    let s = if addr.is_ipv6() {
-        TcpSocket::new_v6()?
-    } else {
-        TcpSocket::new_v4()?
-    };
-    s.set_reuseaddr(true)?;
-    s.bind(addr)?;
-    Ok(s)
+    /// Every task of this network stops with the member.
+    tasks: Tasks,
+    /// Whether the member leads: the port listens only then.
+    leading: Arc<watch::Sender<bool>>,
 }
 
 impl QuorumNet {
-    /// Binds `listen` (learners connect there while this member leads, see
-    /// [`set_listening`](Self::set_listening)) and reports link events to `events`. `addrs`
-    /// are the members' quorum addresses.
+    /// Checks that `listen` can be bound, and reports link events to `events`. `addrs` are
+    /// the members' quorum addresses. The port listens only while [`QuorumNet::set_leading`]
+    /// says the member leads, as Apache ZooKeeper's `Leader` binds it when it starts leading
+    /// and closes it when it stops: a learner that connects to a member that does not lead
+    /// (yet) is refused, and tries again (`Learner.connectToLeader`), instead of being
+    /// accepted and then dropped, which would end its role.
     pub(crate) async fn start(
         listen: SocketAddr,
         addrs: BTreeMap<i64, SocketAddr>,
         events: mpsc::UnboundedSender<LinkEvent>,
         max_len: usize,
+        tasks: Tasks,
     ) -> std::io::Result<QuorumNet> {
-        let reserved = reserve(listen).map_err(|e| {
+        let bind_error = |e: std::io::Error| {
             std::io::Error::new(
                 e.kind(),
                 format!("cannot bind the quorum port {listen}: {e}"),
             )
-        })?;
+        };
+        drop(TcpListener::bind(listen).await.map_err(bind_error)?);
+        let (leading, leading_rx) = watch::channel(false);
         let net = QuorumNet {
             links: Arc::new(Mutex::new(HashMap::new())),
             events,
             addrs: Arc::new(addrs),
             max_len,
-            listening: Arc::new(watch::channel(false).0),
-            tasks: Arc::new(Mutex::new(JoinSet::new())),
+            tasks,
+            leading: Arc::new(leading),
         };
         let n = net.clone();
-        let want = net.listening.subscribe();
-        net.spawn(async move { n.listen_loop(listen, reserved, want).await });
+        net.tasks
+            .spawn(async move { n.acceptor(listen, leading_rx).await });
         Ok(net)
+    }
+
+    /// Opens the quorum port while the member leads, closes it otherwise.
+    pub(crate) fn set_leading(&self, leading: bool) {
+        self.leading
+            .send_if_modified(|l| std::mem::replace(l, leading) != leading);
+    }
+
+    /// Listens on `listen` while `leading` is true; every accepted connection becomes a link.
+    async fn acceptor(&self, listen: SocketAddr, mut leading: watch::Receiver<bool>) {
+        let mut next = 1u64;
+        loop {
+            if leading.wait_for(|l| *l).await.is_err() {
+                return;
+            }
+            let listener = match TcpListener::bind(listen).await {
+                Ok(l) => l,
+                Err(e) => {
+                    // Learners are refused meanwhile; the leader gives up at initLimit.
+                    tracing::error!(%listen, error = %e, "cannot bind the quorum port; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            loop {
+                tokio::select! {
+                    r = listener.accept() => match r {
+                        Ok((s, remote)) => {
+                            let link = LinkId(next);
+                            next += 1;
+                            tracing::debug!(%remote, link = link.0, "learner connected");
+                            let _ = s.set_nodelay(true);
+                            self.spawn_link(link, s, Side::FromLearner, Side::FromLeader);
+                            let _ = self.events.send(LinkEvent::Accepted(link));
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "quorum accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    },
+                    gone = async { leading.wait_for(|l| !*l).await.is_err() } => {
+                        if gone {
+                            return;
+                        }
+                        // Not leading: the listener is dropped, the port closed. Links already
+                        // accepted stay until the peer closes them.
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<LinkId, mpsc::UnboundedSender<LinkOut>>> {
         self.links.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs `f` as one of this port's tasks (reaping the finished ones).
-    fn spawn(&self, f: impl Future<Output = ()> + Send + 'static) {
-        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        while tasks.try_join_next().is_some() {}
-        tasks.spawn(f);
-    }
-
-    /// Listens while this member leads, and only then.
-    pub(crate) fn set_listening(&self, on: bool) {
-        self.listening
-            .send_if_modified(|l| std::mem::replace(l, on) != on);
-    }
-
-    /// Stops listening and closes every link (the member stopped).
-    pub(crate) fn shutdown(&self) {
-        self.lock().clear();
-        self.tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .abort_all();
-    }
-
-    /// Holds the port: bound and refusing while `want` is false, listening and accepting
-    /// while it is true.
-    async fn listen_loop(
-        &self,
-        addr: SocketAddr,
-        reserved: TcpSocket,
-        mut want: watch::Receiver<bool>,
-    ) {
-        let mut reserved = Some(reserved);
-        let mut next = 1u64;
-        loop {
-            if !*want.borrow_and_update() {
-                if want.changed().await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            // The reservation must go before the listener binds the same port.
-            drop(reserved.take());
-            let listener = match reserve(addr).and_then(|s| s.listen(BACKLOG)) {
-                Ok(l) => l,
-                Err(e) => {
-                    // Learners cannot reach this leader: it will not gather a quorum and
-                    // looks again after initLimit, as Apache's does when its bind fails.
-                    tracing::error!(%addr, error = %e, "cannot listen on the quorum port");
-                    reserved = reserve(addr).ok();
-                    if want.changed().await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            tracing::debug!(%addr, "quorum port listening");
-            self.accept_while_wanted(&listener, &mut want, &mut next)
-                .await;
-            drop(listener);
-            tracing::debug!(%addr, "quorum port no longer listening");
-            reserved = match reserve(addr) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    tracing::warn!(%addr, error = %e, "cannot hold the quorum port");
-                    None
-                }
-            };
-        }
-    }
-
-    async fn accept_while_wanted(
-        &self,
-        listener: &TcpListener,
-        want: &mut watch::Receiver<bool>,
-        next: &mut u64,
-    ) {
-        loop {
-            tokio::select! {
-                r = listener.accept() => match r {
-                    Ok((s, remote)) => {
-                        let link = LinkId(*next);
-                        *next += 1;
-                        tracing::debug!(%remote, link = link.0, "learner connected");
-                        let _ = s.set_nodelay(true);
-                        self.spawn_link(link, s, Side::FromLearner, Side::FromLeader);
-                        let _ = self.events.send(LinkEvent::Accepted(link));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "quorum accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                c = want.changed() => {
-                    if c.is_err() || !*want.borrow_and_update() {
-                        return;
-                    }
-                }
-            }
-        }
     }
 
     /// Opens a link to member `sid`'s quorum port.
@@ -219,19 +155,15 @@ impl QuorumNet {
             let _ = self.events.send(LinkEvent::Closed(link));
             return;
         };
-        self.spawn(async move {
+        self.tasks.spawn(async move {
             match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => {
                     let _ = s.set_nodelay(true);
                     n.spawn_link(link, s, Side::FromLeader, Side::FromLearner);
                     let _ = n.events.send(LinkEvent::Connected(link));
                 }
-                Ok(Err(e)) => {
-                    tracing::debug!(sid, %addr, error = %e, "cannot connect to the leader's quorum port");
-                    let _ = n.events.send(LinkEvent::Closed(link));
-                }
-                Err(_) => {
-                    tracing::debug!(sid, %addr, "connecting to the leader's quorum port timed out");
+                _ => {
+                    tracing::debug!(sid, %addr, "cannot connect to the leader's quorum port");
                     let _ = n.events.send(LinkEvent::Closed(link));
                 }
             }
@@ -258,15 +190,14 @@ impl QuorumNet {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock().insert(link, tx);
         let n = self.clone();
-        self.spawn(async move {
-            let mut writer = tokio::spawn(write_loop(wr, rx, writes));
+        self.tasks.spawn(async move {
             // The link ends when its reader does (the peer closed, or sent what cannot be
-            // read) or when its writer does (the engine closed the link, or a write failed).
+            // read) or when its writer does (the engine closed the link, or a write failed):
+            // either way the socket closes, both halves.
             let why = tokio::select! {
                 why = read_loop(rd, link, &remote, reads, &n.events, n.max_len) => why,
-                _ = &mut writer => "closed",
+                _ = write_loop(wr, rx, writes) => "closed",
             };
-            writer.abort();
             // Report the end only if the engine did not close the link itself.
             if n.lock().remove(&link).is_some() {
                 tracing::debug!(link = link.0, %remote, reason = why, "quorum link closed");
