@@ -440,13 +440,23 @@ pub(crate) fn java_client_check(connect_string: &str, root: &str) {
     }
     static COMPILED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     let dir = COMPILED.get_or_init(|| {
-        let dir = tests::fresh_data_dir("mixed-java");
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = dir.join("ZkClientCheck.java");
-        std::fs::write(&src, include_str!("../../clients/ZkClientCheck.java")).unwrap();
+        // Compiled once per version of the source, kept between runs (one directory, not one
+        // per run): compiled aside, then renamed into place.
+        let source = include_str!("../../clients/ZkClientCheck.java");
+        let hash = source.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        let dir = std::env::temp_dir().join(format!("zk-mixed-java-classes-{hash:016x}"));
+        if dir.join("ZkClientCheck.class").exists() {
+            return dir;
+        }
+        let aside = tests::fresh_data_dir("mixed-java");
+        std::fs::create_dir_all(&aside).unwrap();
+        let src = aside.join("ZkClientCheck.java");
+        std::fs::write(&src, source).unwrap();
         let out = Command::new("javac")
             .args(["-cp", "/usr/share/java/zookeeper.jar", "-d"])
-            .arg(&dir)
+            .arg(&aside)
             .arg(&src)
             .output()
             .expect("javac");
@@ -455,6 +465,10 @@ pub(crate) fn java_client_check(connect_string: &str, root: &str) {
             "javac: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        if std::fs::rename(&aside, &dir).is_err() {
+            // Another run put it there first.
+            let _ = std::fs::remove_dir_all(&aside);
+        }
         dir
     });
     let cp = format!("{ZK_CLASSPATH}:{}", dir.display());
