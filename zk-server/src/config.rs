@@ -112,6 +112,9 @@ pub struct ServerConfig {
     pub file_keys: Vec<(String, usize)>,
     /// reconfigEnabled: decides which error a reconfig request gets (see `CoreConfig`).
     pub reconfig_enabled: bool,
+    /// localSessionsEnabled: as a leader, accept the writes of learners' local sessions (see
+    /// `CoreConfig`).
+    pub local_sessions_enabled: bool,
     /// java.security.auth.login.config: the JAAS file whose `Server` section (DigestLoginModule,
     /// `user_NAME="password"`) enables SASL DIGEST-MD5.
     pub jaas_config: Option<PathBuf>,
@@ -167,6 +170,7 @@ impl Default for ServerConfig {
             config_file: String::new(),
             file_keys: Vec::new(),
             reconfig_enabled: false,
+            local_sessions_enabled: false,
             jaas_config: None,
             sasl_server_section: "Server".into(),
             sasl_super_user: None,
@@ -384,6 +388,9 @@ impl ServerConfig {
             "znode.container.checkIntervalMs" => self.container_check_interval_ms = num(k, v)?,
             "znode.container.maxPerMinute" => self.container_max_per_minute = num(k, v)?,
             "reconfigEnabled" => self.reconfig_enabled = parse_bool(v),
+            "localSessionsEnabled" => self.local_sessions_enabled = parse_bool(v),
+            // zk-server never creates local sessions, so it has none to upgrade.
+            "localSessionsUpgradingEnabled" => {}
             "java.security.auth.login.config" => {
                 self.jaas_config =
                     Some(PathBuf::from(v.trim())).filter(|p| !p.as_os_str().is_empty())
@@ -515,6 +522,7 @@ impl ServerConfig {
             sasl_scheme: self.sasl_auth_provider,
             max_zxid_counter: u32::MAX,
             entropy: os_entropy(),
+            local_sessions_enabled: self.local_sessions_enabled,
         }
     }
 

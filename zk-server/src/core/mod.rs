@@ -67,6 +67,10 @@ pub struct CoreConfig {
     /// The `sasl` ACL scheme is registered (`authProvider.N` names Apache ZooKeeper's
     /// `SASLAuthenticationProvider`); without it a `sasl` ACL is InvalidACL.
     pub sasl_scheme: bool,
+    /// zoo.cfg `localSessionsEnabled`: learners may keep sessions to themselves. zk-server
+    /// still makes every session of its own clients global; as a leader it accepts writes of
+    /// another server's local sessions, as Apache's `LeaderSessionTracker.checkSession` does.
+    pub local_sessions_enabled: bool,
 }
 
 impl Default for CoreConfig {
@@ -84,6 +88,7 @@ impl Default for CoreConfig {
             sasl_scheme: false,
             max_zxid_counter: u32::MAX,
             entropy: [0; 32],
+            local_sessions_enabled: false,
         }
     }
 }

@@ -492,6 +492,12 @@ impl Core {
     /// by the server the request came through (the first one to ask becomes the owner).
     fn check_session(&mut self, session: SessionId, owner: i64) -> Result<(), ErrorCode> {
         let Some(s) = self.sessions.get_mut(session) else {
+            // `LeaderSessionTracker.checkSession`: with local sessions on, a session the
+            // leader does not track that another server created (its id's top byte) is that
+            // server's local session, and its writes go through.
+            if self.cfg.local_sessions_enabled && session.0 >> 56 != self.cfg.server_id {
+                return Ok(());
+            }
             return Err(ErrorCode::SessionExpired);
         };
         if s.closing {

@@ -488,3 +488,52 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_leader_with_local_sessions_takes_writes_of_another_servers_local_session() {
+    // An Apache learner with localSessionsEnabled forwards the writes of a session it never
+    // made global; `LeaderSessionTracker.checkSession` lets them through when the session was
+    // made by another server (its id's top byte), and only then.
+    let other = SessionId((2 << 56) | 5);
+    let mine = SessionId((1 << 56) | 5);
+    for (local, session, accepted) in [
+        (true, other, true),
+        (false, other, false),
+        (true, mine, false),
+    ] {
+        let cfg = CoreConfig {
+            server_id: 1,
+            local_sessions_enabled: local,
+            ..CoreConfig::default()
+        };
+        let mut leader = Core::new(cfg, 0);
+        leader.set_mode(0, CoreMode::Leader, 1);
+        let fwd = super::pipeline::ForwardedRequest {
+            session,
+            cxid: 1,
+            op: OpCode::Create.as_i32(),
+            body: create("/local", 0).to_bytes(),
+            authinfo: Some(vec![zk_core::Id::new("ip", "127.0.0.1")]),
+        };
+        leader.forwarded(0, 2, fwd);
+        let Some(ToReplicate::Propose { header, body }) = leader.poll_replicate() else {
+            panic!("nothing proposed");
+        };
+        assert_eq!(header.client_id, session);
+        if accepted {
+            assert_eq!(
+                header.txn_type,
+                OpCode::Create.as_i32(),
+                "{local} {session:?}"
+            );
+        } else {
+            assert_eq!(
+                body,
+                TxnBody::Error(zk_core::txn::ErrorTxn {
+                    err: ErrorCode::SessionExpired.as_i32()
+                }),
+                "{local} {session:?}"
+            );
+        }
+    }
+}

@@ -69,6 +69,16 @@ struct Handler {
     unacked: VecDeque<(Zxid, i64)>,
     /// ACKEPOCH's (currentEpoch, lastLoggedZxid).
     summary: (i32, Zxid),
+    /// COMMITs held back between NEWLEADER and UPTODATE, sent right after UPTODATE.
+    ///
+    /// An Apache ZooKeeper 3.8 learner logs and forgets its held proposals at NEWLEADER
+    /// (`Learner.syncWithLeader` clears `packetsNotCommitted`); a COMMIT that arrives next,
+    /// before any new PROPOSAL, dereferences the empty queue's head and the sync fails with a
+    /// NullPointerException (Learner.java:655 in 3.8.0, ZOOKEEPER-4394, fixed in 3.9.3 only).
+    /// Apache's own leader triggers it whenever a proposal outstanding at sync time commits
+    /// after NEWLEADER. After UPTODATE every learner commits in zxid order against the
+    /// proposals it logged, so holding the COMMITs until then changes nothing else.
+    held_commits: Vec<Zxid>,
 }
 
 #[derive(Debug)]
@@ -176,6 +186,7 @@ impl Leader {
                 forwarding: false,
                 unacked: VecDeque::new(),
                 summary: (0, Zxid(0)),
+                held_commits: Vec::new(),
             },
         );
     }
@@ -566,6 +577,9 @@ impl Leader {
         if let Some(h) = self.handlers.get_mut(&link) {
             h.state = HState::Active;
             h.ack_deadline = cx.now + cx.timing.sync_ms();
+            for z in std::mem::take(&mut h.held_commits) {
+                cx.out.push_back(ZabOut::Send(link, Zab::Commit(z)));
+            }
         }
     }
 
@@ -661,12 +675,15 @@ impl Leader {
             }
             let txn = entry.remove().txn;
             let z = txn.zxid();
-            for (l, h) in &self.handlers {
+            for (l, h) in &mut self.handlers {
                 if !h.forwarding {
                     continue;
                 }
                 let m = if h.observer {
                     Zab::Inform(txn.clone())
+                } else if matches!(h.state, HState::WaitNewLeaderAck | HState::WaitStartup) {
+                    h.held_commits.push(z);
+                    continue;
                 } else {
                     Zab::Commit(z)
                 };

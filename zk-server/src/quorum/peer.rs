@@ -588,8 +588,9 @@ impl Peer {
                             self.begin_role(now_ms, d.leader, d.state);
                         }
                     }
-                    ElectionOutput::Restart(_) => {
+                    ElectionOutput::Restart(qv) => {
                         if matches!(self.role, Role::Looking) && self.draining.is_none() {
+                            self.adopt_config(qv);
                             self.election = Election::new(
                                 self.cfg.my_id,
                                 &self.cfg.verifier,
@@ -604,6 +605,50 @@ impl Peer {
                 return;
             }
         }
+    }
+
+    /// `QuorumPeer.processReconfig` for the newer config a notification carried, before the
+    /// election restarts. With reconfig enabled an Apache leader re-versions a version-0
+    /// config to `newEpoch << 32` (`Leader.lead`, ZOOKEEPER-1783) and every member adopts it,
+    /// so a member that joins later hears that version; Apache's receiver adopts it and
+    /// restarts its election once. Without adopting it this member would restart at every
+    /// notification, forever. Only a new version of the same members is adopted (zk-server
+    /// does not change its membership); with reconfig off Apache does not adopt either.
+    fn adopt_config(&mut self, qv: QuorumVerifier) {
+        if !self.core.config().reconfig_enabled {
+            return;
+        }
+        let same_members = {
+            let bare = |m: &super::server::QuorumServer| super::server::QuorumServer {
+                client_addr: None,
+                client_addr_from_static: false,
+                ..m.clone()
+            };
+            let mine = self.cfg.verifier.members();
+            mine.len() == qv.members().len()
+                && mine.iter().all(|m| {
+                    qv.member(m.sid)
+                        .is_some_and(|o| bare(m).quorum_server_equals(&bare(o)))
+                })
+        };
+        if !same_members {
+            tracing::warn!(
+                my_id = self.cfg.my_id,
+                version = qv.version(),
+                "a peer has a config with other members: dynamic reconfiguration is not \
+                 supported, keeping mine"
+            );
+            return;
+        }
+        tracing::info!(
+            my_id = self.cfg.my_id,
+            from = self.cfg.verifier.version(),
+            to = qv.version(),
+            "adopting a peer's newer version of the config"
+        );
+        self.ensemble.config_text = qv.to_qv_text();
+        self.ensemble.config_version = qv.version();
+        self.cfg.verifier = qv;
     }
 
     fn replicate(&mut self, now_ms: i64, r: ToReplicate) {
@@ -647,5 +692,112 @@ impl Peer {
     /// The zxid of the last transaction in the tree.
     pub fn last_zxid(&self) -> Zxid {
         self.core.tree().last_zxid()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{CoreConfig, DataTree};
+
+    /// What an Apache 3.8 leader and follower with reconfigEnabled=true answer a member that
+    /// joins after the leader re-versioned the static config (`Leader.lead`: version 0 becomes
+    /// `newEpoch << 32`): LEADING/FOLLOWING with that config, which has no client addresses.
+    fn apache_reply(from: i64, state: ServerState) -> Notification {
+        Notification {
+            from,
+            state,
+            leader: 3,
+            zxid: Zxid(0),
+            election_epoch: 1,
+            peer_epoch: 1,
+            version: 2,
+            config: Some(
+                "server.1=127.0.0.1:17121:17131:participant\n\
+                 server.2=127.0.0.1:17122:17132:participant\n\
+                 server.3=127.0.0.1:17123:17133:participant\n\
+                 version=100000000"
+                    .into(),
+            ),
+        }
+    }
+
+    /// Member 1 of that ensemble, as zk-server builds it from its zoo.cfg (its own entry has
+    /// the static client address, as Apache's has).
+    fn member(reconfig: bool) -> Peer {
+        let dir = std::env::temp_dir().join(format!(
+            "zk-peer-reconfig-{}-{reconfig}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("myid"), "1\n").unwrap();
+        let text = format!(
+            "tickTime=2000\ninitLimit=10\nsyncLimit=5\nreconfigEnabled={reconfig}\n\
+             dataDir={}\nclientPort=17111\nclientPortAddress=127.0.0.1\n\
+             server.1=127.0.0.1:17121:17131\nserver.2=127.0.0.1:17122:17132\n\
+             server.3=127.0.0.1:17123:17133\n",
+            dir.display()
+        );
+        let cfg = crate::ServerConfig::parse(&text, "zoo.cfg").unwrap();
+        let q = cfg.quorum().unwrap().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let core = Core::new(
+            CoreConfig {
+                server_id: 1,
+                reconfig_enabled: reconfig,
+                ..CoreConfig::default()
+            },
+            0,
+        );
+        let boot = Boot {
+            tree: DataTree::new(),
+            accepted_epoch: 0,
+            current_epoch: 0,
+            recent: Vec::new(),
+        };
+        let cfg = PeerConfig {
+            my_id: 1,
+            verifier: q.verifier,
+            timing: ZabTiming::new(2000, 10, 5),
+            election: ElectionTiming::default(),
+        };
+        Peer::new(cfg, core, boot, 0)
+    }
+
+    /// How many elections started (LOOKING announced) among the outputs so far.
+    fn restarts(p: &mut Peer) -> usize {
+        let mut n = 0;
+        while let Some(o) = p.poll_output() {
+            n += usize::from(matches!(o, PeerOutput::State(ServerState::Looking)));
+        }
+        n
+    }
+
+    #[test]
+    fn a_re_versioned_config_is_adopted_once_with_reconfig_enabled() {
+        let mut p = member(true);
+        restarts(&mut p);
+        for i in 0..5 {
+            p.election_message(10 + i, apache_reply(3, ServerState::Leading));
+            p.election_message(10 + i, apache_reply(2, ServerState::Following));
+        }
+        assert_eq!(restarts(&mut p), 1, "one restart, then the config is mine");
+        assert_eq!(p.ensemble().config_version, 0x1_0000_0000);
+        assert!(p.ensemble().config_text.ends_with("version=100000000"));
+        // And the replies elect the leader they name.
+        assert_eq!(p.state(), ServerState::Following);
+        assert_eq!(p.leader(), Some(3));
+    }
+
+    #[test]
+    fn without_reconfig_every_newer_config_restarts_the_election_as_in_apache() {
+        let mut p = member(false);
+        restarts(&mut p);
+        for i in 0..3 {
+            p.election_message(10 + i, apache_reply(3, ServerState::Leading));
+        }
+        assert_eq!(restarts(&mut p), 3);
+        assert_eq!(p.ensemble().config_version, 0);
+        assert_eq!(p.state(), ServerState::Looking);
     }
 }

@@ -212,7 +212,8 @@ impl ElectionNet {
             let _ = stream.shutdown().await;
             return done(self);
         }
-        done(self);
+        // `run` registers the connection and ends the dialing in one step, so no second
+        // dial starts in between.
         self.run(to, stream).await;
     }
 
@@ -305,10 +306,14 @@ impl ElectionNet {
                 return;
             };
             slot.conn = Some(id);
+            slot.dialing = false;
             slot.latest.subscribe()
         };
+        let remote = s
+            .peer_addr()
+            .map_or_else(|_| "?".to_owned(), |a| a.to_string());
         let (mut rd, mut wr) = s.into_split();
-        let writer = self.shared.tasks.spawn(async move {
+        let writer = async move {
             // A new connection first sends the last message again (`lastMessageSent`).
             latest.mark_changed();
             while latest.changed().await.is_ok() {
@@ -320,37 +325,46 @@ impl ElectionNet {
                     break;
                 }
             }
-        });
+        };
         let inbound = self.shared.inbound.clone();
-        loop {
-            match wire::next_election_frame(&buf) {
-                Ok(Some((used, payload))) => {
-                    match wire::Notification::decode(payload) {
-                        Ok(n) => {
-                            let _ = inbound.send(notification_in(sid, n));
-                        }
-                        Err(e) => tracing::debug!(sid, error = %e, "dropping a notification"),
-                    }
-                    buf.drain(..used);
-                    continue;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(sid, error = %e, "bad election frame; closing");
-                    break;
-                }
-            }
+        let reader = async {
             let mut chunk = vec![0u8; READ_CHUNK];
-            match rd.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            loop {
+                match wire::next_election_frame(&buf) {
+                    Ok(Some((used, payload))) => {
+                        match wire::Notification::decode(payload) {
+                            Ok(n) => {
+                                let _ = inbound.send(notification_in(sid, n));
+                            }
+                            Err(e) => {
+                                tracing::debug!(sid, %remote, error = %e, "dropping a notification")
+                            }
+                        }
+                        buf.drain(..used);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(sid, %remote, error = %e, "bad election frame; closing");
+                        return;
+                    }
+                }
+                match rd.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+                // Replaced by a newer connection: stop reading this one.
+                if self.lock().get(&sid).is_some_and(|s| s.conn != Some(id)) {
+                    return;
+                }
             }
-            // Replaced by a newer connection: stop reading this one.
-            if self.lock().get(&sid).is_some_and(|s| s.conn != Some(id)) {
-                break;
-            }
+        };
+        // Either half failing ends the connection (`RecvWorker.run` finishes its SendWorker);
+        // both run in this task, which stops with the member.
+        tokio::select! {
+            _ = reader => {}
+            _ = writer => {}
         }
-        writer.abort();
         if let Some(slot) = self.lock().get_mut(&sid) {
             if slot.conn == Some(id) {
                 slot.conn = None;

@@ -183,17 +183,24 @@ impl QuorumNet {
     }
 
     fn spawn_link(&self, link: LinkId, s: TcpStream, reads: Side, writes: Side) {
+        let remote = s
+            .peer_addr()
+            .map_or_else(|_| "?".to_owned(), |a| a.to_string());
         let (rd, wr) = s.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock().insert(link, tx);
         let n = self.clone();
         self.tasks.spawn(async move {
-            let writer = n.tasks.spawn(write_loop(wr, rx, writes));
-            let why = read_loop(rd, link, reads, &n.events, n.max_len).await;
-            writer.abort();
+            // The link ends when its reader does (the peer closed, or sent what cannot be
+            // read) or when its writer does (the engine closed the link, or a write failed):
+            // either way the socket closes, both halves.
+            let why = tokio::select! {
+                why = read_loop(rd, link, &remote, reads, &n.events, n.max_len) => why,
+                _ = write_loop(wr, rx, writes) => "closed",
+            };
             // Report the end only if the engine did not close the link itself.
             if n.lock().remove(&link).is_some() {
-                tracing::debug!(link = link.0, reason = why, "quorum link closed");
+                tracing::debug!(link = link.0, %remote, reason = why, "quorum link closed");
                 let _ = n.events.send(LinkEvent::Closed(link));
             }
         });
@@ -203,6 +210,7 @@ impl QuorumNet {
 async fn read_loop(
     mut rd: OwnedReadHalf,
     link: LinkId,
+    remote: &str,
     side: Side,
     events: &mpsc::UnboundedSender<LinkEvent>,
     max_len: usize,
@@ -220,6 +228,12 @@ async fn read_loop(
                     match item {
                         QuorumItem::Packet(p) => {
                             let is_snap = p.kind() == Some(PacketType::Snap);
+                            if is_snap && side == Side::FromLearner {
+                                // Only a leader sends a snapshot: do not read one from a
+                                // learner (nothing would bound it).
+                                tracing::warn!(link = link.0, %remote, "SNAP from a learner; closing");
+                                return "SNAP from a learner";
+                            }
                             let zxid = p.zxid;
                             match from_packet(p, side) {
                                 Ok(_) if is_snap => snap = Some((zxid, SnapBuilder::new())),
@@ -229,13 +243,14 @@ async fn read_loop(
                                     }
                                 }
                                 Err(e) => {
-                                    tracing::warn!(link = link.0, error = %e, "bad quorum packet; closing");
+                                    tracing::warn!(link = link.0, %remote, error = %e, "bad quorum packet; closing");
                                     return "bad packet";
                                 }
                             }
                         }
                         QuorumItem::Snap(item) => {
                             let Some((_, b)) = snap.as_mut() else {
+                                tracing::warn!(link = link.0, %remote, "snapshot data without SNAP; closing");
                                 return "snapshot data without SNAP";
                             };
                             match b.add(item) {
@@ -251,7 +266,7 @@ async fn read_loop(
                                     }
                                 }
                                 Err(e) => {
-                                    tracing::warn!(link = link.0, error = %e, "bad SNAP stream; closing");
+                                    tracing::warn!(link = link.0, %remote, error = %e, "bad SNAP stream; closing");
                                     return "bad snapshot";
                                 }
                             }
@@ -260,7 +275,7 @@ async fn read_loop(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::warn!(link = link.0, error = %e, "undecodable quorum stream; closing");
+                    tracing::warn!(link = link.0, %remote, error = %e, "undecodable quorum stream; closing");
                     return "undecodable";
                 }
             }
