@@ -468,6 +468,31 @@ impl ServerConfig {
             _ if k.starts_with("group.") || k.starts_with("weight.") => {
                 tracing::debug!(key = k, "hierarchical quorum key (refused by quorum())");
             }
+            // Set to true these need what zk-server does not have yet: a member or a server
+            // started without them would run, but its peers or TLS clients could not reach it.
+            "sslQuorum"
+            | "quorum.auth.enableSasl"
+            | "quorum.auth.learnerRequireSasl"
+            | "quorum.auth.serverRequireSasl"
+                if parse_bool(v) =>
+            {
+                return Err(format!(
+                    "{k}={}: quorum TLS and quorum SASL are not supported by zk-server",
+                    v.trim()
+                ));
+            }
+            "secureClientPort" if !v.trim().is_empty() && v.trim() != "0" => {
+                return Err(format!(
+                    "{k}={}: client TLS is not supported by zk-server",
+                    v.trim()
+                ));
+            }
+            "sslQuorum"
+            | "quorum.auth.enableSasl"
+            | "quorum.auth.learnerRequireSasl"
+            | "quorum.auth.serverRequireSasl"
+            | "secureClientPort"
+            | "secureClientPortAddress" => {}
             "admin.enableServer" | "admin.serverPort" | "metricsProvider.className" => {
                 tracing::debug!(key = k, "setting accepted and unused");
             }
@@ -548,6 +573,29 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuses_quorum_tls_and_sasl_and_client_tls() {
+        for line in [
+            "sslQuorum=true",
+            "quorum.auth.enableSasl=true",
+            "quorum.auth.learnerRequireSasl=true",
+            "quorum.auth.serverRequireSasl=true",
+            "secureClientPort=2281",
+        ] {
+            let text = format!("tickTime=2000\ndataDir=/var/zk\n{line}\n");
+            match ServerConfig::parse(&text, "zoo.cfg") {
+                Err(ServerError::Config {
+                    line: 3, reason, ..
+                }) => {
+                    assert!(reason.contains("not supported"), "{line}: {reason}")
+                }
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        let off = "tickTime=2000\nsslQuorum=false\nquorum.auth.enableSasl=false\n";
+        ServerConfig::parse(off, "zoo.cfg").expect("switched off, they are fine");
+    }
 
     #[test]
     fn parses_zoo_cfg() {
