@@ -491,28 +491,4 @@ impl Drop for ProcessEnsemble {
     }
 }
 
-/// The zk-server binary of this build, built first if needed (the tests package depends on
-/// the zk-server library only, so `cargo test -p tests` alone does not build its binaries).
-pub fn zk_server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/<test>-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in target/<profile>/deps");
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "--quiet", "-p", "zk-server", "--bin", "zk-server"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    if let Some(target) = profile_dir.parent() {
-        build.env("CARGO_TARGET_DIR", target);
-    }
-    let status = build.status().expect("run cargo build");
-    assert!(status.success(), "cargo build -p zk-server failed");
-    let bin = profile_dir.join("zk-server");
-    assert!(bin.exists(), "{} missing after the build", bin.display());
-    bin
-}
+pub use crate::zk_server_binary;

@@ -108,6 +108,10 @@ async fn reentrancy_timeout_and_cancellation<S: TestServer>() {
     assert!(mb.try_acquire(Duration::from_secs(5)).await.unwrap());
     // Cooperative revocation (Curator's Revoker): a waiter asks the holder to release.
     let revoked = {
+        // b's create was acknowledged, but a's session may be on another member of an
+        // ensemble: a sync brings a's member up to date first (ZooKeeper's reads are
+        // sequentially consistent per session, not across sessions).
+        a.client().sync("/re").await.unwrap();
         let parts = ma.participant_nodes().await.unwrap();
         assert_eq!(parts.len(), 1);
         let a = a.clone();

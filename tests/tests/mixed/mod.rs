@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -404,31 +404,9 @@ impl Drop for Ensemble {
     }
 }
 
-/// The zk-server binary of this build, built first if needed (this package depends on the
-/// zk-server library only, so `cargo test -p tests` alone does not build its binaries).
+/// The zk-server binary of this build (built first if needed).
 pub(crate) fn zk_server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/mixed_ensemble-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in target/<profile>/deps");
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "--quiet", "-p", "zk-server", "--bin", "zk-server"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if release {
-        build.arg("--release");
-    }
-    if let Some(target) = profile_dir.parent() {
-        build.env("CARGO_TARGET_DIR", target);
-    }
-    let status = build.status().expect("run cargo build");
-    assert!(status.success(), "cargo build -p zk-server failed");
-    let bin = profile_dir.join("zk-server");
-    assert!(bin.exists(), "{} missing after the build", bin.display());
-    bin
+    tests::zk_server_binary()
 }
 
 /// Runs the Java client's scenario (`tests/clients/ZkClientCheck.java`: every op kind,
