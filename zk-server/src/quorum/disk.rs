@@ -52,14 +52,20 @@ pub enum DiskOp {
         /// The last zxid to keep.
         zxid: Zxid,
     },
-    /// Read the logged transactions from `from` (which must be logged itself) onwards, for a
-    /// leader's DIFF; give up (answer None) when they take more than `limit_bytes` on disk
-    /// (`snapshotSizeFactor` times the newest snapshot's size; None: no limit).
+    /// Read the logged transactions from `from` (which must be logged itself) up to `until`,
+    /// for a leader's DIFF; give up (answer None) when they take more than
+    /// `snapshotSizeFactor` times the newest snapshot's size on disk. What was appended
+    /// before is written out first; the read itself may run beside later operations (as
+    /// Apache ZooKeeper's LearnerHandler reads the log beside the SyncRequestProcessor), so
+    /// a learner's sync does not hold up the ensemble's writes.
     ReadLog {
         /// Matches the answer to the request.
         token: u64,
         /// The first zxid wanted (the learner's last).
         from: Zxid,
+        /// The last zxid wanted: the oldest of the leader's committed log when it asked (that
+        /// log has the rest). The read stops there, short of the log's tail.
+        until: Zxid,
         /// `zookeeper.snapshotSizeFactor`: the size limit as a fraction of the newest
         /// snapshot's size (negative: disabled).
         size_factor: f64,

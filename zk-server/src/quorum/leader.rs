@@ -477,6 +477,7 @@ impl Leader {
                 cx.disk_op(DiskOp::ReadLog {
                     token,
                     from: peer_last,
+                    until: cx.log.range().map_or(lp, |(oldest, _)| oldest),
                     size_factor: cx.timing.snapshot_size_factor,
                 });
                 if let Some(h) = self.handlers.get_mut(&link) {

@@ -239,10 +239,18 @@ impl Worker {
             DiskOp::ReadLog {
                 token,
                 from,
+                until,
                 size_factor,
             } => {
-                let txns = self.read_log(from, size_factor);
-                let _ = self.done.send(DiskDone::LogRead { token, txns });
+                // Beside the appends that follow: everything up to `until` is written out
+                // (run synced before this operation), and the log is only appended to.
+                let (cfg, done) = (self.cfg.clone(), self.done.clone());
+                std::thread::Builder::new()
+                    .name("zk-log-reader".into())
+                    .spawn(move || {
+                        let txns = read_log(&cfg, from, until, size_factor);
+                        let _ = done.send(DiskDone::LogRead { token, txns });
+                    })?;
             }
             DiskOp::Barrier { token } => {
                 let _ = self.done.send(DiskDone::Barrier { token });
@@ -250,55 +258,59 @@ impl Worker {
         }
         Ok(())
     }
+}
 
-    /// `ZKDatabase.getProposalsFromTxnLog`: the logged transactions from `from` on, if `from`
-    /// itself is logged and they take no more than `size_factor` times the newest snapshot.
-    fn read_log(&mut self, from: Zxid, size_factor: f64) -> Option<Vec<Txn>> {
-        if size_factor < 0.0 {
+/// `ZKDatabase.getProposalsFromTxnLog`: the logged transactions from `from` to `until`, if
+/// `from` itself is logged and they take no more than `size_factor` times the newest snapshot.
+fn read_log(cfg: &ServerConfig, from: Zxid, until: Zxid, size_factor: f64) -> Option<Vec<Txn>> {
+    if size_factor < 0.0 {
+        return None;
+    }
+    let dirs = data_dirs(cfg);
+    let limit = if size_factor > 0.0 {
+        let snaps = list(&dirs.snap_dir, SNAPSHOT_PREFIX).ok()?;
+        let size = snaps
+            .last()
+            .and_then(|(_, p)| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len());
+        Some((size as f64 * size_factor) as u64)
+    } else {
+        None
+    };
+    let iter = TxnLogIter::open(&dirs.log_dir, Zxid(from.0 - 1), TornTail::Keep).ok()?;
+    let mut out = Vec::new();
+    let mut bytes = 0u64;
+    for e in iter {
+        let e: TxnEntry = e.ok()?;
+        if out.is_empty() && e.header.zxid != from {
+            // Not strictly the next transaction after the learner's: cannot DIFF from here.
             return None;
         }
-        let dirs = data_dirs(&self.cfg);
-        let limit = if size_factor > 0.0 {
-            let snaps = list(&dirs.snap_dir, SNAPSHOT_PREFIX).ok()?;
-            let size = snaps
-                .last()
-                .and_then(|(_, p)| std::fs::metadata(p).ok())
-                .map_or(0, |m| m.len());
-            Some((size as f64 * size_factor) as u64)
-        } else {
-            None
-        };
-        let iter = TxnLogIter::open(&dirs.log_dir, Zxid(from.0 - 1), TornTail::Keep).ok()?;
-        let mut out = Vec::new();
-        let mut bytes = 0u64;
-        for e in iter {
-            let e: TxnEntry = e.ok()?;
-            if out.is_empty() && e.header.zxid != from {
-                // Not strictly the next transaction after the learner's: cannot DIFF from here.
-                return None;
-            }
-            bytes += e.record.len() as u64 + 28;
-            if limit.is_some_and(|l| bytes > l) {
-                tracing::info!(
-                    bytes,
-                    "the log to send exceeds snapshotSizeFactor: SNAP instead"
-                );
-                return None;
-            }
-            let body = e.body().ok()?;
-            out.push(Txn {
-                header: e.header,
-                body,
-            });
+        bytes += e.record.len() as u64 + 28;
+        if limit.is_some_and(|l| bytes > l) {
+            tracing::info!(
+                bytes,
+                "the log to send exceeds snapshotSizeFactor: SNAP instead"
+            );
+            return None;
         }
-        let snaps: Vec<Zxid> = list(&dirs.snap_dir, SNAPSHOT_PREFIX)
-            .ok()?
-            .into_iter()
-            .map(|(z, _)| z)
-            .collect();
-        out.truncate(crate::quorum::plan::log_run(&out, from, &snaps));
-        (!out.is_empty()).then_some(out)
+        let body = e.body().ok()?;
+        let zxid = e.header.zxid;
+        out.push(Txn {
+            header: e.header,
+            body,
+        });
+        if zxid >= until {
+            break;
+        }
     }
+    let snaps: Vec<Zxid> = list(&dirs.snap_dir, SNAPSHOT_PREFIX)
+        .ok()?
+        .into_iter()
+        .map(|(z, _)| z)
+        .collect();
+    out.truncate(crate::quorum::plan::log_run(&out, from, &snaps));
+    (!out.is_empty()).then_some(out)
 }
 
 /// The epoch files of a member at start-up (`QuorumPeer.loadDataBase`): a missing file is

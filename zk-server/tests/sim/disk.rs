@@ -205,7 +205,9 @@ impl SimDisk {
                     Err(e) => done.push(DiskDone::Failed(e)),
                 }
             }
-            DiskOp::ReadLog { token, from, .. } => {
+            DiskOp::ReadLog {
+                token, from, until, ..
+            } => {
                 let pos = self.durable.log.iter().position(|t| t.zxid() == from);
                 let snaps: Vec<Zxid> = self
                     .durable
@@ -215,6 +217,11 @@ impl SimDisk {
                     .collect();
                 let txns = pos.map(|p| {
                     let run = &self.durable.log[p..];
+                    let end = run
+                        .iter()
+                        .position(|t| t.zxid() >= until)
+                        .map_or(run.len(), |i| i + 1);
+                    let run = &run[..end];
                     run[..log_run(run, from, &snaps)].to_vec()
                 });
                 done.push(DiskDone::LogRead { token, txns });
