@@ -69,6 +69,50 @@ pub struct MergeReport {
     pub hole_snapshot: Option<Zxid>,
     /// Transactions in the merged history.
     pub merged: usize,
+    /// Per member, entries it logged a second time, identical to its first copy, after its
+    /// log went back (dropped before the merge): an Apache ZooKeeper 3.8.0 learner whose
+    /// sync failed after it logged the leader's proposals (ZOOKEEPER-4394) has not applied
+    /// them, reports its older last zxid at the next sync and logs them again.
+    pub relogged: BTreeMap<i64, usize>,
+}
+
+/// Drops, from one member's files, each entry logged again after its log went back: the
+/// entry must be byte for byte the member's first copy at that zxid. Returns the files and
+/// how many entries were dropped.
+///
+/// # Errors
+/// The log goes back to a zxid it does not hold, or holds something else at it.
+fn drop_relogged(
+    id: i64,
+    files: Vec<Vec<TxnEntry>>,
+) -> anyhow::Result<(Vec<Vec<TxnEntry>>, usize)> {
+    let mut seen: BTreeMap<Zxid, TxnEntry> = BTreeMap::new();
+    let mut dropped = 0;
+    let mut out = Vec::with_capacity(files.len());
+    for entries in files {
+        let mut kept = Vec::with_capacity(entries.len());
+        for e in entries {
+            let z = e.header.zxid;
+            let newest = seen.last_key_value().map(|(n, _)| *n);
+            if newest.is_some_and(|n| z <= n) {
+                match seen.get(&z) {
+                    Some(first) if first.header == e.header && first.record == e.record => {
+                        dropped += 1;
+                        continue;
+                    }
+                    Some(_) => bail!("member {id}: logged {z} twice, differently"),
+                    None => bail!(
+                        "member {id}: {z} after {} in its log",
+                        newest.expect("checked")
+                    ),
+                }
+            }
+            seen.insert(z, e.clone());
+            kept.push(e);
+        }
+        out.push(kept);
+    }
+    Ok((out, dropped))
 }
 
 /// Every logged entry of one member, file by file, in file order.
@@ -106,7 +150,10 @@ pub fn merge_committed(
     let mut ends: BTreeMap<u32, (u32, i64)> = BTreeMap::new();
     let mut all_snaps = Vec::new();
     for (id, dir) in members {
-        let files = member_files(dir)?;
+        let (files, relogged) = drop_relogged(*id, member_files(dir)?)?;
+        if relogged > 0 {
+            report.relogged.insert(*id, relogged);
+        }
         let snaps = snapshots(dir)?;
         all_snaps.extend(snaps.iter().copied());
         let mut n = 0;
@@ -425,6 +472,43 @@ mod tests {
         assert_eq!(report.epoch_ends.get(&1), Some(&2));
         assert_eq!(report.overlapping, 3);
         assert_eq!(report.cut_before, None);
+    }
+
+    #[test]
+    fn a_log_that_went_back_and_logged_the_same_again_merges() {
+        let root = tempfile::tempdir().unwrap();
+        // A member whose log holds `first`, then a file (written aside: the log refuses to
+        // go back) holding `again`.
+        let went_back = |id: i64, first: &[(u32, u32, &str)], again: &[(u32, u32, &str)]| {
+            let dir = member(root.path(), id, &[first], &[]);
+            let aside = member(root.path(), id + 100, &[again], &[]);
+            for (_, p) in list(&version_dir(&aside), LOG_PREFIX).unwrap() {
+                std::fs::copy(&p, version_dir(&dir).join(p.file_name().unwrap())).unwrap();
+            }
+            dir
+        };
+        // As an Apache 3.8.0 learner after a failed sync: (2,1)..(2,2) logged twice.
+        let m1 = went_back(
+            1,
+            &[(1, 1, "a"), (2, 1, "c"), (2, 2, "d")],
+            &[(2, 1, "c"), (2, 2, "d"), (2, 3, "e")],
+        );
+        let m2 = member(
+            root.path(),
+            2,
+            &[&[(1, 1, "a"), (2, 1, "c"), (2, 2, "d"), (2, 3, "e")]],
+            &[],
+        );
+        let (h, report) = merge_committed(&[(1, m1), (2, m2)], Zxid::new(2, 3)).unwrap();
+        assert_eq!(
+            zxids(&h),
+            [(1, 1), (2, 1), (2, 2), (2, 3)].map(|(e, c)| Zxid::new(e, c))
+        );
+        assert_eq!(report.relogged.get(&1), Some(&2));
+        // Something else at a zxid the log went back to is an error.
+        let m3 = went_back(3, &[(1, 1, "a"), (2, 1, "c")], &[(2, 1, "other")]);
+        let err = merge_committed(&[(3, m3)], Zxid::new(2, 1)).unwrap_err();
+        assert!(err.to_string().contains("twice, differently"), "{err}");
     }
 
     #[test]

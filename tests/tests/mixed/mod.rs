@@ -75,6 +75,23 @@ struct Member {
     dir: PathBuf,
     client_port: u16,
     child: Option<Child>,
+    /// zoo.cfg, without the lines of the member's kind.
+    cfg: String,
+}
+
+impl Member {
+    /// Writes zoo.cfg for the member's kind.
+    fn write_cfg(&self) {
+        let mut cfg = self.cfg.clone();
+        if self.spec.kind == Kind::Zk {
+            // What Apache members get as system properties (`-D`): TTL nodes, and the
+            // container reaper every second.
+            cfg.push_str(
+                "zookeeper.extendedTypesEnabled=true\nznode.container.checkIntervalMs=1000\n",
+            );
+        }
+        std::fs::write(self.dir.join("zoo.cfg"), cfg).expect("zoo.cfg");
+    }
 }
 
 /// A running mixed ensemble.
@@ -158,25 +175,72 @@ impl Ensemble {
                 cfg.push_str(l);
                 cfg.push('\n');
             }
-            if s.kind == Kind::Zk {
-                // What Apache members get as system properties (`-D`): TTL nodes, and the
-                // container reaper every second.
-                cfg.push_str(
-                    "zookeeper.extendedTypesEnabled=true\nznode.container.checkIntervalMs=1000\n",
-                );
-            }
-            std::fs::write(mdir.join("zoo.cfg"), cfg).expect("zoo.cfg");
-            ens.members.insert(
-                s.sid,
-                Member {
-                    spec: *s,
-                    dir: mdir,
-                    client_port: port(s.sid, 0),
-                    child: None,
-                },
-            );
+            let m = Member {
+                spec: *s,
+                dir: mdir,
+                client_port: port(s.sid, 0),
+                child: None,
+                cfg,
+            };
+            m.write_cfg();
+            ens.members.insert(s.sid, m);
         }
         ens
+    }
+
+    /// The members' ids.
+    pub(crate) fn sids(&self) -> Vec<i64> {
+        self.members.keys().copied().collect()
+    }
+
+    /// A connect string of every member.
+    pub(crate) fn connect_string(&self) -> String {
+        self.sids()
+            .iter()
+            .map(|s| self.addr(*s).to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The member's dataDir (its myid, `version-2/` logs and snapshots).
+    pub(crate) fn data_dir(&self, sid: i64) -> PathBuf {
+        self.member(sid).dir.join("data")
+    }
+
+    /// Stops a member as an operator does, with SIGTERM, and waits for it to exit (SIGKILL
+    /// after 30 s). True when it exited on SIGTERM in time.
+    pub(crate) fn terminate(&mut self, sid: i64) -> bool {
+        let Some(mut child) = self.members.get_mut(&sid).and_then(|m| m.child.take()) else {
+            return true;
+        };
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -TERM {}", child.id());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    /// Makes a stopped member run as `kind` from its next start: same myid, data directory,
+    /// ports and configuration (plus the kind's own lines).
+    pub(crate) fn set_kind(&mut self, sid: i64, kind: Kind) {
+        let m = self
+            .members
+            .get_mut(&sid)
+            .unwrap_or_else(|| panic!("no member {sid}"));
+        assert!(m.child.is_none(), "member {sid} still runs");
+        m.spec.kind = kind;
+        m.write_cfg();
     }
 
     fn member(&self, sid: i64) -> &Member {
