@@ -18,8 +18,9 @@
 //! 2. finds where each epoch ended: two entries of one member next to each other, the second
 //!    of a newer epoch, show that the member went from the first's epoch to the second's
 //!    through a sync with a leader whose history ended there. That holds for two entries of
-//!    one file, and for the last entry of a file and the first of the next one when no
-//!    snapshot of the member lies between them: stale proposals are cut by a TRUNC, and
+//!    one file, and for the last entry of a file and the first of the next one, when no
+//!    snapshot of the member lies between them (an Apache learner goes on in the same file
+//!    after a SNAP's snapshot): stale proposals are cut by a TRUNC, and
 //!    survive only before a SNAP, whose snapshot (newer than them, older than what follows)
 //!    then lies in between. A SNAP's snapshot and the first entry after it are neighbours
 //!    too (the learner logs what follows the leader's tree). Every such pair in every member
@@ -170,10 +171,13 @@ pub fn merge_committed(
                 .map(|a| (a, first.header.zxid))
                 .into_iter()
                 .collect();
+            // Within a file too: an Apache ZooKeeper learner does not start a new log file
+            // after a SNAP's snapshot (zk-server does), so its file jumps over it.
             pairs.extend(
                 entries
                     .windows(2)
-                    .map(|p| (p[0].header.zxid, p[1].header.zxid)),
+                    .map(|p| (p[0].header.zxid, p[1].header.zxid))
+                    .filter(|(a, b)| !snaps.iter().any(|s| a < s && s < b)),
             );
             previous = entries.last().map(|e| e.header.zxid);
             // A snapshot of a tree at a real transaction (not zxid 0, not a new epoch's
@@ -509,6 +513,30 @@ mod tests {
         let m3 = went_back(3, &[(1, 1, "a"), (2, 1, "c")], &[(2, 1, "other")]);
         let err = merge_committed(&[(3, m3)], Zxid::new(2, 1)).unwrap_err();
         assert!(err.to_string().contains("twice, differently"), "{err}");
+    }
+
+    #[test]
+    fn a_snap_inside_one_file_ends_no_epoch() {
+        let root = tempfile::tempdir().unwrap();
+        // As an Apache learner: (1,3) logged alone, then a SNAP at (2,1), same file.
+        let m1 = member(
+            root.path(),
+            1,
+            &[&[(1, 1, "a"), (1, 2, "b"), (1, 3, "stale"), (2, 2, "d")]],
+            &[Zxid::ZERO, Zxid::new(2, 1)],
+        );
+        let m2 = member(
+            root.path(),
+            2,
+            &[&[(1, 1, "a"), (1, 2, "b"), (2, 1, "c"), (2, 2, "d")]],
+            &[Zxid::ZERO],
+        );
+        let (h, report) = merge_committed(&[(1, m1), (2, m2)], Zxid::new(2, 2)).unwrap();
+        assert_eq!(
+            zxids(&h),
+            [(1, 1), (1, 2), (2, 1), (2, 2)].map(|(e, c)| Zxid::new(e, c))
+        );
+        assert_eq!(report.stale, vec![(1, Zxid::new(1, 3))]);
     }
 
     #[test]

@@ -127,7 +127,8 @@ impl Ensemble {
         Ensemble::configured(tag, specs, tick_ms, sync_limit, &[])
     }
 
-    fn configured(
+    /// [`Ensemble::with_limits`] with extra zoo.cfg lines for every member.
+    pub(crate) fn configured(
         tag: &str,
         specs: &[Spec],
         tick_ms: u32,
@@ -423,6 +424,77 @@ impl Ensemble {
     /// A client session on member `sid`.
     pub(crate) async fn client(&self, sid: i64) -> Client {
         client_on(&self.addr(sid).to_string()).await
+    }
+}
+
+impl Ensemble {
+    /// Waits (30 s at most) until every member's `srvr` reports the same zxid; returns it.
+    pub(crate) fn converged_zxid(&self) -> zk_core::Zxid {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let zxids: Vec<Option<i64>> = self
+                .sids()
+                .iter()
+                .map(|s| {
+                    four_letter_word(self.addr(*s), "srvr")
+                        .ok()
+                        .as_deref()
+                        .and_then(tests::process_ensemble::srvr_zxid)
+                })
+                .collect();
+            if let Some(z) = zxids[0] {
+                if zxids.iter().all(|x| *x == Some(z)) {
+                    return zk_core::Zxid(z);
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the members do not converge: {zxids:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The end of a run: every member converges to one zxid and holds the same tree (every
+    /// node's data and Stat, read from each), then stops on SIGTERM; the committed history
+    /// merged from every member's log is returned with the merge's report.
+    pub(crate) fn finish(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+    ) -> (
+        zk_history::CommittedHistory,
+        tests::ensemble_history::MergeReport,
+    ) {
+        let first = self.converged_zxid();
+        let trees: Vec<_> = self
+            .sids()
+            .iter()
+            .map(|s| {
+                let addr = self.addr(*s).to_string();
+                let tree = rt.block_on(async {
+                    let c = client_on(&addr).await;
+                    let t = tests::ensemble_history::read_tree(&c).await.unwrap();
+                    c.close().await.unwrap();
+                    t
+                });
+                (*s, tree)
+            })
+            .collect();
+        for (s, tree) in &trees[1..] {
+            assert_eq!(tree, &trees[0].1, "member {s} and member {}", trees[0].0);
+        }
+        // The readers' sessions were logged too.
+        let last = self.converged_zxid().max(first);
+        let mut dirs = Vec::new();
+        for s in self.sids() {
+            assert!(self.terminate(s), "member {s} exits on SIGTERM");
+            dirs.push((s, self.data_dir(s)));
+        }
+        let (committed, merge) =
+            tests::ensemble_history::merge_committed(&dirs, last).expect("merge the members' logs");
+        assert_eq!(committed.last_zxid(), last, "{merge:?}");
+        assert!(merge.overlapping > 0, "{merge:?}");
+        (committed, merge)
     }
 }
 

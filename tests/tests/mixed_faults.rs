@@ -1,0 +1,209 @@
+//! Faults on a mixed ensemble of five voters (Apache ZooKeeper 3.8 members 1, 3 and 5,
+//! zk-server members 2 and 4) under the register workload, on a schedule drawn from a seed:
+//! SIGKILL the leader, SIGKILL a follower, SIGKILL the leader and a follower together,
+//! SIGSTOP the leader past syncLimit, SIGSTOP a follower; at most two members are down at
+//! once, so three of five always keep the quorum. After each fault writes must resume
+//! within [`RESUME`] and the members come back; the schedule goes on until members of both
+//! kinds have led at least once (killing the leader until they have).
+//!
+//! At the end every member converges to one zxid and the same tree, no session expired, and
+//! the committed history merged from every member's log passes the history check.
+//!
+//! `ZK_MIXED_FAULT_SEED=<n>` picks the schedule (the seed is printed); `ZK_MIXED_FAULT_LONG=1`
+//! runs 40 faults instead of 8.
+
+mod mixed;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mixed::{voter, Ensemble, Kind, Mode};
+use tests::ensemble_history::acknowledged_writes;
+use tests::history_support::{run_register, RegisterWorkload};
+use zk_history::{check, Options, Recorder};
+
+/// How long writes may stay unavailable after a fault.
+const RESUME: Duration = Duration::from_secs(30);
+/// tickTime and syncLimit of the members: a silent leader is given up after 2 s.
+const TICK_MS: u32 = 500;
+const SYNC_LIMIT: u32 = 4;
+
+/// SplitMix64.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    KillLeader,
+    KillFollower,
+    KillLeaderAndFollower,
+    PauseLeader,
+    PauseFollower,
+}
+
+#[test]
+fn seeded_kills_and_pauses_on_five_mixed_voters() {
+    if tests::require_peer(mixed::apache_available(), "Apache ZooKeeper 3.8").is_none() {
+        return;
+    }
+    let seed: u64 = std::env::var("ZK_MIXED_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    let faults = if std::env::var_os("ZK_MIXED_FAULT_LONG").is_some() {
+        40
+    } else {
+        8
+    };
+    eprintln!("ZK_MIXED_FAULT_SEED={seed}, {faults} faults");
+    let started = Instant::now();
+    let kinds = [Kind::Apache, Kind::Zk, Kind::Apache, Kind::Zk, Kind::Apache];
+    let specs: Vec<_> = (1..=5).map(|s| voter(s, kinds[s as usize - 1])).collect();
+    let mut ens = Ensemble::configured(
+        "faults5",
+        &specs,
+        TICK_MS,
+        SYNC_LIMIT,
+        &["maxSessionTimeout=60000"],
+    );
+    for s in ens.sids() {
+        ens.start(s);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sids = ens.sids();
+    rt.block_on(ens.wait_serving(&sids));
+
+    let t0 = Instant::now();
+    let recorder = Recorder::new(move || t0.elapsed().as_nanos() as u64);
+    let mut w = RegisterWorkload::new(ens.connect_string());
+    w.keys = 4;
+    w.clients = 5;
+    w.duration = Duration::from_secs(3600);
+    w.max_ops = usize::MAX;
+    // A client on a stopped member waits 2/3 of this before it moves on; far above a
+    // failover.
+    w.session_timeout = Duration::from_secs(15);
+    let stop = Arc::clone(&w.stop);
+    let load = {
+        let r = recorder.clone();
+        rt.spawn(async move { run_register(&w, &r).await })
+    };
+    let more_writes = |n: usize| {
+        let target = acknowledged_writes(&recorder.history()) + n;
+        let deadline = Instant::now() + RESUME;
+        while acknowledged_writes(&recorder.history()) < target {
+            assert!(Instant::now() < deadline, "writes stalled");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    more_writes(100);
+
+    let mut rng = Rng(seed);
+    let mut led: Vec<(i64, Kind)> = Vec::new();
+    let mut done: Vec<(Fault, i64, Duration)> = Vec::new();
+    let mut n = 0;
+    loop {
+        let leader = rt.block_on(ens.wait_serving(&sids));
+        led.push((leader, ens.kind(leader)));
+        let both =
+            led.iter().any(|(_, k)| *k == Kind::Apache) && led.iter().any(|(_, k)| *k == Kind::Zk);
+        if n >= faults && both {
+            break;
+        }
+        assert!(n < faults + 10, "members of both kinds never led: {led:?}");
+        let fault = if n >= faults {
+            Fault::KillLeader
+        } else {
+            [
+                Fault::KillLeader,
+                Fault::KillFollower,
+                Fault::KillLeaderAndFollower,
+                Fault::PauseLeader,
+                Fault::PauseFollower,
+            ][rng.below(5)]
+        };
+        let followers: Vec<i64> = sids.iter().copied().filter(|s| *s != leader).collect();
+        let follower = followers[rng.below(followers.len())];
+        let at = Instant::now();
+        let before = acknowledged_writes(&recorder.history());
+        let victims: Vec<i64> = match fault {
+            Fault::KillLeader | Fault::PauseLeader => vec![leader],
+            Fault::KillFollower | Fault::PauseFollower => vec![follower],
+            Fault::KillLeaderAndFollower => vec![leader, follower],
+        };
+        let pause = matches!(fault, Fault::PauseLeader | Fault::PauseFollower);
+        for v in &victims {
+            if pause {
+                ens.signal(*v, true);
+            } else {
+                ens.kill(*v);
+            }
+        }
+        // Writes go on (under a new leader when the leader went), with members down.
+        let up: Vec<i64> = sids
+            .iter()
+            .copied()
+            .filter(|s| !victims.contains(s))
+            .collect();
+        let deadline = Instant::now() + RESUME;
+        loop {
+            let serving = up.iter().filter(|s| ens.mode(**s).is_some()).count();
+            let leads = up.iter().any(|s| ens.mode(*s) == Some(Mode::Leader));
+            if leads && serving >= 3 && acknowledged_writes(&recorder.history()) >= before + 50 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{fault:?} of {victims:?}: no writes within {RESUME:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let resumed = at.elapsed();
+        if pause {
+            // Past syncLimit: the leader must have been given up.
+            let past = Duration::from_millis(u64::from(2 * TICK_MS * SYNC_LIMIT));
+            while at.elapsed() < past {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            for v in &victims {
+                ens.signal(*v, false);
+            }
+        } else {
+            for v in &victims {
+                ens.start(*v);
+            }
+        }
+        rt.block_on(ens.wait_serving(&sids));
+        more_writes(50);
+        eprintln!("{fault:?} of {victims:?} (leader {leader}): 50 writes after {resumed:?}");
+        done.push((fault, leader, resumed));
+        n += 1;
+    }
+
+    stop.store(true, Ordering::Relaxed);
+    let stats = rt.block_on(load).unwrap().expect("the workload ran");
+    let (committed, merge) = ens.finish(&rt);
+    let report = check(&recorder.history(), &committed, &Options::default())
+        .unwrap_or_else(|v| panic!("{v}"));
+    eprintln!(
+        "{stats:?}\n{merge:?}\n{report}\nleaders: {led:?}\nfaults: {done:?}\ntook {:?}",
+        started.elapsed()
+    );
+    assert_eq!(stats.expired, 0, "no session expired: {stats:?}");
+    assert!(report.writes_checked > 300, "{report}");
+    assert!(report.reads_checked > 300, "{report}");
+}
