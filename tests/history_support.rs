@@ -281,11 +281,12 @@ pub async fn record(
     outcome
 }
 
-/// SplitMix64, for the clients' choices.
-struct Rng(u64);
+/// SplitMix64: the clients' choices, and the fault tests' schedules.
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn below(&mut self, n: usize) -> usize {
+    /// A number below `n`.
+    pub fn below(&mut self, n: usize) -> usize {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -407,4 +408,66 @@ async fn worker(
     }
     close(w, client).await;
     Ok(stats)
+}
+
+/// A register workload running in the background of a fault test until
+/// [`BackgroundLoad::finish`], every operation recorded on a clock started with it.
+pub struct BackgroundLoad {
+    /// The history so far.
+    pub recorder: Recorder,
+    t0: Instant,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<anyhow::Result<WorkloadStats>>,
+}
+
+impl BackgroundLoad {
+    /// Starts `w` on `rt`, with no limit of time or operations.
+    pub fn start(rt: &tokio::runtime::Runtime, mut w: RegisterWorkload) -> BackgroundLoad {
+        let t0 = Instant::now();
+        let recorder = Recorder::new(move || t0.elapsed().as_nanos() as u64);
+        w.duration = Duration::from_secs(24 * 3600);
+        w.max_ops = usize::MAX;
+        let stop = Arc::clone(&w.stop);
+        let task = {
+            let r = recorder.clone();
+            rt.spawn(async move { run_register(&w, &r).await })
+        };
+        BackgroundLoad {
+            recorder,
+            t0,
+            stop,
+            task,
+        }
+    }
+
+    /// The recorder's clock now.
+    pub fn now(&self) -> u64 {
+        self.t0.elapsed().as_nanos() as u64
+    }
+
+    /// Acknowledged writes so far.
+    pub fn acknowledged_writes(&self) -> usize {
+        crate::ensemble_history::acknowledged_writes(&self.recorder.history())
+    }
+
+    /// Waits until `n` more writes than now were acknowledged; panics after `limit`.
+    pub fn more_writes(&self, n: usize, limit: Duration) {
+        let target = self.acknowledged_writes() + n;
+        let deadline = Instant::now() + limit;
+        while self.acknowledged_writes() < target {
+            assert!(Instant::now() < deadline, "writes stalled for {limit:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the clients (each finishes its request and closes its session) and returns
+    /// what they did and the history.
+    pub fn finish(self, rt: &tokio::runtime::Runtime) -> (WorkloadStats, zk_history::History) {
+        self.stop.store(true, Ordering::Relaxed);
+        let stats = rt
+            .block_on(self.task)
+            .expect("the workload task")
+            .expect("the workload ran");
+        (stats, self.recorder.history())
+    }
 }

@@ -16,17 +16,15 @@
 //! and the committed history, merged from every member's log (see `tests::ensemble_history`:
 //! where logs overlap they must agree byte for byte), passes the history check.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tests::ensemble_history::{
     acknowledged_writes, first_new_epoch_write, merge_committed, read_tree, snapshots,
 };
-use tests::history_support::{read_committed, run_register, RegisterWorkload, WorkloadStats};
+use tests::history_support::{read_committed, BackgroundLoad, RegisterWorkload};
 use tests::process_ensemble::{srvr_zxid, zk_server_binary, Flavor, ProcessEnsemble};
 use zk_core::Zxid;
-use zk_history::{check, Options, Recorder};
+use zk_history::{check, Options};
 
 /// How long writes may stay unavailable after a fault.
 const RESUME: Duration = Duration::from_secs(20);
@@ -35,14 +33,11 @@ const READY: Duration = Duration::from_secs(30);
 /// syncLimit (5 ticks of 200 ms) in the members' config.
 const SYNC_LIMIT: Duration = Duration::from_millis(1000);
 
-/// A run: the ensemble, the workload in the background, its recorder and clock.
+/// A run: the ensemble, the workload in the background.
 struct Run {
     ensemble: ProcessEnsemble,
     rt: tokio::runtime::Runtime,
-    recorder: Recorder,
-    t0: Instant,
-    load: tokio::task::JoinHandle<anyhow::Result<WorkloadStats>>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
+    load: BackgroundLoad,
     /// (fault, how long until the next acknowledged write).
     gaps: Vec<(String, Duration)>,
 }
@@ -58,30 +53,19 @@ impl Run {
             .enable_all()
             .build()
             .unwrap();
-        let t0 = Instant::now();
-        let recorder = Recorder::new(move || t0.elapsed().as_nanos() as u64);
         let mut w = RegisterWorkload::new(ensemble.connect_string());
         w.keys = 4;
         w.clients = 6;
-        w.duration = Duration::from_secs(600);
-        w.max_ops = usize::MAX;
         // Far above a failover (about a second), and short enough that a client connected
         // to a SIGSTOPped member gives up on it soon: a client hears nothing from a stopped
         // server and waits its read timeout (2/3 of the session timeout) before it moves on,
         // and a connection attempt to it waits a third of the session timeout.
         w.session_timeout = Duration::from_secs(15);
-        let stop = Arc::clone(&w.stop);
-        let load = {
-            let r = recorder.clone();
-            rt.spawn(async move { run_register(&w, &r).await })
-        };
+        let load = BackgroundLoad::start(&rt, w);
         let run = Run {
             ensemble,
             rt,
-            recorder,
-            t0,
             load,
-            stop,
             gaps: Vec::new(),
         };
         run.more_writes(200);
@@ -89,21 +73,12 @@ impl Run {
     }
 
     fn now(&self) -> u64 {
-        self.t0.elapsed().as_nanos() as u64
+        self.load.now()
     }
 
     /// Waits until `n` more writes than now were acknowledged.
     fn more_writes(&self, n: usize) {
-        let target = acknowledged_writes(&self.recorder.history()) + n;
-        let deadline = Instant::now() + RESUME;
-        while acknowledged_writes(&self.recorder.history()) < target {
-            assert!(
-                Instant::now() < deadline,
-                "writes stalled: {:?}",
-                self.ensemble.modes()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.load.more_writes(n, RESUME);
     }
 
     /// Waits for an acknowledged write of an epoch after `epoch` completed after `from`, and
@@ -111,7 +86,7 @@ impl Run {
     fn resumed_after(&mut self, fault: &str, from: u64, epoch: u32) {
         let deadline = Instant::now() + RESUME;
         let resumed = loop {
-            if let Some(t) = first_new_epoch_write(&self.recorder.history(), from, epoch) {
+            if let Some(t) = first_new_epoch_write(&self.load.recorder.history(), from, epoch) {
                 break t;
             }
             assert!(
@@ -149,10 +124,10 @@ impl Run {
         let leader = self.ensemble.wait_ready(READY).unwrap();
         let follower = self.follower_of(leader);
         let at = self.now();
-        let before = acknowledged_writes(&self.recorder.history());
+        let before = self.load.acknowledged_writes();
         self.ensemble.kill(follower);
         self.more_writes(100);
-        let history = self.recorder.history();
+        let history = self.load.recorder.history();
         // Epochs start at 1: any acknowledged write after the kill.
         let next = first_new_epoch_write(&history, at, 0).expect("writes went on");
         self.gaps.push((
@@ -212,14 +187,10 @@ impl Run {
         let Run {
             mut ensemble,
             rt,
-            recorder,
             load,
-            stop,
             gaps,
-            ..
         } = self;
-        stop.store(true, Ordering::Relaxed);
-        let stats = rt.block_on(load).unwrap().expect("the workload ran");
+        let (stats, history) = load.finish(&rt);
         ensemble.wait_all_serving(READY).unwrap();
         let ids = ensemble.ids();
         let converged = |e: &ProcessEnsemble| -> Option<i64> {
@@ -292,7 +263,6 @@ impl Run {
                 (*id, modes)
             })
             .collect();
-        let history = recorder.history();
         let report =
             check(&history, &committed, &Options::default()).unwrap_or_else(|v| panic!("{v}"));
         eprintln!(

@@ -14,33 +14,17 @@
 
 mod mixed;
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mixed::{voter, Ensemble, Kind, Mode};
-use tests::ensemble_history::acknowledged_writes;
-use tests::history_support::{run_register, RegisterWorkload};
-use zk_history::{check, Options, Recorder};
+use tests::history_support::{BackgroundLoad, RegisterWorkload, Rng};
+use zk_history::{check, Options};
 
 /// How long writes may stay unavailable after a fault.
 const RESUME: Duration = Duration::from_secs(30);
 /// tickTime and syncLimit of the members: a silent leader is given up after 2 s.
 const TICK_MS: u32 = 500;
 const SYNC_LIMIT: u32 = 4;
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) % n as u64) as usize
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 enum Fault {
@@ -87,29 +71,14 @@ fn seeded_kills_and_pauses_on_five_mixed_voters() {
     let sids = ens.sids();
     rt.block_on(ens.wait_serving(&sids));
 
-    let t0 = Instant::now();
-    let recorder = Recorder::new(move || t0.elapsed().as_nanos() as u64);
     let mut w = RegisterWorkload::new(ens.connect_string());
     w.keys = 4;
     w.clients = 5;
-    w.duration = Duration::from_secs(3600);
-    w.max_ops = usize::MAX;
     // A client on a stopped member waits 2/3 of this before it moves on; far above a
     // failover.
     w.session_timeout = Duration::from_secs(15);
-    let stop = Arc::clone(&w.stop);
-    let load = {
-        let r = recorder.clone();
-        rt.spawn(async move { run_register(&w, &r).await })
-    };
-    let more_writes = |n: usize| {
-        let target = acknowledged_writes(&recorder.history()) + n;
-        let deadline = Instant::now() + RESUME;
-        while acknowledged_writes(&recorder.history()) < target {
-            assert!(Instant::now() < deadline, "writes stalled");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
+    let load = BackgroundLoad::start(&rt, w);
+    let more_writes = |n: usize| load.more_writes(n, RESUME);
     more_writes(100);
 
     let mut rng = Rng(seed);
@@ -139,7 +108,7 @@ fn seeded_kills_and_pauses_on_five_mixed_voters() {
         let followers: Vec<i64> = sids.iter().copied().filter(|s| *s != leader).collect();
         let follower = followers[rng.below(followers.len())];
         let at = Instant::now();
-        let before = acknowledged_writes(&recorder.history());
+        let before = load.acknowledged_writes();
         let victims: Vec<i64> = match fault {
             Fault::KillLeader | Fault::PauseLeader => vec![leader],
             Fault::KillFollower | Fault::PauseFollower => vec![follower],
@@ -163,7 +132,7 @@ fn seeded_kills_and_pauses_on_five_mixed_voters() {
         loop {
             let serving = up.iter().filter(|s| ens.mode(**s).is_some()).count();
             let leads = up.iter().any(|s| ens.mode(*s) == Some(Mode::Leader));
-            if leads && serving >= 3 && acknowledged_writes(&recorder.history()) >= before + 50 {
+            if leads && serving >= 3 && load.acknowledged_writes() >= before + 50 {
                 break;
             }
             assert!(
@@ -194,11 +163,9 @@ fn seeded_kills_and_pauses_on_five_mixed_voters() {
         n += 1;
     }
 
-    stop.store(true, Ordering::Relaxed);
-    let stats = rt.block_on(load).unwrap().expect("the workload ran");
+    let (stats, history) = load.finish(&rt);
     let (committed, merge) = ens.finish(&rt);
-    let report = check(&recorder.history(), &committed, &Options::default())
-        .unwrap_or_else(|v| panic!("{v}"));
+    let report = check(&history, &committed, &Options::default()).unwrap_or_else(|v| panic!("{v}"));
     eprintln!(
         "{stats:?}\n{merge:?}\n{report}\nleaders: {led:?}\nfaults: {done:?}\ntook {:?}",
         started.elapsed()

@@ -34,10 +34,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mixed::{voter, Ensemble, Kind};
-use tests::ensemble_history::acknowledged_writes;
-use tests::history_support::{run_register, RegisterWorkload, WorkloadStats};
+use tests::history_support::{BackgroundLoad, RegisterWorkload};
 use zk_client::{Client, CreateMode, Version};
-use zk_history::{check, History, Options, Outcome, Recorder, Reply};
+use zk_history::{check, History, Options, Outcome, Reply};
 use zk_recipes::{Framework, InterProcessMutex, LeaderLatch};
 
 /// How long writes may stay unavailable at a step before the test fails.
@@ -277,25 +276,19 @@ async fn recipes(
 struct Run {
     ens: Ensemble,
     rt: tokio::runtime::Runtime,
-    recorder: Recorder,
-    t0: Instant,
+    load: BackgroundLoad,
     /// (step, leader before it, longest write gap, time until every member served again).
     steps: Vec<(String, i64, Duration, Duration)>,
 }
 
 impl Run {
     fn now(&self) -> u64 {
-        self.t0.elapsed().as_nanos() as u64
+        self.load.now()
     }
 
     /// Waits until `n` more writes than now were acknowledged.
     fn more_writes(&self, n: usize) {
-        let target = acknowledged_writes(&self.recorder.history()) + n;
-        let deadline = Instant::now() + RESUME;
-        while acknowledged_writes(&self.recorder.history()) < target {
-            assert!(Instant::now() < deadline, "writes stalled");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.load.more_writes(n, RESUME);
     }
 
     fn leader(&mut self) -> i64 {
@@ -322,7 +315,7 @@ impl Run {
         // A leader that comes back with the highest sid may win the next election again.
         let what = format!("{what}, then {next} leads");
         self.more_writes(if long() { 1000 } else { 100 });
-        let gap = longest_gap(&self.recorder.history(), from, self.now());
+        let gap = longest_gap(&self.load.recorder.history(), from, self.now());
         assert!(gap < RESUME, "{what}: writes stopped for {gap:?}");
         eprintln!(
             "{what}: every member serves again after {rejoined:?}, longest write gap {gap:?}"
@@ -382,19 +375,11 @@ fn a_live_apache_ensemble_is_migrated_to_zk_server_and_back_member_by_member() {
         .unwrap()
         .to_path_buf();
 
-    let t0 = Instant::now();
-    let recorder = Recorder::new(move || t0.elapsed().as_nanos() as u64);
     let mut w = RegisterWorkload::new(connect.clone());
     w.keys = 4;
     w.clients = 4;
-    w.duration = Duration::from_secs(3600);
-    w.max_ops = usize::MAX;
     w.session_timeout = SESSION;
-    let stop = Arc::clone(&w.stop);
-    let load = {
-        let r = recorder.clone();
-        rt.spawn(async move { run_register(&w, &r).await })
-    };
+    let load = BackgroundLoad::start(&rt, w);
     let kazoo = Kazoo::start(&connect, &dir);
     let recipe_stats = Arc::new(RecipeStats::default());
     let recipes_stop = Arc::new(AtomicBool::new(false));
@@ -407,8 +392,7 @@ fn a_live_apache_ensemble_is_migrated_to_zk_server_and_back_member_by_member() {
     let mut run = Run {
         ens,
         rt,
-        recorder,
-        t0,
+        load,
         steps: Vec::new(),
     };
     run.more_writes(200);
@@ -426,9 +410,14 @@ fn a_live_apache_ensemble_is_migrated_to_zk_server_and_back_member_by_member() {
         .block_on(async { tokio::time::timeout(Duration::from_secs(60), recipes_task).await })
         .expect("the recipe sessions stop")
         .expect("the recipe task");
-    stop.store(true, Ordering::Relaxed);
-    let stats: WorkloadStats = run.rt.block_on(load).unwrap().expect("the workload ran");
-    let counter = run.rt.block_on(async {
+    let Run {
+        mut ens,
+        rt,
+        load,
+        steps,
+    } = run;
+    let (stats, history) = load.finish(&rt);
+    let counter = rt.block_on(async {
         let c = fws[0].client();
         c.sync("/recipes/counter").await.unwrap();
         let (d, _) = c.get_data("/recipes/counter").await.unwrap();
@@ -439,8 +428,7 @@ fn a_live_apache_ensemble_is_migrated_to_zk_server_and_back_member_by_member() {
     });
 
     // Every member ends with the same zxid and the same tree; the merged logs.
-    let (committed, merge) = run.ens.finish(&run.rt);
-    let history = run.recorder.history();
+    let (committed, merge) = ens.finish(&rt);
     let report = check(&history, &committed, &Options::default()).unwrap_or_else(|v| panic!("{v}"));
 
     let r = &recipe_stats;
@@ -457,7 +445,7 @@ fn a_live_apache_ensemble_is_migrated_to_zk_server_and_back_member_by_member() {
         r.led.load(Ordering::Relaxed),
         r.both_led.load(Ordering::Relaxed),
     );
-    for (what, leader, gap, rejoined) in &run.steps {
+    for (what, leader, gap, rejoined) in &steps {
         eprintln!("  {what} (leader was {leader}): gap {gap:?}, all serving after {rejoined:?}");
     }
     eprintln!("took {:?}", started.elapsed());
@@ -492,5 +480,5 @@ fn a_live_apache_ensemble_is_migrated_to_zk_server_and_back_member_by_member() {
         "two latches led at once"
     );
     assert!(r.led.load(Ordering::Relaxed) > 0, "a latch led");
-    drop(run);
+    drop(ens);
 }
