@@ -60,16 +60,8 @@ fn seeded_kills_and_pauses_on_five_mixed_voters() {
         SYNC_LIMIT,
         &["maxSessionTimeout=60000"],
     );
-    for s in ens.sids() {
-        ens.start(s);
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = ens.start_serving();
     let sids = ens.sids();
-    rt.block_on(ens.wait_serving(&sids));
 
     let mut w = RegisterWorkload::new(ens.connect_string());
     w.keys = 4;

@@ -356,24 +356,9 @@ fn a_live_apache_ensemble_is_migrated_to_zk_server_and_back_member_by_member() {
         voter(3, Kind::Apache),
     ];
     let mut ens = Ensemble::new("rolling", &specs);
-    for s in ens.sids() {
-        ens.start(s);
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sids = ens.sids();
-    rt.block_on(ens.wait_serving(&sids));
+    let rt = ens.start_serving();
     let connect = ens.connect_string();
-    let dir = ens
-        .data_dir(1)
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let dir = ens.dir().to_path_buf();
 
     let mut w = RegisterWorkload::new(connect.clone());
     w.keys = 4;

@@ -189,6 +189,28 @@ impl Ensemble {
         ens
     }
 
+    /// Starts every member and waits until they all serve, on a new 2-thread runtime for
+    /// the test's clients, returned.
+    pub(crate) fn start_serving(&mut self) -> tokio::runtime::Runtime {
+        for s in self.sids() {
+            self.start(s);
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let sids = self.sids();
+        rt.block_on(self.wait_serving(&sids));
+        rt
+    }
+
+    /// The ensemble's directory (one subdirectory per member); removed on drop unless the
+    /// test failed.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// The members' ids.
     pub(crate) fn sids(&self) -> Vec<i64> {
         self.members.keys().copied().collect()
