@@ -320,7 +320,10 @@ async fn run_on(cfg: &Config, ensemble: &mut crate::embedded::Ensemble) -> anyho
         "the client saw {confirmed} statuses"
     );
 
-    // Check: one status per task, nothing left in /tasks or in any assignment.
+    // Check: one status per task, nothing left in /tasks or in any assignment. The client
+    // saw every status on its own session; the admin session may be on another member of an
+    // ensemble, which a sync brings up to date first.
+    admin.sync(&paths.status()).await?;
     let statuses = admin.get_children(&paths.status()).await?;
     let mut expected: Vec<String> = names.clone();
     expected.sort();
