@@ -115,6 +115,12 @@ pub struct ServerConfig {
     /// localSessionsEnabled: as a leader, accept the writes of learners' local sessions (see
     /// `CoreConfig`).
     pub local_sessions_enabled: bool,
+    /// quorumSync / zookeeper.quorumSync (zk-server's): a leader answers a sync only after a
+    /// quorum confirmed its leadership (see `CoreConfig`).
+    pub quorum_sync: bool,
+    /// linearizableReads / zookeeper.linearizableReads (zk-server's): every read is preceded
+    /// by a quorum sync of its own (see `CoreConfig`).
+    pub linearizable_reads: bool,
     /// java.security.auth.login.config: the JAAS file whose `Server` section (DigestLoginModule,
     /// `user_NAME="password"`) enables SASL DIGEST-MD5.
     pub jaas_config: Option<PathBuf>,
@@ -171,6 +177,8 @@ impl Default for ServerConfig {
             file_keys: Vec::new(),
             reconfig_enabled: false,
             local_sessions_enabled: false,
+            quorum_sync: false,
+            linearizable_reads: false,
             jaas_config: None,
             sasl_server_section: "Server".into(),
             sasl_super_user: None,
@@ -299,7 +307,7 @@ impl ServerConfig {
     }
 
     /// Keys accepted from the environment.
-    const ENV_KEYS: [&'static str; 18] = [
+    const ENV_KEYS: [&'static str; 20] = [
         "zookeeper.maxCnxns",
         "zookeeper.maxOutstandingPerConnection",
         "zookeeper.maxQueuedBytesPerConnection",
@@ -309,6 +317,8 @@ impl ServerConfig {
         "java.security.auth.login.config",
         "zookeeper.sasl.serverconfig",
         "zookeeper.superUser",
+        "zookeeper.quorumSync",
+        "zookeeper.linearizableReads",
         "zookeeper.extendedTypesEnabled",
         "zookeeper.DigestAuthenticationProvider.superDigest",
         "jute.maxbuffer",
@@ -389,6 +399,10 @@ impl ServerConfig {
             "znode.container.maxPerMinute" => self.container_max_per_minute = num(k, v)?,
             "reconfigEnabled" => self.reconfig_enabled = parse_bool(v),
             "localSessionsEnabled" => self.local_sessions_enabled = parse_bool(v),
+            "quorumSync" | "zookeeper.quorumSync" => self.quorum_sync = parse_bool(v),
+            "linearizableReads" | "zookeeper.linearizableReads" => {
+                self.linearizable_reads = parse_bool(v)
+            }
             // zk-server never creates local sessions, so it has none to upgrade.
             "localSessionsUpgradingEnabled" => {}
             "java.security.auth.login.config" => {
@@ -548,6 +562,8 @@ impl ServerConfig {
             max_zxid_counter: u32::MAX,
             entropy: os_entropy(),
             local_sessions_enabled: self.local_sessions_enabled,
+            quorum_sync: self.quorum_sync,
+            linearizable_reads: self.linearizable_reads,
         }
     }
 

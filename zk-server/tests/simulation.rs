@@ -32,11 +32,22 @@ fn clock_jumps(seed: u64) -> bool {
     Rng::new(seed ^ 0xc10c).chance(0.5)
 }
 
+/// Whether a sweep seed's members run with `linearizableReads` (half of them; from its own
+/// stream).
+fn linearizable(seed: u64) -> bool {
+    Rng::new(seed ^ 0x11ea).chance(0.5)
+}
+
 fn run_with(seed: u64, clock_jumps: bool) -> Result<World, String> {
+    run_reads(seed, clock_jumps, linearizable(seed))
+}
+
+fn run_reads(seed: u64, clock_jumps: bool, linearizable_reads: bool) -> Result<World, String> {
     init_log();
     let mut rng = Rng::new(seed);
     let mut cfg = SimConfig::from_seed(&mut rng);
     cfg.clock_jumps = clock_jumps;
+    cfg.linearizable_reads = linearizable_reads;
     let mut w = World::new(seed, cfg);
     w.run();
     if w.failures.is_empty() {
@@ -106,6 +117,47 @@ fn sweep(list: &[(u64, bool)]) {
     );
     assert!(failed.is_empty(), "failing seeds: {failed:?}");
     assert!(ops > list.len(), "the clients did almost nothing");
+}
+
+/// The same seeds with `linearizableReads` on and off: on, no read breaks real-time order
+/// (the check is part of every run); off, some do, as Apache ZooKeeper's reads may: a read is
+/// answered by the member holding the session, which may lag.
+#[test]
+fn linearizable_reads_on_and_off() {
+    let list = seeds(2001..=2060);
+    let (mut on_ops, mut stale_off, mut stale_seeds) = (0, 0, 0);
+    let mut failed = Vec::new();
+    for s in &list {
+        match run_reads(*s, false, true) {
+            Ok(w) => on_ops += w.history.len(),
+            Err(e) => {
+                eprintln!("{e}");
+                failed.push(*s);
+            }
+        }
+        match run_reads(*s, false, false) {
+            Ok(w) => {
+                let stale = w.stale_reads();
+                stale_off += stale;
+                stale_seeds += usize::from(stale > 0);
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                failed.push(*s);
+            }
+        }
+    }
+    eprintln!(
+        "{} seeds: linearizable reads on: {on_ops} operations, no stale read; off: {stale_off} \
+         stale reads in {stale_seeds} seeds",
+        list.len()
+    );
+    assert!(failed.is_empty(), "failing seeds: {failed:?}");
+    assert!(on_ops > list.len(), "the clients did almost nothing");
+    assert!(
+        stale_seeds > 0,
+        "with plain reads some seed should read stale data (or the check cannot see it)"
+    );
 }
 
 #[test]

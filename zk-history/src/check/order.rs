@@ -34,18 +34,34 @@ pub(super) fn unique_write_zxids(run: &mut Run<'_, '_>) {
 /// leader assigns zxids in order, and `a`'s state was committed before it completed); with
 /// linearizable reads a read `b` has at least `a`'s zxid.
 ///
+/// A read is placed at the state it saw: the last committed transaction at or below its reply
+/// zxid (a new leader answers at `epoch << 32` before its first transaction, the same state as
+/// its predecessor's last one).
+///
 /// Operations sorted by completion give, for each invocation time, the greatest zxid of
 /// everything completed before it: one merge of the two sorted lists.
 pub(super) fn real_time(run: &mut Run<'_, '_>) {
     let ops = run.history.ops();
+    let txns = run.committed.txns();
+    let base = run.committed.base();
+    let state_at = |z: Zxid| match txns.partition_point(|t| t.zxid <= z) {
+        0 => base.min(z),
+        n => txns[n - 1].zxid,
+    };
+    let placed = |e: Effect| match e {
+        Effect::Read(z) | Effect::Refused(z) => Some(state_at(z)),
+        other => other.zxid(),
+    };
     let mut done: Vec<(u64, Zxid, usize)> = Vec::new();
     let mut starts: Vec<(u64, usize)> = Vec::new();
     for (i, e) in run.effects.iter().enumerate() {
         let op = &ops[i];
-        if let (Effect::Read(z) | Effect::Acked { zxid: z, .. } | Effect::Refused(z), Some(c)) =
+        if let (Effect::Read(_) | Effect::Acked { .. } | Effect::Refused(_), Some(c)) =
             (*e, op.completed)
         {
-            done.push((c, z, i));
+            if let Some(z) = placed(*e) {
+                done.push((c, z, i));
+            }
         }
         let starts_here = match e {
             Effect::Acked { .. } | Effect::Committed(_) => true,
@@ -73,7 +89,7 @@ pub(super) fn real_time(run: &mut Run<'_, '_>) {
         }
         let Some((lz, j)) = latest else { continue };
         let e = run.effects[i];
-        let Some(z) = e.zxid() else { continue };
+        let Some(z) = placed(e) else { continue };
         let broken = match e {
             Effect::Read(_) => z < lz,
             _ => z <= lz,

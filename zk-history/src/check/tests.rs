@@ -629,3 +629,57 @@ fn multis_and_foreign_writes_are_replayed() {
         "{v:?}"
     );
 }
+
+#[test]
+fn a_read_at_a_new_leaders_epoch_marker_saw_the_last_transaction_before_it() {
+    // A new leader answers at epoch << 32 before its first transaction: the state of the last
+    // transaction of the epoch before. A later read at that transaction is not stale; one
+    // at an older transaction is.
+    let marker = Zxid::new(2, 0).0;
+    let last = Zxid::new(1, 2).0;
+    let txns = vec![
+        txn(
+            Zxid::new(1, 1).0,
+            1,
+            Change::Create {
+                path: "/k".into(),
+                data: "a".into(),
+            },
+        ),
+        t_set(last, 1, "/k", "b", 1),
+    ];
+    let c = CommittedHistory::from_start(txns);
+    let history = |later_zxid: i64, data: &str, version: i32| {
+        let ops = vec![
+            op(
+                1,
+                (1, 2),
+                create("/k", "a"),
+                ok(Zxid::new(1, 1).0, Reply::Created),
+            ),
+            op(
+                1,
+                (3, 4),
+                set("/k", "b", None),
+                ok(last, Reply::Set { version: 1 }),
+            ),
+            op(2, (5, 6), read("/k"), got(marker, "b", 1)),
+            op(3, (7, 8), read("/k"), got(later_zxid, data, version)),
+        ];
+        let mut h = History::new();
+        for o in ops {
+            h.push(o);
+        }
+        h
+    };
+    let strict = Options::default().with_linearizable_reads(true);
+    check(&history(last, "b", 1), &c, &strict).expect("the same state");
+    let v = check(&history(Zxid::new(1, 1).0, "a", 0), &c, &strict)
+        .unwrap_err()
+        .violations;
+    assert!(
+        v.iter()
+            .any(|v| matches!(v, Violation::RealTimeOrder { later, .. } if later.id == OpId(3))),
+        "{v:?}"
+    );
+}

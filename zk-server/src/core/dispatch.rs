@@ -50,6 +50,10 @@ impl Core {
                     self.replicated(now_ms, conn, session, xid, op_type, body);
                     return;
                 }
+                if self.cfg.linearizable_reads && super::replicated::reads_state(op_type) {
+                    self.linearizable_read(now_ms, conn, session, xid, op_type, body);
+                    return;
+                }
                 let immediate =
                     op_type == OpCode::Auth.as_i32() || op_type == OpCode::Sasl.as_i32();
                 if !immediate && self.pipe.busy(session) {

@@ -71,6 +71,15 @@ pub struct CoreConfig {
     /// still makes every session of its own clients global; as a leader it accepts writes of
     /// another server's local sessions, as Apache's `LeaderSessionTracker.checkSession` does.
     pub local_sessions_enabled: bool,
+    /// zoo.cfg `quorumSync` (zk-server's): a leader answers a `sync` only once a quorum of
+    /// voters confirmed, after the sync arrived, that it still leads (a ping round), so a
+    /// deposed leader cannot answer one. Off: Apache ZooKeeper's sync (ZOOKEEPER-1675).
+    pub quorum_sync: bool,
+    /// zoo.cfg `linearizableReads` (zk-server's): every read waits behind a quorum sync of its
+    /// own, so reads are linearizable on every member (ZOOKEEPER-3600). Every member of the
+    /// ensemble needs the same setting (a learner's barrier is a quorum sync only when its
+    /// leader makes syncs quorum syncs).
+    pub linearizable_reads: bool,
 }
 
 impl Default for CoreConfig {
@@ -89,6 +98,8 @@ impl Default for CoreConfig {
             max_zxid_counter: u32::MAX,
             entropy: [0; 32],
             local_sessions_enabled: false,
+            quorum_sync: false,
+            linearizable_reads: false,
         }
     }
 }

@@ -44,12 +44,26 @@ pub(crate) struct Queued {
 #[derive(Debug, Clone)]
 pub(crate) enum QueuedKind {
     /// A write (also a top-level check) waiting for its transaction; the decoded request, when
-    /// it decoded, builds the reply.
-    Write { op: i32, req: Option<Request> },
-    /// A closeSession waiting for its transaction.
-    Close,
-    /// A sync waiting for the leader (`path` is echoed in the reply).
-    Sync { path: String },
+    /// it decoded, builds the reply. `held` keeps the request body while a sync ahead of it in
+    /// the session waits: it is proposed (or forwarded) only once that sync and the reads
+    /// between were answered, so those reads cannot see it (a sync is answered out of band of
+    /// the commits: a quorum sync after a confirmation round, a SYNC packet after whatever
+    /// COMMITs its leader sent first).
+    Write {
+        op: i32,
+        req: Option<Request>,
+        held: Option<Vec<u8>>,
+    },
+    /// A closeSession waiting for its transaction (`held`: as a write's, not sent yet).
+    Close { held: bool },
+    /// A sync waiting for the leader: a client's (`path` is echoed in the reply), or (None)
+    /// the barrier `linearizableReads` puts before a read, answered by nothing but the read.
+    /// `held` keeps the request body while a held write is ahead of it (it is issued once that
+    /// write is sent).
+    Sync {
+        path: Option<String>,
+        held: Option<Vec<u8>>,
+    },
     /// A request that changes nothing (read, ping, setWatches, ...), waiting behind a write.
     Read { op: i32, body: Vec<u8> },
 }
@@ -58,6 +72,16 @@ impl QueuedKind {
     /// Entries that wait for the replication layer (everything but reads).
     pub(crate) fn waits(&self) -> bool {
         !matches!(self, QueuedKind::Read { .. })
+    }
+
+    /// A write or close held behind a sync, or a sync held behind such a write.
+    pub(crate) fn held(&self) -> bool {
+        matches!(
+            self,
+            QueuedKind::Write { held: Some(_), .. }
+                | QueuedKind::Close { held: true }
+                | QueuedKind::Sync { held: Some(_), .. }
+        )
     }
 }
 
@@ -101,6 +125,10 @@ pub enum ToReplicate {
         /// The learner's server id.
         learner: i64,
     },
+    /// Leader: syncs wait for a quorum to confirm this leadership (`quorumSync`): start a
+    /// confirmation round ([`crate::core::Core::leadership_round_started`]) as soon as
+    /// possible, and report it with [`crate::core::Core::leadership_confirmed`].
+    ConfirmLeadership,
     /// Leader: the zxid counter of this epoch is exhausted; a new election must start a new
     /// epoch (`XidRolloverException`).
     Rollover,
@@ -113,6 +141,18 @@ pub(crate) enum SyncWaiter {
     Local(SessionId),
     /// A learner that forwarded a sync.
     Learner(i64),
+}
+
+/// A sync on the leader, waiting for its target zxid to commit and, for a quorum sync, for a
+/// confirmation round of the leadership that started after it arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LeaderSync {
+    /// The zxid proposed last when it arrived.
+    pub(crate) target: Zxid,
+    /// The confirmation round it needs (0: none).
+    pub(crate) round: u64,
+    /// Who waits.
+    pub(crate) waiter: SyncWaiter,
 }
 
 /// A connect waiting for the ensemble (a new session's createSession, or a resumed session's
@@ -135,8 +175,15 @@ pub(crate) struct Pipeline {
     pub(crate) revalidations: HashMap<SessionId, VecDeque<PendingConnect>>,
     /// Learner: forwarded syncs in the order the leader answers them.
     pub(crate) syncs: VecDeque<SessionId>,
-    /// Leader: syncs waiting for the commit of the zxid proposed last when they arrived.
-    pub(crate) leader_syncs: VecDeque<(Zxid, SyncWaiter)>,
+    /// Leader: syncs waiting for the commit of the zxid proposed last when they arrived (and,
+    /// for quorum syncs, for a confirmation round), in arrival order.
+    pub(crate) leader_syncs: VecDeque<LeaderSync>,
+    /// Leader: the last leadership confirmation round started (ids from 1).
+    pub(crate) round_started: u64,
+    /// Leader: the last round a quorum confirmed.
+    pub(crate) round_confirmed: u64,
+    /// Leader: a round was asked for ([`ToReplicate::ConfirmLeadership`]) and has not started.
+    pub(crate) round_asked: bool,
     /// Leader: outstanding changes.
     pub(crate) pending: PendingChanges,
     /// Leader: the zxid of the last proposal.
@@ -155,6 +202,9 @@ impl Pipeline {
         self.revalidations.clear();
         self.syncs.clear();
         self.leader_syncs.clear();
+        self.round_started = 0;
+        self.round_confirmed = 0;
+        self.round_asked = false;
         self.pending.clear();
         self.touches.clear();
         self.out.clear();

@@ -16,7 +16,8 @@ use zk_core::txn::{CloseSessionTxn, CreateSessionTxn, ErrorTxn, TxnHeader};
 use zk_core::{ErrorCode, Id, OpCode, Request, SessionId, Zxid};
 
 use super::pipeline::{
-    CoreMode, ForwardedRequest, PendingConnect, Queued, QueuedKind, SyncWaiter, ToReplicate,
+    CoreMode, ForwardedRequest, LeaderSync, PendingConnect, Queued, QueuedKind, SyncWaiter,
+    ToReplicate,
 };
 use super::prepare::{PrepContext, Preparer};
 use super::session::{session_passwd, SessionTracker};
@@ -44,6 +45,25 @@ pub(crate) fn replicates(op: i32) -> bool {
                 | OpCode::Check
                 | OpCode::Sync
                 | OpCode::CloseSession
+        )
+    )
+}
+
+/// True for the op codes that read the tree (what `linearizableReads` puts behind a quorum
+/// sync): getData, exists, getChildren(2), getACL, getAllChildrenNumber, getEphemerals and
+/// multiRead.
+pub(crate) fn reads_state(op: i32) -> bool {
+    matches!(
+        OpCode::from_i32(op),
+        Some(
+            OpCode::GetData
+                | OpCode::Exists
+                | OpCode::GetChildren
+                | OpCode::GetChildren2
+                | OpCode::GetAcl
+                | OpCode::GetAllChildrenNumber
+                | OpCode::GetEphemerals
+                | OpCode::MultiRead
         )
     )
 }
@@ -309,43 +329,85 @@ impl Core {
         op: i32,
         body: &[u8],
     ) {
-        let kind = if op == OpCode::CloseSession.as_i32() {
-            QueuedKind::Close
-        } else if op == OpCode::Sync.as_i32() {
+        if op == OpCode::Sync.as_i32() {
             let path = match Request::decode(op, &mut Reader::new(body)) {
                 Ok(Request::Sync(r)) => r.path,
                 _ => String::new(),
             };
-            QueuedKind::Sync { path }
+            self.queue_sync(now_ms, conn, session, xid, Some(path), body.to_vec());
+            return;
+        }
+        // Behind a sync (or a write held behind one) a write waits to be sent.
+        let hold = self.pipe.queues.get(&session).is_some_and(|q| {
+            q.iter()
+                .any(|e| matches!(e.kind, QueuedKind::Sync { .. }) || e.kind.held())
+        });
+        let kind = if op == OpCode::CloseSession.as_i32() {
+            QueuedKind::Close { held: hold }
         } else {
             QueuedKind::Write {
                 op,
                 req: decode_write(op, body),
+                held: hold.then(|| body.to_vec()),
             }
         };
-        let is_sync = matches!(kind, QueuedKind::Sync { .. });
         self.pipe.push(session, Queued { conn, xid, kind });
-        let ids = self
-            .conns
-            .get(&conn)
-            .map(|c| c.ids.clone())
-            .unwrap_or_default();
+        if !hold {
+            self.send_write(now_ms, conn, session, xid, op, body);
+        }
+    }
+
+    /// Queues a sync (`path` None: a linearizable read's barrier) and issues it, unless a
+    /// held write is ahead of it: then it is issued right after that write is sent, so that it
+    /// covers it.
+    fn queue_sync(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        path: Option<String>,
+        body: Vec<u8>,
+    ) {
+        let (ahead, hold) = self.pipe.queues.get(&session).map_or((false, false), |q| {
+            (!q.is_empty(), q.iter().any(|e| e.kind.held()))
+        });
+        let barrier = path.is_none();
+        let held = hold.then(|| body.clone());
+        let kind = QueuedKind::Sync { path, held };
+        self.pipe.push(session, Queued { conn, xid, kind });
+        if hold {
+            return;
+        }
+        // A leader's tree holds every write acknowledged before now: a barrier with nothing
+        // of its session ahead waits only for the confirmation round. A client's sync waits
+        // for everything proposed (Apache's `processSync`), and so does a barrier behind its
+        // session's own writes.
+        let target = if barrier && !ahead {
+            self.tree.last_zxid()
+        } else {
+            self.pipe.last_proposed
+        };
+        self.issue_sync(now_ms, conn, session, xid, target, body);
+    }
+
+    /// Proposes (leader) or forwards (learner) a queued write or close.
+    fn send_write(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        op: i32,
+        body: &[u8],
+    ) {
+        let ids = self.conn_ids(conn);
         match self.mode {
-            CoreMode::Leader if is_sync => {
-                let target = self.pipe.last_proposed;
-                self.pipe
-                    .leader_syncs
-                    .push_back((target, SyncWaiter::Local(session)));
-                self.release_syncs(now_ms);
-            }
             CoreMode::Leader => {
                 let own = self.cfg.server_id;
                 self.prepare_and_propose(now_ms, own, session, xid, op, body, &ids);
             }
             _ => {
-                if is_sync {
-                    self.pipe.syncs.push_back(session);
-                }
                 self.pipe
                     .out
                     .push_back(ToReplicate::Forward(ForwardedRequest {
@@ -356,6 +418,146 @@ impl Core {
                         authinfo: Some(ids),
                     }));
             }
+        }
+    }
+
+    /// Sends the writes held at the head of `session`'s queue, up to the next sync, and
+    /// issues that sync if it was held too.
+    fn release_held(&mut self, now_ms: i64, session: SessionId) {
+        let mut send = Vec::new();
+        let mut sync = None;
+        if let Some(q) = self.pipe.queues.get_mut(&session) {
+            for e in q.iter_mut() {
+                match &mut e.kind {
+                    QueuedKind::Sync { held, .. } => {
+                        sync = held.take().map(|body| (e.conn, e.xid, body));
+                        break;
+                    }
+                    QueuedKind::Write { op, held, .. } => {
+                        if let Some(body) = held.take() {
+                            send.push((e.conn, e.xid, *op, body));
+                        }
+                    }
+                    QueuedKind::Close { held } => {
+                        if std::mem::take(held) {
+                            let op = OpCode::CloseSession.as_i32();
+                            send.push((e.conn, e.xid, op, Vec::new()));
+                        }
+                    }
+                    QueuedKind::Read { .. } => {}
+                }
+            }
+        }
+        for (conn, xid, op, body) in send {
+            self.send_write(now_ms, conn, session, xid, op, &body);
+        }
+        if let Some((conn, xid, body)) = sync {
+            let target = self.pipe.last_proposed;
+            self.issue_sync(now_ms, conn, session, xid, target, body);
+        }
+    }
+
+    /// The authenticated ids of a connection.
+    fn conn_ids(&self, conn: ConnId) -> Vec<Id> {
+        self.conns
+            .get(&conn)
+            .map(|c| c.ids.clone())
+            .unwrap_or_default()
+    }
+
+    /// `linearizableReads`: a read waits behind a sync of its own (a barrier that answers
+    /// nothing), so it is answered only from a tree that holds every write acknowledged
+    /// before it arrived, by a leader a quorum still follows.
+    pub(crate) fn linearizable_read(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        op: i32,
+        body: &[u8],
+    ) {
+        let mut sync = Vec::new();
+        zk_core::proto::SyncRequest { path: "/".into() }.encode(&mut sync);
+        self.queue_sync(now_ms, conn, session, xid, None, sync);
+        let kind = QueuedKind::Read {
+            op,
+            body: body.to_vec(),
+        };
+        self.pipe.push(session, Queued { conn, xid, kind });
+    }
+
+    /// Sends out the sync (or barrier) just queued for `session`: the leader waits for
+    /// `target` to commit (and, for a quorum sync, for a confirmation round), a learner
+    /// forwards it to the leader.
+    fn issue_sync(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        target: Zxid,
+        body: Vec<u8>,
+    ) {
+        match self.mode {
+            CoreMode::Leader => {
+                let round = self.sync_round();
+                self.pipe.leader_syncs.push_back(LeaderSync {
+                    target,
+                    round,
+                    waiter: SyncWaiter::Local(session),
+                });
+                self.release_syncs(now_ms);
+            }
+            _ => {
+                self.pipe.syncs.push_back(session);
+                let ids = self.conn_ids(conn);
+                self.pipe
+                    .out
+                    .push_back(ToReplicate::Forward(ForwardedRequest {
+                        session,
+                        cxid: xid,
+                        op: OpCode::Sync.as_i32(),
+                        body,
+                        authinfo: Some(ids),
+                    }));
+            }
+        }
+    }
+
+    /// Leader: the confirmation round a sync arriving now needs (0 when syncs are not quorum
+    /// syncs), asking for that round if nobody did yet.
+    fn sync_round(&mut self) -> u64 {
+        if !(self.cfg.quorum_sync || self.cfg.linearizable_reads) {
+            return 0;
+        }
+        if !self.pipe.round_asked {
+            self.pipe.round_asked = true;
+            self.pipe.out.push_back(ToReplicate::ConfirmLeadership);
+        }
+        self.pipe.round_started + 1
+    }
+
+    /// Leader: the replication layer starts a leadership confirmation round now (it pings
+    /// every follower); returns the round's id. Syncs that arrive from now on need a later
+    /// round.
+    pub fn leadership_round_started(&mut self) -> u64 {
+        self.pipe.round_started += 1;
+        self.pipe.round_asked = false;
+        self.pipe.round_started
+    }
+
+    /// Leader: a quorum of voters answered round `round` (and so every round before it):
+    /// this member led them after the round started.
+    pub fn leadership_confirmed(&mut self, now_ms: i64, round: u64) {
+        assert!(
+            round <= self.pipe.round_started,
+            "round {round} confirmed, but only {} started",
+            self.pipe.round_started
+        );
+        if round > self.pipe.round_confirmed {
+            self.pipe.round_confirmed = round;
+            self.release_syncs(now_ms);
         }
     }
 
@@ -385,9 +587,12 @@ impl Core {
         }
         if op == OpCode::Sync.as_i32() {
             let target = self.pipe.last_proposed;
-            self.pipe
-                .leader_syncs
-                .push_back((target, SyncWaiter::Learner(learner)));
+            let round = self.sync_round();
+            self.pipe.leader_syncs.push_back(LeaderSync {
+                target,
+                round,
+                waiter: SyncWaiter::Learner(learner),
+            });
             self.release_syncs(now_ms);
             return;
         }
@@ -660,7 +865,12 @@ impl Core {
     ) -> Option<ConnId> {
         let q = self.pipe.queues.get_mut(&session)?;
         let head = q.front()?;
-        if head.xid != header.cxid || !head.kind.waits() {
+        let is_head = head.xid == header.cxid
+            && matches!(
+                head.kind,
+                QueuedKind::Close { held: false } | QueuedKind::Write { held: None, .. }
+            );
+        if !is_head {
             tracing::warn!(
                 %session,
                 cxid = header.cxid,
@@ -672,30 +882,43 @@ impl Core {
         let Queued { conn, xid, kind } = q.pop_front()?;
         let zxid = header.zxid;
         match kind {
-            QueuedKind::Close => {
+            QueuedKind::Close { .. } => {
                 self.reply(now_ms, conn, xid, zxid, ErrorCode::Ok, None);
             }
-            QueuedKind::Write { op, req } => {
-                let check = op == OpCode::Check.as_i32();
-                match (req, result.clone()) {
-                    (_, TxnResult::Error(e)) => self.reply(now_ms, conn, xid, zxid, e, None),
-                    // A top-level check that passed is never answered (Apache ZooKeeper 3.8).
-                    _ if check => self.answered_silently(conn),
-                    (Some(req), r) => {
-                        let (err, resp) = super::reply::write_response(&req, r);
-                        self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
-                    }
-                    (None, _) => {
-                        self.reply(now_ms, conn, xid, zxid, ErrorCode::MarshallingError, None)
-                    }
-                }
+            QueuedKind::Write { op, req, .. } => {
+                self.answer_write(now_ms, conn, xid, op, req, zxid, result.clone());
             }
             QueuedKind::Sync { .. } | QueuedKind::Read { .. } => {
-                unreachable!("checked above: the head waits for a transaction, not a sync")
+                unreachable!("checked above: the head waits for a transaction")
             }
         }
         self.drain(now_ms, session);
         Some(conn)
+    }
+
+    /// Answers a committed write.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_write(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        xid: i32,
+        op: i32,
+        req: Option<Request>,
+        zxid: Zxid,
+        result: TxnResult,
+    ) {
+        let check = op == OpCode::Check.as_i32();
+        match (req, result) {
+            (_, TxnResult::Error(e)) => self.reply(now_ms, conn, xid, zxid, e, None),
+            // A top-level check that passed is never answered (Apache ZooKeeper 3.8).
+            _ if check => self.answered_silently(conn),
+            (Some(req), r) => {
+                let (err, resp) = super::reply::write_response(&req, r);
+                self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
+            }
+            (None, _) => self.reply(now_ms, conn, xid, zxid, ErrorCode::MarshallingError, None),
+        }
     }
 
     /// A request finished without a reply frame: its slot is released all the same.
@@ -714,6 +937,7 @@ impl Core {
                     self.pipe.queues.remove(&session);
                     return;
                 }
+                Some(h) if h.kind.held() => return self.release_held(now_ms, session),
                 Some(h) if h.kind.waits() => return,
                 Some(_) => {}
             }
@@ -738,28 +962,32 @@ impl Core {
         let Some(Queued {
             conn,
             xid,
-            kind: QueuedKind::Sync { path },
+            kind: QueuedKind::Sync { path, .. },
         }) = q.pop_front()
         else {
             return;
         };
-        let zxid = self.tree.last_zxid();
-        let resp = zk_core::Response::Sync(zk_core::proto::SyncResponse { path });
-        self.reply(now_ms, conn, xid, zxid, ErrorCode::Ok, Some(&resp));
+        if let Some(path) = path {
+            let zxid = self.tree.last_zxid();
+            let resp = zk_core::Response::Sync(zk_core::proto::SyncResponse { path });
+            self.reply(now_ms, conn, xid, zxid, ErrorCode::Ok, Some(&resp));
+        }
         self.drain(now_ms, session);
     }
 
-    /// Leader: answers the syncs whose target zxid is committed (`Leader.processSync`).
+    /// Leader: answers, in arrival order, the syncs whose target zxid is committed
+    /// (`Leader.processSync`) and whose confirmation round (if any) a quorum answered.
     fn release_syncs(&mut self, now_ms: i64) {
         let committed = self.tree.last_zxid();
-        while let Some((target, _)) = self.pipe.leader_syncs.front() {
-            if *target > committed {
+        let confirmed = self.pipe.round_confirmed;
+        while let Some(s) = self.pipe.leader_syncs.front() {
+            if s.target > committed || s.round > confirmed {
                 break;
             }
-            let Some((_, w)) = self.pipe.leader_syncs.pop_front() else {
+            let Some(s) = self.pipe.leader_syncs.pop_front() else {
                 break;
             };
-            match w {
+            match s.waiter {
                 SyncWaiter::Local(session) => self.finish_sync(now_ms, session),
                 SyncWaiter::Learner(sid) => self
                     .pipe

@@ -36,15 +36,25 @@ struct Mini {
     closed: Vec<(usize, ConnId)>,
     silent: usize,
     now: i64,
+    /// Confirmation rounds the leader asked for (`ConfirmLeadership`).
+    asks: usize,
+    /// Hold the leader's answers to learners' syncs (SYNC packets) in `held_syncs`.
+    hold_syncs: bool,
+    held_syncs: VecDeque<i64>,
 }
 
 impl Mini {
     fn new(learners: usize) -> Mini {
+        Mini::with(learners, &CoreConfig::default())
+    }
+
+    /// Members with `base` (its server id replaced).
+    fn with(learners: usize, base: &CoreConfig) -> Mini {
         let mut members = Vec::new();
         for i in 0..=learners {
             let cfg = CoreConfig {
                 server_id: i as i64 + 1,
-                ..CoreConfig::default()
+                ..base.clone()
             };
             let mut c = Core::new(cfg, 0);
             let mode = if i == 0 {
@@ -64,7 +74,25 @@ impl Mini {
             closed: Vec::new(),
             silent: 0,
             now: 0,
+            asks: 0,
+            hold_syncs: false,
+            held_syncs: VecDeque::new(),
         }
+    }
+
+    /// The leader runs a confirmation round that a quorum answers.
+    fn confirm(&mut self) {
+        let round = self.members[0].leadership_round_started();
+        self.members[0].leadership_confirmed(self.now, round);
+        self.pump();
+    }
+
+    /// Delivers the held SYNC packets.
+    fn deliver_syncs(&mut self) {
+        while let Some(learner) = self.held_syncs.pop_front() {
+            self.members[learner as usize - 1].sync_answered(self.now);
+        }
+        self.pump();
     }
 
     /// Moves forwards to the leader and proposals into `proposed`; answers revalidations and
@@ -90,9 +118,16 @@ impl Mini {
                             let valid = self.members[0].revalidate(now, session, i as i64 + 1);
                             self.members[i].revalidated(now, session, valid);
                         }
+                        ToReplicate::SyncDone { learner } if self.hold_syncs => {
+                            self.held_syncs.push_back(learner);
+                        }
                         ToReplicate::SyncDone { learner } => {
                             let now = self.now;
                             self.members[learner as usize - 1].sync_answered(now);
+                        }
+                        ToReplicate::ConfirmLeadership => {
+                            assert_eq!(i, 0);
+                            self.asks += 1;
                         }
                         ToReplicate::Rollover => panic!("rollover"),
                     }
@@ -536,4 +571,133 @@ fn a_leader_with_local_sessions_takes_writes_of_another_servers_local_session() 
             );
         }
     }
+}
+
+fn sync(path: &str) -> Request {
+    Request::Sync(SyncRequest { path: path.into() })
+}
+
+fn quorum_config(linearizable_reads: bool) -> CoreConfig {
+    CoreConfig {
+        quorum_sync: true,
+        linearizable_reads,
+        ..CoreConfig::default()
+    }
+}
+
+#[test]
+fn a_write_behind_a_sync_is_sent_only_after_that_sync_and_its_reads_were_answered() {
+    // A sync is answered out of band of the commits (a SYNC packet may follow the COMMITs of
+    // later writes; a quorum sync waits for a confirmation round): a read between the sync
+    // and a later write of the session must not see that write, so the write waits.
+    let mut m = Mini::new(2);
+    m.session(1, 1);
+    m.send(1, 1, 1, &create("/w", 0));
+    m.commit_all();
+    m.replies(1, 1);
+    m.hold_syncs = true;
+    m.send(1, 1, 2, &sync("/w"));
+    m.send(1, 1, 3, &get("/w"));
+    m.send(1, 1, 4, &set("/w", "after-sync"));
+    m.send(1, 1, 5, &sync("/w"));
+    m.send(1, 1, 6, &get("/w"));
+    m.commit_all();
+    assert_eq!(m.held_syncs.len(), 1, "the second sync waits for the set");
+    assert!(m.proposed.is_empty() && m.replies(1, 1).is_empty());
+    m.deliver_syncs();
+    let r = m.replies(1, 1);
+    assert_eq!(r.iter().map(|(h, _)| h.xid).collect::<Vec<_>>(), [2, 3]);
+    let got = GetDataResponse::from_bytes(&r[1].1).unwrap();
+    assert_eq!(
+        got.data.as_deref(),
+        Some(&b"d"[..]),
+        "the read saw no later write"
+    );
+    assert_eq!(m.proposed.len(), 1, "then the set goes out");
+    m.commit_all();
+    m.deliver_syncs();
+    let r = m.replies(1, 1);
+    assert_eq!(r.iter().map(|(h, _)| h.xid).collect::<Vec<_>>(), [4, 5, 6]);
+    assert_eq!(r[0].0.zxid, m.committed.last().unwrap().0.zxid);
+    let got = GetDataResponse::from_bytes(&r[2].1).unwrap();
+    assert_eq!(got.data.as_deref(), Some(&b"after-sync"[..]));
+}
+
+#[test]
+fn a_quorum_sync_waits_for_a_round_that_started_after_it_arrived() {
+    let mut m = Mini::with(2, &quorum_config(false));
+    m.session(0, 1);
+    m.send(0, 1, 1, &sync("/"));
+    assert_eq!(m.asks, 1, "the leader asks for a round");
+    assert!(m.replies(0, 1).is_empty(), "not answered before a round");
+    // A round starts; a second sync arrives during it.
+    let first = m.members[0].leadership_round_started();
+    m.send(0, 1, 2, &sync("/"));
+    assert_eq!(m.asks, 2, "the second sync asks for the next round");
+    m.members[0].leadership_confirmed(0, first);
+    m.pump();
+    let r = m.replies(0, 1);
+    assert_eq!(r.len(), 1, "the first round answers the first sync only");
+    assert_eq!(r[0].0.xid, 1);
+    m.confirm();
+    let r = m.replies(0, 1);
+    assert_eq!((r.len(), r[0].0.xid), (1, 2));
+}
+
+#[test]
+fn a_learners_quorum_sync_waits_for_the_round_and_plain_syncs_do_not() {
+    let mut plain = Mini::new(2);
+    plain.session(1, 1);
+    plain.send(1, 1, 1, &sync("/"));
+    assert_eq!(plain.asks, 0);
+    assert_eq!(
+        plain.replies(1, 1).len(),
+        1,
+        "Apache's sync: answered at once"
+    );
+
+    let mut m = Mini::with(2, &quorum_config(false));
+    m.session(1, 1);
+    m.send(1, 1, 1, &sync("/"));
+    assert_eq!(m.asks, 1);
+    assert!(m.replies(1, 1).is_empty());
+    m.confirm();
+    let r = m.replies(1, 1);
+    assert_eq!((r.len(), r[0].0.xid, r[0].0.err), (1, 1, 0));
+}
+
+#[test]
+fn linearizable_reads_wait_for_a_confirmed_round_on_every_member() {
+    let mut m = Mini::with(2, &quorum_config(true));
+    m.session(0, 1);
+    m.session(2, 2);
+    m.send(0, 1, 1, &create("/r", 0));
+    m.commit_all();
+    m.replies(0, 1);
+    let asked = m.asks;
+    m.send(0, 1, 2, &get("/r"));
+    m.send(2, 2, 1, &get("/r"));
+    m.send(2, 2, 2, &get("/r"));
+    assert_eq!(m.asks, asked + 1, "one round for all three reads");
+    assert!(m.replies(0, 1).is_empty(), "the leader's read waits");
+    assert!(m.replies(2, 2).is_empty(), "the learner's reads wait");
+    m.confirm();
+    let r0 = m.replies(0, 1);
+    let r2 = m.replies(2, 2);
+    assert_eq!(r0.len(), 1);
+    assert_eq!(
+        r2.iter().map(|(h, _)| h.xid).collect::<Vec<_>>(),
+        [1, 2],
+        "no reply for the barriers, one per read"
+    );
+    for (h, body) in r0.iter().chain(&r2) {
+        assert_eq!(h.err, 0);
+        let d = GetDataResponse::from_bytes(body).unwrap();
+        assert_eq!(d.data.as_deref(), Some(&b"d"[..]));
+    }
+    assert_eq!(m.silent, 0, "barriers release no request slot");
+    // Writes and pings are not held.
+    m.send(2, 2, 3, &set("/r", "x"));
+    m.commit_all();
+    assert_eq!(m.replies(2, 2).len(), 1);
 }

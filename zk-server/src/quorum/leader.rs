@@ -79,7 +79,25 @@ struct Handler {
     /// after NEWLEADER. After UPTODATE every learner commits in zxid order against the
     /// proposals it logged, so holding the COMMITs until then changes nothing else.
     held_commits: Vec<Zxid>,
+    /// PINGs sent on this link, and PINGs it sent back: a learner answers every PING with one,
+    /// in order (`Learner.ping`), so its n-th answer answers the n-th PING.
+    pings_sent: u64,
+    pings_heard: u64,
 }
+
+/// A leadership confirmation round (`quorumSync`): a PING to every voting follower; the
+/// round is confirmed once a quorum (the leader included) answered its PING, which each of
+/// them could only do while it still followed this leader, after the round started.
+#[derive(Debug)]
+struct Round {
+    id: u64,
+    /// (link, sid, answers needed on that link).
+    need: Vec<(LinkId, i64, u64)>,
+}
+
+/// Confirmation rounds in flight at once; rounds asked for meanwhile start when one ends
+/// (every sync that arrived meanwhile shares the next round).
+const ROUNDS_IN_FLIGHT: usize = 2;
 
 #[derive(Debug)]
 struct Outstanding {
@@ -107,6 +125,10 @@ pub struct Leader {
     outstanding: BTreeMap<Zxid, Outstanding>,
     next_ping: i64,
     ping_skip: bool,
+    /// Confirmation rounds in flight, oldest first.
+    rounds: VecDeque<Round>,
+    /// The core asked for a round while [`ROUNDS_IN_FLIGHT`] were in flight.
+    round_wanted: bool,
 }
 
 impl Leader {
@@ -127,6 +149,8 @@ impl Leader {
             outstanding: BTreeMap::new(),
             next_ping: 0,
             ping_skip: true,
+            rounds: VecDeque::new(),
+            round_wanted: false,
         };
         l.check_epoch_quorum(cx);
         l
@@ -187,6 +211,8 @@ impl Leader {
                 unacked: VecDeque::new(),
                 summary: (0, Zxid(0)),
                 held_commits: Vec::new(),
+                pings_sent: 0,
+                pings_heard: 0,
             },
         );
     }
@@ -323,6 +349,10 @@ impl Leader {
                 for (s, _timeout) in touches {
                     cx.core.touch_session(cx.now, s);
                 }
+                if let Some(h) = self.handlers.get_mut(&link) {
+                    h.pings_heard += 1;
+                }
+                self.check_rounds(cx);
             }
             Zab::Request(r) => {
                 if self.phase == LeaderPhase::Broadcast {
@@ -649,6 +679,72 @@ impl Leader {
         }
     }
 
+    /// The core wants its syncs' leadership confirmed (`quorumSync`): starts a round now, or
+    /// when one in flight ends.
+    pub(crate) fn confirm_leadership(&mut self, cx: &mut Ctx<'_>) {
+        if self.phase != LeaderPhase::Broadcast {
+            // The core serves (and asks) only in broadcast.
+            return;
+        }
+        if self.rounds.len() >= ROUNDS_IN_FLIGHT {
+            self.round_wanted = true;
+            return;
+        }
+        self.start_round(cx);
+    }
+
+    /// Sends a round's PINGs and checks it at once (a leader that is a quorum by itself needs
+    /// no answer).
+    fn start_round(&mut self, cx: &mut Ctx<'_>) {
+        self.round_wanted = false;
+        let id = cx.core.leadership_round_started();
+        let last = cx.core.last_proposed();
+        let mut need = Vec::new();
+        for (l, h) in &mut self.handlers {
+            if h.state != HState::Active || h.observer || !cx.ensemble.is_voter(h.sid) {
+                continue;
+            }
+            h.pings_sent += 1;
+            need.push((*l, h.sid, h.pings_sent));
+            cx.out.push_back(ZabOut::Send(
+                *l,
+                Zab::Ping {
+                    zxid: last,
+                    touches: Vec::new(),
+                },
+            ));
+        }
+        self.rounds.push_back(Round { id, need });
+        self.check_rounds(cx);
+    }
+
+    /// Confirms the newest round a quorum answered (and every older one with it), then starts
+    /// the round that was waiting for room.
+    fn check_rounds(&mut self, cx: &mut Ctx<'_>) {
+        let answered = |r: &Round, handlers: &BTreeMap<LinkId, Handler>| {
+            let mut q = BTreeSet::from([cx.my_id]);
+            for (l, sid, n) in &r.need {
+                if handlers.get(l).is_some_and(|h| h.pings_heard >= *n) {
+                    q.insert(*sid);
+                }
+            }
+            cx.ensemble.has_quorum(&q)
+        };
+        let Some(done) = self
+            .rounds
+            .iter()
+            .rposition(|r| answered(r, &self.handlers))
+        else {
+            return;
+        };
+        let id = self.rounds[done].id;
+        self.rounds.drain(..=done);
+        cx.core.leadership_confirmed(cx.now, id);
+        if self.round_wanted && self.rounds.len() < ROUNDS_IN_FLIGHT {
+            self.start_round(cx);
+        }
+    }
+
     /// `processAck`.
     fn ack(&mut self, cx: &mut Ctx<'_>, sid: i64, z: Zxid) {
         if z.counter() == 0 {
@@ -755,7 +851,7 @@ impl Leader {
         let last = cx.core.last_proposed();
         let sync_ms = cx.timing.sync_ms();
         let mut stale = Vec::new();
-        for (l, h) in &self.handlers {
+        for (l, h) in &mut self.handlers {
             if h.state != HState::Active {
                 continue;
             }
@@ -763,6 +859,7 @@ impl Leader {
                 stale.push(*l);
                 continue;
             }
+            h.pings_sent += 1;
             cx.out.push_back(ZabOut::Send(
                 *l,
                 Zab::Ping {
@@ -888,5 +985,102 @@ mod tests {
             "{:?}",
             f.out
         );
+    }
+
+    /// A leader of epoch 3 serving with followers 2 (link 1) and 3 (link 2).
+    fn broadcasting(f: &mut Fixture, quorum_sync: bool) -> Leader {
+        f.core = Core::new(
+            CoreConfig {
+                quorum_sync,
+                ..CoreConfig::default()
+            },
+            0,
+        );
+        let mut l = Leader::start(&mut f.cx(0));
+        for (link, sid) in [(1, 2), (2, 3)] {
+            l.accepted(&mut f.cx(0), LinkId(link));
+            l.message(&mut f.cx(0), LinkId(link), info(sid, 2));
+        }
+        l.epoch_written(&mut f.cx(0), EpochFile::Accepted, 3);
+        for link in [1, 2] {
+            let ack = Zab::AckEpoch {
+                last_zxid: Zxid(0),
+                current_epoch: 2,
+            };
+            l.message(&mut f.cx(0), LinkId(link), ack);
+        }
+        l.epoch_written(&mut f.cx(0), EpochFile::Current, 3);
+        for link in [1, 2] {
+            l.message(&mut f.cx(0), LinkId(link), Zab::Ack(Zxid::new(3, 0)));
+        }
+        assert_eq!(l.phase(), LeaderPhase::Broadcast);
+        f.out.clear();
+        l
+    }
+
+    fn pings(f: &mut Fixture) -> Vec<LinkId> {
+        f.out
+            .drain(..)
+            .filter_map(|o| match o {
+                ZabOut::Send(l, Zab::Ping { .. }) => Some(l),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn answer(l: &mut Leader, f: &mut Fixture, link: u64) {
+        let ping = Zab::Ping {
+            zxid: Zxid::new(3, 0),
+            touches: Vec::new(),
+        };
+        l.message(&mut f.cx(10), LinkId(link), ping);
+    }
+
+    #[test]
+    fn a_confirmation_round_counts_only_answers_to_its_own_pings() {
+        let mut f = Fixture::new();
+        let mut l = broadcasting(&mut f, true);
+        // A regular PING goes out and is not answered yet.
+        l.tick(&mut f.cx(60));
+        assert_eq!(pings(&mut f), [LinkId(1), LinkId(2)]);
+        l.confirm_leadership(&mut f.cx(61));
+        assert_eq!(pings(&mut f), [LinkId(1), LinkId(2)], "the round's PINGs");
+        assert_eq!(f.core.pipe.round_started, 1);
+        // Both followers answer the older PING: that says nothing about the round.
+        answer(&mut l, &mut f, 1);
+        answer(&mut l, &mut f, 2);
+        assert_eq!(f.core.pipe.round_confirmed, 0);
+        // One answer to the round's PING makes a quorum with the leader.
+        answer(&mut l, &mut f, 2);
+        assert_eq!(f.core.pipe.round_confirmed, 1);
+    }
+
+    #[test]
+    fn a_leader_whose_followers_left_confirms_no_round() {
+        let mut f = Fixture::new();
+        let mut l = broadcasting(&mut f, true);
+        l.closed(&mut f.cx(5), LinkId(1));
+        l.closed(&mut f.cx(5), LinkId(2));
+        l.confirm_leadership(&mut f.cx(6));
+        assert!(pings(&mut f).is_empty());
+        assert_eq!(f.core.pipe.round_confirmed, 0, "no quorum, no confirmation");
+    }
+
+    #[test]
+    fn rounds_asked_for_while_two_are_in_flight_start_when_one_ends() {
+        let mut f = Fixture::new();
+        let mut l = broadcasting(&mut f, true);
+        l.confirm_leadership(&mut f.cx(1));
+        l.confirm_leadership(&mut f.cx(2));
+        l.confirm_leadership(&mut f.cx(3));
+        assert_eq!(pings(&mut f).len(), 4, "two rounds of two PINGs");
+        assert_eq!(f.core.pipe.round_started, 2);
+        answer(&mut l, &mut f, 1);
+        assert_eq!(f.core.pipe.round_confirmed, 1);
+        assert_eq!(f.core.pipe.round_started, 3, "the waiting round started");
+        assert_eq!(pings(&mut f).len(), 2);
+        answer(&mut l, &mut f, 1);
+        answer(&mut l, &mut f, 1);
+        assert_eq!(f.core.pipe.round_confirmed, 3);
     }
 }

@@ -682,6 +682,11 @@ impl Peer {
                     l.sync_done(cx, learner);
                 }
             }),
+            ToReplicate::ConfirmLeadership => self.with_role(now_ms, |role, cx| {
+                if let Role::Leading(l) = role {
+                    l.confirm_leadership(cx);
+                }
+            }),
             ToReplicate::Rollover => self.end_role(
                 now_ms,
                 "zxid counter exhausted: a new epoch must start".into(),

@@ -39,6 +39,9 @@ pub struct SimConfig {
     pub tick_ms: i64,
     /// Members' clocks jump forward now and then.
     pub clock_jumps: bool,
+    /// Members run with `linearizableReads` (and so quorum syncs), and the history check
+    /// holds reads to real-time order too.
+    pub linearizable_reads: bool,
 }
 
 impl SimConfig {
@@ -67,6 +70,7 @@ impl SimConfig {
             tick_ms: 100,
             // From its own stream: the choices above stay what they were for a seed.
             clock_jumps: false,
+            linearizable_reads: false,
         }
     }
 }
@@ -447,6 +451,8 @@ impl World {
             max_session_timeout_ms: 20 * self.cfg.tick_ms as i32,
             server_id: node.sid,
             max_zxid_counter: self.cfg.max_zxid_counter,
+            quorum_sync: self.cfg.linearizable_reads,
+            linearizable_reads: self.cfg.linearizable_reads,
             ..CoreConfig::default()
         };
         let core = Core::new(core_cfg, self.now + node.skew);
@@ -1260,6 +1266,36 @@ impl World {
     }
 
     fn check_history(&mut self, leader: usize) {
+        let committed = self.committed(leader);
+        let opts = zk_history::Options::default()
+            .with_contiguous_zxids(false)
+            .with_linearizable_reads(self.cfg.linearizable_reads);
+        if let Err(v) = zk_history::check(&self.history, &committed, &opts) {
+            self.failures.push(format!("history: {v}"));
+        }
+    }
+
+    /// The reads that break real-time order (stale reads), by the linearizable-reads check
+    /// over the committed history of the first node that leads at the end.
+    pub fn stale_reads(&self) -> usize {
+        let Some(leader) = (0..self.nodes.len()).find(|i| {
+            self.nodes[*i]
+                .peer
+                .as_ref()
+                .is_some_and(|p| p.state() == ServerState::Leading)
+        }) else {
+            return 0;
+        };
+        let opts = zk_history::Options::default()
+            .with_contiguous_zxids(false)
+            .with_linearizable_reads(true);
+        match zk_history::check(&self.history, &self.committed(leader), &opts) {
+            Ok(_) => 0,
+            Err(v) => v.violations.len(),
+        }
+    }
+
+    fn committed(&self, leader: usize) -> zk_history::CommittedHistory {
         let txns: Vec<zk_history::Txn> = self.nodes[leader]
             .lineage
             .iter()
@@ -1270,10 +1306,6 @@ impl World {
                 change: super::change_of(&t.body),
             })
             .collect();
-        let committed = zk_history::CommittedHistory::from_start(txns);
-        let opts = zk_history::Options::default().with_contiguous_zxids(false);
-        if let Err(v) = zk_history::check(&self.history, &committed, &opts) {
-            self.failures.push(format!("history: {v}"));
-        }
+        zk_history::CommittedHistory::from_start(txns)
     }
 }
