@@ -96,7 +96,9 @@ struct Round {
 }
 
 /// Confirmation rounds in flight at once; rounds asked for meanwhile start when one ends
-/// (every sync that arrived meanwhile shares the next round).
+/// (every sync that arrived meanwhile shares the next round). A round that can no longer be
+/// confirmed (learners it needed disconnected) is dropped, and its syncs wait for the next
+/// round, which starts once a quorum of voters is in broadcast.
 const ROUNDS_IN_FLIGHT: usize = 2;
 
 #[derive(Debug)]
@@ -224,6 +226,21 @@ impl Leader {
                 cx.log.unpin();
             }
             tracing::info!(sid = h.sid, "learner disconnected");
+        }
+        let before = self.rounds.len();
+        let handlers = &self.handlers;
+        self.rounds.retain(|r| {
+            let mut q = BTreeSet::from([cx.my_id]);
+            for (l, sid, _) in &r.need {
+                if handlers.contains_key(l) {
+                    q.insert(*sid);
+                }
+            }
+            cx.ensemble.has_quorum(&q)
+        });
+        if self.rounds.len() < before {
+            self.round_wanted = true;
+            self.try_start_round(cx);
         }
     }
 
@@ -612,6 +629,7 @@ impl Leader {
                 cx.out.push_back(ZabOut::Send(link, Zab::Commit(z)));
             }
         }
+        self.try_start_round(cx);
     }
 
     /// An epoch file the leader asked for is durable.
@@ -682,15 +700,28 @@ impl Leader {
     /// The core wants its syncs' leadership confirmed (`quorumSync`): starts a round now, or
     /// when one in flight ends.
     pub(crate) fn confirm_leadership(&mut self, cx: &mut Ctx<'_>) {
-        if self.phase != LeaderPhase::Broadcast {
-            // The core serves (and asks) only in broadcast.
+        self.round_wanted = true;
+        self.try_start_round(cx);
+    }
+
+    /// Starts the round that was asked for, if there is room and a quorum of voters in
+    /// broadcast could answer it.
+    fn try_start_round(&mut self, cx: &mut Ctx<'_>) {
+        if !self.round_wanted
+            || self.phase != LeaderPhase::Broadcast
+            || self.rounds.len() >= ROUNDS_IN_FLIGHT
+        {
             return;
         }
-        if self.rounds.len() >= ROUNDS_IN_FLIGHT {
-            self.round_wanted = true;
-            return;
+        let mut active = BTreeSet::from([cx.my_id]);
+        for h in self.handlers.values() {
+            if h.state == HState::Active && !h.observer {
+                active.insert(h.sid);
+            }
         }
-        self.start_round(cx);
+        if cx.ensemble.has_quorum(&active) {
+            self.start_round(cx);
+        }
     }
 
     /// Sends a round's PINGs and checks it at once (a leader that is a quorum by itself needs
@@ -740,9 +771,7 @@ impl Leader {
         let id = self.rounds[done].id;
         self.rounds.drain(..=done);
         cx.core.leadership_confirmed(cx.now, id);
-        if self.round_wanted && self.rounds.len() < ROUNDS_IN_FLIGHT {
-            self.start_round(cx);
-        }
+        self.try_start_round(cx);
     }
 
     /// `processAck`.
@@ -1064,6 +1093,37 @@ mod tests {
         l.confirm_leadership(&mut f.cx(6));
         assert!(pings(&mut f).is_empty());
         assert_eq!(f.core.pipe.round_confirmed, 0, "no quorum, no confirmation");
+    }
+
+    #[test]
+    fn a_round_whose_learners_reconnected_is_dropped_and_the_next_one_confirms() {
+        let mut f = Fixture::new();
+        let mut l = broadcasting(&mut f, true);
+        l.confirm_leadership(&mut f.cx(1));
+        assert_eq!(pings(&mut f).len(), 2);
+        // Follower 2 (link 1) goes away: follower 3 alone can still confirm the round.
+        l.closed(&mut f.cx(2), LinkId(1));
+        assert_eq!(f.core.pipe.round_started, 1, "the round still stands");
+        // Follower 3 goes too: the round can never be confirmed, and no quorum is left to
+        // start another one.
+        l.closed(&mut f.cx(3), LinkId(2));
+        assert_eq!(f.core.pipe.round_started, 1);
+        // Follower 2 comes back on a new link; once it is in broadcast the next round starts.
+        l.accepted(&mut f.cx(4), LinkId(3));
+        l.message(&mut f.cx(4), LinkId(3), info(2, 3));
+        let ack = Zab::AckEpoch {
+            last_zxid: Zxid::new(3, 0),
+            current_epoch: 3,
+        };
+        l.message(&mut f.cx(4), LinkId(3), ack);
+        l.message(&mut f.cx(4), LinkId(3), Zab::Ack(Zxid::new(3, 0)));
+        assert_eq!(
+            f.core.pipe.round_started, 2,
+            "a new round once a quorum is back"
+        );
+        assert_eq!(pings(&mut f), [LinkId(3)]);
+        answer(&mut l, &mut f, 3);
+        assert_eq!(f.core.pipe.round_confirmed, 2);
     }
 
     #[test]
