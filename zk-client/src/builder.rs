@@ -107,7 +107,14 @@ impl ClientBuilder {
         self
     }
 
-    /// Accepts read-only servers (state [`SessionState::ConnectedReadOnly`]).
+    /// Accepts read-only servers (the Java client's `canBeReadOnly`): a member without a
+    /// quorum that runs with `readonlymode.enabled` then serves this session's reads (state
+    /// [`SessionState::ConnectedReadOnly`]; writes fail with NotReadOnly), while the client
+    /// looks for a read-write member in the background (the other hosts' `isro`, as the
+    /// Java client's `pingRwServer`, every 100 ms at first, backing off to 60 s) and moves the
+    /// session there when one answers. A session that only read-only members ever answered is
+    /// theirs alone: on a read-write member the client gets a new session (a new id; what the
+    /// read-only member kept for it is gone), as the Java client does.
     pub fn read_only(mut self, allowed: bool) -> Self {
         self.read_only = allowed;
         self

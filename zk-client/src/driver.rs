@@ -141,14 +141,55 @@ async fn with_timers<F: Future>(
     }
 }
 
-/// Serves one connection until it closes or the session drops it.
+/// The first pause of the search for a read-write server, and the longest (the Java client's
+/// `pingRwServer` backoff: 100 ms doubling to 60 s).
+const RW_SEARCH_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+const RW_SEARCH_MAX: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long one probe (connect, `isro`, answer) may take.
+const RW_PROBE_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Asks each host in turn, with a growing pause between passes, whether it is a read-write
+/// server (the `isro` four-letter word answers `rw`); returns the first one's index.
+async fn find_read_write(hosts: Vec<(usize, (String, u16))>) -> usize {
+    if hosts.is_empty() {
+        return std::future::pending().await;
+    }
+    let mut pause = RW_SEARCH_FIRST;
+    loop {
+        tokio::time::sleep(pause).await;
+        for (index, (host, port)) in &hosts {
+            let probe = async {
+                let mut s = connect(host.clone(), *port).await?;
+                s.write_all(b"isro").await?;
+                let mut answer = Vec::new();
+                s.read_to_end(&mut answer).await?;
+                std::io::Result::Ok(answer)
+            };
+            if let Ok(Ok(answer)) = tokio::time::timeout(RW_PROBE_LIMIT, probe).await {
+                if answer.starts_with(b"rw") {
+                    return *index;
+                }
+            }
+        }
+        pause = (pause * 2).min(RW_SEARCH_MAX);
+    }
+}
+
+/// Serves one connection until it closes or the session drops it. On a read-only server it
+/// also looks for a read-write one and drops the connection when one answers.
 async fn serve(shared: &Shared, wake_rx: &mut mpsc::Receiver<()>, stream: TcpStream) {
     let (mut rd, mut wr) = stream.into_split();
     let frames = FrameReader::new(MAX_FRAME);
     let mut rbuf = BytesMut::with_capacity(64 * 1024);
     let mut wbuf: Vec<u8> = Vec::new();
     let mut wpos = 0;
+    let mut search: Option<std::pin::Pin<Box<dyn Future<Output = usize> + Send>>> = None;
     loop {
+        if search.is_none() {
+            if let Some(hosts) = shared.lock().read_write_candidates() {
+                search = Some(Box::pin(find_read_write(hosts)));
+            }
+        }
         let deadline = {
             let mut s = shared.lock();
             if wpos == wbuf.len() {
@@ -197,6 +238,10 @@ async fn serve(shared: &Shared, wake_rx: &mut mpsc::Receiver<()>, stream: TcpStr
                 if shared.lock().handle_timeout(now()) == Next::Disconnect {
                     return;
                 }
+            }
+            index = async { search.as_mut().expect("checked").await }, if search.is_some() => {
+                shared.lock().found_read_write(index);
+                return;
             }
         }
     }

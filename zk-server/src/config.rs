@@ -115,6 +115,9 @@ pub struct ServerConfig {
     /// localSessionsEnabled: as a leader, accept the writes of learners' local sessions (see
     /// `CoreConfig`).
     pub local_sessions_enabled: bool,
+    /// readonlymode.enabled (a JVM property for Apache ZooKeeper, also read from zoo.cfg): a
+    /// member without a quorum serves read-only clients.
+    pub read_only_mode: bool,
     /// quorumSync / zookeeper.quorumSync (zk-server's): a leader answers a sync only after a
     /// quorum confirmed its leadership (see `CoreConfig`).
     pub quorum_sync: bool,
@@ -177,6 +180,7 @@ impl Default for ServerConfig {
             file_keys: Vec::new(),
             reconfig_enabled: false,
             local_sessions_enabled: false,
+            read_only_mode: false,
             quorum_sync: false,
             linearizable_reads: false,
             jaas_config: None,
@@ -307,7 +311,7 @@ impl ServerConfig {
     }
 
     /// Keys accepted from the environment.
-    const ENV_KEYS: [&'static str; 20] = [
+    const ENV_KEYS: [&'static str; 21] = [
         "zookeeper.maxCnxns",
         "zookeeper.maxOutstandingPerConnection",
         "zookeeper.maxQueuedBytesPerConnection",
@@ -319,6 +323,7 @@ impl ServerConfig {
         "zookeeper.superUser",
         "zookeeper.quorumSync",
         "zookeeper.linearizableReads",
+        "readonlymode.enabled",
         "zookeeper.extendedTypesEnabled",
         "zookeeper.DigestAuthenticationProvider.superDigest",
         "jute.maxbuffer",
@@ -399,6 +404,7 @@ impl ServerConfig {
             "znode.container.maxPerMinute" => self.container_max_per_minute = num(k, v)?,
             "reconfigEnabled" => self.reconfig_enabled = parse_bool(v),
             "localSessionsEnabled" => self.local_sessions_enabled = parse_bool(v),
+            "readonlymode.enabled" => self.read_only_mode = parse_bool(v),
             "quorumSync" | "zookeeper.quorumSync" => self.quorum_sync = parse_bool(v),
             "linearizableReads" | "zookeeper.linearizableReads" => {
                 self.linearizable_reads = parse_bool(v)

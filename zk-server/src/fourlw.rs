@@ -44,7 +44,8 @@ pub struct DriverStats {
 /// An ensemble member's role as the four-letter words report it.
 #[derive(Debug, Clone, Copy)]
 pub struct QuorumView {
-    /// `leader`, `follower`, `observer` (or `looking` while electing).
+    /// `leader`, `follower`, `observer`, `read-only` (no quorum, `readonlymode.enabled`), or
+    /// `looking` while electing.
     pub mode: &'static str,
     /// Whether it serves clients now.
     pub serving: bool,
@@ -108,7 +109,11 @@ pub fn run(cmd: &str, core: &Core, cfg: &ServerConfig, now_ms: i64, d: DriverSta
     }
     match cmd {
         "ruok" => o.push_str("imok"),
-        "isro" => o.push_str("rw"),
+        "isro" => o.push_str(if d.quorum.is_some_and(|q| q.mode == "read-only") {
+            "ro"
+        } else {
+            "rw"
+        }),
         "srvr" => srvr(&mut o, core, d, false),
         "stat" => srvr(&mut o, core, d, true),
         "cons" => {

@@ -18,6 +18,8 @@ pub(crate) struct HostList {
     failures: usize,
     /// The pause after the last failed pass.
     backoff: Duration,
+    /// `next` was chosen ([`HostList::prefer`]): the connection loss that follows keeps it.
+    preferred: bool,
 }
 
 impl HostList {
@@ -39,6 +41,23 @@ impl HostList {
             next: 0,
             failures: 0,
             backoff: Duration::ZERO,
+            preferred: false,
+        }
+    }
+
+    /// Every host but the current one, with its index.
+    pub(crate) fn others(&self) -> Vec<(usize, (String, u16))> {
+        (1..self.hosts.len())
+            .map(|k| (self.next + k) % self.hosts.len())
+            .map(|i| (i, self.hosts[i].clone()))
+            .collect()
+    }
+
+    /// The next connection goes to host `index`, once the current one is dropped.
+    pub(crate) fn prefer(&mut self, index: usize) {
+        if index < self.hosts.len() {
+            self.next = index;
+            self.preferred = true;
         }
     }
 
@@ -61,6 +80,7 @@ impl HostList {
 
     /// The attempt at the current host failed: move on, and grow the pause after a full pass.
     pub(crate) fn failed(&mut self) {
+        self.preferred = false;
         self.failures += 1;
         self.next = (self.next + 1) % self.hosts.len();
         if self.failures % self.hosts.len() == 0 {
@@ -81,6 +101,9 @@ impl HostList {
     /// The connection to the current host was lost: the next attempt goes to the next host,
     /// at once.
     pub(crate) fn lost(&mut self) {
+        if std::mem::take(&mut self.preferred) {
+            return;
+        }
         self.next = (self.next + 1) % self.hosts.len();
     }
 }

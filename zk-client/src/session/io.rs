@@ -39,7 +39,7 @@ impl Session {
             protocol_version: 0,
             last_zxid_seen: self.last_zxid,
             timeout_ms: self.cfg.session_timeout.as_millis().min(i32::MAX as u128) as i32,
-            session_id: self.session_id,
+            session_id: self.asked_session(),
             passwd: self.passwd.clone(),
             read_only: Some(self.cfg.read_only),
         };
@@ -230,14 +230,24 @@ impl Session {
                 return Next::Disconnect;
             }
         };
-        let other_session =
-            self.session_id != SessionId::NONE && resp.session_id != self.session_id;
+        let asked = self.asked_session();
+        let other_session = asked != SessionId::NONE && resp.session_id != asked;
         if resp.timeout_ms <= 0 || other_session {
             // A server never swaps sessions; a different id would silently lose the
             // ephemerals and watches of ours, so it counts as expiry too.
             tracing::info!(session = %self.session_id, "session expired (server answer)");
             self.end(SessionState::Expired);
             return Next::Disconnect;
+        }
+        if asked == SessionId::NONE && self.session_id != SessionId::NONE {
+            tracing::info!(
+                old = %self.session_id,
+                new = %resp.session_id,
+                "the read-only server's session is replaced by an ensemble session"
+            );
+        }
+        if resp.read_only != Some(true) {
+            self.seen_rw = true;
         }
         self.session_id = resp.session_id;
         self.passwd = resp.passwd;

@@ -134,6 +134,10 @@ pub(crate) struct Session {
     close_requested: bool,
     /// The address of the server the connection under way or up goes to.
     server: Option<std::net::SocketAddr>,
+    /// A read-write server answered this session once (`seenRwServerBefore`). Until then a
+    /// session comes only from read-only servers, which keep it to themselves: a reconnection
+    /// asks for a new one.
+    seen_rw: bool,
 }
 
 impl Session {
@@ -160,6 +164,7 @@ impl Session {
             last_heard: None,
             close_requested: false,
             server: None,
+            seen_rw: false,
         }
     }
 
@@ -167,6 +172,34 @@ impl Session {
     pub(crate) fn resume(&mut self, session_id: SessionId, passwd: Bytes) {
         self.session_id = session_id;
         self.passwd = passwd;
+        self.seen_rw = true;
+    }
+
+    /// The session id a handshake asks for: ours, unless only read-only servers ever answered
+    /// (their sessions are local to them).
+    fn asked_session(&self) -> SessionId {
+        if self.seen_rw {
+            self.session_id
+        } else {
+            SessionId::NONE
+        }
+    }
+
+    /// While connected to a read-only server: the other hosts, to look for a read-write one
+    /// (`pingRwServer`), with their places in the host list.
+    pub(crate) fn read_write_candidates(&self) -> Option<Vec<(usize, (String, u16))>> {
+        (self.phase == Phase::Connected && self.state() == SessionState::ConnectedReadOnly)
+            .then(|| self.hosts.others())
+    }
+
+    /// A read-write server answered at `index` of the host list: the next connection goes
+    /// there (the driver drops the read-only one).
+    pub(crate) fn found_read_write(&mut self, index: usize) {
+        tracing::info!(
+            index,
+            "a read-write server answered; moving the session there"
+        );
+        self.hosts.prefer(index);
     }
 
     // ---- accessors ----

@@ -41,6 +41,12 @@ impl Core {
                 self.close(conn);
                 return;
             }
+            CoreMode::ReadOnly => {
+                if super::replicated::replicates(op_type) {
+                    self.read_only_refusal(now_ms, conn, session, xid, op_type);
+                    return;
+                }
+            }
             CoreMode::Leader | CoreMode::Learner => {
                 if self.mode == CoreMode::Learner {
                     let timeout = self.sessions.get(session).map_or(0, |s| s.timeout_ms);

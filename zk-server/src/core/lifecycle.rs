@@ -45,6 +45,10 @@ impl Core {
             );
             return;
         }
+        if self.mode == CoreMode::ReadOnly {
+            self.read_only_connect(now_ms, conn, req, timeout);
+            return;
+        }
         let ro = req.read_only.map(|_| false);
         let sid = if req.session_id.0 == 0 {
             let sid = self.sessions.next_id();
@@ -110,6 +114,114 @@ impl Core {
         }
     }
 
+    /// A handshake in read-only mode (`ReadOnlyZooKeeperServer`): only clients that allow
+    /// read-only mode are served (the others are closed unanswered, as Apache ZooKeeper
+    /// does); a new session is local to this member (it is never logged and dies with
+    /// read-only mode); an ensemble session resumes here read-only (Apache ZooKeeper 3.8
+    /// refuses that, ZOOKEEPER-3863: its clients could then never reach a read-only member).
+    fn read_only_connect(&mut self, now_ms: i64, conn: ConnId, req: &ConnectRequest, timeout: i32) {
+        if req.read_only != Some(true) {
+            tracing::info!(
+                ?conn,
+                "refusing a client that does not allow read-only mode"
+            );
+            self.close(conn);
+            return;
+        }
+        let sid = if req.session_id.0 == 0 {
+            let sid = self.sessions.next_id();
+            self.sessions.add(sid, timeout, now_ms);
+            Some(sid)
+        } else {
+            let sid = req.session_id;
+            let old = self.sessions.get(sid).and_then(|s| s.conn);
+            if let Some(old) = old.filter(|o| *o != conn) {
+                self.disconnected(old);
+                self.close(old);
+            }
+            let valid = self.sessions.get(sid).is_some_and(|s| !s.closing)
+                && req.passwd.as_ref() == session_passwd(sid).as_slice();
+            valid.then(|| {
+                self.sessions.touch(sid, now_ms);
+                sid
+            })
+        };
+        if let Some(sid) = sid {
+            if let Some(s) = self.sessions.get_mut(sid) {
+                s.conn = Some(conn);
+            }
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.session = Some(sid);
+                c.timeout_ms = timeout;
+            }
+        }
+        let resp = ConnectResponse {
+            protocol_version: 0,
+            timeout_ms: if sid.is_some() { timeout } else { 0 },
+            session_id: sid.unwrap_or(SessionId(0)),
+            passwd: match sid {
+                Some(sid) => Bytes::copy_from_slice(&session_passwd(sid)),
+                None => Bytes::from_static(&[0; 16]),
+            },
+            read_only: Some(true),
+        };
+        let mut f = Vec::new();
+        write_frame(&mut f, |w| resp.encode(w));
+        self.send(conn, f, false);
+        if sid.is_none() {
+            self.close(conn);
+        }
+    }
+
+    /// Read-only mode's expiry: a local session expires here; an ensemble session is only
+    /// kept (its leader, once there is one again, decides).
+    fn read_only_expiry(&mut self, now_ms: i64) {
+        for sid in self.sessions.expired(now_ms) {
+            if self.tree.sessions().contains_key(&sid) {
+                if let Some(s) = self.sessions.get_mut(sid) {
+                    s.closing = false;
+                }
+                self.sessions.touch(sid, now_ms);
+                continue;
+            }
+            tracing::info!(session = %sid, "read-only session expired");
+            let conn = self.sessions.get(sid).and_then(|s| s.conn);
+            self.sessions.remove(sid);
+            if let Some(conn) = conn {
+                self.disconnected(conn);
+                self.close(conn);
+            }
+        }
+    }
+
+    /// A request that would change the ensemble's state, in read-only mode: NotReadOnly
+    /// (`ReadOnlyRequestProcessor`), except that a local session's closeSession closes it.
+    pub(crate) fn read_only_refusal(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        session: SessionId,
+        xid: i32,
+        op: i32,
+    ) {
+        let zxid = self.tree.last_zxid();
+        if op == OpCode::CloseSession.as_i32() && !self.tree.sessions().contains_key(&session) {
+            self.sessions.remove(session);
+            self.reply(now_ms, conn, xid, zxid, zk_core::ErrorCode::Ok, None);
+            self.disconnected(conn);
+            self.close(conn);
+            return;
+        }
+        self.reply(
+            now_ms,
+            conn,
+            xid,
+            zxid,
+            zk_core::ErrorCode::NotReadOnly,
+            None,
+        );
+    }
+
     /// Logs and applies a closeSession (client request or expiry).
     pub(crate) fn close_session(&mut self, now_ms: i64, session: SessionId, cxid: i32) {
         self.sessions.set_closing(session);
@@ -147,6 +259,7 @@ impl Core {
             }
             // Learners never expire sessions; the leader does.
             CoreMode::Learner | CoreMode::NotServing => return,
+            CoreMode::ReadOnly => return self.read_only_expiry(now_ms),
         }
         for sid in self.sessions.expired(now_ms) {
             let conn = self.sessions.get(sid).and_then(|s| s.conn);
@@ -187,7 +300,7 @@ impl Core {
                 }
                 return;
             }
-            CoreMode::Learner | CoreMode::NotServing => return,
+            CoreMode::Learner | CoreMode::NotServing | CoreMode::ReadOnly => return,
         }
         for p in candidates.into_iter().take(limit) {
             let req = Request::DeleteContainer(zk_core::proto::DeleteContainerRequest { path: p });

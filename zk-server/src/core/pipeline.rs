@@ -30,6 +30,10 @@ pub enum CoreMode {
     /// Not serving clients (looking for a leader, or syncing with one): connections are
     /// closed as they arrive.
     NotServing,
+    /// `readonlymode.enabled` while no quorum is reachable (`ReadOnlyZooKeeperServer`):
+    /// clients that allow read-only mode are served reads from this member's tree; writes,
+    /// syncs and checks get NotReadOnly; new sessions are local to this member.
+    ReadOnly,
 }
 
 /// A request that waits in its session's queue.

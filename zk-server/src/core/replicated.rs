@@ -100,7 +100,10 @@ impl Core {
         }
         self.pipe.clear();
         self.mode = mode;
-        if matches!(mode, CoreMode::Leader | CoreMode::Learner) {
+        if matches!(
+            mode,
+            CoreMode::Leader | CoreMode::Learner | CoreMode::ReadOnly
+        ) {
             let mut t = SessionTracker::new(self.cfg.tick_time_ms, now_ms, self.cfg.server_id);
             for (id, timeout) in self.tree.sessions() {
                 t.add(*id, *timeout, now_ms);
@@ -563,6 +566,18 @@ impl Core {
 
     /// Leader: a request forwarded by learner `learner` (REQUEST packet).
     pub fn forwarded(&mut self, now_ms: i64, learner: i64, req: ForwardedRequest) {
+        self.forwarded_from(now_ms, learner, req, false);
+    }
+
+    /// Leader: a request forwarded by `learner`, a voter that makes a quorum with this leader
+    /// (three voters). Its sync needs no confirmation round: the learner sent it after the
+    /// client's request reached it, while following this leader, and with this leader (still
+    /// leading when it answers) that is a quorum that followed this leader since then.
+    pub fn forwarded_by_quorum(&mut self, now_ms: i64, learner: i64, req: ForwardedRequest) {
+        self.forwarded_from(now_ms, learner, req, true);
+    }
+
+    fn forwarded_from(&mut self, now_ms: i64, learner: i64, req: ForwardedRequest, vouched: bool) {
         let ForwardedRequest {
             session,
             cxid,
@@ -587,7 +602,7 @@ impl Core {
         }
         if op == OpCode::Sync.as_i32() {
             let target = self.pipe.last_proposed;
-            let round = self.sync_round();
+            let round = if vouched { 0 } else { self.sync_round() };
             self.pipe.leader_syncs.push_back(LeaderSync {
                 target,
                 round,

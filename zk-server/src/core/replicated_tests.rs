@@ -701,3 +701,77 @@ fn linearizable_reads_wait_for_a_confirmed_round_on_every_member() {
     m.commit_all();
     assert_eq!(m.replies(2, 2).len(), 1);
 }
+
+fn connect_ro(m: &mut Mini, conn: u64, session: SessionId, passwd: &[u8], read_only: bool) {
+    let c = ConnId(conn);
+    m.members[0].accept(m.now, c, ADDR.parse().unwrap());
+    m.members[0].connect(
+        m.now,
+        c,
+        &ConnectRequest {
+            timeout_ms: 4_000,
+            session_id: session,
+            passwd: passwd.to_vec().into(),
+            read_only: Some(read_only),
+            ..Default::default()
+        },
+    );
+    m.pump();
+}
+
+#[test]
+fn a_read_only_member_serves_reads_refuses_writes_and_keeps_ensemble_sessions() {
+    let mut m = Mini::new(0);
+    let global = m.session(0, 1);
+    m.send(0, 1, 1, &create("/ro", 0));
+    m.commit_all();
+    m.replies(0, 1);
+    m.members[0].set_mode(0, CoreMode::ReadOnly, 0);
+    m.pump();
+    assert!(
+        m.closed.contains(&(0, ConnId(1))),
+        "read-only mode starts afresh"
+    );
+
+    // A client that does not allow read-only mode is closed unanswered.
+    connect_ro(&mut m, 2, SessionId(0), &[0; 16], false);
+    assert!(!m.connects.contains_key(&(0, ConnId(2))));
+    assert!(m.closed.contains(&(0, ConnId(2))));
+
+    // The ensemble session resumes read-only; reads are served, writes and syncs refused.
+    connect_ro(&mut m, 3, global.session_id, &global.passwd, true);
+    let r = m.connects[&(0, ConnId(3))].clone();
+    assert_eq!((r.session_id, r.read_only), (global.session_id, Some(true)));
+    m.send(0, 3, 1, &get("/ro"));
+    m.send(0, 3, 2, &create("/no", 0));
+    m.send(0, 3, 3, &sync("/"));
+    let r = m.replies(0, 3);
+    let errs: Vec<i32> = r.iter().map(|(h, _)| h.err).collect();
+    let nro = ErrorCode::NotReadOnly.as_i32();
+    assert_eq!(errs, [0, nro, nro]);
+    assert!(m.proposed.is_empty(), "nothing proposed");
+
+    // A new session is local to the member: never logged, expired by it.
+    connect_ro(&mut m, 4, SessionId(0), &[0; 16], true);
+    let local = m.connects[&(0, ConnId(4))].clone();
+    assert_eq!(local.read_only, Some(true));
+    assert!(!m.members[0]
+        .tree()
+        .sessions()
+        .contains_key(&local.session_id));
+    m.now = 60_000;
+    m.members[0].tick(60_000);
+    m.pump();
+    assert!(
+        m.closed.contains(&(0, ConnId(4))),
+        "the local session expired"
+    );
+    assert!(
+        !m.closed.contains(&(0, ConnId(3))),
+        "the ensemble session is kept: only a leader expires it"
+    );
+    assert!(m.members[0]
+        .tree()
+        .sessions()
+        .contains_key(&global.session_id));
+}

@@ -64,6 +64,10 @@ pub struct ZabTiming {
     pub connect_attempts: u32,
     /// Delay between them (`zookeeper.leaderConnectDelayDuringRetryMs`).
     pub connect_retry_ms: i64,
+    /// `readonlymode.enabled`: a member that has looked for a leader this long (ms; None:
+    /// never) serves read-only clients until it finds one. Apache ZooKeeper waits
+    /// max(2000, tickTime).
+    pub read_only_after_ms: Option<i64>,
 }
 
 impl ZabTiming {
@@ -78,7 +82,14 @@ impl ZabTiming {
             force_snapshot_sync: false,
             connect_attempts: 5,
             connect_retry_ms: 100,
+            read_only_after_ms: None,
         }
+    }
+
+    /// `readonlymode.enabled` with Apache ZooKeeper's delay.
+    pub fn with_read_only_mode(mut self, on: bool) -> ZabTiming {
+        self.read_only_after_ms = on.then_some(self.tick_ms.max(2000));
+        self
     }
 
     /// initLimit in ms.

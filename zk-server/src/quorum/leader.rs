@@ -373,7 +373,13 @@ impl Leader {
             }
             Zab::Request(r) => {
                 if self.phase == LeaderPhase::Broadcast {
-                    cx.core.forwarded(cx.now, sid, r);
+                    let quorum = cx.ensemble.is_voter(sid)
+                        && cx.ensemble.has_quorum(&BTreeSet::from([cx.my_id, sid]));
+                    if quorum {
+                        cx.core.forwarded_by_quorum(cx.now, sid, r);
+                    } else {
+                        cx.core.forwarded(cx.now, sid, r);
+                    }
                 }
             }
             Zab::Revalidate { session, .. } => {

@@ -123,6 +123,8 @@ pub struct Peer {
     /// When the last election started, and how long the last one took (ms).
     election_started: i64,
     last_election_ms: i64,
+    /// `readonlymode.enabled`: when a looking member starts serving read-only clients.
+    read_only_at: Option<i64>,
 }
 
 impl Peer {
@@ -167,6 +169,7 @@ impl Peer {
             fatal: false,
             election_started: now_ms,
             last_election_ms: 0,
+            read_only_at: None,
         };
         p.start_election(now_ms);
         p.pump(now_ms);
@@ -193,9 +196,15 @@ impl Peer {
         }
     }
 
-    /// True while the member serves clients.
+    /// True while the member serves clients as part of a quorum.
     pub fn serving(&self) -> bool {
         matches!(self.core.mode(), CoreMode::Leader | CoreMode::Learner)
+    }
+
+    /// True while the member, looking for a quorum, serves read-only clients
+    /// (`readonlymode.enabled`).
+    pub fn read_only(&self) -> bool {
+        self.core.mode() == CoreMode::ReadOnly
     }
 
     /// The leader this member follows or observes (itself when leading).
@@ -244,7 +253,7 @@ impl Peer {
     /// When [`tick`](Self::tick) must be called next.
     pub fn poll_timeout(&self) -> Option<i64> {
         let role = match &self.role {
-            Role::Looking => None,
+            Role::Looking => self.read_only_at,
             Role::Leading(l) => Some(l.deadline()),
             Role::Following(l) | Role::Observing(l) => Some(l.deadline()),
         };
@@ -273,6 +282,16 @@ impl Peer {
             Role::Following(l) | Role::Observing(l) => l.tick(cx),
             Role::Looking => {}
         });
+        if matches!(self.role, Role::Looking) && self.read_only_at.is_some_and(|t| now_ms >= t) {
+            self.read_only_at = None;
+            if self.core.mode() == CoreMode::NotServing {
+                tracing::info!(
+                    my_id = self.cfg.my_id,
+                    "no quorum: serving read-only clients"
+                );
+                self.core.set_mode(now_ms, CoreMode::ReadOnly, 0);
+            }
+        }
         self.pump(now_ms);
     }
 
@@ -463,6 +482,7 @@ impl Peer {
         self.out.push_back(PeerOutput::State(ServerState::Looking));
         self.election
             .start(now_ms, last, i64::from(self.disk.current_epoch));
+        self.read_only_at = self.cfg.timing.read_only_after_ms.map(|d| now_ms + d);
     }
 
     /// Replays logged-but-uncommitted proposals into the tree (`fastForwardDataBase`).
@@ -516,6 +536,7 @@ impl Peer {
 
     fn begin_role(&mut self, now_ms: i64, leader: i64, state: ServerState) {
         self.last_election_ms = now_ms - self.election_started;
+        self.read_only_at = None;
         tracing::info!(
             my_id = self.cfg.my_id,
             leader,

@@ -184,12 +184,13 @@ impl Ensemble {
             .unwrap_or_default();
         QuorumView {
             mode: match state {
+                _ if self.peer.read_only() => "read-only",
                 ServerState::Leading => "leader",
                 ServerState::Following => "follower",
                 ServerState::Observing => "observer",
                 ServerState::Looking => "looking",
             },
-            serving: self.peer.serving(),
+            serving: self.peer.serving() || self.peer.read_only(),
             learners: all.len(),
             synced_followers: synced.len(),
             pending_syncs: self

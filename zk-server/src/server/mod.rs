@@ -228,6 +228,7 @@ impl Server {
         timing.commit_log_count = cfg.commit_log_count;
         timing.snapshot_size_factor = cfg.snapshot_size_factor;
         timing.force_snapshot_sync = cfg.force_snapshot_sync;
+        let timing = timing.with_read_only_mode(cfg.read_only_mode);
         let peer_cfg = PeerConfig {
             my_id: q.my_id,
             verifier: q.verifier.clone(),

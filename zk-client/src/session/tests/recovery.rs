@@ -365,3 +365,86 @@ fn a_different_session_on_reconnect_counts_as_expiry() {
     assert_eq!(s.state(), SessionState::Expired);
     assert_eq!(s.session_id(), SessionId(0x0100000e89350000));
 }
+
+/// The ConnectRequest in the output.
+fn connect_request(s: &mut Session) -> ConnectRequest {
+    let out = frames(&s.take_transmit());
+    ConnectRequest::from_bytes(&out[0]).unwrap()
+}
+
+#[test]
+fn a_session_only_read_only_servers_answered_is_replaced_on_a_read_write_one() {
+    // As the Java client (`seenRwServerBefore`): a read-only server's sessions are its own, so
+    // a session no read-write server ever answered asks for a new one when it reconnects.
+    let now = Instant::now();
+    let mut cfg = config();
+    cfg.read_only = true;
+    let mut s = Session::new(
+        cfg,
+        HostList::new(vec![("h1".into(), 1), ("h2".into(), 2)], 7),
+        now,
+    );
+    let mut states = s.subscribe();
+    s.handle_connected(now);
+    let req = connect_request(&mut s);
+    assert_eq!(
+        (req.session_id, req.read_only),
+        (SessionId::NONE, Some(true))
+    );
+    let ro = ConnectResponse {
+        timeout_ms: 6000,
+        session_id: SessionId(0x77),
+        passwd: bytes::Bytes::from_static(&[1; 16]),
+        read_only: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(s.handle_frame(now, &ro.to_bytes()), Next::Continue);
+    assert_eq!(s.state(), SessionState::ConnectedReadOnly);
+    assert!(s.read_write_candidates().is_some_and(|c| c.len() == 1));
+    s.handle_disconnected(now);
+    s.handle_connected(now);
+    assert_eq!(connect_request(&mut s).session_id, SessionId::NONE);
+    let rw = ConnectResponse {
+        session_id: SessionId(0x88),
+        read_only: Some(false),
+        ..ro.clone()
+    };
+    assert_eq!(s.handle_frame(now, &rw.to_bytes()), Next::Continue);
+    assert_eq!(
+        (s.state(), s.session_id),
+        (SessionState::Connected, SessionId(0x88))
+    );
+    assert!(s.read_write_candidates().is_none());
+    // From now on the session is the ensemble's: it is resumed, even on a read-only server.
+    s.handle_disconnected(now);
+    s.handle_connected(now);
+    assert_eq!(connect_request(&mut s).session_id, SessionId(0x88));
+    assert_eq!(
+        states.rx_try(),
+        [
+            SessionState::Disconnected,
+            SessionState::ConnectedReadOnly,
+            SessionState::Disconnected,
+            SessionState::Connected,
+            SessionState::Disconnected,
+        ]
+    );
+}
+
+#[test]
+fn a_read_write_server_found_takes_the_next_connection() {
+    let mut h = HostList::new(vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)], 3);
+    let now = Instant::now();
+    let (current, _) = h.next_attempt(now, 0.0);
+    let others = h.others();
+    assert_eq!(others.len(), 2);
+    assert!(others.iter().all(|(_, host)| *host != current));
+    let (index, wanted) = others[1].clone();
+    h.prefer(index);
+    h.lost();
+    assert_eq!(
+        h.next_attempt(now, 0.0).0,
+        wanted,
+        "the connection loss keeps the choice"
+    );
+}
