@@ -20,10 +20,29 @@ pub const KNOWN: [&str; 18] = [
     "wchc", "wchp", "wchs", "mntr", "isro", "hash",
 ];
 
+/// zk-server's own word: `ydld` (yield leadership, as ClickHouse Keeper's) hands the
+/// leadership of an ensemble to the most up-to-date voting follower, `ydld <id>` to server
+/// `<id>`. Sent to the leader; answered at once, the handover takes an election.
+pub const YIELD: &str = "ydld";
+
 /// The command spelled by a connection's first four bytes, if any.
 pub fn detect(first: [u8; 4]) -> Option<&'static str> {
     let s = std::str::from_utf8(&first).ok()?;
-    KNOWN.iter().copied().find(|k| *k == s)
+    KNOWN.iter().copied().chain([YIELD]).find(|k| *k == s)
+}
+
+/// `ydld`'s argument: nothing (the most up-to-date follower) or a server id.
+///
+/// # Errors
+/// Anything else, with the answer to print.
+pub fn yield_target(arg: &str) -> Result<Option<i64>, String> {
+    match arg.trim() {
+        "" => Ok(None),
+        s => s
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("Usage: {YIELD} [server id], not \"{YIELD} {s}\"\n")),
+    }
 }
 
 /// Driver-side figures the core does not know.
@@ -168,6 +187,8 @@ pub fn run(cmd: &str, core: &Core, cfg: &ServerConfig, now_ms: i64, d: DriverSta
             let _ = writeln!(o, "datadir_size: 0\nlogdir_size: 0");
         }
         "hash" => o.push_str("Digest in every 128 txns:\n"),
+        // An ensemble member answers it before this (see `server::ensemble`).
+        YIELD => o.push_str("This server is not a member of an ensemble\n"),
         "gtmk" | "stmk" => o.push_str("0\n"),
         _ => {}
     }

@@ -188,6 +188,9 @@ pub(crate) struct Pipeline {
     pub(crate) round_confirmed: u64,
     /// Leader: a round was asked for ([`ToReplicate::ConfirmLeadership`]) and has not started.
     pub(crate) round_asked: bool,
+    /// Leader: leadership is being handed over; nothing more is proposed (requests wait, and
+    /// their connections close when the member steps down).
+    pub(crate) frozen: bool,
     /// Leader: outstanding changes.
     pub(crate) pending: PendingChanges,
     /// Leader: the zxid of the last proposal.
@@ -209,6 +212,7 @@ impl Pipeline {
         self.round_started = 0;
         self.round_confirmed = 0;
         self.round_asked = false;
+        self.frozen = false;
         self.pending.clear();
         self.touches.clear();
         self.out.clear();

@@ -615,19 +615,36 @@ impl Core {
         self.prepare_and_propose(now_ms, learner, session, cxid, op, &body, &ids);
     }
 
-    /// Leader: the next zxid, or None when this epoch's counter is exhausted.
+    /// Leader: the next zxid, or None when this epoch's counter is exhausted (a rollover is
+    /// asked for) or proposals are frozen (a leadership transfer).
     fn next_zxid(&mut self) -> Option<Zxid> {
+        if self.pipe.frozen {
+            return None;
+        }
         let next = self.pipe.last_proposed.next();
         if next.counter() >= self.cfg.max_zxid_counter {
+            self.pipe.out.push_back(ToReplicate::Rollover);
             return None;
         }
         Some(next)
     }
 
+    /// Leader: stops proposing (a leadership transfer): requests that need a transaction
+    /// wait from now on, until the member steps down. Returns the last zxid proposed.
+    pub fn freeze_proposals(&mut self) -> Zxid {
+        self.pipe.frozen = true;
+        self.pipe.last_proposed
+    }
+
+    /// Leader: the zxid a no-op transaction would take now, if the epoch has room for it.
+    pub fn next_free_zxid(&self) -> Option<Zxid> {
+        let next = self.pipe.last_proposed.next();
+        (next.counter() < self.cfg.max_zxid_counter).then_some(next)
+    }
+
     /// Leader: proposes a transaction built outside the preparer (sessions).
     fn propose(&mut self, now_ms: i64, session: SessionId, cxid: i32, op: i32, body: TxnBody) {
         let Some(zxid) = self.next_zxid() else {
-            self.pipe.out.push_back(ToReplicate::Rollover);
             return;
         };
         self.pipe.last_proposed = zxid;
@@ -658,7 +675,6 @@ impl Core {
         ids: &[Id],
     ) {
         let Some(zxid) = self.next_zxid() else {
-            self.pipe.out.push_back(ToReplicate::Rollover);
             return;
         };
         let error = |e: ErrorCode| {
@@ -755,7 +771,6 @@ impl Core {
     /// request the server made itself.
     pub(crate) fn propose_close(&mut self, now_ms: i64, session: SessionId) {
         let Some(zxid) = self.next_zxid() else {
-            self.pipe.out.push_back(ToReplicate::Rollover);
             return;
         };
         let (ty, body) = self.prepare_close(zxid, session);
@@ -775,7 +790,6 @@ impl Core {
     /// Leader: proposes a deleteContainer of `path` (the container and TTL reaper).
     pub(crate) fn propose_reap(&mut self, now_ms: i64, path: String) {
         let Some(zxid) = self.next_zxid() else {
-            self.pipe.out.push_back(ToReplicate::Rollover);
             return;
         };
         let req = Request::DeleteContainer(zk_core::proto::DeleteContainerRequest { path });

@@ -123,6 +123,14 @@ pub enum ZabOut {
     },
     /// The role ended; the peer looks for a leader again.
     Stop(String),
+    /// The leader handed its leadership to `to`, which logged `zxid` (a no-op only it has):
+    /// the peer steps down and votes for it first.
+    Yield {
+        /// The new leader's server id.
+        to: i64,
+        /// Its last logged zxid.
+        zxid: Zxid,
+    },
 }
 
 /// The disk as the peer last heard of it.

@@ -231,6 +231,57 @@ impl Election {
         self.run(now_ms);
     }
 
+    /// Starts a round as [`Election::start`] does, but with a first vote for `leader` (whose
+    /// last logged zxid is `zxid`, in my epoch) instead of myself: a leader that handed its
+    /// leadership over. Later rounds start from my own vote again, so a new leader that
+    /// died before leading is not voted for forever.
+    pub fn start_voting_for(
+        &mut self,
+        now_ms: i64,
+        last_logged_zxid: Zxid,
+        current_epoch: i64,
+        leader: i64,
+        zxid: Zxid,
+    ) {
+        if !self.is_participant() || !self.verifier.is_voter(leader) {
+            return self.start(now_ms, last_logged_zxid, current_epoch);
+        }
+        if self.stopped || self.round.is_some() {
+            tracing::warn!(
+                my_id = self.my_id,
+                "start ignored: a round is running or stopped"
+            );
+            return;
+        }
+        self.state = ServerState::Looking;
+        self.current_vote.get_or_insert(Vote {
+            leader: self.my_id,
+            zxid: last_logged_zxid,
+            election_epoch: -1,
+            peer_epoch: current_epoch,
+        });
+        self.logicalclock += 1;
+        self.proposal = Vote {
+            leader,
+            zxid,
+            election_epoch: -1,
+            peer_epoch: current_epoch,
+        };
+        let not_timeout_ms = self.timing.min_notification_interval_ms;
+        self.round = Some(Round {
+            recvset: BTreeMap::new(),
+            outofelection: BTreeMap::new(),
+            not_timeout_ms,
+            phase: Phase::Polling {
+                deadline_ms: now_ms + not_timeout_ms,
+            },
+            init_zxid: last_logged_zxid,
+            init_epoch: current_epoch,
+        });
+        self.send_notifications();
+        self.run(now_ms);
+    }
+
     /// A notification from the election port (or any time: the receiver thread always runs).
     pub fn handle_notification(&mut self, now_ms: i64, n: Notification) {
         if self.stopped {
@@ -425,7 +476,17 @@ impl Election {
                             deadline_ms: now_ms + round.not_timeout_ms,
                         };
                     } else {
-                        // Not better: dropped, and the 200 ms wait starts again.
+                        // Not better: dropped, and the 200 ms wait starts again; but a vote
+                        // of this round for my proposal is recorded (zk-server's shortcut:
+                        // once every voter votes for it, nothing better can come).
+                        if self.record_agreement(&n) {
+                            let vote = Vote {
+                                election_epoch: self.logicalclock,
+                                ..self.proposal
+                            };
+                            self.decide(vote);
+                            return;
+                        }
                         let round = self.round.as_mut().expect("round is running");
                         round.phase = Phase::Finalizing {
                             deadline_ms: now_ms + self.timing.finalize_wait_ms,
@@ -434,6 +495,31 @@ impl Election {
                 }
             }
         }
+    }
+
+    /// While finalizing: records a LOOKING vote of this round from a voter, and says whether
+    /// every voter now votes for my proposal.
+    fn record_agreement(&mut self, n: &Notification) -> bool {
+        if n.state != ServerState::Looking
+            || n.election_epoch != self.logicalclock
+            || !self.verifier.is_voter(n.from)
+        {
+            return false;
+        }
+        let target = RecordedVote {
+            vote: self.proposal(),
+            state: ServerState::Looking,
+            version: 0,
+        };
+        let verifier = &self.verifier;
+        let round = self.round.as_mut().expect("round is running");
+        round.recvset.insert(n.from, n.as_looking_record());
+        verifier.voters().iter().all(|v| {
+            round
+                .recvset
+                .get(v)
+                .is_some_and(|recorded| target.equals(recorded))
+        })
     }
 
     /// One notification taken from the queue by `lookForLeader`.
@@ -498,6 +584,22 @@ impl Election {
         let round = self.round.as_mut().expect("round is running");
         round.recvset.insert(n.from, n.as_looking_record());
         if has_quorum_for(verifier, &round.recvset, &target) {
+            let everyone = verifier.voters().iter().all(|v| {
+                round
+                    .recvset
+                    .get(v)
+                    .is_some_and(|recorded| target.equals(recorded))
+            });
+            if everyone {
+                // Every voter already votes for it: no better vote can come, so there is
+                // nothing to wait `finalizeWait` for (zk-server's shortcut; Apache waits).
+                let vote = Vote {
+                    election_epoch: self.logicalclock,
+                    ..self.proposal
+                };
+                self.decide(vote);
+                return;
+            }
             round.phase = Phase::Finalizing {
                 deadline_ms: now_ms + self.timing.finalize_wait_ms,
             };
@@ -837,6 +939,47 @@ mod tests {
         e.handle_notification(3, n(2, ServerState::Observing, v(3, 0, 1, 0)));
         assert!(drain(&mut e).is_empty());
         assert_eq!(e.proposal().leader, 1);
+    }
+
+    #[test]
+    fn every_voter_agreeing_decides_without_the_finalize_wait() {
+        let qv = qv(3, 0);
+        let mut e = started(3, &qv, 5, 1);
+        drain(&mut e);
+        let mine = v(3, 5, 1, 1);
+        e.handle_notification(11, looking(3, mine));
+        e.handle_notification(12, looking(1, mine));
+        assert!(
+            decision(&drain(&mut e)).is_none(),
+            "a quorum waits finalizeWait"
+        );
+        assert_eq!(e.poll_timeout(), Some(212));
+        e.handle_notification(13, looking(2, mine));
+        let d = decision(&drain(&mut e)).expect("every voter agrees: decided at once");
+        assert_eq!((d.leader, d.state), (3, ServerState::Leading));
+    }
+
+    #[test]
+    fn a_handed_over_leader_votes_for_its_successor_first_and_for_itself_later() {
+        let qv = qv(3, 0);
+        let mut e = Election::new(1, &qv, ElectionTiming::default());
+        e.start_voting_for(0, Zxid(7), 1, 2, Zxid(8));
+        let out = drain(&mut e);
+        assert!(
+            sends(&out)
+                .iter()
+                .all(|(_, _, vote)| vote.leader == 2 && vote.zxid == Zxid(8)),
+            "{out:?}"
+        );
+        // A newer round (the successor died before leading) starts from my own vote again.
+        e.handle_notification(5, looking(3, v(3, 6, 9, 1)));
+        let out = drain(&mut e);
+        assert!(
+            sends(&out)
+                .iter()
+                .all(|(_, _, vote)| vote.leader == 1 && vote.zxid == Zxid(7)),
+            "{out:?}"
+        );
     }
 
     #[test]

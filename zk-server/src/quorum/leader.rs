@@ -131,6 +131,21 @@ pub struct Leader {
     rounds: VecDeque<Round>,
     /// The core asked for a round while [`ROUNDS_IN_FLIGHT`] were in flight.
     round_wanted: bool,
+    /// A leadership transfer under way.
+    transfer: Option<Transfer>,
+}
+
+/// A leadership transfer (`ydld`): proposals are frozen; once everything proposed is committed
+/// and the target acknowledged all of it, the target alone gets a no-op proposal, and its ACK
+/// of that makes the leader step down and vote for it: its last logged zxid is then the
+/// ensemble's highest, so every member's vote goes to it.
+#[derive(Debug, Clone, Copy)]
+struct Transfer {
+    target: i64,
+    /// The no-op's zxid, once sent.
+    noop: Option<Zxid>,
+    /// Given up then (the leader steps down anyway: the no-op may have been sent).
+    deadline: i64,
 }
 
 impl Leader {
@@ -153,6 +168,7 @@ impl Leader {
             ping_skip: true,
             rounds: VecDeque::new(),
             round_wanted: false,
+            transfer: None,
         };
         l.check_epoch_quorum(cx);
         l
@@ -780,6 +796,88 @@ impl Leader {
         self.try_start_round(cx);
     }
 
+    /// Hands leadership to `target` (None: the most up-to-date voting follower, the one with
+    /// the fewest proposals unacknowledged, the highest id among equals). Returns its id.
+    ///
+    /// # Errors
+    /// Not serving, a transfer under way already, or no such follower in broadcast.
+    pub(crate) fn transfer(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        target: Option<i64>,
+    ) -> Result<i64, String> {
+        if self.phase != LeaderPhase::Broadcast {
+            return Err("the leader is not serving yet".into());
+        }
+        if let Some(t) = self.transfer {
+            return Err(format!(
+                "a leadership transfer to server {} is under way",
+                t.target
+            ));
+        }
+        let candidates: Vec<&Handler> = self
+            .handlers
+            .values()
+            .filter(|h| h.state == HState::Active && !h.observer && cx.ensemble.is_voter(h.sid))
+            .collect();
+        let chosen = match target {
+            Some(t) => candidates.iter().find(|h| h.sid == t).map(|h| h.sid),
+            None => candidates
+                .iter()
+                .min_by_key(|h| (h.unacked.len(), std::cmp::Reverse(h.sid)))
+                .map(|h| h.sid),
+        };
+        let Some(to) = chosen else {
+            return Err(match target {
+                Some(t) => format!("server {t} is not a voting follower in sync with the leader"),
+                None => "no voting follower is in sync with the leader".into(),
+            });
+        };
+        tracing::info!(to, "handing leadership over");
+        cx.core.freeze_proposals();
+        self.transfer = Some(Transfer {
+            target: to,
+            noop: None,
+            deadline: cx.now + cx.timing.sync_ms(),
+        });
+        self.check_transfer(cx);
+        Ok(to)
+    }
+
+    /// Moves a transfer on: once nothing is outstanding and the target acknowledged it all,
+    /// the no-op goes to the target.
+    fn check_transfer(&mut self, cx: &mut Ctx<'_>) {
+        let Some(t) = self.transfer else { return };
+        if t.noop.is_some() || !self.outstanding.is_empty() {
+            return;
+        }
+        let Some((link, h)) = self.handlers.iter_mut().find(|(_, h)| h.sid == t.target) else {
+            return self.stop(cx, format!("leadership transfer: server {} left", t.target));
+        };
+        if !h.unacked.is_empty() {
+            return;
+        }
+        let Some(zxid) = cx.core.next_free_zxid() else {
+            return self.stop(cx, "leadership transfer: the epoch is exhausted".into());
+        };
+        let noop = Txn {
+            header: zk_core::txn::TxnHeader {
+                client_id: zk_core::SessionId(0),
+                cxid: 0,
+                zxid,
+                time: cx.now,
+                txn_type: zk_core::OpCode::Error.as_i32(),
+            },
+            body: zk_core::txn::TxnBody::Error(zk_core::txn::ErrorTxn { err: 0 }),
+        };
+        h.unacked.push_back((zxid, cx.now));
+        cx.out.push_back(ZabOut::Send(*link, Zab::Proposal(noop)));
+        self.transfer = Some(Transfer {
+            noop: Some(zxid),
+            ..t
+        });
+    }
+
     /// `processAck`.
     fn ack(&mut self, cx: &mut Ctx<'_>, sid: i64, z: Zxid) {
         if z.counter() == 0 {
@@ -788,6 +886,16 @@ impl Leader {
         if let Some(h) = self.handlers.values_mut().find(|h| h.sid == sid) {
             while h.unacked.front().is_some_and(|(u, _)| *u <= z) {
                 h.unacked.pop_front();
+            }
+        }
+        if let Some(t) = self.transfer {
+            if t.target == sid && t.noop == Some(z) {
+                tracing::info!(to = sid, zxid = %z, "leadership handed over: stepping down");
+                cx.out.push_back(ZabOut::Yield { to: sid, zxid: z });
+                return;
+            }
+            if t.target == sid {
+                self.check_transfer(cx);
             }
         }
         if !cx.ensemble.is_voter(sid) {
@@ -824,6 +932,9 @@ impl Leader {
             cx.core.commit(cx.now, &txn.header, &txn.body);
             cx.log.push(txn);
         }
+        if self.transfer.is_some() {
+            self.check_transfer(cx);
+        }
     }
 
     /// The next time the leader must act.
@@ -833,6 +944,9 @@ impl Leader {
         } else {
             self.wait_deadline
         };
+        if let Some(t) = self.transfer {
+            d = d.min(t.deadline + 1);
+        }
         for h in self.handlers.values() {
             d = d.min(h.read_deadline);
         }
@@ -842,6 +956,10 @@ impl Leader {
     /// Timeouts: quorum waits, learner read timeouts, pings and the in-sync check.
     pub(crate) fn tick(&mut self, cx: &mut Ctx<'_>) {
         let now = cx.now;
+        if let Some(t) = self.transfer.filter(|t| now > t.deadline) {
+            let why = format!("leadership transfer to server {} timed out", t.target);
+            return self.stop(cx, why);
+        }
         let late: Vec<LinkId> = self
             .handlers
             .iter()

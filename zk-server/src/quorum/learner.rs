@@ -179,7 +179,15 @@ impl Learner {
         if refused && self.attempts < cx.timing.connect_attempts && cx.now < self.deadline {
             self.phase = LearnerPhase::Connecting;
             self.link = next_link;
-            self.retry_at = Some(cx.now + cx.timing.connect_retry_ms);
+            // The first retry comes soon: a follower that decided a few milliseconds before
+            // its leader (every voter decides at once when all votes agree) is refused only
+            // until the leader's listener is up.
+            let delay = if self.attempts <= 1 {
+                cx.timing.connect_retry_ms.min(10)
+            } else {
+                cx.timing.connect_retry_ms
+            };
+            self.retry_at = Some(cx.now + delay);
             return;
         }
         self.stop(cx, "connection to the leader lost");

@@ -125,6 +125,9 @@ pub struct Peer {
     last_election_ms: i64,
     /// `readonlymode.enabled`: when a looking member starts serving read-only clients.
     read_only_at: Option<i64>,
+    /// The next election's first vote, when this member handed its leadership over: the new
+    /// leader and its last logged zxid.
+    vote_for: Option<(i64, Zxid)>,
 }
 
 impl Peer {
@@ -170,10 +173,32 @@ impl Peer {
             election_started: now_ms,
             last_election_ms: 0,
             read_only_at: None,
+            vote_for: None,
         };
         p.start_election(now_ms);
         p.pump(now_ms);
         p
+    }
+
+    /// Hands leadership to `target` (None: the most up-to-date voting follower): the `ydld`
+    /// four-letter word. Returns the answer to print.
+    pub fn yield_leadership(&mut self, now_ms: i64, target: Option<i64>) -> String {
+        let mut answer = String::new();
+        let leader = self.leader();
+        self.with_role(now_ms, |role, cx| {
+            answer = match role {
+                Role::Leading(l) => match l.transfer(cx, target) {
+                    Ok(to) => format!("Handing leadership over to server {to}\n"),
+                    Err(why) => format!("Leadership not handed over: {why}\n"),
+                },
+                _ => match leader {
+                    Some(l) => format!("This server is not the leader: server {l} is\n"),
+                    None => "This server is not the leader: there is none\n".to_string(),
+                },
+            };
+        });
+        self.pump(now_ms);
+        answer
     }
 
     /// The core (tree, sessions, connections).
@@ -480,8 +505,13 @@ impl Peer {
         let last = self.core.tree().last_zxid();
         tracing::info!(my_id = self.cfg.my_id, zxid = %last, epoch = self.disk.current_epoch, "looking for a leader");
         self.out.push_back(PeerOutput::State(ServerState::Looking));
-        self.election
-            .start(now_ms, last, i64::from(self.disk.current_epoch));
+        let epoch = i64::from(self.disk.current_epoch);
+        match self.vote_for.take() {
+            Some((to, zxid)) => self
+                .election
+                .start_voting_for(now_ms, last, epoch, to, zxid),
+            None => self.election.start(now_ms, last, epoch),
+        }
         self.read_only_at = self.cfg.timing.read_only_after_ms.map(|d| now_ms + d);
     }
 
@@ -585,6 +615,10 @@ impl Peer {
                         self.election.update_election_vote(i64::from(epoch));
                     }
                     ZabOut::Stop(why) => self.end_role(now_ms, why),
+                    ZabOut::Yield { to, zxid } => {
+                        self.vote_for = Some((to, zxid));
+                        self.end_role(now_ms, format!("leadership handed to server {to}"));
+                    }
                 }
             }
             while let Some(o) = self.core.poll_output() {

@@ -58,9 +58,18 @@ pub(crate) async fn serve(
         _ => return,
     }
     if let Some(cmd) = fourlw::detect(first) {
+        let arg = if cmd == fourlw::YIELD {
+            read_argument(&mut rd).await
+        } else {
+            String::new()
+        };
         let (tx, rx) = oneshot::channel();
         if engine
-            .send(ToEngine::FourLetter { cmd, reply: tx })
+            .send(ToEngine::FourLetter {
+                cmd,
+                arg,
+                reply: tx,
+            })
             .await
             .is_ok()
         {
@@ -99,6 +108,23 @@ pub(crate) async fn serve(
     }
     let _ = engine.send(ToEngine::Closed { conn }).await;
     let _ = writer.await;
+}
+
+/// The rest of a four-letter word's line (`ydld 3`): up to a line end, the end of the stream,
+/// 64 bytes, or 200 ms of silence.
+async fn read_argument(rd: &mut BufReader<OwnedReadHalf>) -> String {
+    let mut arg = Vec::new();
+    let read = async {
+        let mut b = [0u8; 1];
+        while arg.len() < 64 {
+            match rd.read(&mut b).await {
+                Ok(1) if b[0] != b'\n' => arg.push(b[0]),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(200), read).await;
+    String::from_utf8_lossy(&arg).trim().to_owned()
 }
 
 /// Reads the payload of a frame whose length prefix is `len_bytes`; a negative length or one

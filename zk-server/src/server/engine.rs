@@ -61,6 +61,8 @@ pub(crate) enum ToEngine {
     },
     FourLetter {
         cmd: &'static str,
+        /// What followed the word on its line (`ydld`'s target).
+        arg: String,
         reply: oneshot::Sender<String>,
     },
     Closed {
@@ -180,7 +182,7 @@ impl Engine {
                 self.clients.arrived(conn);
                 self.core.request(now, conn, xid, op, &body);
             }
-            ToEngine::FourLetter { cmd, reply } => {
+            ToEngine::FourLetter { cmd, reply, .. } => {
                 let d = self.clients.stats();
                 let _ = reply.send(fourlw::run(cmd, &self.core, &self.cfg, now, d));
             }

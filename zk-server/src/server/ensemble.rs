@@ -161,7 +161,18 @@ impl Ensemble {
                 self.clients.arrived(conn);
                 self.peer.client_request(now, conn, xid, op, &body);
             }
-            ToEngine::FourLetter { cmd, reply } => {
+            ToEngine::FourLetter { cmd, reply, arg } if cmd == fourlw::YIELD => {
+                let text = if !self.cfg.four_letter_allowed(cmd) {
+                    format!("{cmd} is not executed because it is not in the whitelist.\n")
+                } else {
+                    match fourlw::yield_target(&arg) {
+                        Ok(target) => self.peer.yield_leadership(now, target),
+                        Err(why) => why,
+                    }
+                };
+                let _ = reply.send(text);
+            }
+            ToEngine::FourLetter { cmd, reply, .. } => {
                 let mut d = self.clients.stats();
                 d.quorum = Some(self.view());
                 let text = fourlw::run(cmd, self.peer.core(), &self.cfg, now, d);
