@@ -42,6 +42,8 @@ pub struct SimConfig {
     /// Members run with `linearizableReads` (and so quorum syncs), and the history check
     /// holds reads to real-time order too.
     pub linearizable_reads: bool,
+    /// The leader is asked to hand its leadership over (`ydld`) now and then.
+    pub handovers: bool,
 }
 
 impl SimConfig {
@@ -71,6 +73,7 @@ impl SimConfig {
             // From its own stream: the choices above stay what they were for a seed.
             clock_jumps: false,
             linearizable_reads: false,
+            handovers: false,
         }
     }
 }
@@ -150,6 +153,10 @@ enum Ev {
     ClockJump {
         node: usize,
         by: i64,
+    },
+    /// `ydld` to whoever leads: to this node, or (None) to the most up-to-date follower.
+    Handover {
+        target: Option<usize>,
     },
 }
 
@@ -420,6 +427,14 @@ impl World {
             let by = jumps.range(50, 2500);
             self.at(t, Ev::ClockJump { node, by });
             t += jumps.range(1000, 6000);
+        }
+        // Handovers too, until the clients stop (faults or not).
+        let mut h = Rng::new(self.seed ^ 0x4a4d_0ff5);
+        let mut t = h.range(300, 2000);
+        while self.cfg.handovers && t < self.cfg.quiet_at - 2000 {
+            let target = h.chance(0.5).then(|| h.below(n));
+            self.at(t, Ev::Handover { target });
+            t += h.range(300, 3000);
         }
         self.at(self.cfg.fault_until, Ev::Heal);
         for node in 0..n {
@@ -793,6 +808,23 @@ impl World {
                 self.stat("clock_jump");
                 self.nodes[node].skew += by;
             }
+            Ev::Handover { target } => {
+                let leader = (0..self.nodes.len()).find(|i| {
+                    self.nodes[*i].paused_until <= self.now
+                        && self.nodes[*i]
+                            .peer
+                            .as_ref()
+                            .is_some_and(|p| p.state() == ServerState::Leading)
+                });
+                if let Some(i) = leader {
+                    self.stat("handover");
+                    let sid = target.map(|t| self.nodes[t].sid);
+                    let now = self.now + self.nodes[i].skew;
+                    let answer = self.peer(i).yield_leadership(now, sid);
+                    tracing::info!(answer = answer.trim_end(), "HANDOVER at node {}", i + 1);
+                    self.drain(i);
+                }
+            }
         }
     }
 
@@ -957,7 +989,15 @@ impl World {
     fn journal(&mut self, i: usize, j: Journal) {
         match j {
             Journal::Committed(t) => {
-                self.committed.insert(t.zxid());
+                // Committed for Zab once a serving member applies it. A learner applies the
+                // committed part of its sync before the new epoch is established (as
+                // Apache's does); those transactions count once their leader serves (see
+                // `check_node`), since a leader that never got a quorum may have handed out
+                // what only it had logged (a proposal of a leader that died, the no-op of a
+                // leadership handover).
+                if self.nodes[i].peer.as_ref().is_some_and(|p| p.serving()) {
+                    self.committed.insert(t.zxid());
+                }
                 self.learn(i, t);
             }
             Journal::Replayed(t) => self.learn(i, t),
@@ -1004,6 +1044,9 @@ impl World {
                                 .filter(|z| !lineage.contains(z))
                                 .copied()
                                 .collect();
+                            // Established: its whole history is committed now.
+                            let history: Vec<Zxid> = lineage.iter().copied().collect();
+                            self.committed.extend(history);
                             if !lost.is_empty() {
                                 self.failures.push(format!(
                                     "t={} leader {sid} of epoch {e} lacks committed {lost:?}",
