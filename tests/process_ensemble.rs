@@ -268,7 +268,10 @@ impl ProcessEnsemble {
         let mut cmd = match &flavor {
             Flavor::ZkServer(bin) => {
                 let mut c = Command::new(bin);
-                c.arg(&cfg).env("RUST_LOG", "info").env("NO_COLOR", "1");
+                // `ZK_MEMBER_LOG` replaces the members' log filter (e.g.
+                // `info,zk_server::quorum::election=trace` for every notification).
+                let filter = std::env::var("ZK_MEMBER_LOG").unwrap_or_else(|_| "info".into());
+                c.arg(&cfg).env("RUST_LOG", filter).env("NO_COLOR", "1");
                 c
             }
             Flavor::Apache => {
@@ -331,6 +334,44 @@ impl ProcessEnsemble {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Waits until every member's `srvr` shows the same zxid, stops each with SIGTERM (each
+    /// must exit cleanly), and merges their logs into the committed history up to that zxid
+    /// (see [`crate::ensemble_history::merge_committed`]).
+    ///
+    /// # Panics
+    /// The members do not converge within `timeout`, one does not exit cleanly, or the logs
+    /// do not merge.
+    pub fn converge_and_stop(&mut self, timeout: Duration) -> zk_history::CommittedHistory {
+        let ids = self.ids();
+        let deadline = Instant::now() + timeout;
+        let last = loop {
+            let zxids: Vec<Option<i64>> = ids
+                .iter()
+                .map(|id| self.srvr(*id).as_deref().and_then(srvr_zxid))
+                .collect();
+            if let Some(Some(z)) = zxids.first() {
+                if zxids.iter().all(|x| *x == Some(*z)) {
+                    break zk_core::Zxid(*z);
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the members do not converge: {zxids:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        for id in &ids {
+            assert!(self.terminate(*id), "member {id} exits cleanly on SIGTERM");
+        }
+        let dirs: Vec<_> = ids
+            .iter()
+            .map(|id| (*id, self.data_dir(*id).to_path_buf()))
+            .collect();
+        let (committed, _) =
+            crate::ensemble_history::merge_committed(&dirs, last).expect("merge the logs");
+        committed
     }
 
     /// SIGSTOPs member `id`.

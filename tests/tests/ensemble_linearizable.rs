@@ -15,10 +15,8 @@
 
 use std::time::{Duration, Instant};
 
-use tests::ensemble_history::merge_committed;
 use tests::history_support::{BackgroundLoad, RegisterWorkload, Rng};
-use tests::process_ensemble::{srvr_zxid, zk_server_binary, Flavor, ProcessEnsemble};
-use zk_core::Zxid;
+use tests::process_ensemble::{zk_server_binary, Flavor, ProcessEnsemble};
 use zk_history::{check, History, Options, Report, Violation};
 
 /// How long writes may stay unavailable after a pause.
@@ -89,29 +87,7 @@ fn run(linearizable: bool, seed: u64, pauses: usize) -> Outcome {
     }
     let (stats, history) = load.finish(&rt);
     ensemble.wait_all_serving(READY).unwrap();
-    let ids = ensemble.ids();
-    let deadline = Instant::now() + READY;
-    let last = loop {
-        let zxids: Vec<Option<i64>> = ids
-            .iter()
-            .map(|id| ensemble.srvr(*id).as_deref().and_then(srvr_zxid))
-            .collect();
-        if let Some(Some(z)) = zxids.first() {
-            if zxids.iter().all(|x| *x == Some(*z)) {
-                break Zxid(*z);
-            }
-        }
-        assert!(Instant::now() < deadline, "the members do not converge");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    for id in &ids {
-        assert!(ensemble.terminate(*id), "member {id} exits cleanly");
-    }
-    let dirs: Vec<_> = ids
-        .iter()
-        .map(|id| (*id, ensemble.data_dir(*id).to_path_buf()))
-        .collect();
-    let (committed, _) = merge_committed(&dirs, last).expect("merge the logs");
+    let committed = ensemble.converge_and_stop(READY);
     assert_eq!(stats.expired, 0, "no session expired: {stats:?}");
     let opts = Options::default().with_linearizable_reads(linearizable);
     let report = check(&history, &committed, &opts).unwrap_or_else(|v| {

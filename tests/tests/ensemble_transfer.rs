@@ -9,12 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use tests::ensemble_history::merge_committed;
 use tests::history_support::{BackgroundLoad, RegisterWorkload};
-use tests::process_ensemble::{
-    four_letter, srvr_mode, srvr_zxid, zk_server_binary, Flavor, ProcessEnsemble,
-};
-use zk_core::Zxid;
+use tests::process_ensemble::{four_letter, srvr_mode, zk_server_binary, Flavor, ProcessEnsemble};
 use zk_history::{check, History, Options, Outcome};
 
 const READY: Duration = Duration::from_secs(30);
@@ -126,33 +122,12 @@ fn leadership_moves_to_the_named_or_most_up_to_date_follower_in_a_blink() {
 
     let (stats, history) = load.finish(&rt);
     ens.wait_all_serving(READY).unwrap();
-    let ids = ens.ids();
-    let deadline = Instant::now() + READY;
-    let last = loop {
-        let zxids: Vec<Option<i64>> = ids
-            .iter()
-            .map(|id| ens.srvr(*id).as_deref().and_then(srvr_zxid))
-            .collect();
-        if let Some(Some(z)) = zxids.first() {
-            if zxids.iter().all(|x| *x == Some(*z)) {
-                break Zxid(*z);
-            }
-        }
-        assert!(Instant::now() < deadline, "the members do not converge");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let modes: Vec<_> = ids
+    let modes: Vec<_> = ens
+        .ids()
         .iter()
         .map(|id| ens.srvr(*id).and_then(|s| srvr_mode(&s).map(str::to_owned)))
         .collect();
-    for id in &ids {
-        assert!(ens.terminate(*id), "member {id} exits cleanly");
-    }
-    let dirs: Vec<_> = ids
-        .iter()
-        .map(|id| (*id, ens.data_dir(*id).to_path_buf()))
-        .collect();
-    let (committed, _) = merge_committed(&dirs, last).expect("merge the logs");
+    let committed = ens.converge_and_stop(READY);
     let report = check(&history, &committed, &Options::default()).unwrap_or_else(|v| panic!("{v}"));
     eprintln!("{stats:?}\n{report}\nmodes at the end: {modes:?}\nwrite gaps: {gaps:?}");
     assert_eq!(stats.expired, 0, "no session expired: {stats:?}");

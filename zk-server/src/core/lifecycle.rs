@@ -1,10 +1,7 @@
 //! Session lifecycle in the core: the handshake (new session, resume, expired answer),
 //! closeSession, expiry in tickTime buckets, and the container/TTL reaper.
 
-use bytes::Bytes;
-use zk_core::frame::write_frame;
-use zk_core::jute::Encode;
-use zk_core::proto::{ConnectRequest, ConnectResponse};
+use zk_core::proto::ConnectRequest;
 use zk_core::txn::{CloseSessionTxn, CreateSessionTxn, TxnBody, TxnHeader};
 use zk_core::{OpCode, Request, SessionId};
 
@@ -49,7 +46,6 @@ impl Core {
             self.read_only_connect(now_ms, conn, req, timeout);
             return;
         }
-        let ro = req.read_only.map(|_| false);
         let sid = if req.session_id.0 == 0 {
             let sid = self.sessions.next_id();
             self.log_and_apply(
@@ -68,50 +64,34 @@ impl Core {
             self.sessions.add(sid, timeout, now_ms);
             Some(sid)
         } else {
-            let sid = req.session_id;
-            let old = self.sessions.get(sid).and_then(|s| s.conn);
-            if let Some(old) = old.filter(|o| *o != conn) {
-                self.disconnected(old);
-                self.close(old);
-            }
-            let valid = self.sessions.get(sid).is_some_and(|s| !s.closing)
-                && req.passwd.as_ref() == session_passwd(sid).as_slice();
-            valid.then(|| {
-                self.sessions.touch(sid, now_ms);
-                sid
-            })
+            self.resume_here(now_ms, conn, req)
         };
-        let resp = match sid {
-            Some(sid) => {
-                if let Some(s) = self.sessions.get_mut(sid) {
-                    s.conn = Some(conn);
-                }
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    c.session = Some(sid);
-                    c.timeout_ms = timeout;
-                }
-                ConnectResponse {
-                    protocol_version: 0,
-                    timeout_ms: timeout,
-                    session_id: sid,
-                    passwd: Bytes::copy_from_slice(&session_passwd(sid)),
-                    read_only: ro,
-                }
-            }
-            None => ConnectResponse {
-                protocol_version: 0,
-                timeout_ms: 0,
-                session_id: SessionId(0),
-                passwd: Bytes::from_static(&[0; 16]),
-                read_only: ro,
-            },
-        };
-        let mut f = Vec::new();
-        write_frame(&mut f, |w| resp.encode(w));
-        self.send(conn, f, false);
-        if sid.is_none() {
-            self.close(conn);
+        if let Some(sid) = sid {
+            self.attach(sid, conn, timeout);
         }
+        self.connect_response(conn, sid, timeout, req.read_only);
+    }
+
+    /// A session this server tracks, resumed on `conn` (its old connection closed) when the
+    /// password matches and it is not closing.
+    fn resume_here(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        req: &ConnectRequest,
+    ) -> Option<SessionId> {
+        let sid = req.session_id;
+        let old = self.sessions.get(sid).and_then(|s| s.conn);
+        if let Some(old) = old.filter(|o| *o != conn) {
+            self.disconnected(old);
+            self.close(old);
+        }
+        let valid = self.sessions.get(sid).is_some_and(|s| !s.closing)
+            && req.passwd.as_ref() == session_passwd(sid).as_slice();
+        valid.then(|| {
+            self.sessions.touch(sid, now_ms);
+            sid
+        })
     }
 
     /// A handshake in read-only mode (`ReadOnlyZooKeeperServer`): only clients that allow
@@ -133,44 +113,12 @@ impl Core {
             self.sessions.add(sid, timeout, now_ms);
             Some(sid)
         } else {
-            let sid = req.session_id;
-            let old = self.sessions.get(sid).and_then(|s| s.conn);
-            if let Some(old) = old.filter(|o| *o != conn) {
-                self.disconnected(old);
-                self.close(old);
-            }
-            let valid = self.sessions.get(sid).is_some_and(|s| !s.closing)
-                && req.passwd.as_ref() == session_passwd(sid).as_slice();
-            valid.then(|| {
-                self.sessions.touch(sid, now_ms);
-                sid
-            })
+            self.resume_here(now_ms, conn, req)
         };
         if let Some(sid) = sid {
-            if let Some(s) = self.sessions.get_mut(sid) {
-                s.conn = Some(conn);
-            }
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.session = Some(sid);
-                c.timeout_ms = timeout;
-            }
+            self.attach(sid, conn, timeout);
         }
-        let resp = ConnectResponse {
-            protocol_version: 0,
-            timeout_ms: if sid.is_some() { timeout } else { 0 },
-            session_id: sid.unwrap_or(SessionId(0)),
-            passwd: match sid {
-                Some(sid) => Bytes::copy_from_slice(&session_passwd(sid)),
-                None => Bytes::from_static(&[0; 16]),
-            },
-            read_only: Some(true),
-        };
-        let mut f = Vec::new();
-        write_frame(&mut f, |w| resp.encode(w));
-        self.send(conn, f, false);
-        if sid.is_none() {
-            self.close(conn);
-        }
+        self.send_connect_response(conn, sid, timeout, Some(true));
     }
 
     /// Read-only mode's expiry: a local session expires here; an ensemble session is only
@@ -333,7 +281,9 @@ mod tests {
     use super::super::{CoreConfig, Output};
     use super::*;
     use proptest::prelude::*;
+    use zk_core::jute::Encode;
     use zk_core::jute::{Decode, Reader};
+    use zk_core::proto::ConnectResponse;
     use zk_core::proto::{CreateRequest, GetDataRequest, ReplyHeader, WatcherEvent};
     use zk_core::{Acl, ErrorCode, Zxid};
 

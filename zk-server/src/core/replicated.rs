@@ -278,7 +278,7 @@ impl Core {
     }
 
     /// Binds a session to its connection.
-    fn attach(&mut self, session: SessionId, conn: ConnId, timeout: i32) {
+    pub(crate) fn attach(&mut self, session: SessionId, conn: ConnId, timeout: i32) {
         if let Some(s) = self.sessions.get_mut(session) {
             s.conn = Some(conn);
         }
@@ -288,8 +288,9 @@ impl Core {
         }
     }
 
-    /// Sends the ConnectResponse: the session, or (None) the expired answer (timeOut 0,
-    /// session 0, a zero password) followed by a close.
+    /// Sends the ConnectResponse of a read-write server: the session, or (None) the expired
+    /// answer (timeOut 0, session 0, a zero password) followed by a close. The readOnly byte
+    /// goes back when the client sent one.
     pub(crate) fn connect_response(
         &mut self,
         conn: ConnId,
@@ -297,7 +298,17 @@ impl Core {
         timeout: i32,
         read_only: Option<bool>,
     ) {
-        let ro = read_only.map(|_| false);
+        self.send_connect_response(conn, session, timeout, read_only.map(|_| false));
+    }
+
+    /// Sends a ConnectResponse with the readOnly byte `ro` (see [`Core::connect_response`]).
+    pub(crate) fn send_connect_response(
+        &mut self,
+        conn: ConnId,
+        session: Option<SessionId>,
+        timeout: i32,
+        ro: Option<bool>,
+    ) {
         let resp = match session {
             Some(sid) => ConnectResponse {
                 protocol_version: 0,

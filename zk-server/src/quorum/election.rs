@@ -188,47 +188,25 @@ impl Election {
     /// `last_logged_zxid`, `current_epoch`; anyone else `Long.MIN_VALUE` for all three) sent to
     /// every voter, myself included. Ignored while a round is running or after a restart.
     pub fn start(&mut self, now_ms: i64, last_logged_zxid: Zxid, current_epoch: i64) {
-        if self.stopped || self.round.is_some() {
-            tracing::warn!(
-                my_id = self.my_id,
-                "start ignored: a round is running or stopped"
-            );
-            return;
-        }
-        self.state = ServerState::Looking;
-        // QuorumPeer.startLeaderElection: the vote reported before the first decision.
-        self.current_vote.get_or_insert(Vote {
-            leader: self.my_id,
-            zxid: last_logged_zxid,
-            election_epoch: -1,
-            peer_epoch: current_epoch,
-        });
         let participant = self.is_participant();
         let (init_zxid, init_epoch) = if participant {
             (last_logged_zxid, current_epoch)
         } else {
             (Zxid(i64::MIN), i64::MIN)
         };
-        self.logicalclock += 1;
-        self.proposal = Vote {
+        let first = Vote {
             leader: if participant { self.my_id } else { i64::MIN },
             zxid: init_zxid,
             election_epoch: -1,
             peer_epoch: init_epoch,
         };
-        let not_timeout_ms = self.timing.min_notification_interval_ms;
-        self.round = Some(Round {
-            recvset: BTreeMap::new(),
-            outofelection: BTreeMap::new(),
-            not_timeout_ms,
-            phase: Phase::Polling {
-                deadline_ms: now_ms + not_timeout_ms,
-            },
-            init_zxid,
-            init_epoch,
-        });
-        self.send_notifications();
-        self.run(now_ms);
+        self.begin_round(
+            now_ms,
+            last_logged_zxid,
+            current_epoch,
+            first,
+            (init_zxid, init_epoch),
+        );
     }
 
     /// Starts a round as [`Election::start`] does, but with a first vote for `leader` (whose
@@ -246,6 +224,31 @@ impl Election {
         if !self.is_participant() || !self.verifier.is_voter(leader) {
             return self.start(now_ms, last_logged_zxid, current_epoch);
         }
+        let first = Vote {
+            leader,
+            zxid,
+            election_epoch: -1,
+            peer_epoch: current_epoch,
+        };
+        let init = (last_logged_zxid, current_epoch);
+        // One round ahead of the others (who start theirs when they see me step down): each
+        // of them then hears my vote as a newer round's, joins it with the better vote, and
+        // tells everyone. In the same round, a member that answered my first notifications
+        // while it still followed me would hear the better vote only once its wait timed
+        // out.
+        self.logicalclock += 1;
+        self.begin_round(now_ms, last_logged_zxid, current_epoch, first, init);
+    }
+
+    /// A round with `first` as the proposal and `init` (zxid, epoch) as my own vote.
+    fn begin_round(
+        &mut self,
+        now_ms: i64,
+        last_logged_zxid: Zxid,
+        current_epoch: i64,
+        first: Vote,
+        (init_zxid, init_epoch): (Zxid, i64),
+    ) {
         if self.stopped || self.round.is_some() {
             tracing::warn!(
                 my_id = self.my_id,
@@ -254,6 +257,7 @@ impl Election {
             return;
         }
         self.state = ServerState::Looking;
+        // QuorumPeer.startLeaderElection: the vote reported before the first decision.
         self.current_vote.get_or_insert(Vote {
             leader: self.my_id,
             zxid: last_logged_zxid,
@@ -261,12 +265,7 @@ impl Election {
             peer_epoch: current_epoch,
         });
         self.logicalclock += 1;
-        self.proposal = Vote {
-            leader,
-            zxid,
-            election_epoch: -1,
-            peer_epoch: current_epoch,
-        };
+        self.proposal = first;
         let not_timeout_ms = self.timing.min_notification_interval_ms;
         self.round = Some(Round {
             recvset: BTreeMap::new(),
@@ -275,8 +274,8 @@ impl Election {
             phase: Phase::Polling {
                 deadline_ms: now_ms + not_timeout_ms,
             },
-            init_zxid: last_logged_zxid,
-            init_epoch: current_epoch,
+            init_zxid,
+            init_epoch,
         });
         self.send_notifications();
         self.run(now_ms);
@@ -524,6 +523,16 @@ impl Election {
 
     /// One notification taken from the queue by `lookForLeader`.
     fn process(&mut self, now_ms: i64, n: Notification) {
+        tracing::trace!(
+            my_id = self.my_id,
+            round = self.logicalclock,
+            from = n.from,
+            state = ?n.state,
+            leader = n.leader,
+            zxid = %n.zxid,
+            n_round = n.election_epoch,
+            "notification"
+        );
         if !(self.verifier.is_voter(n.from) && self.verifier.is_voter(n.leader)) {
             tracing::warn!(
                 my_id = self.my_id,
@@ -710,6 +719,7 @@ fn has_quorum_for(
 mod tests {
     use super::*;
     use crate::quorum::notification::CURRENT_VERSION;
+    use std::collections::VecDeque;
 
     /// Voters 1..=voters, then `observers` observers.
     fn qv(voters: i64, observers: i64) -> QuorumVerifier {
@@ -979,6 +989,58 @@ mod tests {
                 .iter()
                 .all(|(_, _, vote)| vote.leader == 1 && vote.zxid == Zxid(7)),
             "{out:?}"
+        );
+    }
+
+    /// Three elections wired together, every message delivered at once (in a queue), none
+    /// timing out: who decided what.
+    fn exchange(es: &mut [Election]) -> Vec<Option<Decision>> {
+        let mut decided = vec![None; es.len()];
+        let mut queue: VecDeque<(usize, Notification)> = VecDeque::new();
+        loop {
+            for (i, e) in es.iter_mut().enumerate() {
+                for o in drain(e) {
+                    match o {
+                        Output::Send(m) => {
+                            let from = i as i64 + 1;
+                            queue.push_back((m.to as usize - 1, m.received_from(from)));
+                        }
+                        Output::Decided(d) => decided[i] = Some(d),
+                        _ => {}
+                    }
+                }
+            }
+            let Some((to, n)) = queue.pop_front() else {
+                return decided;
+            };
+            es[to].handle_notification(1, n);
+        }
+    }
+
+    #[test]
+    fn a_handover_election_decides_without_waiting_when_every_vote_agrees() {
+        let qv = qv(3, 0);
+        let mut es: Vec<Election> = (1..=3)
+            .map(|id| Election::new(id, &qv, ElectionTiming::default()))
+            .collect();
+        // Different rounds from earlier elections.
+        for (i, rounds) in [(0, 4), (1, 2), (2, 3)] {
+            for _ in 0..rounds {
+                es[i].logicalclock += 1;
+            }
+        }
+        es[0].start_voting_for(0, Zxid(7), 2, 3, Zxid(8));
+        es[1].start(0, Zxid(7), 2);
+        es[2].start(0, Zxid(8), 2);
+        let d = exchange(&mut es);
+        let got: Vec<_> = d.iter().map(|d| d.map(|d| (d.leader, d.state))).collect();
+        assert_eq!(
+            got,
+            [
+                Some((3, ServerState::Following)),
+                Some((3, ServerState::Following)),
+                Some((3, ServerState::Leading))
+            ]
         );
     }
 
