@@ -48,6 +48,8 @@ pub struct ProcessEnsemble {
     flavor: Flavor,
     dir: PathBuf,
     members: BTreeMap<i64, Member>,
+    /// `-Dkey=value` flags: on Apache's JVM command line, in zk-server's `JVMFLAGS`.
+    jvm_flags: Vec<String>,
 }
 
 /// Sends a four-letter word to `addr` and returns the answer (None when nothing answers).
@@ -104,12 +106,29 @@ impl ProcessEnsemble {
         observers: usize,
         extra: &[&str],
     ) -> Result<ProcessEnsemble, String> {
+        Self::start_with_jvm_flags(flavor, voters, observers, extra, &[])
+    }
+
+    /// [`ProcessEnsemble::start`] with JVM system properties (`-Dreadonlymode.enabled=true`):
+    /// on Apache ZooKeeper's command line, in zk-server's `JVMFLAGS` (as `zkServer.sh` passes
+    /// them).
+    ///
+    /// # Errors
+    /// As [`ProcessEnsemble::start`].
+    pub fn start_with_jvm_flags(
+        flavor: Flavor,
+        voters: usize,
+        observers: usize,
+        extra: &[&str],
+        jvm_flags: &[&str],
+    ) -> Result<ProcessEnsemble, String> {
         let dir = crate::fresh_data_dir("process-ensemble");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let mut ensemble = ProcessEnsemble {
             flavor,
             dir,
             members: BTreeMap::new(),
+            jvm_flags: jvm_flags.iter().map(|f| f.to_string()).collect(),
         };
         let n = voters + observers;
         let mut why = Vec::new();
@@ -257,6 +276,7 @@ impl ProcessEnsemble {
     /// Starts member `id`'s process (again), appending to its log. Panics if it runs.
     pub fn restart(&mut self, id: i64) {
         let flavor = self.flavor.clone();
+        let jvm_flags = self.jvm_flags.clone();
         let m = self.member_mut(id);
         assert!(m.child.is_none(), "member {id} already runs");
         let log = std::fs::OpenOptions::new()
@@ -272,6 +292,9 @@ impl ProcessEnsemble {
                 // `info,zk_server::quorum::election=trace` for every notification).
                 let filter = std::env::var("ZK_MEMBER_LOG").unwrap_or_else(|_| "info".into());
                 c.arg(&cfg).env("RUST_LOG", filter).env("NO_COLOR", "1");
+                if !jvm_flags.is_empty() {
+                    c.env("JVMFLAGS", jvm_flags.join(" "));
+                }
                 c
             }
             Flavor::Apache => {
@@ -282,6 +305,9 @@ impl ProcessEnsemble {
                     "-XX:TieredStopAtLevel=1",
                     "-Dzookeeper.admin.enableServer=false",
                     "-Dorg.slf4j.simpleLogger.showDateTime=true",
+                ])
+                .args(&jvm_flags)
+                .args([
                     "-cp",
                     &format!("{}:/usr/share/java/slf4j-simple.jar", crate::ZK_CLASSPATH),
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain",

@@ -205,3 +205,67 @@ fn a_read_only_session_moves_to_a_read_write_member_once_one_answers() {
         "member 1 is still cut off"
     );
 }
+
+/// zk-client against Apache ZooKeeper 3.8's read-only mode (`-Dreadonlymode.enabled=true`):
+/// a new session on the member left alone is read-only; once the others are back the member
+/// rejoins and the client, whose session only a read-only server ever answered, gets a new
+/// read-write one (Apache's read-only sessions are the member's own).
+#[test]
+fn zk_client_gets_a_read_only_session_from_apache_zookeeper() {
+    let apache = tests::peer::files_exist(&["/usr/share/java/zookeeper.jar", "/usr/bin/java"]);
+    if tests::require_peer(apache, "Apache ZooKeeper 3.8").is_none() {
+        return;
+    }
+    let mut ens = ProcessEnsemble::start_with_jvm_flags(
+        Flavor::Apache,
+        3,
+        0,
+        &[],
+        &["-Dreadonlymode.enabled=true"],
+    )
+    .expect("serve");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr1 = ens.client_addr(1);
+    rt.block_on(async {
+        let c = Client::connect(&ens.connect_string()).await.unwrap();
+        c.create("/apache-ro", b"seen", CreateMode::Persistent)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+    });
+    ens.kill(2);
+    ens.kill(3);
+    until("Apache member 1 serves read-only", LIMIT, || {
+        isro(addr1).as_deref() == Some("ro")
+    });
+    let client = rt.block_on(read_only_client(&ens.connect_string()));
+    assert_eq!(client.state(), SessionState::ConnectedReadOnly);
+    let local = client.session_id();
+    rt.block_on(async {
+        let (data, _) = client.get_data("/apache-ro").await.unwrap();
+        assert_eq!(&data[..], b"seen");
+        let refused = client
+            .create("/apache-ro/no", b"", CreateMode::Persistent)
+            .await;
+        assert_eq!(refused.unwrap_err(), Error::NotReadOnly);
+    });
+    ens.restart(2);
+    ens.restart(3);
+    ens.wait_all_serving(Duration::from_secs(60))
+        .expect("the Apache ensemble serves again");
+    until("the session is read-write", LIMIT, || {
+        client.state() == SessionState::Connected
+    });
+    assert_ne!(client.session_id(), local, "a new session");
+    rt.block_on(async {
+        client
+            .create("/apache-ro/yes", b"", CreateMode::Persistent)
+            .await
+            .unwrap();
+        client.close().await.unwrap();
+    });
+}

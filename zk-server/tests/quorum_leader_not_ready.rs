@@ -70,7 +70,12 @@ impl Net {
                     verifier: qv.clone(),
                     // The harness's initLimit=4, syncLimit=2 (kazoo's zoo.cfg).
                     timing: ZabTiming::new(TICK_MS, 4, 2),
-                    election: ElectionTiming::default(),
+                    // Apache's timing: every member waits its finalize wait, so the
+                    // followers decide (and connect) before their leader does.
+                    election: ElectionTiming {
+                        decide_when_unanimous: false,
+                        ..ElectionTiming::default()
+                    },
                 };
                 let boot = Boot {
                     tree: DataTree::new(),
@@ -215,7 +220,7 @@ impl Net {
 #[test]
 fn followers_that_reach_their_leader_before_it_leads_connect_again() {
     let mut net = Net::new();
-    // An election takes a finalize wait (200 ms); a retried connection 100 ms more. Far less
+    // An election takes a finalize wait (200 ms); a retried connection 10 ms more. Far less
     // than initLimit x tickTime (8 s), which is how long the leader waits for followers.
     net.run(2_000);
     let states: Vec<ServerState> = net.peers.iter().map(Peer::state).collect();

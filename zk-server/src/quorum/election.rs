@@ -48,6 +48,9 @@ pub struct ElectionTiming {
     pub max_notification_interval_ms: i64,
     /// The quiet time that confirms a quorum's vote (ms).
     pub finalize_wait_ms: i64,
+    /// Decide without the finalize wait once every voter votes for my proposal (zk-server's
+    /// shortcut; false: Apache ZooKeeper's timing exactly).
+    pub decide_when_unanimous: bool,
 }
 
 impl Default for ElectionTiming {
@@ -56,6 +59,7 @@ impl Default for ElectionTiming {
             min_notification_interval_ms: 200,
             max_notification_interval_ms: 60_000,
             finalize_wait_ms: 200,
+            decide_when_unanimous: true,
         }
     }
 }
@@ -499,7 +503,8 @@ impl Election {
     /// While finalizing: records a LOOKING vote of this round from a voter, and says whether
     /// every voter now votes for my proposal.
     fn record_agreement(&mut self, n: &Notification) -> bool {
-        if n.state != ServerState::Looking
+        if !self.timing.decide_when_unanimous
+            || n.state != ServerState::Looking
             || n.election_epoch != self.logicalclock
             || !self.verifier.is_voter(n.from)
         {
@@ -593,12 +598,13 @@ impl Election {
         let round = self.round.as_mut().expect("round is running");
         round.recvset.insert(n.from, n.as_looking_record());
         if has_quorum_for(verifier, &round.recvset, &target) {
-            let everyone = verifier.voters().iter().all(|v| {
-                round
-                    .recvset
-                    .get(v)
-                    .is_some_and(|recorded| target.equals(recorded))
-            });
+            let everyone = self.timing.decide_when_unanimous
+                && verifier.voters().iter().all(|v| {
+                    round
+                        .recvset
+                        .get(v)
+                        .is_some_and(|recorded| target.equals(recorded))
+                });
             if everyone {
                 // Every voter already votes for it: no better vote can come, so there is
                 // nothing to wait `finalizeWait` for (zk-server's shortcut; Apache waits).
