@@ -65,8 +65,9 @@ pub struct ZabTiming {
     /// Delay between them (`zookeeper.leaderConnectDelayDuringRetryMs`).
     pub connect_retry_ms: i64,
     /// `readonlymode.enabled`: a member that has looked for a leader this long (ms; None:
-    /// never) serves read-only clients until it finds one. Apache ZooKeeper waits
-    /// max(2000, tickTime).
+    /// never) serves read-only clients until it finds one. zk-server waits max(1 s,
+    /// tickTime / 2); Apache ZooKeeper waits max(2 s, tickTime), which with tickTime 2000
+    /// leaves clients such as kazoo (whose retries back off to seconds) little time.
     pub read_only_after_ms: Option<i64>,
 }
 
@@ -86,9 +87,9 @@ impl ZabTiming {
         }
     }
 
-    /// `readonlymode.enabled` with Apache ZooKeeper's delay.
+    /// `readonlymode.enabled`, after max(1 s, tickTime / 2) of looking.
     pub fn with_read_only_mode(mut self, on: bool) -> ZabTiming {
-        self.read_only_after_ms = on.then_some(self.tick_ms.max(2000));
+        self.read_only_after_ms = on.then_some((self.tick_ms / 2).max(1000));
         self
     }
 
