@@ -258,17 +258,6 @@ impl Leader {
             self.round_wanted = true;
             self.try_start_round(cx);
         }
-        if self.phase == LeaderPhase::Broadcast {
-            // No quorum of voters is even connected: nothing can commit, so step down now
-            // rather than at the next in-sync check (up to a tickTime later, as Apache's
-            // leader does), so that the members look for a leader (or serve read-only) sooner.
-            let mut connected = BTreeSet::from([cx.my_id]);
-            connected.extend(self.handlers.values().map(|h| h.sid));
-            if !cx.ensemble.has_quorum(&connected) {
-                let why = format!("not sufficient followers connected, only sids: {connected:?}");
-                self.stop(cx, why);
-            }
-        }
     }
 
     fn close(&mut self, cx: &mut Ctx<'_>, link: LinkId, why: &str) {
