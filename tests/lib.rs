@@ -383,3 +383,16 @@ pub fn fresh_data_dir(tag: &str) -> std::path::PathBuf {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The tokio runtime the blocking fault tests drive their clients on: two workers, IO and
+/// timers.
+///
+/// # Panics
+/// When the runtime cannot be built.
+pub fn two_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}

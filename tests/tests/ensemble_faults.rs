@@ -48,11 +48,7 @@ impl Run {
         // Snapshots only from SNAP syncs: the logs hold the whole history.
         let ensemble = ProcessEnsemble::start(flavor, voters, observers, &["snapCount=10000000"])
             .expect("serve");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tests::two_worker_runtime();
         let mut w = RegisterWorkload::new(ensemble.connect_string());
         w.keys = 4;
         w.clients = 6;

@@ -55,11 +55,7 @@ fn run(linearizable: bool, seed: u64, pauses: usize) -> Outcome {
         extra.push("linearizableReads=true");
     }
     let mut ensemble = ProcessEnsemble::start(flavor, 3, 0, &extra).expect("serve");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tests::two_worker_runtime();
     let mut w = RegisterWorkload::new(ensemble.connect_string());
     w.keys = 4;
     w.clients = 6;

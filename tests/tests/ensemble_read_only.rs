@@ -37,11 +37,7 @@ fn start() -> (ProcessEnsemble, tokio::runtime::Runtime) {
     let flavor = Flavor::ZkServer(zk_server_binary());
     let ensemble =
         ProcessEnsemble::start(flavor, 3, 0, &["readonlymode.enabled=true"]).expect("serve");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tests::two_worker_runtime();
     (ensemble, rt)
 }
 

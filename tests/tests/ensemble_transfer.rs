@@ -53,11 +53,7 @@ fn longest_gap(h: &History, from: u64, to: u64) -> Duration {
 fn leadership_moves_to_the_named_or_most_up_to_date_follower_in_a_blink() {
     let flavor = Flavor::ZkServer(zk_server_binary());
     let mut ens = ProcessEnsemble::start(flavor, 3, 0, &["snapCount=10000000"]).expect("serve");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tests::two_worker_runtime();
     let mut w = RegisterWorkload::new(ens.connect_string());
     w.keys = 4;
     w.clients = 6;

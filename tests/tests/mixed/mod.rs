@@ -195,11 +195,7 @@ impl Ensemble {
         for s in self.sids() {
             self.start(s);
         }
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime");
+        let rt = tests::two_worker_runtime();
         let sids = self.sids();
         rt.block_on(self.wait_serving(&sids));
         rt

@@ -42,65 +42,13 @@ impl Core {
             );
             return;
         }
-        if self.mode == CoreMode::ReadOnly {
-            self.read_only_connect(now_ms, conn, req, timeout);
-            return;
-        }
-        let sid = if req.session_id.0 == 0 {
-            let sid = self.sessions.next_id();
-            self.log_and_apply(
-                now_ms,
-                TxnHeader {
-                    client_id: sid,
-                    cxid: 0,
-                    zxid: self.tree.last_zxid().next(),
-                    time: now_ms,
-                    txn_type: OpCode::CreateSession.as_i32(),
-                },
-                TxnBody::CreateSession(CreateSessionTxn {
-                    timeout_ms: timeout,
-                }),
-            );
-            self.sessions.add(sid, timeout, now_ms);
-            Some(sid)
-        } else {
-            self.resume_here(now_ms, conn, req)
-        };
-        if let Some(sid) = sid {
-            self.attach(sid, conn, timeout);
-        }
-        self.connect_response(conn, sid, timeout, req.read_only);
-    }
-
-    /// A session this server tracks, resumed on `conn` (its old connection closed) when the
-    /// password matches and it is not closing.
-    fn resume_here(
-        &mut self,
-        now_ms: i64,
-        conn: ConnId,
-        req: &ConnectRequest,
-    ) -> Option<SessionId> {
-        let sid = req.session_id;
-        let old = self.sessions.get(sid).and_then(|s| s.conn);
-        if let Some(old) = old.filter(|o| *o != conn) {
-            self.disconnected(old);
-            self.close(old);
-        }
-        let valid = self.sessions.get(sid).is_some_and(|s| !s.closing)
-            && req.passwd.as_ref() == session_passwd(sid).as_slice();
-        valid.then(|| {
-            self.sessions.touch(sid, now_ms);
-            sid
-        })
-    }
-
-    /// A handshake in read-only mode (`ReadOnlyZooKeeperServer`): only clients that allow
-    /// read-only mode are served (the others are closed unanswered, as Apache ZooKeeper
-    /// does); a new session is local to this member (it is never logged and dies with
-    /// read-only mode); an ensemble session resumes here read-only (Apache ZooKeeper 3.8
-    /// refuses that, ZOOKEEPER-3863: its clients could then never reach a read-only member).
-    fn read_only_connect(&mut self, now_ms: i64, conn: ConnId, req: &ConnectRequest, timeout: i32) {
-        if req.read_only != Some(true) {
+        // Read-only mode (`ReadOnlyZooKeeperServer`) serves only clients that allow it (the
+        // others are closed unanswered, as Apache ZooKeeper does); a new session is local to
+        // this member (never logged, it dies with read-only mode); an ensemble session
+        // resumes here read-only (Apache ZooKeeper 3.8 refuses that, ZOOKEEPER-3863: its
+        // clients could then never reach a read-only member).
+        let read_only = self.mode == CoreMode::ReadOnly;
+        if read_only && req.read_only != Some(true) {
             tracing::info!(
                 ?conn,
                 "refusing a client that does not allow read-only mode"
@@ -110,15 +58,46 @@ impl Core {
         }
         let sid = if req.session_id.0 == 0 {
             let sid = self.sessions.next_id();
+            if !read_only {
+                self.log_and_apply(
+                    now_ms,
+                    TxnHeader {
+                        client_id: sid,
+                        cxid: 0,
+                        zxid: self.tree.last_zxid().next(),
+                        time: now_ms,
+                        txn_type: OpCode::CreateSession.as_i32(),
+                    },
+                    TxnBody::CreateSession(CreateSessionTxn {
+                        timeout_ms: timeout,
+                    }),
+                );
+            }
             self.sessions.add(sid, timeout, now_ms);
             Some(sid)
         } else {
-            self.resume_here(now_ms, conn, req)
+            let sid = req.session_id;
+            let old = self.sessions.get(sid).and_then(|s| s.conn);
+            if let Some(old) = old.filter(|o| *o != conn) {
+                self.disconnected(old);
+                self.close(old);
+            }
+            let valid = self.sessions.get(sid).is_some_and(|s| !s.closing)
+                && req.passwd.as_ref() == session_passwd(sid).as_slice();
+            valid.then(|| {
+                self.sessions.touch(sid, now_ms);
+                sid
+            })
         };
         if let Some(sid) = sid {
             self.attach(sid, conn, timeout);
         }
-        self.send_connect_response(conn, sid, timeout, Some(true));
+        let ro = if read_only {
+            Some(true)
+        } else {
+            req.read_only.map(|_| false)
+        };
+        self.send_connect_response(conn, sid, timeout, ro);
     }
 
     /// Read-only mode's expiry: a local session expires here; an ensemble session is only

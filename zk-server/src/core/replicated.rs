@@ -415,24 +415,29 @@ impl Core {
         op: i32,
         body: &[u8],
     ) {
-        let ids = self.conn_ids(conn);
         match self.mode {
             CoreMode::Leader => {
+                let ids = self.conn_ids(conn);
                 let own = self.cfg.server_id;
                 self.prepare_and_propose(now_ms, own, session, xid, op, body, &ids);
             }
-            _ => {
-                self.pipe
-                    .out
-                    .push_back(ToReplicate::Forward(ForwardedRequest {
-                        session,
-                        cxid: xid,
-                        op,
-                        body: body.to_vec(),
-                        authinfo: Some(ids),
-                    }));
-            }
+            _ => self.forward(conn, session, xid, op, body.to_vec()),
         }
+    }
+
+    /// Learner: hands a local client's request to the leader (REQUEST), with the
+    /// connection's authenticated ids.
+    fn forward(&mut self, conn: ConnId, session: SessionId, xid: i32, op: i32, body: Vec<u8>) {
+        let ids = self.conn_ids(conn);
+        self.pipe
+            .out
+            .push_back(ToReplicate::Forward(ForwardedRequest {
+                session,
+                cxid: xid,
+                op,
+                body,
+                authinfo: Some(ids),
+            }));
     }
 
     /// Sends the writes held at the head of `session`'s queue, up to the next sync, and
@@ -525,16 +530,7 @@ impl Core {
             }
             _ => {
                 self.pipe.syncs.push_back(session);
-                let ids = self.conn_ids(conn);
-                self.pipe
-                    .out
-                    .push_back(ToReplicate::Forward(ForwardedRequest {
-                        session,
-                        cxid: xid,
-                        op: OpCode::Sync.as_i32(),
-                        body,
-                        authinfo: Some(ids),
-                    }));
+                self.forward(conn, session, xid, OpCode::Sync.as_i32(), body);
             }
         }
     }
@@ -926,7 +922,19 @@ impl Core {
                 self.reply(now_ms, conn, xid, zxid, ErrorCode::Ok, None);
             }
             QueuedKind::Write { op, req, .. } => {
-                self.answer_write(now_ms, conn, xid, op, req, zxid, result.clone());
+                let check = op == OpCode::Check.as_i32();
+                match (req, result.clone()) {
+                    (_, TxnResult::Error(e)) => self.reply(now_ms, conn, xid, zxid, e, None),
+                    // A top-level check that passed is never answered (Apache ZooKeeper 3.8).
+                    _ if check => self.answered_silently(conn),
+                    (Some(req), r) => {
+                        let (err, resp) = super::reply::write_response(&req, r);
+                        self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
+                    }
+                    (None, _) => {
+                        self.reply(now_ms, conn, xid, zxid, ErrorCode::MarshallingError, None)
+                    }
+                }
             }
             QueuedKind::Sync { .. } | QueuedKind::Read { .. } => {
                 unreachable!("checked above: the head waits for a transaction")
@@ -934,31 +942,6 @@ impl Core {
         }
         self.drain(now_ms, session);
         Some(conn)
-    }
-
-    /// Answers a committed write.
-    #[allow(clippy::too_many_arguments)]
-    fn answer_write(
-        &mut self,
-        now_ms: i64,
-        conn: ConnId,
-        xid: i32,
-        op: i32,
-        req: Option<Request>,
-        zxid: Zxid,
-        result: TxnResult,
-    ) {
-        let check = op == OpCode::Check.as_i32();
-        match (req, result) {
-            (_, TxnResult::Error(e)) => self.reply(now_ms, conn, xid, zxid, e, None),
-            // A top-level check that passed is never answered (Apache ZooKeeper 3.8).
-            _ if check => self.answered_silently(conn),
-            (Some(req), r) => {
-                let (err, resp) = super::reply::write_response(&req, r);
-                self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
-            }
-            (None, _) => self.reply(now_ms, conn, xid, zxid, ErrorCode::MarshallingError, None),
-        }
     }
 
     /// A request finished without a reply frame: its slot is released all the same.

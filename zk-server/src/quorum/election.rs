@@ -314,11 +314,7 @@ impl Election {
             }
             Phase::Finalizing { deadline_ms } if now_ms >= deadline_ms => {
                 // 200 ms without a better vote: the quorum's vote stands.
-                let vote = Vote {
-                    election_epoch: self.logicalclock,
-                    ..self.proposal
-                };
-                self.decide(vote);
+                self.decide(self.proposal());
             }
             _ => {}
         }
@@ -483,11 +479,7 @@ impl Election {
                         // of this round for my proposal is recorded (zk-server's shortcut:
                         // once every voter votes for it, nothing better can come).
                         if self.record_agreement(&n) {
-                            let vote = Vote {
-                                election_epoch: self.logicalclock,
-                                ..self.proposal
-                            };
-                            self.decide(vote);
+                            self.decide(self.proposal());
                             return;
                         }
                         let round = self.round.as_mut().expect("round is running");
@@ -510,15 +502,29 @@ impl Election {
         {
             return false;
         }
+        self.round_mut()
+            .recvset
+            .insert(n.from, n.as_looking_record());
+        self.unanimous()
+    }
+
+    /// Every voter's vote of this round is for my proposal, so no better vote can come and
+    /// there is nothing to wait `finalizeWait` for (zk-server's shortcut, unless
+    /// [`ElectionTiming::decide_when_unanimous`] is off; Apache always waits).
+    fn unanimous(&self) -> bool {
+        let Some(round) = self
+            .round
+            .as_ref()
+            .filter(|_| self.timing.decide_when_unanimous)
+        else {
+            return false;
+        };
         let target = RecordedVote {
             vote: self.proposal(),
             state: ServerState::Looking,
             version: 0,
         };
-        let verifier = &self.verifier;
-        let round = self.round.as_mut().expect("round is running");
-        round.recvset.insert(n.from, n.as_looking_record());
-        verifier.voters().iter().all(|v| {
+        self.verifier.voters().iter().all(|v| {
             round
                 .recvset
                 .get(v)
@@ -594,28 +600,14 @@ impl Election {
             state: ServerState::Looking,
             version: 0,
         };
-        let verifier = &self.verifier;
         let round = self.round.as_mut().expect("round is running");
         round.recvset.insert(n.from, n.as_looking_record());
-        if has_quorum_for(verifier, &round.recvset, &target) {
-            let everyone = self.timing.decide_when_unanimous
-                && verifier.voters().iter().all(|v| {
-                    round
-                        .recvset
-                        .get(v)
-                        .is_some_and(|recorded| target.equals(recorded))
-                });
-            if everyone {
-                // Every voter already votes for it: no better vote can come, so there is
-                // nothing to wait `finalizeWait` for (zk-server's shortcut; Apache waits).
-                let vote = Vote {
-                    election_epoch: self.logicalclock,
-                    ..self.proposal
-                };
-                self.decide(vote);
+        if has_quorum_for(&self.verifier, &round.recvset, &target) {
+            if self.unanimous() {
+                self.decide(self.proposal());
                 return;
             }
-            round.phase = Phase::Finalizing {
+            self.round_mut().phase = Phase::Finalizing {
                 deadline_ms: now_ms + self.timing.finalize_wait_ms,
             };
         }

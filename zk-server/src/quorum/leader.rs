@@ -85,6 +85,21 @@ struct Handler {
     pings_heard: u64,
 }
 
+impl Handler {
+    /// A PING for this learner on `link`, counted (every PING sent must be, for the
+    /// confirmation rounds).
+    fn ping(&mut self, link: LinkId, zxid: Zxid) -> ZabOut {
+        self.pings_sent += 1;
+        ZabOut::Send(
+            link,
+            Zab::Ping {
+                zxid,
+                touches: Vec::new(),
+            },
+        )
+    }
+}
+
 /// A leadership confirmation round (`quorumSync`): a PING to every voting follower; the
 /// round is confirmed once a quorum (the leader included) answered its PING, which each of
 /// them could only do while it still followed this leader, after the round started.
@@ -757,15 +772,8 @@ impl Leader {
             if h.state != HState::Active || h.observer || !cx.ensemble.is_voter(h.sid) {
                 continue;
             }
-            h.pings_sent += 1;
+            cx.out.push_back(h.ping(*l, last));
             need.push((*l, h.sid, h.pings_sent));
-            cx.out.push_back(ZabOut::Send(
-                *l,
-                Zab::Ping {
-                    zxid: last,
-                    touches: Vec::new(),
-                },
-            ));
         }
         self.rounds.push_back(Round { id, need });
         self.check_rounds(cx);
@@ -1012,14 +1020,7 @@ impl Leader {
                 stale.push(*l);
                 continue;
             }
-            h.pings_sent += 1;
-            cx.out.push_back(ZabOut::Send(
-                *l,
-                Zab::Ping {
-                    zxid: last,
-                    touches: Vec::new(),
-                },
-            ));
+            cx.out.push_back(h.ping(*l, last));
         }
         for l in stale {
             self.close(cx, l, "proposal not acknowledged within syncLimit");
