@@ -202,6 +202,10 @@ async fn serve(shared: &Shared, wake_rx: &mut mpsc::Receiver<()>, stream: TcpStr
             if s.is_ended() {
                 return;
             }
+            if s.take_move() {
+                tracing::info!("leaving this server for the new host list");
+                return;
+            }
             s.poll_timeout()
         };
         tokio::select! {

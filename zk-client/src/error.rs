@@ -55,6 +55,17 @@ pub enum Error {
     /// A write was sent to a read-only server (`NOTREADONLY`, -119).
     #[error("not a read-only call")]
     NotReadOnly,
+    /// A reconfiguration was refused: no quorum of the new configuration is connected and
+    /// in sync with the leader (`NEWCONFIGNOQUORUM`, -13).
+    #[error("no quorum of the new configuration is connected and up to date")]
+    NewConfigNoQuorum,
+    /// A reconfiguration was refused: another one is in progress (`RECONFIGINPROGRESS`, -14).
+    #[error("another reconfiguration is in progress")]
+    ReconfigInProgress,
+    /// A reconfiguration was refused: the ensemble runs without `reconfigEnabled=true`
+    /// (`RECONFIGDISABLED`, -123).
+    #[error("reconfig is disabled")]
+    ReconfigDisabled,
     /// Any other error code the server answered, kept as is (including unknown codes).
     #[error("server error: {0}")]
     Server(ErrorCode),
@@ -120,6 +131,9 @@ impl Error {
             ErrorCode::NoWatcher => Error::NoWatcher,
             ErrorCode::Unimplemented => Error::Unimplemented,
             ErrorCode::NotReadOnly => Error::NotReadOnly,
+            ErrorCode::NewConfigNoQuorum => Error::NewConfigNoQuorum,
+            ErrorCode::ReconfigInProgress => Error::ReconfigInProgress,
+            ErrorCode::ReconfigDisabled => Error::ReconfigDisabled,
             ErrorCode::ConnectionLoss => Error::ConnectionLoss,
             ErrorCode::SessionMoved => Error::SessionMoved,
             ErrorCode::SessionExpired => Error::SessionExpired,
@@ -144,6 +158,9 @@ impl Error {
             Error::NoWatcher => ErrorCode::NoWatcher,
             Error::Unimplemented => ErrorCode::Unimplemented,
             Error::NotReadOnly => ErrorCode::NotReadOnly,
+            Error::NewConfigNoQuorum => ErrorCode::NewConfigNoQuorum,
+            Error::ReconfigInProgress => ErrorCode::ReconfigInProgress,
+            Error::ReconfigDisabled => ErrorCode::ReconfigDisabled,
             Error::Server(c) => *c,
             Error::MultiFailed { source, .. } => return source.code(),
             Error::ConnectionLoss => ErrorCode::ConnectionLoss,
@@ -196,6 +213,11 @@ mod tests {
             ErrorCode::SessionMoved,
             ErrorCode::Unknown(-999),
             ErrorCode::QuotaExceeded,
+            ErrorCode::NewConfigNoQuorum,
+            ErrorCode::ReconfigInProgress,
+            ErrorCode::ReconfigDisabled,
+            ErrorCode::BadArguments,
+            ErrorCode::Unimplemented,
         ] {
             assert_eq!(Error::from_code(code).code(), Some(code));
         }
@@ -212,6 +234,7 @@ mod tests {
             "a variant of its own, not Server(SessionMoved)"
         );
         assert!(!Error::NoNode.is_retryable());
+        assert!(!Error::ReconfigInProgress.is_retryable());
         assert!(!Error::SessionExpired.is_retryable());
         assert!(Error::SessionExpired.is_terminal());
         let multi = Error::MultiFailed {

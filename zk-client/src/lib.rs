@@ -50,6 +50,7 @@
 //! | [`Client`], [`ClientBuilder`] | the handle and its settings; the operations |
 //! | [`OneshotWatch`], [`PersistentWatch`] | watches as values |
 //! | [`MultiBuilder`], [`MultiReadBuilder`] | transactions and batched reads |
+//! | [`Reconfig`], [`Client::get_config`], [`Client::update_server_list`] | dynamic reconfiguration: read and change the ensemble's membership, move sessions |
 //! | [`SessionState`], [`StateStream`] | the session's state, now and as a stream |
 //! | [`Version`] | the version a conditional write or check expects (`Any` or `Exact`) |
 //! | [`Error`] | outcomes (NoNode, ...) apart from failures (ConnectionLoss, ...) |
@@ -82,8 +83,7 @@
 //!
 //! # Limitations
 //!
-//! * No TLS, no SASL, no reconfig; a client on a read-only server does not look for a
-//!   read-write one (it stays `ConnectedReadOnly` until the connection drops).
+//! * No TLS, no SASL.
 //! * Apache ZooKeeper 3.8 keeps one watch mode per connection and path: a one-shot watch set
 //!   on a path that has a persistent watch turns the server's watch into a one-shot one. 3.9
 //!   keeps them apart. Removing only a persistent watch while other watches share its path
@@ -98,6 +98,7 @@
 
 mod builder;
 mod client;
+mod config;
 mod create;
 mod driver;
 mod error;
@@ -113,6 +114,7 @@ pub use builder::{
 };
 pub use bytes::Bytes;
 pub use client::Client;
+pub use config::Reconfig;
 pub use create::CreateOptions;
 pub use error::{Error, Result};
 pub use multi::{MultiBuilder, MultiReadBuilder, OpResult, ReadResult};

@@ -1,6 +1,6 @@
 //! The plain operations of [`Client`]: create, delete, exists, data, children, ACLs, sync,
-//! and the session-level requests (getEphemerals, getAllChildrenNumber, whoAmI, addAuth,
-//! getConfig).
+//! and the session-level requests (getEphemerals, getAllChildrenNumber, whoAmI, addAuth).
+//! Dynamic reconfiguration (getConfig, reconfig, updateServerList) is in `config`.
 //!
 //! Every method queues its request before returning, so calls reach the server in call order.
 //! **Dropping a returned future** discards the outcome only: the request has been queued and
@@ -41,7 +41,7 @@ pub(crate) fn strip(chroot: &Option<Chroot>, server_path: &str) -> String {
 
 impl Client {
     /// Queues `req` at `path` (validated, chroot prepended) and maps the reply body.
-    fn op<T, F>(
+    pub(crate) fn op<T, F>(
         &self,
         req: Result<Request>,
         map: F,
@@ -318,21 +318,6 @@ impl Client {
     pub fn who_am_i(&self) -> impl Future<Output = Result<Vec<ClientInfo>>> + Send + 'static {
         self.op(Ok(Request::WhoAmI), |body| match body {
             Response::WhoAmI(r) => Ok(r.client_info),
-            other => Err(unexpected(other)),
-        })
-    }
-
-    /// The ensemble's configuration: the data and Stat of `/zookeeper/config` (never under
-    /// the chroot).
-    ///
-    /// Dropping the future discards the answer.
-    pub fn get_config(&self) -> impl Future<Output = Result<(Bytes, Stat)>> + Send + 'static {
-        let req = Ok(Request::GetData(GetDataRequest {
-            path: "/zookeeper/config".into(),
-            watch: false,
-        }));
-        self.op(req, |body| match body {
-            Response::GetData(r) => Ok((data_of(r.data), r.stat)),
             other => Err(unexpected(other)),
         })
     }

@@ -18,9 +18,10 @@ use zk_core::proto::*;
 use zk_core::{AddWatchMode, Stat, WatchedEvent, WatcherType};
 
 use crate::client::Client;
+use crate::config::CONFIG_NODE;
 use crate::driver::{now, Shared};
 use crate::error::{Error, Result};
-use crate::ops::unexpected;
+use crate::ops::{data_of, unexpected};
 use crate::session::{Hook, Sink, WatchKind, WatcherId};
 
 /// Removes a watcher from the registry when its value is dropped.
@@ -99,10 +100,27 @@ impl Client {
         make: impl FnOnce(String) -> Request,
     ) -> Result<(crate::client::Call, WatchGuard)> {
         let server_path = self.server_path(path, false)?;
+        Ok(self.arm(server_path, kind, sink, make, false))
+    }
+
+    /// Registers a watcher on `server_path` (chroot already applied, or deliberately not:
+    /// `unchrooted`) and queues the request that arms it.
+    fn arm(
+        &self,
+        server_path: String,
+        kind: WatchKind,
+        sink: Sink,
+        make: impl FnOnce(String) -> Request,
+        unchrooted: bool,
+    ) -> (crate::client::Call, WatchGuard) {
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut s = self.shared().lock();
-            let id = s.add_watcher(server_path.clone(), kind, sink);
+            let id = if unchrooted {
+                s.add_unchrooted_watcher(server_path.clone(), kind, sink)
+            } else {
+                s.add_watcher(server_path.clone(), kind, sink)
+            };
             let req = make(server_path.clone());
             let hook = Hook::Register {
                 id,
@@ -118,7 +136,45 @@ impl Client {
             shared: self.shared().clone(),
             id,
         };
-        Ok((Ok(rx), guard))
+        (Ok(rx), guard)
+    }
+
+    /// The ensemble's configuration (the data and Stat of `/zookeeper/config`, as
+    /// [`Client::get_config`]) and a watch that fires on its next change: the Java client's
+    /// `getConfig(watcher, stat)`.
+    ///
+    /// The node is read outside the chroot, and the watch's event names it as
+    /// `/zookeeper/config` whatever the chroot (a chroot of `/zookeeper` included). It is
+    /// re-armed on every new connection like any other watch.
+    ///
+    /// # Cancel safety
+    ///
+    /// The request is queued when called. Dropping the future discards the answer and the
+    /// watch (which is then removed from the server).
+    pub fn get_config_and_watch(
+        &self,
+    ) -> impl Future<Output = Result<(Bytes, Stat, OneshotWatch)>> + Send + 'static {
+        let (etx, erx) = oneshot::channel();
+        let (call, guard) = self.arm(
+            CONFIG_NODE.to_owned(),
+            WatchKind::Data,
+            Sink::Oneshot(etx),
+            |path| Request::GetData(GetDataRequest { path, watch: true }),
+            true,
+        );
+        async move {
+            match Client::outcome(call).await?.body {
+                Response::GetData(r) => Ok((
+                    data_of(r.data),
+                    r.stat,
+                    OneshotWatch {
+                        rx: erx,
+                        _guard: guard,
+                    },
+                )),
+                other => Err(unexpected(other)),
+            }
+        }
     }
 
     /// The node's data and Stat, and a watch that fires on its next change or deletion. Null

@@ -25,6 +25,8 @@ impl Session {
 
     /// A connection attempt failed (refused, timed out, unresolvable).
     pub(crate) fn handle_connect_failed(&mut self, now: Instant) {
+        // A move asked for while this attempt was under way: the attempt is over anyway.
+        self.move_requested = false;
         self.hosts.failed();
         let _ = self.handle_timeout(now);
     }
@@ -55,6 +57,7 @@ impl Session {
     pub(crate) fn handle_disconnected(&mut self, now: Instant) {
         self.out.clear();
         self.server = None;
+        self.move_requested = false;
         match self.phase {
             Phase::Ended => return,
             Phase::Connected => self.hosts.lost(),

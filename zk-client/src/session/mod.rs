@@ -9,6 +9,7 @@
 mod hosts;
 mod pending;
 mod rearm;
+mod rebalance;
 mod watch_kind;
 mod watches;
 
@@ -138,6 +139,9 @@ pub(crate) struct Session {
     /// session comes only from read-only servers, which keep it to themselves: a reconnection
     /// asks for a new one.
     seen_rw: bool,
+    /// A new host list moves the session: the driver drops the connection under way
+    /// ([`Session::take_move`]) and the next attempt goes where the list's rebalancing says.
+    move_requested: bool,
 }
 
 impl Session {
@@ -165,6 +169,7 @@ impl Session {
             close_requested: false,
             server: None,
             seen_rw: false,
+            move_requested: false,
         }
     }
 
@@ -200,6 +205,40 @@ impl Session {
             "a read-write server answered; moving the session there"
         );
         self.hosts.prefer(index);
+    }
+
+    /// Replaces the host list (`updateServerList`), shuffled with `seed`, and returns true when
+    /// the session moves to another server: its server is not in the new list, or the list
+    /// grew and this session is one of those that leave for a new server (see
+    /// `rebalance`). The session stays the same: the next connection resumes it. A connection
+    /// that is up is dropped ([`Session::take_move`]), and the requests in flight on it fail
+    /// with ConnectionLoss, as in the Java client.
+    pub(crate) fn update_hosts(&mut self, hosts: Vec<(String, u16)>, seed: u64) -> bool {
+        if self.phase == Phase::Ended {
+            return false;
+        }
+        let up = matches!(self.phase, Phase::Connected | Phase::Handshaking { .. });
+        let in_flight = self.hosts.attempt_in_flight();
+        let update = self
+            .hosts
+            .update(hosts, up, self.server.filter(|_| up), seed);
+        tracing::info!(
+            moving = update.moving,
+            hosts = self.hosts.len(),
+            "host list updated"
+        );
+        if update.leave_connection && (up || in_flight) {
+            self.move_requested = true;
+        }
+        update.moving
+    }
+
+    /// True once after [`Session::update_hosts`] asked to leave the connection under way:
+    /// the driver drops it (or the one its attempt opens), then reports
+    /// [`Session::handle_disconnected`].
+    #[must_use]
+    pub(crate) fn take_move(&mut self) -> bool {
+        std::mem::take(&mut self.move_requested)
     }
 
     // ---- accessors ----
@@ -317,6 +356,17 @@ impl Session {
         sink: Sink,
     ) -> WatcherId {
         self.watches.add_pending(server_path, kind, sink)
+    }
+
+    /// [`Session::add_watcher`] for a watch outside the chroot (`/zookeeper/config`): its
+    /// events keep the server path.
+    pub(crate) fn add_unchrooted_watcher(
+        &mut self,
+        server_path: String,
+        kind: WatchKind,
+        sink: Sink,
+    ) -> WatcherId {
+        self.watches.add_pending_unchrooted(server_path, kind, sink)
     }
 
     /// A watch value was dropped: remove the server watch if it was the last one.

@@ -20,6 +20,9 @@ struct Watcher {
     kind: WatchKind,
     /// True once the server acknowledged the registration.
     armed: bool,
+    /// Its events carry the server path as it is, chroot or not: the watch of
+    /// `/zookeeper/config` (`getConfig`), which the Java client registers outside the chroot.
+    unchrooted: bool,
     sink: Sink,
 }
 
@@ -56,6 +59,22 @@ impl WatchRegistry {
     /// Registers a watcher whose request is about to be sent; it receives nothing until
     /// [`WatchRegistry::registered`] arms it.
     pub(crate) fn add_pending(&mut self, path: String, kind: WatchKind, sink: Sink) -> WatcherId {
+        self.insert(path, kind, sink, false)
+    }
+
+    /// [`WatchRegistry::add_pending`] for a watch set outside the chroot (on
+    /// `/zookeeper/config`): its events keep the server path, which is also the path the
+    /// caller asked for.
+    pub(crate) fn add_pending_unchrooted(
+        &mut self,
+        path: String,
+        kind: WatchKind,
+        sink: Sink,
+    ) -> WatcherId {
+        self.insert(path, kind, sink, true)
+    }
+
+    fn insert(&mut self, path: String, kind: WatchKind, sink: Sink, unchrooted: bool) -> WatcherId {
         self.next_id += 1;
         let id = self.next_id;
         self.paths.entry(path.clone()).or_default().ids.push(id);
@@ -65,6 +84,7 @@ impl WatchRegistry {
                 path,
                 kind,
                 armed: false,
+                unchrooted,
                 sink,
             },
         );
@@ -183,6 +203,12 @@ impl WatchRegistry {
             state: KeeperState::SyncConnected,
             path: self.client_path(server_path),
         };
+        // A watch set outside the chroot hears of its own path, not a stripped one (under
+        // the chroot `/zookeeper`, `/zookeeper/config` would otherwise read `/config`).
+        let unchrooted_event = WatchedEvent {
+            path: server_path.to_owned(),
+            ..event.clone()
+        };
         let mut targets = Vec::new();
         if let Some(entry) = self.paths.get_mut(server_path) {
             for class in fired {
@@ -219,7 +245,13 @@ impl WatchRegistry {
             }
         }
         for id in targets {
-            self.deliver(id, event.clone());
+            let unchrooted = self.watchers.get(&id).is_some_and(|w| w.unchrooted);
+            let event = if unchrooted {
+                unchrooted_event.clone()
+            } else {
+                event.clone()
+            };
+            self.deliver(id, event);
         }
         self.prune(server_path);
     }
@@ -280,7 +312,8 @@ impl WatchRegistry {
         let ids: Vec<WatcherId> = entry.ids.clone();
         let path = self.client_path(server_path);
         for id in ids {
-            let Some(kind) = self.watchers.get(&id).map(|w| w.kind) else {
+            let Some((kind, unchrooted)) = self.watchers.get(&id).map(|w| (w.kind, w.unchrooted))
+            else {
                 continue;
             };
             if !kinds.contains(&kind) {
@@ -295,7 +328,11 @@ impl WatchRegistry {
                 let event = WatchedEvent {
                     event_type,
                     state: KeeperState::SyncConnected,
-                    path: path.clone(),
+                    path: if unchrooted {
+                        server_path.to_owned()
+                    } else {
+                        path.clone()
+                    },
                 };
                 match w.sink {
                     Sink::Oneshot(tx) => drop(tx.send(Ok(event))),

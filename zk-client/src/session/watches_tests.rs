@@ -193,3 +193,67 @@ fn user_removal_tells_the_watchers() {
     );
     assert!(reg.paths.is_empty());
 }
+
+#[test]
+fn config_watch_keeps_its_path_under_a_chroot() {
+    // Under the chroot /app the config node is outside the chroot: its path is unchanged
+    // either way.
+    let mut reg = WatchRegistry::new(Chroot::new("/app").unwrap());
+    let (s, mut r) = oneshot_sink();
+    let id = reg.add_pending_unchrooted("/zookeeper/config".into(), WatchKind::Data, s);
+    reg.registered(
+        id,
+        ErrorCode::Ok,
+        false,
+        "/zookeeper/config",
+        WatchKind::Data,
+    );
+    assert_eq!(reg.rearm_lists().data, ["/zookeeper/config"]);
+    reg.dispatch(EventType::NodeDataChanged, "/zookeeper/config");
+    let e = r.try_recv().unwrap().unwrap();
+    assert_eq!(e.path, "/zookeeper/config");
+    assert_eq!(e.event_type, EventType::NodeDataChanged);
+}
+
+#[test]
+fn config_watch_under_the_zookeeper_chroot_is_not_stripped() {
+    // Under the chroot /zookeeper, `get_data("/config")` and `get_config` watch the same
+    // server node; each hears of the path it asked for.
+    let mut reg = WatchRegistry::new(Chroot::new("/zookeeper").unwrap());
+    let (s1, mut config) = oneshot_sink();
+    let (s2, mut data) = oneshot_sink();
+    let id = reg.add_pending_unchrooted("/zookeeper/config".into(), WatchKind::Data, s1);
+    reg.registered(
+        id,
+        ErrorCode::Ok,
+        false,
+        "/zookeeper/config",
+        WatchKind::Data,
+    );
+    armed(&mut reg, "/zookeeper/config", WatchKind::Data, s2);
+    reg.dispatch(EventType::NodeDataChanged, "/zookeeper/config");
+    assert_eq!(
+        config.try_recv().unwrap().unwrap().path,
+        "/zookeeper/config"
+    );
+    assert_eq!(data.try_recv().unwrap().unwrap().path, "/config");
+    assert!(reg.paths.is_empty());
+}
+
+#[test]
+fn removed_config_watch_reports_its_own_path() {
+    let mut reg = WatchRegistry::new(Chroot::new("/zookeeper").unwrap());
+    let (s, mut r) = oneshot_sink();
+    let id = reg.add_pending_unchrooted("/zookeeper/config".into(), WatchKind::Data, s);
+    reg.registered(
+        id,
+        ErrorCode::Ok,
+        false,
+        "/zookeeper/config",
+        WatchKind::Data,
+    );
+    reg.removed_by_user("/zookeeper/config", WatcherType::Data);
+    let e = r.try_recv().unwrap().unwrap();
+    assert_eq!(e.event_type, EventType::DataWatchRemoved);
+    assert_eq!(e.path, "/zookeeper/config");
+}

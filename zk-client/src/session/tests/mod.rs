@@ -4,6 +4,7 @@
 //! `recovery`, the client-side expiry rule in `expiry`.
 
 mod expiry;
+mod rebalance;
 mod recovery;
 mod wire;
 
