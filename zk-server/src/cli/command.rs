@@ -3,7 +3,7 @@
 //! [`parse`] is pure: it turns a line into a [`Command`] or a [`ParseError`] whose text is what
 //! zkCli.sh prints for the same mistake.
 
-use super::lex::{flags, tokenize, Flags};
+use super::lex::{default_flags, flags, tokenize, Flags};
 use super::usage::usage;
 pub use super::usage::{usage_text, USAGE};
 
@@ -147,6 +147,21 @@ pub enum Command {
         /// `-s`
         stat: bool,
     },
+    /// `reconfig [-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]`
+    Reconfig {
+        /// `-s`
+        stat: bool,
+        /// `-v version` (hexadecimal, as the config's `version=`); `-1` when absent.
+        version: i64,
+        /// `-add`, lower-cased as zkCli.sh does.
+        joining: Option<String>,
+        /// `-remove`, lower-cased.
+        leaving: Option<String>,
+        /// `-members`, lower-cased.
+        members: Option<String>,
+        /// `-file path`: the membership is read from this dynamic config file when run.
+        file: Option<String>,
+    },
     /// `connect host:port`
     Connect {
         /// The connect string; the current one when omitted.
@@ -170,7 +185,7 @@ pub enum Command {
     Quit,
     /// `version`
     Version,
-    /// A zkCli.sh command zkcli does not implement (quotas, reconfig).
+    /// A zkCli.sh command zkcli does not implement (quotas).
     Unsupported(String),
 }
 
@@ -370,10 +385,48 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         },
         "quit" => Command::Quit,
         "version" => Command::Version,
-        "delquota" | "listquota" | "setquota" | "reconfig" => Command::Unsupported(name.to_owned()),
+        "reconfig" => reconfig(rest)?,
+        "delquota" | "listquota" | "setquota" => Command::Unsupported(name.to_owned()),
         other => return Err(ParseError::NotFound(other.to_owned())),
     };
     Ok(cmd)
+}
+
+/// `reconfig`'s flags and their checks, in zkCli.sh's order (`ReconfigCommand.parse`).
+fn reconfig(rest: &[String]) -> Result<Command, ParseError> {
+    let f = default_flags(rest, &["s"], &["v", "file", "members", "add", "remove"])?;
+    let non_incremental = f.has("file") || f.has("members");
+    let incremental = f.has("add") || f.has("remove");
+    if !non_incremental && !incremental {
+        return Err(usage("reconfig"));
+    }
+    let version = match f.value("v") {
+        None => -1,
+        Some(v) => i64::from_str_radix(v, 16).map_err(|_| {
+            ParseError::Usage("-v must be followed by a long (configuration version)".into())
+        })?,
+    };
+    if non_incremental && incremental {
+        return Err(ParseError::Usage(
+            "Can't use -file or -members together with -add or -remove (mixing incremental and \
+             non-incremental modes is not allowed)"
+                .into(),
+        ));
+    }
+    if f.has("file") && f.has("members") {
+        return Err(ParseError::Usage(
+            "Can't use -file and -members together (conflicting non-incremental modes)".into(),
+        ));
+    }
+    let lower = |name: &str| f.value(name).map(str::to_lowercase);
+    Ok(Command::Reconfig {
+        stat: f.has("s"),
+        version,
+        joining: lower("add"),
+        leaving: lower("remove"),
+        members: lower("members"),
+        file: f.value("file").map(str::to_owned),
+    })
 }
 
 #[cfg(test)]
@@ -456,6 +509,55 @@ mod tests {
         );
         assert_eq!(parse("").unwrap_err(), ParseError::Empty);
         assert_eq!(parse("quit").unwrap(), Command::Quit);
+    }
+
+    #[test]
+    fn parses_reconfig_as_zkcli_sh() {
+        assert_eq!(
+            parse("reconfig -s -v 1A -add SERVER.4=H:1:2;3 -remove 2,3").unwrap(),
+            Command::Reconfig {
+                stat: true,
+                version: 0x1a,
+                joining: Some("server.4=h:1:2;3".into()),
+                leaving: Some("2,3".into()),
+                members: None,
+                file: None,
+            }
+        );
+        assert_eq!(
+            parse("reconfig -file /tmp/dyn.cfg").unwrap(),
+            Command::Reconfig {
+                stat: false,
+                version: -1,
+                joining: None,
+                leaving: None,
+                members: None,
+                file: Some("/tmp/dyn.cfg".into()),
+            }
+        );
+        let usage = |line: &str| match parse(line) {
+            Err(ParseError::Usage(m)) => m,
+            other => panic!("{line}: {other:?}"),
+        };
+        assert!(usage("reconfig").starts_with("reconfig [-s] [-v version] [[-file path]"));
+        assert!(usage("reconfig -s -v 1").starts_with("reconfig [-s]"));
+        assert_eq!(
+            usage("reconfig -remove 3 -v zz"),
+            "-v must be followed by a long (configuration version)"
+        );
+        assert_eq!(
+            usage("reconfig -members a -remove 3"),
+            "Can't use -file or -members together with -add or -remove (mixing incremental and \
+             non-incremental modes is not allowed)"
+        );
+        assert_eq!(
+            usage("reconfig -members a -file b"),
+            "Can't use -file and -members together (conflicting non-incremental modes)"
+        );
+        assert_eq!(
+            usage("reconfig -remove"),
+            "org.apache.commons.cli.MissingArgumentException: Missing argument for option: remove"
+        );
     }
 
     #[test]

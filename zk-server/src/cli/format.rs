@@ -154,10 +154,21 @@ pub fn error(e: &zk_client::Error, path: &str) -> String {
         E::BadArguments => format!("Arguments are not valid : {path}"),
         E::BadVersion => format!("version No is not valid : {path}"),
         E::NotReadOnly => format!("Not a read-only call: {path}"),
+        E::ReconfigInProgress => {
+            "Another reconfiguration is in progress -- concurrent reconfigs not supported (yet)"
+                .to_owned()
+        }
+        // "commmitted": zkCli.sh's spelling.
+        E::NewConfigNoQuorum => "No quorum of new config is connected and up-to-date with the \
+             leader of last commmitted config - try invoking reconfiguration after new servers \
+             are connected and synced"
+            .to_owned(),
         E::MultiFailed { source, .. } => error(source, path),
         E::InvalidPath(p) => capitalize(p.reason),
         E::InvalidArgument(m) => capitalize(m),
         E::Closed => "Not connected".to_owned(),
+        // KeeperException.getMessage: no " for" without a path.
+        other if path.is_empty() => format!("KeeperErrorCode = {}", keeper_code_message(other)),
         other => format!(
             "KeeperErrorCode = {} for {path}",
             keeper_code_message(other)
@@ -178,12 +189,14 @@ fn keeper_code_message(e: &zk_client::Error) -> String {
         E::NoWatcher => "No such watcher".into(),
         E::Unimplemented => "Unimplemented".into(),
         E::InvalidAcl => "InvalidACL".into(),
+        E::ReconfigDisabled => "Reconfig is disabled".into(),
+        E::NewConfigNoQuorum => "NewConfigNoQuorum".into(),
+        E::ReconfigInProgress => "ReconfigInProgress".into(),
         E::Server(c) => match c {
             C::SystemError => "SystemError".into(),
             C::RuntimeInconsistency => "RuntimeInconsistency".into(),
             C::DataInconsistency => "DataInconsistency".into(),
             C::MarshallingError => "MarshallingError".into(),
-            C::ReconfigDisabled => "Reconfig is disabled".into(),
             C::QuotaExceeded => "Quota has exceeded".into(),
             C::ApiError => "APIError".into(),
             other => format!("{other}"),

@@ -1,5 +1,6 @@
-//! Splitting a zkCli line into words, and POSIX-style flags as commons-cli's `PosixParser`
-//! reads them.
+//! Splitting a zkCli line into words, and flags as commons-cli reads them: POSIX-style
+//! (`PosixParser`, `flags`) for most commands, and `DefaultParser` (`default_flags`) for
+//! the commands with multi-letter options (`reconfig -members ...`).
 
 use super::command::ParseError;
 
@@ -123,6 +124,132 @@ pub(crate) fn flags(
     Ok(f)
 }
 
+/// Options after commons-cli's `DefaultParser`, the parser of the commands whose options
+/// have names longer than a letter (`-file`, `-members`): each occurrence in order, with its
+/// value for options that take one.
+#[derive(Debug, Default)]
+pub(crate) struct DefaultFlags {
+    seen: Vec<(String, Option<String>)>,
+    /// Words that are not options (zkCli's command ignores them).
+    pub(crate) args: Vec<String>,
+}
+
+impl DefaultFlags {
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.seen.iter().any(|(n, _)| n == name)
+    }
+
+    /// The value of the first occurrence (`CommandLine.getOptionValue`).
+    pub(crate) fn value(&self, name: &str) -> Option<&str> {
+        self.seen
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+}
+
+fn unrecognized(token: &str) -> ParseError {
+    ParseError::Usage(format!(
+        "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: {token}"
+    ))
+}
+
+fn missing(name: &str) -> ParseError {
+    ParseError::Usage(format!(
+        "org.apache.commons.cli.MissingArgumentException: Missing argument for option: {name}"
+    ))
+}
+
+/// Parses `tokens` (the command name excluded) as commons-cli's `DefaultParser` does with
+/// single-dash options: `switches` take no value, `valued` take one (`-v 5`, `-v5`, `-v=5`,
+/// `-members x`; the value may not look like an option). Bursts of one-letter options
+/// (`-sv 5`) work as there.
+pub(crate) fn default_flags(
+    tokens: &[String],
+    switches: &[&str],
+    valued: &[&str],
+) -> Result<DefaultFlags, ParseError> {
+    let known = |name: &str| switches.contains(&name) || valued.contains(&name);
+    let is_option = |t: &str| {
+        if !t.starts_with('-') || t.len() < 2 {
+            return false;
+        }
+        let name = t[1..].split('=').next().unwrap_or("");
+        known(name) || name.get(..1).is_some_and(known)
+    };
+    let mut f = DefaultFlags::default();
+    // The option waiting for its value.
+    let mut waiting: Option<String> = None;
+    let mut skip = false;
+    for t in tokens {
+        if skip {
+            f.args.push(t.clone());
+            continue;
+        }
+        if t == "--" {
+            skip = true;
+            continue;
+        }
+        if let Some(name) = &waiting {
+            let negative = t.len() > 1 && t.starts_with('-') && t[1..].parse::<f64>().is_ok();
+            if !is_option(t) || negative {
+                if let Some(last) = f.seen.iter_mut().rev().find(|(n, _)| n == name) {
+                    last.1 = Some(t.clone());
+                }
+                waiting = None;
+                continue;
+            }
+            return Err(missing(name));
+        }
+        if t.starts_with("--") {
+            // No option has a long name.
+            return Err(unrecognized(t));
+        }
+        if !t.starts_with('-') || t == "-" {
+            f.args.push(t.clone());
+            continue;
+        }
+        let body = &t[1..];
+        let mut take = |name: &str, value: Option<String>| {
+            let waits = valued.contains(&name) && value.is_none();
+            f.seen.push((name.to_owned(), value));
+            waits.then(|| name.to_owned())
+        };
+        match body.split_once('=') {
+            _ if known(body) => waiting = take(body, None),
+            Some((name, value)) if name.len() == 1 => {
+                if !valued.contains(&name) {
+                    return Err(unrecognized(t));
+                }
+                take(name, Some(value.to_owned()));
+            }
+            Some(_) => return Err(unrecognized(t)),
+            None => {
+                // A burst of one-letter options; a valued one takes the rest as its value.
+                for (i, c) in body.char_indices() {
+                    let name = c.to_string();
+                    if !known(&name) {
+                        return Err(unrecognized(t));
+                    }
+                    let rest = &body[i + c.len_utf8()..];
+                    if valued.contains(&name.as_str()) && !rest.is_empty() {
+                        take(&name, Some(rest.to_owned()));
+                        break;
+                    }
+                    waiting = take(&name, None);
+                    if waiting.is_some() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(name) = waiting {
+        return Err(missing(&name));
+    }
+    Ok(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +261,47 @@ mod tests {
             ["set", "/a", "hello world", "x y", "z"]
         );
         assert!(tokenize("   ").is_empty());
+    }
+
+    fn words(s: &str) -> Vec<String> {
+        tokenize(s)
+    }
+
+    #[test]
+    fn default_parser_options() {
+        let sw = ["s"];
+        let va = ["v", "file", "members", "add", "remove"];
+        let f = default_flags(&words("-s -v 1f -add a -add b -remove 3 x"), &sw, &va).unwrap();
+        assert!(f.has("s") && f.has("add") && f.has("remove") && !f.has("file"));
+        assert_eq!(f.value("v"), Some("1f"));
+        assert_eq!(f.value("add"), Some("a"), "the first occurrence");
+        assert_eq!(f.args, ["x"]);
+        let f = default_flags(&words("-sv5 -v=6 -members -x"), &sw, &va).unwrap();
+        assert_eq!(f.value("v"), Some("5"));
+        assert_eq!(f.value("members"), Some("-x"), "not an option: a value");
+        let err = |line: &str| match default_flags(&words(line), &sw, &va) {
+            Err(ParseError::Usage(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            err("-members -s"),
+            "org.apache.commons.cli.MissingArgumentException: Missing argument for option: members"
+        );
+        assert_eq!(
+            err("-add"),
+            "org.apache.commons.cli.MissingArgumentException: Missing argument for option: add"
+        );
+        assert_eq!(
+            err("-x"),
+            "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -x"
+        );
+        assert_eq!(
+            err("--members a"),
+            "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: --members"
+        );
+        assert_eq!(
+            err("-s5"),
+            "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -s5"
+        );
     }
 }

@@ -5,6 +5,8 @@
 //!   [`usage`] (usage lines) and [`acl`] (the ACL text form).
 //! - [`format`](mod@format): how zkCli.sh prints stats, dates, ACLs, lists, watch events, errors (pure).
 //! - [`complete`]: tab completion of command names and znode paths (pure).
+//! - [`dynamic`]: the dynamic config's text as zkCli.sh reads it for `config -c` and
+//!   `reconfig -file` (pure).
 //! - [`console`]: the stdout/stderr pair the shell writes to (the process's or buffers).
 //! - [`shell`]: [`Shell`] runs commands against a `zk_client::Client`.
 //!
@@ -24,6 +26,7 @@ pub mod acl;
 pub mod command;
 pub mod complete;
 pub mod console;
+pub mod dynamic;
 pub mod format;
 pub mod lex;
 pub mod shell;

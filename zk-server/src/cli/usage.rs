@@ -2,8 +2,8 @@
 
 use super::command::ParseError;
 
-/// The usage lines, as zkCli.sh lists them. zkcli does not implement the quota commands and
-/// `reconfig`; they are listed so the usage text is zkCli.sh's, and say so when run.
+/// The usage lines, as zkCli.sh lists them. zkcli does not implement the quota commands;
+/// they are listed so the usage text is zkCli.sh's, and say so when run.
 pub const USAGE: &[(&str, &str)] = &[
     ("addWatch", "addWatch [-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE"),
     ("addauth", "addauth scheme auth"),

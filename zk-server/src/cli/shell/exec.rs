@@ -10,6 +10,7 @@ use zk_core::{AddWatchMode, CreateMode, Stat, WatcherType};
 use super::{ok_or_fail, Outcome, Shell};
 use crate::cli::acl::parse_acl;
 use crate::cli::command::{Command, WatchKindArg};
+use crate::cli::dynamic::{client_config_str, members_from_file};
 use crate::cli::format;
 
 /// The most deletes `deleteall` puts in one transaction (zkCli.sh's default `-b`).
@@ -291,23 +292,75 @@ impl Shell {
             }
             Command::Config {
                 client: only_client,
+                watch,
                 stat,
-                ..
-            } => match client.get_config().await {
-                Ok((data, st)) => {
-                    let text = String::from_utf8_lossy(&data).into_owned();
-                    if only_client {
-                        self.console.outln(&client_config(&text));
-                    } else {
-                        self.console.outln(&text);
+            } => {
+                let got = if watch {
+                    client
+                        .get_config_and_watch()
+                        .await
+                        .map(|(d, s, w)| (d, s, Some(w)))
+                } else {
+                    client.get_config().await.map(|(d, s)| (d, s, None))
+                };
+                match got {
+                    Ok((data, st, w)) => {
+                        if let Some(w) = w {
+                            self.spawn_oneshot(w);
+                        }
+                        let text = String::from_utf8_lossy(&data).into_owned();
+                        if only_client {
+                            self.console.outln(&client_config_str(&text));
+                        } else {
+                            self.console.outln(&text);
+                        }
+                        if stat {
+                            self.console.out(&format::stat(&st));
+                        }
+                        Outcome::Success
                     }
-                    if stat {
-                        self.console.out(&format::stat(&st));
-                    }
-                    Outcome::Success
+                    Err(e) => self.fail(&e, "/zookeeper/config"),
                 }
-                Err(e) => self.fail(&e, "/zookeeper/config"),
-            },
+            }
+            Command::Reconfig {
+                stat,
+                version,
+                joining,
+                leaving,
+                members,
+                file,
+            } => {
+                let members = match file {
+                    None => members,
+                    Some(path) => match members_of_file(&path) {
+                        Ok(m) => Some(m),
+                        Err(why) => {
+                            self.console.errln(&format!("Error processing {path}{why}"));
+                            return Outcome::Failure;
+                        }
+                    },
+                };
+                let reconfig = client.reconfig(
+                    joining.as_deref(),
+                    leaving.as_deref(),
+                    members.as_deref(),
+                    version,
+                );
+                match reconfig.await {
+                    Ok((data, st)) => {
+                        self.console.outln(&format!(
+                            "Committed new configuration:\n{}",
+                            String::from_utf8_lossy(&data)
+                        ));
+                        if stat {
+                            self.console.out(&format::stat(&st));
+                        }
+                        Outcome::Success
+                    }
+                    // ZooKeeperAdmin names no path in a reconfig's errors.
+                    Err(e) => self.fail(&e, ""),
+                }
+            }
             // Handled before a connection is needed.
             Command::Quit
             | Command::History
@@ -415,21 +468,18 @@ impl Shell {
     }
 }
 
-/// The client connect string in a dynamic config (`ConfigUtils.getClientConfigStr`): the
-/// client addresses of the servers, comma-separated, after the version.
-fn client_config(config: &str) -> String {
-    let mut version = String::new();
-    let mut hosts = Vec::new();
-    for line in config.lines() {
-        if let Some(v) = line.strip_prefix("version=") {
-            version = v.to_owned();
-        } else if line.starts_with("server.") {
-            if let Some((_, client)) = line.split_once(';') {
-                hosts.push(client.to_owned());
-            }
+/// The membership in a dynamic config file, as `reconfig -file` sends it; the error is what
+/// zkCli.sh prints after `Error processing <path>`.
+fn members_of_file(path: &str) -> Result<String, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => members_from_file(&text),
+        Err(e) => {
+            // Java's FileNotFoundException: "<path> (<strerror>)".
+            let text = e.to_string();
+            let reason = text.split(" (os error").next().unwrap_or(&text);
+            Err(format!("{path} ({reason})"))
         }
     }
-    format!("{version} {}", hosts.join(","))
 }
 
 /// Every path of the subtree at `root` in the order zkCli.sh's `ls -R` prints them
@@ -470,8 +520,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn client_config_lists_client_ports() {
-        let cfg = "server.1=a:2888:3888:participant;0.0.0.0:2181\nserver.2=b:2888:3888:participant;0.0.0.0:2182\nversion=100000000";
-        assert_eq!(client_config(cfg), "100000000 0.0.0.0:2181,0.0.0.0:2182");
+    fn a_missing_membership_file_reads_as_in_java() {
+        assert_eq!(
+            members_of_file("/nonexistent/dyn.cfg").unwrap_err(),
+            "/nonexistent/dyn.cfg (No such file or directory)"
+        );
     }
 }
