@@ -76,6 +76,8 @@ impl Net {
                         decide_when_unanimous: false,
                         ..ElectionTiming::default()
                     },
+                    standalone_enabled: true,
+                    multi_address: false,
                 };
                 let boot = Boot {
                     tree: DataTree::new(),

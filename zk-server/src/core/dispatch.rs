@@ -307,7 +307,7 @@ impl Core {
     /// Prepares, logs and applies a write, then queues its reply.
     fn write(&mut self, now_ms: i64, conn: ConnId, session: SessionId, xid: i32, req: &Request) {
         let (zxid, result) = self.write_txn(now_ms, conn, session, xid, req);
-        let (err, resp) = super::reply::write_response(req, result);
+        let (err, resp) = super::reply::write_response(req, result, || self.config_data());
         self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
     }
 
@@ -333,6 +333,7 @@ impl Core {
             time: now_ms,
             extended_types: self.cfg.extended_types_enabled,
             reconfig_enabled: self.cfg.reconfig_enabled,
+            ensemble: None,
             sasl_scheme: self.cfg.sasl_scheme,
             internal: false,
         };

@@ -239,6 +239,7 @@ impl Core {
                 time: now_ms,
                 extended_types: self.cfg.extended_types_enabled,
                 reconfig_enabled: self.cfg.reconfig_enabled,
+                ensemble: None,
                 sasl_scheme: self.cfg.sasl_scheme,
                 internal: true,
             };

@@ -17,6 +17,7 @@ mod pipeline;
 pub mod prepare;
 mod quota;
 mod read;
+pub mod reconfig;
 mod replicated;
 pub mod reply;
 pub mod sasl;

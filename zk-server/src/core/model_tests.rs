@@ -180,6 +180,7 @@ proptest! {
                 time: 1000 + i as i64,
                 extended_types: true,
                 reconfig_enabled: false,
+                ensemble: None,
                 sasl_scheme: false,
                 internal: false,
             };

@@ -39,8 +39,11 @@ pub struct PrepContext<'a> {
     pub time: i64,
     /// `zookeeper.extendedTypesEnabled`.
     pub extended_types: bool,
-    /// Whether reconfig is enabled (never, for now).
+    /// zoo.cfg `reconfigEnabled`.
     pub reconfig_enabled: bool,
+    /// The ensemble, on a leader (None standalone and on learners: a reconfig is then
+    /// Unimplemented, as on Apache's standalone server).
+    pub ensemble: Option<&'a super::reconfig::EnsembleView>,
     /// The `sasl` ACL scheme is configured (`authProvider.N=...SASLAuthenticationProvider`).
     pub sasl_scheme: bool,
     /// True for requests the server makes itself (the container reaper).
@@ -237,12 +240,28 @@ impl<'a> Preparer<'a> {
                     version,
                 }))
             }
-            Request::Reconfig(_) => {
+            Request::Reconfig(r) => {
                 if !self.ctx.reconfig_enabled {
                     return Err(ErrorCode::ReconfigDisabled);
                 }
                 // Standalone mode: reconfiguration is not supported.
-                Err(ErrorCode::Unimplemented)
+                let Some(view) = self.ctx.ensemble else {
+                    tracing::warn!("reconfig on a server that does not lead an ensemble");
+                    return Err(ErrorCode::Unimplemented);
+                };
+                let next = super::reconfig::next_config(view, r, self.ctx.zxid)?;
+                let path = "/zookeeper/config";
+                let mut rec = self.record(path)?;
+                require(&rec.acl, Perms::WRITE, self.ctx.ids)?;
+                rec.stat.version = -1;
+                rec.stat.mzxid = self.ctx.zxid;
+                rec.stat.mtime = self.ctx.time;
+                self.overlay.insert(path.to_owned(), Some(rec));
+                Ok(TxnBody::SetData(SetDataTxn {
+                    path: path.to_owned(),
+                    data: Some(next.to_qv_text().into_bytes().into()),
+                    version: -1,
+                }))
             }
             _ => Err(ErrorCode::Unimplemented),
         }
@@ -436,6 +455,7 @@ mod tests {
             time: 1,
             extended_types: false,
             reconfig_enabled: false,
+            ensemble: None,
             sasl_scheme: false,
             internal: false,
         }

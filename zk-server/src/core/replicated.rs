@@ -705,6 +705,7 @@ impl Core {
                         time: now_ms,
                         extended_types: self.cfg.extended_types_enabled,
                         reconfig_enabled: self.cfg.reconfig_enabled,
+                        ensemble: self.ensemble_view.as_ref(),
                         sasl_scheme: self.cfg.sasl_scheme,
                         internal: false,
                     };
@@ -807,6 +808,7 @@ impl Core {
             time: now_ms,
             extended_types: self.cfg.extended_types_enabled,
             reconfig_enabled: self.cfg.reconfig_enabled,
+            ensemble: None,
             sasl_scheme: self.cfg.sasl_scheme,
             internal: true,
         };
@@ -928,7 +930,8 @@ impl Core {
                     // A top-level check that passed is never answered (Apache ZooKeeper 3.8).
                     _ if check => self.answered_silently(conn),
                     (Some(req), r) => {
-                        let (err, resp) = super::reply::write_response(&req, r);
+                        let (err, resp) =
+                            super::reply::write_response(&req, r, || self.config_data());
                         self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
                     }
                     (None, _) => {

@@ -1,7 +1,9 @@
 //! Turning a write's [`TxnResult`] into the reply body its op code calls for
 //! (`FinalRequestProcessor`).
 
-use zk_core::proto::{Create2Response, CreateResponse, SetAclResponse, SetDataResponse};
+use zk_core::proto::{
+    Create2Response, CreateResponse, GetDataResponse, SetAclResponse, SetDataResponse,
+};
 use zk_core::{ErrorCode, MultiResult, Request, Response};
 
 use super::tree::TxnResult;
@@ -28,10 +30,23 @@ fn multi_result(op: &Request, r: TxnResult) -> MultiResult {
     }
 }
 
-/// The reply header error and body for a write request and its applied result.
-pub fn write_response(req: &Request, result: TxnResult) -> (ErrorCode, Option<Response>) {
+/// The reply header error and body for a write request and its applied result. A reconfig is
+/// answered with the config it installed (`config`, the data of `/zookeeper/config`) and that
+/// node's stat, as a getData.
+pub fn write_response(
+    req: &Request,
+    result: TxnResult,
+    config: impl FnOnce() -> Option<bytes::Bytes>,
+) -> (ErrorCode, Option<Response>) {
     match (req, result) {
         (_, TxnResult::Error(e)) => (e, None),
+        (Request::Reconfig(_), TxnResult::SetData(stat)) => (
+            ErrorCode::Ok,
+            Some(Response::GetData(GetDataResponse {
+                data: config(),
+                stat,
+            })),
+        ),
         (Request::Create(_), TxnResult::Created { path, .. }) => (
             ErrorCode::Ok,
             Some(Response::Create(CreateResponse { path })),

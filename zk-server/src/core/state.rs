@@ -96,12 +96,39 @@ pub struct Core {
     pub(crate) pipe: Pipeline,
     /// SASL nonces handed out (each is derived from the configured entropy and this count).
     pub(crate) sasl_nonces: u64,
+    /// The ensemble as a leader's reconfig sees it (None standalone and on learners).
+    pub(crate) ensemble_view: Option<super::reconfig::EnsembleView>,
 }
 
 impl Core {
     /// A server with the initial tree.
     pub fn new(cfg: CoreConfig, now_ms: i64) -> Core {
         Core::with_tree(cfg, DataTree::new(), now_ms)
+    }
+
+    /// The ensemble a leader's reconfig starts from (the peer keeps it fresh while leading;
+    /// None otherwise).
+    pub fn set_ensemble_view(&mut self, view: Option<super::reconfig::EnsembleView>) {
+        if self.ensemble_view != view {
+            self.ensemble_view = view;
+        }
+    }
+
+    /// Writes the quorum config into `/zookeeper/config` (`initConfigInZKDatabase`).
+    pub fn set_config_node(&mut self, text: &str, version: i64, now_ms: i64) {
+        self.tree.set_config_node(text, version, now_ms);
+    }
+
+    /// The data of `/zookeeper/config` (what a reconfig answers).
+    pub(crate) fn config_data(&self) -> Option<bytes::Bytes> {
+        self.tree
+            .node("/zookeeper/config")
+            .and_then(|n| n.data.clone())
+    }
+
+    /// The ensemble view last set.
+    pub fn ensemble_view(&self) -> Option<&super::reconfig::EnsembleView> {
+        self.ensemble_view.as_ref()
     }
 
     /// A server over a recovered tree; the tree's sessions are tracked again from `now_ms`, so
@@ -125,6 +152,7 @@ impl Core {
             mode: CoreMode::Standalone,
             pipe: Pipeline::default(),
             sasl_nonces: 0,
+            ensemble_view: None,
         }
     }
 

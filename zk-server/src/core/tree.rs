@@ -132,11 +132,11 @@ impl DataTree {
     /// Writes the quorum configuration into `/zookeeper/config` as a member of an ensemble
     /// does at start-up and after a SNAP (`ZKDatabase.initConfigInZKDatabase`): the text as
     /// data, version -1, mzxid the configuration's version (0 without reconfig), mtime `now`.
-    pub fn set_config_node(&mut self, text: &str, now_ms: i64) {
+    pub fn set_config_node(&mut self, text: &str, version: i64, now_ms: i64) {
         if let Some(n) = self.node_mut("/zookeeper/config") {
             n.data = Some(Bytes::copy_from_slice(text.as_bytes()));
             n.stat.version = -1;
-            n.stat.mzxid = Zxid(0);
+            n.stat.mzxid = Zxid(version);
             n.stat.mtime = now_ms;
         }
     }

@@ -124,6 +124,16 @@ pub enum ZabOut {
     },
     /// The role ended; the peer looks for a leader again.
     Stop(String),
+    /// A reconfig committed: the peer activates `config` (`QuorumPeer.processReconfig`),
+    /// under which `designated_leader` leads.
+    Activate {
+        /// The new config.
+        config: super::verifier::QuorumVerifier,
+        /// Who leads under it.
+        designated_leader: i64,
+        /// The reconfig's zxid.
+        zxid: Zxid,
+    },
     /// The leader handed its leadership to `to`, which logged `zxid` (a no-op only it has):
     /// the peer steps down and votes for it first.
     Yield {
@@ -155,6 +165,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) log: &'a mut CommittedLog,
     pub(crate) disk: &'a mut DiskState,
     pub(crate) ensemble: &'a Ensemble,
+    /// The current config with its addresses (the one `ensemble` summarises).
+    pub(crate) verifier: &'a super::verifier::QuorumVerifier,
     pub(crate) timing: &'a ZabTiming,
     pub(crate) out: &'a mut VecDeque<ZabOut>,
     pub(crate) next_token: &'a mut u64,

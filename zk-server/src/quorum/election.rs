@@ -675,10 +675,12 @@ impl Election {
     fn decide(&mut self, vote: Vote) {
         let state = if vote.leader == self.my_id {
             ServerState::Leading
-        } else if self.is_participant() {
-            ServerState::Following
-        } else {
+        } else if self.verifier.observers().contains(&self.my_id) {
             ServerState::Observing
+        } else {
+            // A voter, or a server outside the config: a non-voting follower, as Apache's
+            // learner type PARTICIPANT (a joiner before its reconfig, a member removed).
+            ServerState::Following
         };
         self.state = state;
         self.current_vote = Some(vote);

@@ -137,6 +137,32 @@ fn hash_map_resize(old: Vec<Vec<(u32, i64)>>) -> Vec<Vec<(u32, i64)>> {
     next
 }
 
+/// The sids of a `HashMap<Long, _>` copied from a map of `initial` entries (`new
+/// HashMap<>(map)`: its table holds `initial / 0.75 + 1` entries, rounded up to a power of
+/// two) and then changed by removes and puts, in iteration order. `live` lists the surviving
+/// sids in the order they were last put. Removes come before puts (a reconfig's leaving
+/// servers, then its joining ones), so the table grows only for the final size.
+pub(crate) fn long_hash_map_order_from(initial: usize, live: Vec<i64>) -> Vec<i64> {
+    let wanted = (initial as f32 / 0.75 + 1.0) as usize;
+    let mut cap = wanted.max(1).next_power_of_two();
+    while live.len() > cap * 3 / 4 {
+        cap *= 2;
+    }
+    let mut keyed: Vec<(usize, usize, i64)> = live
+        .into_iter()
+        .enumerate()
+        .map(|(i, sid)| {
+            (
+                hash_map_spread(java_long_hash(sid)) as usize & (cap - 1),
+                i,
+                sid,
+            )
+        })
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, _, sid)| sid).collect()
+}
+
 /// The sids of `server.N` keys in the order `QuorumMaj.toString()` prints them, for a
 /// `Properties` loaded with `keys` (every key of the file, in file order).
 pub(crate) fn qv_member_order<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<i64> {

@@ -18,6 +18,7 @@ use zk_core::Zxid;
 use super::ctx::{Ctx, ZabOut};
 use super::disk::{DiskOp, EpochFile};
 use super::plan::{plan, SyncInputs, SyncOp, SyncPlan};
+use super::verifier::QuorumVerifier;
 use super::zab::{LinkId, Txn, Zab, PROTOCOL_VERSION};
 use crate::core::CoreMode;
 
@@ -78,7 +79,7 @@ struct Handler {
     /// Apache's own leader triggers it whenever a proposal outstanding at sync time commits
     /// after NEWLEADER. After UPTODATE every learner commits in zxid order against the
     /// proposals it logged, so holding the COMMITs until then changes nothing else.
-    held_commits: Vec<Zxid>,
+    held_commits: Vec<Zab>,
     /// PINGs sent on this link, and PINGs it sent back: a learner answers every PING with one,
     /// in order (`Learner.ping`), so its n-th answer answers the n-th PING.
     pings_sent: u64,
@@ -120,6 +121,20 @@ const ROUNDS_IN_FLIGHT: usize = 2;
 struct Outstanding {
     txn: Txn,
     acks: BTreeSet<i64>,
+    /// The voters of every config it needs a quorum of (`Proposal.qvAcksetPairs`): the
+    /// current one, and the proposed one while a reconfig is in flight.
+    quorums: Vec<BTreeSet<i64>>,
+    /// For a reconfig, the config it installs.
+    reconfig: Option<QuorumVerifier>,
+}
+
+impl Outstanding {
+    /// `Proposal.hasAllQuorums`: a majority of every config's voters acknowledged it.
+    fn has_all_quorums(&self) -> bool {
+        self.quorums
+            .iter()
+            .all(|q| q.iter().filter(|s| self.acks.contains(s)).count() > q.len() / 2)
+    }
 }
 
 /// The leader.
@@ -148,6 +163,12 @@ pub struct Leader {
     round_wanted: bool,
     /// A leadership transfer under way.
     transfer: Option<Transfer>,
+    /// The config of a reconfig proposed and not yet committed (`lastSeenQuorumVerifier`
+    /// while it differs from the current one).
+    pending_config: Option<QuorumVerifier>,
+    /// False once this leader committed a reconfig that designated another leader: it
+    /// commits nothing more (`allowedToCommit`).
+    allowed_to_commit: bool,
 }
 
 /// A leadership transfer (`ydld`): proposals are frozen; once everything proposed is committed
@@ -161,6 +182,24 @@ struct Transfer {
     noop: Option<Zxid>,
     /// Given up then (the leader steps down anyway: the no-op may have been sent).
     deadline: i64,
+}
+
+/// The config a reconfig transaction installs (its `SetDataTxn`'s data, QV text).
+fn reconfig_config(txn: &Txn) -> Option<QuorumVerifier> {
+    if txn.header.txn_type != zk_core::OpCode::Reconfig.as_i32() {
+        return None;
+    }
+    let zk_core::txn::TxnBody::SetData(t) = &txn.body else {
+        return None;
+    };
+    let text = String::from_utf8_lossy(t.data.as_deref().unwrap_or_default());
+    match QuorumVerifier::parse_qv_text(&text, true) {
+        Ok(qv) => Some(qv),
+        Err(e) => {
+            tracing::error!(error = %e, "a reconfig transaction whose config cannot be read");
+            None
+        }
+    }
 }
 
 impl Leader {
@@ -184,6 +223,8 @@ impl Leader {
             rounds: VecDeque::new(),
             round_wanted: false,
             transfer: None,
+            pending_config: None,
+            allowed_to_commit: true,
         };
         l.check_epoch_quorum(cx);
         l
@@ -209,6 +250,22 @@ impl Leader {
             .map(|h| h.sid)
             .collect();
         (synced, all)
+    }
+
+    /// The leader and the followers (not observers) in broadcast whose acknowledgements are
+    /// in time (`Leader.isQuorumSynced` counts these), and the version of the config a reconfig
+    /// in flight proposed.
+    pub(crate) fn reconfig_inputs(&self, now: i64, my_id: i64) -> (BTreeSet<i64>, Option<i64>) {
+        let mut synced = BTreeSet::from([my_id]);
+        for h in self.handlers.values() {
+            if h.state == HState::Active && !h.observer && now <= h.ack_deadline {
+                synced.insert(h.sid);
+            }
+        }
+        (
+            synced,
+            self.pending_config.as_ref().map(QuorumVerifier::version),
+        )
     }
 
     /// Every learner's link.
@@ -304,6 +361,7 @@ impl Leader {
         if synced_phase {
             h.ack_deadline = cx.now + t.sync_ms();
         }
+        let is_observer_info = matches!(m, Zab::ObserverInfo { .. });
         match (h.state, m) {
             (
                 HState::WaitInfo,
@@ -320,7 +378,9 @@ impl Leader {
                 },
             ) => {
                 let sid = info.server_id;
-                if !cx.ensemble.is_member(sid) {
+                // With reconfig, a server outside the config joins as a non-voting follower
+                // (or an observer) until a reconfig adds it.
+                if !cx.ensemble.is_member(sid) && !cx.core.config().reconfig_enabled {
                     return self.close(cx, link, "server id not in the configuration");
                 }
                 if info.config_version > cx.ensemble.config_version {
@@ -339,7 +399,7 @@ impl Leader {
                 for l in old {
                     self.close(cx, l, "the learner connected again");
                 }
-                let observer = !cx.ensemble.is_voter(sid);
+                let observer = is_observer_info || cx.ensemble.observers.contains(&sid);
                 if let Some(h) = self.handlers.get_mut(&link) {
                     h.sid = sid;
                     h.observer = observer;
@@ -662,8 +722,8 @@ impl Leader {
         if let Some(h) = self.handlers.get_mut(&link) {
             h.state = HState::Active;
             h.ack_deadline = cx.now + cx.timing.sync_ms();
-            for z in std::mem::take(&mut h.held_commits) {
-                cx.out.push_back(ZabOut::Send(link, Zab::Commit(z)));
+            for m in std::mem::take(&mut h.held_commits) {
+                cx.out.push_back(ZabOut::Send(link, m));
             }
         }
         self.try_start_round(cx);
@@ -696,6 +756,15 @@ impl Leader {
     /// Proposes a transaction the core prepared.
     pub(crate) fn propose(&mut self, cx: &mut Ctx<'_>, txn: Txn) {
         let z = txn.zxid();
+        let reconfig = reconfig_config(&txn);
+        if let Some(qv) = &reconfig {
+            tracing::info!(zxid = %z, version = qv.version(), "proposing a reconfiguration");
+            self.pending_config = Some(qv.clone());
+        }
+        let mut quorums = vec![cx.ensemble.voters.clone()];
+        if let Some(p) = &self.pending_config {
+            quorums.push(p.voters());
+        }
         cx.disk_op(DiskOp::Append(txn.clone()));
         for (l, h) in &mut self.handlers {
             if h.forwarding && !h.observer {
@@ -709,6 +778,8 @@ impl Leader {
             Outstanding {
                 txn,
                 acks: BTreeSet::new(),
+                quorums,
+                reconfig,
             },
         );
         self.try_commit(cx);
@@ -906,9 +977,8 @@ impl Leader {
                 self.check_transfer(cx);
             }
         }
-        if !cx.ensemble.is_voter(sid) {
-            return;
-        }
+        // Counted only in the configs where the sid votes (a non-voting follower's ACK counts
+        // in none).
         if let Some(o) = self.outstanding.get_mut(&z) {
             o.acks.insert(sid);
             self.try_commit(cx);
@@ -918,31 +988,101 @@ impl Leader {
     /// Commits, in zxid order, every proposal at the front that a quorum acknowledged.
     fn try_commit(&mut self, cx: &mut Ctx<'_>) {
         while let Some(entry) = self.outstanding.first_entry() {
-            if !cx.ensemble.has_quorum(&entry.get().acks) {
+            if !self.allowed_to_commit || !entry.get().has_all_quorums() {
                 return;
             }
-            let txn = entry.remove().txn;
+            let o = entry.remove();
+            let txn = o.txn;
             let z = txn.zxid();
+            let designated = o
+                .reconfig
+                .as_ref()
+                .map(|qv| self.designated_leader(cx, qv, &o.acks, z));
             for (l, h) in &mut self.handlers {
                 if !h.forwarding {
                     continue;
                 }
-                let m = if h.observer {
-                    Zab::Inform(txn.clone())
-                } else if matches!(h.state, HState::WaitNewLeaderAck | HState::WaitStartup) {
-                    h.held_commits.push(z);
-                    continue;
-                } else {
-                    Zab::Commit(z)
+                let m = match (h.observer, designated) {
+                    (true, None) => Zab::Inform(txn.clone()),
+                    (true, Some(d)) => Zab::InformAndActivate {
+                        txn: txn.clone(),
+                        designated_leader: d,
+                    },
+                    (false, None) => Zab::Commit(z),
+                    (false, Some(d)) => Zab::CommitAndActivate {
+                        zxid: z,
+                        designated_leader: d,
+                    },
                 };
+                if !h.observer && matches!(h.state, HState::WaitNewLeaderAck | HState::WaitStartup)
+                {
+                    h.held_commits.push(m);
+                    continue;
+                }
                 cx.out.push_back(ZabOut::Send(*l, m));
             }
             cx.core.commit(cx.now, &txn.header, &txn.body);
             cx.log.push(txn);
+            if let (Some(qv), Some(d)) = (o.reconfig, designated) {
+                self.pending_config = None;
+                tracing::info!(zxid = %z, version = qv.version(), designated = d, "reconfiguration committed");
+                cx.out.push_back(ZabOut::Activate {
+                    config: qv,
+                    designated_leader: d,
+                    zxid: z,
+                });
+                if d != cx.my_id {
+                    // Another member leads under the new config: commit nothing more and
+                    // hand over (the followers, told the same, look for it too).
+                    self.allowed_to_commit = false;
+                    cx.out.push_back(ZabOut::Yield { to: d, zxid: z });
+                    return;
+                }
+            }
         }
         if self.transfer.is_some() {
             self.check_transfer(cx);
         }
+    }
+
+    /// `Leader.getDesignatedLeader`: this leader if it votes in the new config (its quorum
+    /// address is the driver's: a changed address is a new member line, handed over below);
+    /// otherwise the new config's voter that acknowledged the reconfig and the most of the
+    /// proposals after it, the highest sid among equals.
+    fn designated_leader(
+        &self,
+        cx: &Ctx<'_>,
+        qv: &QuorumVerifier,
+        acks: &BTreeSet<i64>,
+        zxid: Zxid,
+    ) -> i64 {
+        let me_same = qv.is_voter(cx.my_id)
+            && match (qv.member(cx.my_id), cx.verifier.member(cx.my_id)) {
+                (Some(new), Some(old)) => old.quorum_addr().same_as(&new.quorum_addr()),
+                _ => true,
+            };
+        if me_same {
+            return cx.my_id;
+        }
+        let mut candidates: BTreeSet<i64> = acks
+            .iter()
+            .copied()
+            .filter(|s| *s != cx.my_id && qv.is_voter(*s))
+            .collect();
+        let Some(mut best) = candidates.iter().next_back().copied() else {
+            return cx.my_id;
+        };
+        for (_, o) in self.outstanding.range(zxid.next()..) {
+            candidates.retain(|s| o.acks.contains(s));
+            match candidates.iter().next_back() {
+                None => break,
+                Some(s) => best = *s,
+            }
+            if candidates.len() == 1 {
+                break;
+            }
+        }
+        best
     }
 
     /// The next time the leader must act.
@@ -1043,6 +1183,7 @@ mod tests {
         log: CommittedLog,
         disk: DiskState,
         ensemble: Ensemble,
+        verifier: crate::quorum::verifier::QuorumVerifier,
         timing: ZabTiming,
         out: VecDeque<ZabOut>,
         token: u64,
@@ -1065,6 +1206,12 @@ mod tests {
                     config_text: "version=0".into(),
                     config_version: 0,
                 },
+                verifier: crate::quorum::verifier::QuorumVerifier::parse_qv_text(
+                    "server.1=127.0.0.1:2001:3001\nserver.2=127.0.0.1:2002:3002\n\
+                     server.3=127.0.0.1:2003:3003\nversion=0",
+                    false,
+                )
+                .expect("a valid config"),
                 timing: ZabTiming::new(100, 10, 5),
                 out: VecDeque::new(),
                 token: 0,
@@ -1079,6 +1226,7 @@ mod tests {
                 log: &mut self.log,
                 disk: &mut self.disk,
                 ensemble: &self.ensemble,
+                verifier: &self.verifier,
                 timing: &self.timing,
                 out: &mut self.out,
                 next_token: &mut self.token,

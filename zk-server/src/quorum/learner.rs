@@ -11,6 +11,7 @@
 //!
 //! While a disk operation the sync depends on is in flight, later messages wait in order.
 
+use super::verifier::QuorumVerifier;
 use std::collections::VecDeque;
 
 use zk_core::Zxid;
@@ -80,6 +81,8 @@ pub struct Learner {
     to_ack: VecDeque<Zxid>,
     acks_enabled: bool,
     last_queued: Zxid,
+    /// NEWLEADER's config, activated at UPTODATE when it is newer than this member's.
+    leader_config: Option<String>,
 }
 
 impl Learner {
@@ -106,6 +109,7 @@ impl Learner {
             to_ack: VecDeque::new(),
             acks_enabled: false,
             last_queued: Zxid(0),
+            leader_config: None,
         }
     }
 
@@ -303,6 +307,26 @@ impl Learner {
                 self.last_queued = t.zxid();
                 self.held.push((t, true));
             }
+            Zab::InformAndActivate {
+                txn,
+                designated_leader,
+            } => {
+                self.activate(cx, &txn, designated_leader);
+                self.syncing(cx, Zab::Inform(txn));
+            }
+            Zab::CommitAndActivate {
+                zxid,
+                designated_leader,
+            } => {
+                let txn = self.held[self.held_committed..]
+                    .iter()
+                    .find(|(t, c)| !*c && t.zxid() == zxid)
+                    .map(|(t, _)| t.clone());
+                if let Some(t) = txn {
+                    self.activate(cx, &t, designated_leader);
+                }
+                self.syncing(cx, Zab::Commit(zxid));
+            }
             Zab::Commit(z) => {
                 // INFORMs arrive committed, so skip them (and anything committed before).
                 while self.held.get(self.held_committed).is_some_and(|(_, c)| *c) {
@@ -316,7 +340,10 @@ impl Learner {
                     _ => self.stop(cx, format!("COMMIT {z} is not the next held proposal")),
                 }
             }
-            Zab::NewLeader { zxid, .. } => self.new_leader(cx, zxid),
+            Zab::NewLeader { zxid, config } => {
+                self.leader_config = Some(config);
+                self.new_leader(cx, zxid)
+            }
             Zab::UpToDate => self.stop(cx, "UPTODATE before NEWLEADER (pre-Zab-1.0 leader)"),
             // PINGs and anything else are not answered during the sync.
             _ => {}
@@ -330,7 +357,7 @@ impl Learner {
             return self.stop(cx, format!("NEWLEADER {zxid} for another epoch"));
         }
         if let Some(mut tree) = self.snap.take() {
-            tree.set_config_node(&cx.ensemble.config_text, cx.now);
+            tree.set_config_node(&cx.ensemble.config_text, cx.ensemble.config_version, cx.now);
             cx.disk.last_appended = tree.last_zxid();
             cx.disk_op(DiskOp::Snapshot {
                 tree: tree.clone(),
@@ -376,6 +403,26 @@ impl Learner {
         match m {
             Zab::Proposal(t) if !self.observer => self.log_proposal(cx, t),
             Zab::Commit(z) if !self.observer => self.commit(cx, z),
+            Zab::CommitAndActivate {
+                zxid,
+                designated_leader,
+            } if !self.observer => {
+                let txn = self.pending.front().filter(|t| t.zxid() == zxid).cloned();
+                self.commit(cx, zxid);
+                if let Some(t) = txn {
+                    self.activate(cx, &t, designated_leader);
+                }
+            }
+            Zab::InformAndActivate {
+                txn,
+                designated_leader,
+            } => {
+                let fresh = txn.zxid() > self.last_queued;
+                self.broadcast(cx, Zab::Inform(txn.clone()));
+                if fresh {
+                    self.activate(cx, &txn, designated_leader);
+                }
+            }
             Zab::Inform(t) => {
                 if t.zxid() <= self.last_queued {
                     return;
@@ -400,6 +447,7 @@ impl Learner {
                 );
                 cx.out.push_back(ZabOut::Serving { epoch });
                 self.flush_acks(cx);
+                self.activate_leader_config(cx);
             }
             Zab::Ping { zxid, .. } if self.phase == LearnerPhase::Broadcast => {
                 let touches = cx.core.take_touches();
@@ -410,6 +458,48 @@ impl Learner {
                 cx.core.revalidated(cx.now, session, valid)
             }
             other => tracing::debug!(packet = other.name(), "ignored from the leader"),
+        }
+    }
+
+    /// A reconfig committed: the peer activates its config (`QuorumPeer.processReconfig`).
+    fn activate(&mut self, cx: &mut Ctx<'_>, t: &Txn, designated_leader: i64) {
+        let zk_core::txn::TxnBody::SetData(body) = &t.body else {
+            return self.stop(cx, format!("the reconfig {} is not a SetDataTxn", t.zxid()));
+        };
+        let text = String::from_utf8_lossy(body.data.as_deref().unwrap_or_default());
+        match QuorumVerifier::parse_qv_text(&text, true) {
+            Ok(config) => cx.out.push_back(ZabOut::Activate {
+                config,
+                designated_leader,
+                zxid: t.zxid(),
+            }),
+            Err(e) => self.stop(
+                cx,
+                format!("the reconfig {} has a bad config: {e}", t.zxid()),
+            ),
+        }
+    }
+
+    /// UPTODATE: the leader's config, from NEWLEADER, when it is newer than this member's
+    /// (a member that missed a reconfig while away learns it here; Apache's learner does the
+    /// same at UPTODATE).
+    fn activate_leader_config(&mut self, cx: &mut Ctx<'_>) {
+        let Some(text) = self.leader_config.take() else {
+            return;
+        };
+        if !cx.core.config().reconfig_enabled {
+            return;
+        }
+        match QuorumVerifier::parse_qv_text(&text, true) {
+            Ok(config) if config.version() > cx.ensemble.config_version => {
+                cx.out.push_back(ZabOut::Activate {
+                    config,
+                    designated_leader: self.leader,
+                    zxid: Zxid(0),
+                })
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the leader's config cannot be read"),
         }
     }
 
@@ -570,6 +660,7 @@ mod tests {
         log: CommittedLog,
         disk: DiskState,
         ensemble: Ensemble,
+        verifier: crate::quorum::verifier::QuorumVerifier,
         timing: ZabTiming,
         out: VecDeque<ZabOut>,
         token: u64,
@@ -592,6 +683,12 @@ mod tests {
                     config_text: "version=0".into(),
                     config_version: 0,
                 },
+                verifier: crate::quorum::verifier::QuorumVerifier::parse_qv_text(
+                    "server.1=127.0.0.1:2001:3001\nserver.2=127.0.0.1:2002:3002\n\
+                     server.3=127.0.0.1:2003:3003\nversion=0",
+                    false,
+                )
+                .expect("a valid config"),
                 timing: ZabTiming::new(100, 10, 5),
                 out: VecDeque::new(),
                 token: 0,
@@ -606,6 +703,7 @@ mod tests {
                 log: &mut self.log,
                 disk: &mut self.disk,
                 ensemble: &self.ensemble,
+                verifier: &self.verifier,
                 timing: &self.timing,
                 out: &mut self.out,
                 next_token: &mut self.token,

@@ -76,6 +76,7 @@
 pub mod config;
 pub mod ctx;
 pub mod disk;
+pub mod dynamic_file;
 pub mod election;
 #[cfg(test)]
 mod election_capture;

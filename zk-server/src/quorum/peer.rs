@@ -39,6 +39,10 @@ pub struct PeerConfig {
     pub timing: ZabTiming,
     /// The election's timing.
     pub election: ElectionTiming,
+    /// zoo.cfg `standaloneEnabled` (a reconfig must then leave at least 2 voters).
+    pub standalone_enabled: bool,
+    /// `zookeeper.multiAddress.enabled`.
+    pub multi_address: bool,
 }
 
 /// What a member starts from: its recovered tree and epoch files.
@@ -90,6 +94,9 @@ pub enum PeerOutput {
     State(ServerState),
     /// The member cannot go on (its disk failed).
     Fatal(String),
+    /// A new config is active (a reconfig committed, or a newer config was learned): the
+    /// driver dials members at its addresses and writes the dynamic config file.
+    Config(QuorumVerifier),
 }
 
 /// The role being played.
@@ -128,6 +135,8 @@ pub struct Peer {
     /// The next election's first vote, when this member handed its leadership over: the new
     /// leader and its last logged zxid.
     vote_for: Option<(i64, Zxid)>,
+    /// The config changed since the election was made: the next one is made anew.
+    config_changed: bool,
 }
 
 impl Peer {
@@ -141,7 +150,7 @@ impl Peer {
         };
         let mut core = core;
         let mut tree = boot.tree;
-        tree.set_config_node(&ensemble.config_text, now_ms);
+        tree.set_config_node(&ensemble.config_text, ensemble.config_version, now_ms);
         core.set_mode(now_ms, CoreMode::NotServing, 0);
         core.replace_tree(tree);
         let mut log = CommittedLog::new(cfg.timing.commit_log_count);
@@ -174,6 +183,7 @@ impl Peer {
             last_election_ms: 0,
             read_only_at: None,
             vote_for: None,
+            config_changed: false,
         };
         p.start_election(now_ms);
         p.pump(now_ms);
@@ -487,6 +497,7 @@ impl Peer {
             log: &mut self.log,
             disk: &mut self.disk,
             ensemble: &self.ensemble,
+            verifier: &self.cfg.verifier,
             timing: &self.cfg.timing,
             out: &mut self.zout,
             next_token: &mut self.next_token,
@@ -499,7 +510,8 @@ impl Peer {
             return;
         }
         self.election_started = now_ms;
-        if self.election.is_stopped() {
+        if self.election.is_stopped() || self.config_changed {
+            self.config_changed = false;
             self.election = Election::new(self.cfg.my_id, &self.cfg.verifier, self.cfg.election);
         }
         let last = self.core.tree().last_zxid();
@@ -615,6 +627,11 @@ impl Peer {
                         self.election.update_election_vote(i64::from(epoch));
                     }
                     ZabOut::Stop(why) => self.end_role(now_ms, why),
+                    ZabOut::Activate {
+                        config,
+                        designated_leader,
+                        zxid,
+                    } => self.activate(now_ms, config, designated_leader, zxid),
                     ZabOut::Yield { to, zxid } => {
                         self.vote_for = Some((to, zxid));
                         self.end_role(now_ms, format!("leadership handed to server {to}"));
@@ -657,8 +674,100 @@ impl Peer {
                 }
             }
             if !moved {
+                self.refresh_ensemble_view(now_ms);
                 return;
             }
+        }
+    }
+
+    /// Keeps the core's view of the ensemble (what a reconfig starts from) fresh while
+    /// leading with reconfig enabled.
+    fn refresh_ensemble_view(&mut self, now_ms: i64) {
+        let view = match &self.role {
+            Role::Leading(l) if self.core.config().reconfig_enabled => {
+                let (synced, pending) = l.reconfig_inputs(now_ms, self.cfg.my_id);
+                let current = self.cfg.verifier.version();
+                let last_seen_version = pending.unwrap_or(current);
+                let fresh = self.core.ensemble_view().is_some_and(|v| {
+                    v.synced == synced
+                        && v.last_seen_version == last_seen_version
+                        && v.current.version() == current
+                });
+                if fresh {
+                    return;
+                }
+                Some(crate::core::reconfig::EnsembleView {
+                    current: self.cfg.verifier.clone(),
+                    last_seen_version,
+                    synced,
+                    standalone_enabled: self.cfg.standalone_enabled,
+                    multi_address: self.cfg.multi_address,
+                })
+            }
+            _ if self.core.ensemble_view().is_none() => return,
+            _ => None,
+        };
+        tracing::debug!(?view, "the ensemble as a reconfig sees it");
+        self.core.set_ensemble_view(view);
+    }
+
+    /// Makes `qv` this member's config: membership, the election's next view, the driver's
+    /// address book and dynamic config file.
+    fn install_config(&mut self, qv: QuorumVerifier) {
+        self.ensemble = Ensemble {
+            voters: qv.voters(),
+            observers: qv.observers(),
+            config_text: qv.to_qv_text(),
+            config_version: qv.version(),
+        };
+        self.cfg.verifier = qv.clone();
+        self.config_changed = true;
+        self.out.push_back(PeerOutput::Config(qv));
+    }
+
+    /// `QuorumPeer.processReconfig` for a committed reconfig (or a newer config the leader
+    /// sent at NEWLEADER, `zxid` 0): the config becomes current; a member whose role changes
+    /// (participant and observer) or whose leader changes (`designated`) ends its role and
+    /// looks again, voting for the designated leader first. A member left out of the config
+    /// stays as a non-voting follower of the same leader, as in Apache ZooKeeper: it still
+    /// serves its clients, and its votes and acknowledgements no longer count.
+    fn activate(&mut self, now_ms: i64, qv: QuorumVerifier, designated: i64, zxid: Zxid) {
+        if !self.core.config().reconfig_enabled {
+            return;
+        }
+        if qv.version() <= self.cfg.verifier.version() {
+            return;
+        }
+        let me = self.cfg.my_id;
+        tracing::info!(
+            my_id = me,
+            from = self.cfg.verifier.version(),
+            to = qv.version(),
+            voters = ?qv.voters(),
+            observers = ?qv.observers(),
+            designated,
+            "activating a new configuration"
+        );
+        if zxid == Zxid(0) {
+            self.core
+                .set_config_node(&qv.to_qv_text(), qv.version(), now_ms);
+        }
+        let observer_now = qv.observers().contains(&me);
+        self.install_config(qv);
+        let role_change = match self.role {
+            Role::Observing(_) => !observer_now,
+            Role::Following(_) | Role::Leading(_) => observer_now,
+            Role::Looking => false,
+        };
+        let leader_change =
+            !matches!(self.role, Role::Looking) && self.leader() != Some(designated);
+        if matches!(self.role, Role::Leading(_)) {
+            // The leader hands over itself, after its COMMITANDACTIVATEs (`ZabOut::Yield`).
+            return;
+        }
+        if role_change || leader_change {
+            self.vote_for = (designated != me).then_some((designated, zxid));
+            self.end_role(now_ms, "changes proposed in reconfig".into());
         }
     }
 
@@ -671,6 +780,16 @@ impl Peer {
     /// does not change its membership); with reconfig off Apache does not adopt either.
     fn adopt_config(&mut self, qv: QuorumVerifier) {
         if !self.core.config().reconfig_enabled {
+            return;
+        }
+        if qv.version() > self.cfg.verifier.version() && !qv.quorum_maj_equals(&self.cfg.verifier) {
+            tracing::info!(
+                my_id = self.cfg.my_id,
+                from = self.cfg.verifier.version(),
+                to = qv.version(),
+                "adopting a peer's newer config"
+            );
+            self.install_config(qv);
             return;
         }
         let same_members = {
@@ -820,6 +939,8 @@ mod tests {
             verifier: q.verifier,
             timing: ZabTiming::new(2000, 10, 5),
             election: ElectionTiming::default(),
+            standalone_enabled: true,
+            multi_address: false,
         };
         Peer::new(cfg, core, boot, 0)
     }

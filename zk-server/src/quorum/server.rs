@@ -61,7 +61,7 @@ impl HostPort {
         format!("{}:{}", delimited_host(&self.java_host_string()), self.port)
     }
 
-    fn same_as(&self, other: &HostPort) -> bool {
+    pub(crate) fn same_as(&self, other: &HostPort) -> bool {
         self.port == other.port
             && self
                 .java_host_string()

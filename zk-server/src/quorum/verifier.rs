@@ -76,6 +76,21 @@ impl QuorumVerifier {
         QuorumVerifier { members, version }
     }
 
+    /// A verifier over `members` listed in `order` (sids; members missing from it last).
+    pub fn in_order(members: Vec<QuorumServer>, version: i64, order: &[i64]) -> QuorumVerifier {
+        let mut members = members;
+        let position = |sid: i64| order.iter().position(|&s| s == sid).unwrap_or(usize::MAX);
+        members.sort_by_key(|m| (position(m.sid), m.sid));
+        members.dedup_by_key(|m| m.sid);
+        QuorumVerifier { members, version }
+    }
+
+    /// The same members with another version (`QuorumVerifier.setVersion`).
+    pub fn with_version(mut self, version: i64) -> QuorumVerifier {
+        self.version = version;
+        self
+    }
+
     /// Parses QV text (`QuorumMaj.toString()` output, the config a notification or NEWLEADER
     /// carries), as `QuorumPeer.configFromString` does: Java properties with `server.N` lines
     /// and `version` (hex). `multi_address` allows `|` alternatives.

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use zk_core::jute::Encode;
 use zk_core::path;
 use zk_core::quorum::{
-    self as wire, AckEpoch, LeaderInfo, PacketType, PingTouches, QuorumPacket, RevalidateReply,
-    RevalidateRequest, SnapItem, SnapWriter,
+    self as wire, AckEpoch, CommitAndActivate, InformAndActivate, LeaderInfo, PacketType,
+    PingTouches, QuorumPacket, RevalidateReply, RevalidateRequest, SnapItem, SnapWriter,
 };
 use zk_core::txn::TxnEntry;
 use zk_core::{Acl, DecodeError, Zxid};
@@ -61,6 +61,27 @@ pub fn to_packet(m: &Zab, from: Side) -> QuorumPacket {
         }
         Zab::Proposal(t) => p(P::Proposal, t.zxid(), txn_bytes(t)),
         Zab::Inform(t) => p(P::Inform, t.zxid(), txn_bytes(t)),
+        Zab::CommitAndActivate {
+            zxid,
+            designated_leader,
+        } => p(
+            P::CommitAndActivate,
+            *zxid,
+            enc(&CommitAndActivate {
+                designated_leader: *designated_leader,
+            }),
+        ),
+        Zab::InformAndActivate {
+            txn,
+            designated_leader,
+        } => p(
+            P::InformAndActivate,
+            txn.zxid(),
+            enc(&InformAndActivate {
+                designated_leader: *designated_leader,
+                entry: TxnEntry::new(txn.header.clone(), &txn.body, None),
+            }),
+        ),
         Zab::Ack(z) => p(P::Ack, *z, None),
         Zab::Commit(z) => p(P::Commit, *z, None),
         Zab::Ping { zxid, touches } => {
@@ -199,6 +220,21 @@ pub fn from_packet(p: QuorumPacket, side: Side) -> Result<Zab, DecodeError> {
         P::Inform => Zab::Inform(txn_of(data)?),
         P::Ack => Zab::Ack(z),
         P::Commit => Zab::Commit(z),
+        P::CommitAndActivate => Zab::CommitAndActivate {
+            zxid: z,
+            designated_leader: CommitAndActivate::decode(data)?.designated_leader,
+        },
+        P::InformAndActivate => {
+            let ia = InformAndActivate::decode(data)?;
+            let body = ia.entry.body()?;
+            Zab::InformAndActivate {
+                txn: Txn {
+                    header: ia.entry.header,
+                    body,
+                },
+                designated_leader: ia.designated_leader,
+            }
+        }
         P::Ping => Zab::Ping {
             zxid: z,
             touches: match side {

@@ -76,6 +76,21 @@ pub enum Zab {
     Sync,
     /// 8: a committed transaction for an observer.
     Inform(Txn),
+    /// 9: the leader commits a reconfig: the follower commits `zxid` (its logged reconfig
+    /// proposal) and activates that config, with `designated_leader` leading under it.
+    CommitAndActivate {
+        /// The reconfig's zxid.
+        zxid: Zxid,
+        /// Who leads under the new config.
+        designated_leader: i64,
+    },
+    /// 19: a committed reconfig for an observer, with the config to activate.
+    InformAndActivate {
+        /// The reconfig transaction.
+        txn: Txn,
+        /// Who leads under the new config.
+        designated_leader: i64,
+    },
     /// 10: the leader's epoch is established; the learner must persist and acknowledge.
     NewLeader {
         /// `newEpoch << 32`.
@@ -145,6 +160,8 @@ impl Zab {
             Zab::Revalidate { .. } | Zab::RevalidateReply { .. } => "REVALIDATE",
             Zab::Sync => "SYNC",
             Zab::Inform(_) => "INFORM",
+            Zab::CommitAndActivate { .. } => "COMMITANDACTIVATE",
+            Zab::InformAndActivate { .. } => "INFORMANDACTIVATE",
             Zab::NewLeader { .. } => "NEWLEADER",
             Zab::FollowerInfo { .. } => "FOLLOWERINFO",
             Zab::ObserverInfo { .. } => "OBSERVERINFO",

@@ -39,7 +39,9 @@ struct Slot {
 struct Shared {
     my_id: i64,
     my_addr: String,
-    peers: BTreeMap<i64, SocketAddr>,
+    /// The other members' election addresses: the config's, and those of servers outside it
+    /// that connected (a joiner, from its initial message), which must hear answers.
+    peers: Mutex<BTreeMap<i64, SocketAddr>>,
     slots: Mutex<BTreeMap<i64, Slot>>,
     next_conn: Mutex<u64>,
     inbound: mpsc::UnboundedSender<Notification>,
@@ -98,7 +100,7 @@ impl ElectionNet {
             shared: Arc::new(Shared {
                 my_id,
                 my_addr,
-                peers,
+                peers: Mutex::new(peers),
                 slots: Mutex::new(slots),
                 next_conn: Mutex::new(1),
                 inbound,
@@ -129,6 +131,31 @@ impl ElectionNet {
         self.shared.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn peers(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, SocketAddr>> {
+        self.shared.peers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds (or moves) member `sid`'s election address, with an empty slot for it.
+    fn add_peer(&self, sid: i64, addr: SocketAddr) {
+        self.peers().insert(sid, addr);
+        self.lock().entry(sid).or_insert_with(|| Slot {
+            latest: watch::channel(None).0,
+            conn: None,
+            dialing: false,
+        });
+    }
+
+    /// A new config's members (a reconfig): new members get a slot, moved ones their new
+    /// address. Members that left keep theirs until the member restarts (they may still
+    /// connect as non-voting followers, and are answered like any server outside the config).
+    pub(crate) fn set_members(&self, members: BTreeMap<i64, SocketAddr>) {
+        for (sid, addr) in members {
+            if sid != self.shared.my_id {
+                self.add_peer(sid, addr);
+            }
+        }
+    }
+
     /// Queues a notification (replacing an unsent older one) and makes sure a connection is
     /// on its way.
     pub(crate) fn send(&self, m: &ToSend) {
@@ -155,7 +182,7 @@ impl ElectionNet {
 
     /// Dials every member without a connection (`connectAll`).
     pub(crate) fn connect_all(&self) {
-        let sids: Vec<i64> = self.shared.peers.keys().copied().collect();
+        let sids: Vec<i64> = self.peers().keys().copied().collect();
         for sid in sids {
             let dial = {
                 let mut slots = self.lock();
@@ -185,7 +212,7 @@ impl ElectionNet {
                 s.dialing = false;
             }
         };
-        let Some(addr) = self.shared.peers.get(&to).copied() else {
+        let Some(addr) = self.peers().get(&to).copied() else {
             return;
         };
         let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr)).await {
@@ -254,13 +281,25 @@ impl ElectionNet {
             tracing::warn!(%remote, sid, "a pre-3.5 election peer is not supported; closing");
             return;
         }
-        if !self.shared.peers.contains_key(&sid) {
+        let known = self.peers().contains_key(&sid);
+        if !known {
             if sid == self.shared.my_id {
                 tracing::warn!(%remote, "an election connection claims my own id; closing");
-            } else {
-                tracing::warn!(%remote, sid, "election connection from a server not in the configuration; closing");
+                return;
             }
-            return;
+            // A server outside the config (a joiner before its reconfig): Apache's
+            // QuorumCnxManager talks to it at the address its initial message names.
+            let addr = m
+                .addresses
+                .first()
+                .and_then(|a| std::net::ToSocketAddrs::to_socket_addrs(a.as_str()).ok())
+                .and_then(|mut a| a.next());
+            let Some(addr) = addr else {
+                tracing::warn!(%remote, sid, "election connection from a server not in the configuration, with no usable address; closing");
+                return;
+            };
+            tracing::info!(%remote, sid, %addr, "election connection from a server not in the configuration");
+            self.add_peer(sid, addr);
         }
         if sid < self.shared.my_id {
             // Only connections from the larger sid survive: close, and dial back.

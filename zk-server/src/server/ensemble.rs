@@ -214,6 +214,27 @@ impl Ensemble {
         }
     }
 
+    /// A new config is active: dial its members at their addresses, and write it to disk as
+    /// Apache ZooKeeper does (`zoo.cfg.dynamic.<version>`, and the static file pointing at
+    /// it), so a restart starts from it.
+    fn config_changed(&mut self, qv: &crate::quorum::QuorumVerifier) {
+        match member_addrs(qv) {
+            Ok((election, quorum)) => {
+                self.election.set_members(election);
+                self.quorum.set_members(quorum);
+            }
+            Err(e) => tracing::error!(error = %e, "a member of the new config cannot be resolved"),
+        }
+        if self.cfg.config_file.is_empty() {
+            return;
+        }
+        if let Err(e) =
+            crate::quorum::dynamic_file::write(&self.cfg.config_file, qv, self.peer.my_id())
+        {
+            tracing::error!(error = %e, "cannot write the new dynamic config file");
+        }
+    }
+
     fn outputs(&mut self) {
         while let Some(o) = self.peer.poll_output() {
             match o {
@@ -227,6 +248,7 @@ impl Ensemble {
                 // Published below with the rest of the status.
                 PeerOutput::State(_) => {}
                 PeerOutput::Fatal(why) => tracing::error!(reason = %why, "fatal"),
+                PeerOutput::Config(qv) => self.config_changed(&qv),
             }
         }
         let status = MemberStatus {
@@ -253,12 +275,12 @@ impl Ensemble {
 
 /// The members' election and quorum addresses, resolved.
 pub(crate) fn member_addrs(
-    q: &crate::quorum::QuorumConfig,
+    qv: &crate::quorum::QuorumVerifier,
 ) -> std::io::Result<(BTreeMap<i64, SocketAddr>, BTreeMap<i64, SocketAddr>)> {
     use std::net::ToSocketAddrs;
     let mut election = BTreeMap::new();
     let mut quorum = BTreeMap::new();
-    for m in q.verifier.members() {
+    for m in qv.members() {
         let Some(a) = m.addrs.first() else { continue };
         let resolve = |h: &crate::quorum::HostPort| -> std::io::Result<SocketAddr> {
             (h.host.as_str(), h.port)

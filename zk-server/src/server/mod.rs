@@ -193,7 +193,7 @@ impl Server {
         };
         let listener = TcpListener::bind(client_addr).await?;
         let addr = listener.local_addr()?;
-        let (election_addrs, quorum_addrs) = ensemble::member_addrs(&q)?;
+        let (election_addrs, quorum_addrs) = ensemble::member_addrs(&q.verifier)?;
         let me = q.me().clone();
         let my_addr = me
             .addrs
@@ -234,6 +234,8 @@ impl Server {
             verifier: q.verifier.clone(),
             timing,
             election: ElectionTiming::default(),
+            standalone_enabled: cfg.standalone_enabled,
+            multi_address: q.multi_address_enabled,
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shutdown = Arc::new(shutdown);

@@ -49,7 +49,7 @@ enum LinkOut {
 pub(crate) struct QuorumNet {
     links: Arc<Mutex<HashMap<LinkId, mpsc::UnboundedSender<LinkOut>>>>,
     events: mpsc::UnboundedSender<LinkEvent>,
-    addrs: Arc<BTreeMap<i64, SocketAddr>>,
+    addrs: Arc<Mutex<BTreeMap<i64, SocketAddr>>>,
     max_len: usize,
     /// Every task of this network stops with the member.
     tasks: Tasks,
@@ -82,7 +82,7 @@ impl QuorumNet {
         let net = QuorumNet {
             links: Arc::new(Mutex::new(HashMap::new())),
             events,
-            addrs: Arc::new(addrs),
+            addrs: Arc::new(Mutex::new(addrs)),
             max_len,
             tasks,
             leading: Arc::new(leading),
@@ -148,10 +148,24 @@ impl QuorumNet {
         self.links.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A new config's quorum addresses (a reconfig).
+    pub(crate) fn set_members(&self, members: BTreeMap<i64, SocketAddr>) {
+        self.addrs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(members);
+    }
+
     /// Opens a link to member `sid`'s quorum port.
     pub(crate) fn connect(&self, link: LinkId, sid: i64) {
         let n = self.clone();
-        let Some(addr) = self.addrs.get(&sid).copied() else {
+        let addr = self
+            .addrs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&sid)
+            .copied();
+        let Some(addr) = addr else {
             let _ = self.events.send(LinkEvent::Closed(link));
             return;
         };

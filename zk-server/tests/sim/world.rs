@@ -478,6 +478,8 @@ impl World {
             verifier: self.verifier.clone(),
             timing,
             election: ElectionTiming::default(),
+            standalone_enabled: true,
+            multi_address: false,
         };
         let recent_from = recent.len().saturating_sub(self.cfg.commit_log_count);
         let boot = Boot {
