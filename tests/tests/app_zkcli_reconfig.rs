@@ -185,13 +185,23 @@ fn server_line(config: &str, id: i64) -> String {
 }
 
 #[test]
-fn config_and_reconfig_match_zkcli_sh() {
+fn config_and_reconfig_match_zkcli_sh_on_apache() {
+    config_and_reconfig_match_zkcli_sh(Flavor::Apache);
+}
+
+/// zkCli.sh and zkcli against a zk-server ensemble: the same script, the same output.
+#[test]
+fn config_and_reconfig_match_zkcli_sh_on_zk_server() {
+    config_and_reconfig_match_zkcli_sh(Flavor::ZkServer(tests::zk_server_binary()));
+}
+
+fn config_and_reconfig_match_zkcli_sh(flavor: Flavor) {
     assert!(
         tests::apache_zk_installed() && std::path::Path::new(ZKCLI_SH).exists(),
         "Apache ZooKeeper 3.8 and zkCli.sh are needed: run scripts/deps"
     );
     let ens = ProcessEnsemble::start_with_jvm_flags(
-        Flavor::Apache,
+        flavor,
         3,
         0,
         &["reconfigEnabled=true"],

@@ -34,14 +34,15 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Three Apache ZooKeeper voters with reconfiguration enabled, every one serving.
-fn start() -> ProcessEnsemble {
+/// Three voters with reconfiguration enabled, every one serving: Apache ZooKeeper 3.8's, or
+/// zk-server's.
+fn start(flavor: &Flavor) -> ProcessEnsemble {
     assert!(
         tests::apache_zk_installed(),
         "Apache ZooKeeper 3.8 is needed: run scripts/deps (Debian's zookeeper package)"
     );
     ProcessEnsemble::start_with_jvm_flags(
-        Flavor::Apache,
+        flavor.clone(),
         3,
         0,
         &["reconfigEnabled=true"],
@@ -122,10 +123,9 @@ async fn until(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn get_config_reads_and_watches_the_config_under_a_chroot() {
+fn get_config_reads_and_watches_the_config_under_a_chroot(flavor: &Flavor) {
     let _serial = serial();
-    let ens = start();
+    let ens = start(flavor);
     let victim = a_follower(&ens);
     let others = connect_string_without(&ens, victim);
     let rt = tests::two_worker_runtime();
@@ -196,10 +196,9 @@ fn get_config_reads_and_watches_the_config_under_a_chroot() {
     });
 }
 
-#[test]
-fn incremental_reconfig_removes_a_member_and_adds_it_back() {
+fn incremental_reconfig_removes_a_member_and_adds_it_back(flavor: &Flavor) {
     let _serial = serial();
-    let mut ens = start();
+    let mut ens = start(flavor);
     let victim = a_follower(&ens);
     let others = connect_string_without(&ens, victim);
     let rt = tests::two_worker_runtime();
@@ -259,10 +258,9 @@ fn incremental_reconfig_removes_a_member_and_adds_it_back() {
     ens.wait_all_serving(STEP).expect("every member serves");
 }
 
-#[test]
-fn non_incremental_reconfig_and_the_refusals() {
+fn non_incremental_reconfig_and_the_refusals(flavor: &Flavor) {
     let _serial = serial();
-    let ens = start();
+    let ens = start(flavor);
     let victim = a_follower(&ens);
     let others = connect_string_without(&ens, victim);
     let rt = tests::two_worker_runtime();
@@ -342,10 +340,9 @@ fn a_standalone_server_has_reconfig_disabled() {
     });
 }
 
-#[test]
-fn update_server_list_moves_a_session_off_a_removed_member() {
+fn update_server_list_moves_a_session_off_a_removed_member(flavor: &Flavor) {
     let _serial = serial();
-    let ens = start();
+    let ens = start(flavor);
     let victim = a_follower(&ens);
     let others = connect_string_without(&ens, victim);
     let rt = tests::two_worker_runtime();
@@ -414,4 +411,62 @@ fn update_server_list_moves_a_session_off_a_removed_member() {
         assert_eq!(admin.exists("/mine").await, Ok(None));
         admin.close().await.expect("close");
     });
+}
+
+/// The scenarios against Apache ZooKeeper 3.8's ensemble.
+mod apache {
+    use super::*;
+
+    #[test]
+    fn get_config_reads_and_watches_the_config_under_a_chroot() {
+        super::get_config_reads_and_watches_the_config_under_a_chroot(&Flavor::Apache);
+    }
+
+    #[test]
+    fn incremental_reconfig_removes_a_member_and_adds_it_back() {
+        super::incremental_reconfig_removes_a_member_and_adds_it_back(&Flavor::Apache);
+    }
+
+    #[test]
+    fn non_incremental_reconfig_and_the_refusals() {
+        super::non_incremental_reconfig_and_the_refusals(&Flavor::Apache);
+    }
+
+    #[test]
+    fn update_server_list_moves_a_session_off_a_removed_member() {
+        super::update_server_list_moves_a_session_off_a_removed_member(&Flavor::Apache);
+    }
+}
+
+/// The same scenarios against zk-server's ensemble.
+mod zk_server {
+    use super::*;
+
+    #[test]
+    fn get_config_reads_and_watches_the_config_under_a_chroot() {
+        super::get_config_reads_and_watches_the_config_under_a_chroot(&Flavor::ZkServer(
+            tests::zk_server_binary(),
+        ));
+    }
+
+    #[test]
+    fn incremental_reconfig_removes_a_member_and_adds_it_back() {
+        super::incremental_reconfig_removes_a_member_and_adds_it_back(&Flavor::ZkServer(
+            tests::zk_server_binary(),
+        ));
+    }
+
+    #[test]
+    fn non_incremental_reconfig_and_the_refusals() {
+        super::non_incremental_reconfig_and_the_refusals(&Flavor::ZkServer(
+            tests::zk_server_binary(),
+        ));
+    }
+
+    #[test]
+    fn update_server_list_moves_a_session_off_a_removed_member() {
+        super::update_server_list_moves_a_session_off_a_removed_member(&Flavor::ZkServer(
+            tests::zk_server_binary(),
+        ));
+    }
 }

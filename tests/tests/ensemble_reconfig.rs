@@ -64,9 +64,14 @@ fn zoo_cfg(ens: &ProcessEnsemble, id: i64) -> PathBuf {
         .join("zoo.cfg")
 }
 
-/// Member `id`'s `server.N=...` line as the ensemble was started with it.
-fn server_line(ens: &ProcessEnsemble, id: i64) -> String {
-    let text = std::fs::read_to_string(zoo_cfg(ens, id)).expect("zoo.cfg");
+/// Member `id`'s `server.N=...` line in the ensemble's current config.
+fn server_line(rt: &tokio::runtime::Runtime, ens: &ProcessEnsemble, id: i64) -> String {
+    let text = rt.block_on(async {
+        let c = connect(&ens.connect_string(), false).await;
+        let (data, _) = c.get_config().await.expect("config");
+        c.close().await.ok();
+        config_text(&data)
+    });
     text.lines()
         .find(|l| l.starts_with(&format!("server.{id}=")))
         .unwrap_or_else(|| panic!("no server.{id} line in {text}"))
@@ -159,11 +164,30 @@ fn reconfig_refusals_and_an_observer_added_and_removed() {
     for c in configs(&rt, &ens, &[1, 2, 3]) {
         assert_eq!(c, removed);
     }
-    // Every member wrote the config it activated as its dynamic file.
+    // Every member wrote the config it activated as its dynamic file, and points at it.
+    let last = removed
+        .lines()
+        .find_map(|l| l.strip_prefix("version="))
+        .expect("a version line")
+        .to_owned();
     for id in [1, 2, 3] {
         let cfg = std::fs::read_to_string(zoo_cfg(&ens, id)).expect("zoo.cfg");
-        assert!(cfg.contains("dynamicConfigFile="), "member {id}: {cfg}");
         assert!(!cfg.contains("server."), "member {id}: {cfg}");
+        let file = cfg
+            .lines()
+            .find_map(|l| l.strip_prefix("dynamicConfigFile="))
+            .unwrap_or_else(|| panic!("member {id}: {cfg}"));
+        assert!(
+            file.ends_with(&format!(".dynamic.{last}")),
+            "member {id}: {file}"
+        );
+        let members = std::fs::read_to_string(file).expect("the dynamic file");
+        let mut expected: Vec<&str> = removed
+            .lines()
+            .filter(|l| l.starts_with("server."))
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(members, expected.join("\n"), "member {id}'s dynamic file");
     }
 }
 
@@ -187,7 +211,7 @@ fn a_removed_voter_stops_counting_and_a_fresh_server_joins_and_counts() {
     let l = leader(&ens);
     let followers: Vec<i64> = [1, 2, 3].into_iter().filter(|i| *i != l).collect();
     let (x, y) = (followers[0], followers[1]);
-    let x_line = server_line(&ens, x);
+    let x_line = server_line(&rt, &ens, x);
     let admin = rt.block_on(connect(&ens.client_addr(l).to_string(), true));
     let (cfg, _) = match rt.block_on(admin.reconfig(None, Some(&x.to_string()), None, -1)) {
         Ok(r) => r,

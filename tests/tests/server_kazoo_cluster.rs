@@ -25,9 +25,10 @@
 //! server_kazoo_cluster -- --nocapture` runs that baseline again (nothing is checked then
 //! beyond the run finishing: it prints the counts and every test that did not pass).
 //!
-//! zk-server, same harness: 472 passed, 0 failed, 3 skipped (debug build, the one CI runs),
-//! with the 4 tests of [`EXCLUDED`] (two entries) deselected. `TestReadOnlyMode` passed in 1
-//! of 4 whole-suite runs and in every run of its module alone (see [`EXCLUDED`]).
+//! zk-server, same harness: 475 passed, 0 failed, 3 skipped is the expectation (debug build,
+//! the one CI runs), with `TestReadOnlyMode` ([`EXCLUDED`]) deselected; it passed in 1 of 4
+//! whole-suite runs and in every run of its module alone. `TestReconfig` (the reconfig op on
+//! the ensemble: super-user check, bad input, an observer added and removed) passes.
 
 use std::time::Duration;
 
@@ -36,14 +37,6 @@ use tests::kazoo_support::{self, Suite, Target, ENVIRONMENT_SKIPS, MODULES};
 /// Tests not run against zk-server (pytest node ids, relative to kazoo/tests), each with the
 /// reason.
 const EXCLUDED: &[(&str, &str)] = &[
-    // test_no_super_auth, test_add_remove_observer, test_bad_input: the reconfig op (16) on
-    // the ensemble. zk-server members answer every reconfig Unimplemented (even before the
-    // super-user check that test_no_super_auth expects to answer NoAuth).
-    (
-        "test_client.py::TestReconfig",
-        "dynamic reconfiguration is not implemented in zk-server yet (a later issue); \
-         passes on Apache ZooKeeper 3.8's 3-member ensemble",
-    ),
     // Passes alone and with the rest of test_connection.py (zk-server members go read-only
     // and resume the session there), but failed in 3 of 4 whole-suite runs: the test stops
     // members 2 and 3 right after the harness restarted the stopped ones, and the member
@@ -60,17 +53,19 @@ const EXCLUDED: &[(&str, &str)] = &[
 ];
 
 /// The tests `server_kazoo_suite.rs` excludes for needing a 3-node ensemble that pass on
-/// Apache ZooKeeper 3.8's: each must pass here.
+/// Apache ZooKeeper 3.8's, and kazoo's reconfig tests: each must pass here.
 const MUST_PASS: &[&str] = &[
+    "test_client.py::TestReconfig::test_no_super_auth",
+    "test_client.py::TestReconfig::test_add_remove_observer",
+    "test_client.py::TestReconfig::test_bad_input",
     "test_client.py::TestClient::test_update_host_list",
     "test_eventlet_handler.py::TestEventletClient::test_update_host_list",
     "test_gevent_handler.py::TestGeventClient::test_update_host_list",
 ];
 
-/// At least this many tests must pass: the Apache baseline's 475 less the 3 of TestReconfig
-/// that pass there and are excluded here, so a module that stops being collected or starts
-/// skipping is noticed.
-const MIN_PASSED: usize = 472;
+/// At least this many tests must pass: the Apache baseline's 475 (TestReadOnlyMode fails
+/// there), so a module that stops being collected or starts skipping is noticed.
+const MIN_PASSED: usize = 475;
 
 /// The whole run's limit; pytest-timeout ends the run when one test takes longer than
 /// `PER_TEST_TIMEOUT_S` (the slowest kazoo tests, which stop a member and sleep, take about

@@ -45,7 +45,19 @@ fn linearizable(seed: u64) -> bool {
 /// A sweep seed's run: clock jumps as given, `linearizableReads` and handovers as the seed
 /// chooses them.
 fn run_with(seed: u64, clock_jumps: bool) -> Result<World, String> {
-    run_options(seed, clock_jumps, linearizable(seed), handovers(seed))
+    run_reconfig(
+        seed,
+        clock_jumps,
+        linearizable(seed),
+        handovers(seed),
+        reconfig(seed),
+    )
+}
+
+/// Whether a sweep seed's ensemble is reconfigured now and then by a super user (a quarter
+/// of them, when it has at least 3 voters; from its own stream).
+fn reconfig(seed: u64) -> bool {
+    Rng::new(seed ^ 0x2ec0).chance(0.25)
 }
 
 /// Whether a sweep seed's leaders are asked to hand leadership over now and then (a third of
@@ -60,12 +72,24 @@ fn run_options(
     linearizable_reads: bool,
     handovers: bool,
 ) -> Result<World, String> {
+    run_reconfig(seed, clock_jumps, linearizable_reads, handovers, false)
+}
+
+fn run_reconfig(
+    seed: u64,
+    clock_jumps: bool,
+    linearizable_reads: bool,
+    handovers: bool,
+    reconfig: bool,
+) -> Result<World, String> {
     init_log();
     let mut rng = Rng::new(seed);
     let mut cfg = SimConfig::from_seed(&mut rng);
     cfg.clock_jumps = clock_jumps;
     cfg.linearizable_reads = linearizable_reads;
     cfg.handovers = handovers;
+    // Removing a voter needs 3 of them (a config keeps at least 2).
+    cfg.reconfig = reconfig && cfg.voters >= 3;
     let mut w = World::new(seed, cfg);
     w.run();
     if w.failures.is_empty() {
@@ -84,12 +108,17 @@ fn run_options(
 
 fn seeds(default: std::ops::RangeInclusive<u64>) -> Vec<u64> {
     match std::env::var("ZK_SIM_SEEDS") {
-        Ok(s) if s.contains("..") => {
-            let (a, b) = s.split_once("..").unwrap();
-            (a.parse().unwrap()..=b.trim_start_matches('=').parse().unwrap()).collect()
-        }
-        Ok(s) => s.split(',').map(|x| x.trim().parse().unwrap()).collect(),
+        Ok(s) => parse_seeds(&s),
         Err(_) => default.collect(),
+    }
+}
+
+/// `a..b`, `a..=b` or a list `a,b,c`.
+fn parse_seeds(s: &str) -> Vec<u64> {
+    if let Some((a, b)) = s.split_once("..") {
+        (a.parse().unwrap()..=b.trim_start_matches('=').parse().unwrap()).collect()
+    } else {
+        s.split(',').map(|x| x.trim().parse().unwrap()).collect()
     }
 }
 
@@ -239,4 +268,37 @@ fn seeds_part_3() {
 #[test]
 fn seeds_part_4() {
     part(3);
+}
+
+/// Reconfiguration on every seed of its own range (the sweep above reconfigures a quarter of
+/// its seeds): `ZK_SIM_RECONFIG_SEEDS=a..b` (or a list) runs others, as many as wanted.
+#[test]
+fn reconfig_seeds() {
+    let list: Vec<u64> = match std::env::var("ZK_SIM_RECONFIG_SEEDS") {
+        Ok(s) => parse_seeds(&s),
+        Err(_) => (5001..=5040).collect(),
+    };
+    let mut failed = Vec::new();
+    let (mut ok, mut refused, mut activations, mut commits) = (0, 0, 0, 0);
+    for s in &list {
+        match run_reconfig(*s, clock_jumps(*s), linearizable(*s), handovers(*s), true) {
+            Ok(w) => {
+                ok += w.stats.get("reconfig_ok").copied().unwrap_or(0);
+                refused += w.stats.get("reconfig_refused").copied().unwrap_or(0);
+                activations += w.config_check.activations;
+                commits += w.config_check.commits_checked;
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                failed.push(*s);
+            }
+        }
+    }
+    eprintln!(
+        "{} reconfig seeds: {ok} reconfigs done, {refused} refused, {activations} activations, \
+         {commits} commits checked against their quorums",
+        list.len()
+    );
+    assert!(failed.is_empty(), "failing seeds: {failed:?}");
+    assert!(ok > 0, "no reconfig ever succeeded");
 }

@@ -226,6 +226,20 @@ impl Leader {
             pending_config: None,
             allowed_to_commit: true,
         };
+        // A reconfig in the history this leader brings (logged, maybe never committed
+        // before): its config is the last seen one, and NEWLEADER needs a quorum of it too.
+        if cx.core.config().reconfig_enabled {
+            let text = cx.core.config_data().unwrap_or_default();
+            if let Ok(qv) = QuorumVerifier::parse_qv_text(&String::from_utf8_lossy(&text), true) {
+                if qv.version() > cx.ensemble.config_version && !qv.voters().is_empty() {
+                    tracing::info!(
+                        version = qv.version(),
+                        "leading with a newer config in the history"
+                    );
+                    l.pending_config = Some(qv);
+                }
+            }
+        }
         l.check_epoch_quorum(cx);
         l
     }
@@ -515,6 +529,15 @@ impl Leader {
             let e = self.candidate;
             tracing::info!(epoch = e, "new epoch decided");
             self.epoch = Some(e);
+            // ZOOKEEPER-1783: with reconfig on, a config that never had a version gets the new
+            // epoch's first zxid as its version (the last seen config), activated with the
+            // epoch, so every member agrees on one version of it.
+            if cx.core.config().reconfig_enabled
+                && self.pending_config.is_none()
+                && cx.ensemble.config_version == 0
+            {
+                self.pending_config = Some(cx.verifier.clone().with_version(Zxid::new(e, 0).0));
+            }
             cx.disk_op(DiskOp::WriteEpoch {
                 file: EpochFile::Accepted,
                 epoch: e,
@@ -669,7 +692,10 @@ impl Leader {
             link,
             Zab::NewLeader {
                 zxid: Zxid::new(epoch, 0),
-                config: cx.ensemble.config_text.clone(),
+                config: self.pending_config.as_ref().map_or_else(
+                    || cx.ensemble.config_text.clone(),
+                    QuorumVerifier::to_qv_text,
+                ),
             },
         );
         if let Some(h) = self.handlers.get_mut(&link) {
@@ -695,13 +721,36 @@ impl Leader {
     }
 
     fn check_newleader_quorum(&mut self, cx: &mut Ctx<'_>) {
+        let pending_quorum = self.pending_config.as_ref().is_none_or(|p| {
+            let voters = p.voters();
+            voters
+                .iter()
+                .filter(|s| self.newleader_acks.contains(s))
+                .count()
+                > voters.len() / 2
+        });
         if self.phase != LeaderPhase::Synchronization
             || !cx.ensemble.has_quorum(&self.newleader_acks)
+            || !pending_quorum
         {
             return;
         }
         let Some(epoch) = self.epoch else { return };
         tracing::info!(epoch, acks = ?self.newleader_acks, "quorum synced: serving");
+        if let Some(qv) = self.pending_config.take() {
+            // A reconfig this leader logged before it led, now committed with its history:
+            // its config becomes active here, and on the learners at UPTODATE (NEWLEADER
+            // carried it), as Apache's `Leader.lead` does with the last seen config.
+            tracing::info!(
+                version = qv.version(),
+                "activating the config logged before leading"
+            );
+            cx.out.push_back(ZabOut::Activate {
+                config: qv,
+                designated_leader: cx.my_id,
+                zxid: Zxid(0),
+            });
+        }
         self.phase = LeaderPhase::Broadcast;
         cx.core.set_mode(cx.now, CoreMode::Leader, epoch);
         self.next_ping = cx.now + cx.timing.tick_ms / 2;

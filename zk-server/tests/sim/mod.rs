@@ -1,7 +1,9 @@
 //! A deterministic simulator of a zk-server ensemble: real [`zk_server::quorum::Peer`]s over
 //! model disks and a model network, driven by one seed. See `world.rs`.
 
+pub mod admin;
 pub mod client;
+pub mod config_check;
 pub mod disk;
 pub mod rng;
 pub mod world;

@@ -17,9 +17,13 @@ use zk_server::quorum::{
     ToSend,
 };
 
+use super::admin::{SimAdmin, SUPER_DIGEST};
 use super::client::{SimClient, ToServer};
+use super::config_check::ConfigCheck;
 use super::disk::SimDisk;
 use super::rng::Rng;
+
+mod reconfigure;
 
 /// What a run looks like.
 #[derive(Debug, Clone)]
@@ -44,6 +48,9 @@ pub struct SimConfig {
     pub linearizable_reads: bool,
     /// The leader is asked to hand its leadership over (`ydld`) now and then.
     pub handovers: bool,
+    /// Members run with `reconfigEnabled` and a super user reconfigures the ensemble now
+    /// and then (see `World::admin_step`).
+    pub reconfig: bool,
 }
 
 impl SimConfig {
@@ -74,6 +81,7 @@ impl SimConfig {
             clock_jumps: false,
             linearizable_reads: false,
             handovers: false,
+            reconfig: false,
         }
     }
 }
@@ -158,7 +166,12 @@ enum Ev {
     Handover {
         target: Option<usize>,
     },
+    /// The reconfiguring administrator's turn.
+    AdminStep,
 }
+
+/// The client index of the administrator's connections.
+const ADMIN: usize = usize::MAX;
 
 struct Node {
     sid: i64,
@@ -182,6 +195,9 @@ struct Node {
     held: Vec<Ev>,
     /// How far its clock is ahead of the world's (clock jumps only go forward).
     skew: i64,
+    /// Its dynamic config file: the config it last activated (durable at once), which it
+    /// starts from again after a crash.
+    config: QuorumVerifier,
 }
 
 /// A violation of an invariant, with when and where.
@@ -216,6 +232,13 @@ pub struct World {
     digests: BTreeMap<Zxid, (u64, usize)>,
     pub failures: Vec<Failure>,
     pub stats: BTreeMap<&'static str, u64>,
+    /// The reconfiguring administrator (reconfig seeds only), with its own stream.
+    pub admin: Option<SimAdmin>,
+    admin_rng: Rng,
+    next_reconfig: i64,
+    /// Each member's line in the initial config (what adding it back joins).
+    lines: BTreeMap<i64, String>,
+    pub config_check: ConfigCheck,
 }
 
 fn short(m: &Zab) -> String {
@@ -280,18 +303,26 @@ impl World {
         let rng = Rng::new(seed ^ 0x5eed_0000);
         let n = cfg.voters + cfg.observers;
         let mut text = String::new();
+        let mut lines = BTreeMap::new();
         for i in 0..n {
             let kind = if i < cfg.voters {
                 "participant"
             } else {
                 "observer"
             };
-            text.push_str(&format!(
-                "server.{}=127.0.0.1:{}:{}:{kind}\n",
+            let mut line = format!(
+                "server.{}=127.0.0.1:{}:{}:{kind}",
                 i + 1,
                 2000 + i,
                 3000 + i
-            ));
+            );
+            if cfg.reconfig {
+                // A joining server needs its client address.
+                line.push_str(&format!(";127.0.0.1:{}", 4000 + i));
+            }
+            text.push_str(&line);
+            text.push('\n');
+            lines.insert(i as i64 + 1, line);
         }
         text.push_str("version=0");
         let verifier = QuorumVerifier::parse_qv_text(&text, false).expect("a valid config");
@@ -311,6 +342,7 @@ impl World {
                 pending_snap: None,
                 held: Vec::new(),
                 skew: 0,
+                config: verifier.clone(),
             })
             .collect();
         let mut w = World {
@@ -337,6 +369,11 @@ impl World {
             digests: BTreeMap::new(),
             failures: Vec::new(),
             stats: BTreeMap::new(),
+            admin: None,
+            admin_rng: Rng::new(seed ^ 0x2ec0_f1c0),
+            next_reconfig: 0,
+            lines,
+            config_check: ConfigCheck::default(),
         };
         for i in 0..n {
             w.start(i);
@@ -351,6 +388,12 @@ impl World {
         }
         if cfg.faults {
             w.schedule_faults();
+        }
+        if cfg.reconfig {
+            w.admin = Some(SimAdmin::default());
+            w.next_reconfig = w.admin_rng.range(500, 2500);
+            let at = w.admin_rng.range(0, 300);
+            w.at(at, Ev::AdminStep);
         }
         w
     }
@@ -468,6 +511,8 @@ impl World {
             max_zxid_counter: self.cfg.max_zxid_counter,
             quorum_sync: self.cfg.linearizable_reads,
             linearizable_reads: self.cfg.linearizable_reads,
+            reconfig_enabled: self.cfg.reconfig,
+            super_digest: self.cfg.reconfig.then(|| SUPER_DIGEST.to_owned()),
             ..CoreConfig::default()
         };
         let core = Core::new(core_cfg, self.now + node.skew);
@@ -475,7 +520,7 @@ impl World {
         timing.commit_log_count = self.cfg.commit_log_count;
         let cfg = PeerConfig {
             my_id: node.sid,
-            verifier: self.verifier.clone(),
+            verifier: node.config.clone(),
             timing,
             election: ElectionTiming::default(),
             standalone_enabled: true,
@@ -507,6 +552,7 @@ impl World {
             return;
         }
         self.stat("crash");
+        self.config_check.forget(i, self.nodes[i].inc);
         let node = &mut self.nodes[i];
         node.peer = None;
         node.crashed = true;
@@ -670,6 +716,11 @@ impl World {
             } => {
                 if self.alive(node, inc) && self.nodes[node].links.contains_key(&link) {
                     self.stat("quorum_msgs");
+                    if let Zab::Ack(z) = &*msg {
+                        let from = self.nodes[node].links[&link].0;
+                        let sid = self.nodes[from].sid;
+                        self.config_check.ack((node, inc), sid, *z);
+                    }
                     self.peer(node).quorum_message(now, link, *msg);
                     self.drain(node);
                 }
@@ -745,6 +796,9 @@ impl World {
                 conn,
                 frame,
             } => {
+                if client == ADMIN {
+                    return self.admin_frame(conn, &frame);
+                }
                 let c = &mut self.clients[client];
                 if c.conn.map(|(cc, _)| cc) != Some(conn) {
                     return;
@@ -769,6 +823,12 @@ impl World {
                 }
             }
             Ev::ClientLost { client, conn } => {
+                if client == ADMIN {
+                    if self.admin.as_ref().and_then(|a| a.conn).map(|(cc, _)| cc) == Some(conn) {
+                        self.drop_client_conn(client);
+                    }
+                    return;
+                }
                 if self.clients[client].conn.map(|(cc, _)| cc) == Some(conn) {
                     self.drop_client_conn(client);
                 }
@@ -777,6 +837,11 @@ impl World {
                 self.client_step(client);
                 let d = self.rng.range(5, 60);
                 self.at(now + d, Ev::ClientStep { client });
+            }
+            Ev::AdminStep => {
+                self.admin_step();
+                let d = self.admin_rng.range(10, 60);
+                self.at(self.now + d, Ev::AdminStep);
             }
             Ev::Crash { node } => self.crash(node),
             Ev::Restart { node } => {
@@ -865,6 +930,19 @@ impl World {
 
     fn drop_client_conn(&mut self, client: usize) {
         let now = self.now;
+        if client == ADMIN {
+            let Some(a) = self.admin.as_mut() else { return };
+            let conn = a.conn;
+            a.lost();
+            if let Some((conn, node)) = conn {
+                self.nodes[node].conns.remove(&conn);
+                if let Some(p) = self.nodes[node].peer.as_mut() {
+                    p.client_closed(now, conn);
+                }
+                self.drain(node);
+            }
+            return;
+        }
         if let Some((conn, node)) = self.clients[client].conn {
             self.nodes[node].conns.remove(&conn);
             if let Some(p) = self.nodes[node].peer.as_mut() {
@@ -982,6 +1060,7 @@ impl World {
             )),
             Some(_) => {}
             None => {
+                self.config_check.learned(&t);
                 self.txns.insert(z, t);
             }
         }
@@ -999,6 +1078,17 @@ impl World {
                 // leadership handover).
                 if self.nodes[i].peer.as_ref().is_some_and(|p| p.serving()) {
                     self.committed.insert(t.zxid());
+                }
+                if self.nodes[i]
+                    .peer
+                    .as_ref()
+                    .is_some_and(|p| p.leader_state().is_some())
+                {
+                    let key = (i, self.nodes[i].inc);
+                    let sid = self.nodes[i].sid;
+                    if let Some(f) = self.config_check.committed(key, sid, t.zxid()) {
+                        self.failures.push(format!("t={} {f}", self.now));
+                    }
                 }
                 self.learn(i, t);
             }
@@ -1057,6 +1147,23 @@ impl World {
                             }
                         }
                     }
+                }
+            }
+        }
+        if self.cfg.reconfig && p.serving() {
+            let newest = self
+                .config_check
+                .newest_in(&self.nodes[i].lineage, &self.committed);
+            let have = self.nodes[i].config.version();
+            if let Some((z, v)) = newest.filter(|(_, v)| have < *v) {
+                if self.config_check.first_lag(i, z) {
+                    self.failures.push(format!(
+                        "t={} node {} serves ({:?}) under config {have:#x}, but its tree holds \
+                         the committed reconfig {z} (config {v:#x})",
+                        self.now,
+                        i + 1,
+                        p.state()
+                    ));
                 }
             }
         }
@@ -1176,6 +1283,18 @@ impl World {
                 }
             }
             PeerOutput::Disk(op) => {
+                if let DiskOp::Append(t) = &op {
+                    let leading = self.nodes[i]
+                        .peer
+                        .as_ref()
+                        .and_then(|p| p.leader_state())
+                        .is_some_and(|l| l.phase() == LeaderPhase::Broadcast);
+                    if leading {
+                        let voters = self.nodes[i].config.voters();
+                        self.config_check
+                            .proposed((i, self.nodes[i].inc), t, voters);
+                    }
+                }
                 let node = &mut self.nodes[i];
                 let lineage = match &op {
                     DiskOp::Snapshot { wait: true, .. } => {
@@ -1195,6 +1314,23 @@ impl World {
                 }
             }
             PeerOutput::State(_) => {}
+            PeerOutput::Config(qv) => {
+                // Addresses are sids here: the network needs nothing; the member's dynamic
+                // config file is now this config.
+                self.stat("config_activated");
+                let sid = self.nodes[i].sid;
+                tracing::info!(
+                    version = format!("{:#x}", qv.version()),
+                    voters = ?qv.voters(),
+                    observers = ?qv.observers(),
+                    "CONFIG at node {}",
+                    i + 1
+                );
+                if let Some(f) = self.config_check.activated(sid, &qv) {
+                    self.failures.push(format!("t={now} {f}"));
+                }
+                self.nodes[i].config = qv;
+            }
             PeerOutput::Fatal(why) => {
                 self.failures
                     .push(format!("t={now} node {} fatal: {why}", i + 1));
@@ -1300,6 +1436,26 @@ impl World {
                     "node {}'s history differs from the leader's: {only:?}",
                     i + 1
                 ));
+            }
+        }
+        // Every reconfig the administrator was told succeeded is every member's config now
+        // (or an older one's successor).
+        let told = self
+            .admin
+            .iter()
+            .flat_map(|a| a.attempts.iter())
+            .filter_map(|a| a.answer.and_then(Result::ok))
+            .max();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let (Some(v), Some(_)) = (told, n.peer.as_ref()) {
+                if n.config.version() < v {
+                    self.failures.push(format!(
+                        "node {} runs config {:#x} at the end, older than the reconfig {v:#x} \
+                         the administrator was told succeeded",
+                        i + 1,
+                        n.config.version()
+                    ));
+                }
             }
         }
         let lost: Vec<_> = self.committed.difference(&reference).take(5).collect();
