@@ -931,7 +931,7 @@ impl Core {
                     _ if check => self.answered_silently(conn),
                     (Some(req), r) => {
                         let (err, resp) =
-                            super::reply::write_response(&req, r, || self.config_data());
+                            super::reply::write_response(&req, r, || self.reconfig_answer(zxid));
                         self.reply(now_ms, conn, xid, zxid, err, resp.as_ref());
                     }
                     (None, _) => {

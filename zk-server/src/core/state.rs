@@ -98,6 +98,8 @@ pub struct Core {
     pub(crate) sasl_nonces: u64,
     /// The ensemble as a leader's reconfig sees it (None standalone and on learners).
     pub(crate) ensemble_view: Option<super::reconfig::EnsembleView>,
+    /// A learner's answer to a reconfig it commits (see [`Core::set_reconfig_answer`]).
+    reconfig_answer: Option<(Zxid, bytes::Bytes)>,
 }
 
 impl Core {
@@ -117,6 +119,22 @@ impl Core {
     /// Writes the quorum config into `/zookeeper/config` (`initConfigInZKDatabase`).
     pub fn set_config_node(&mut self, text: &str, version: i64, now_ms: i64) {
         self.tree.set_config_node(text, version, now_ms);
+    }
+
+    /// A learner's answer to the reconfig committed at `zxid`: its own text of the config it
+    /// activates (Apache's `FinalRequestProcessor` answers with the member's parsed config,
+    /// whose lines may come in another order than the leader's stored text).
+    pub fn set_reconfig_answer(&mut self, zxid: Zxid, text: String) {
+        self.reconfig_answer = Some((zxid, bytes::Bytes::from(text)));
+    }
+
+    /// What a reconfig committed at `zxid` is answered with: the learner's text of it, or
+    /// the data of `/zookeeper/config` (the leader's text).
+    pub(crate) fn reconfig_answer(&self, zxid: Zxid) -> Option<bytes::Bytes> {
+        match &self.reconfig_answer {
+            Some((z, text)) if *z == zxid => Some(text.clone()),
+            _ => self.config_data(),
+        }
     }
 
     /// The data of `/zookeeper/config` (what a reconfig answers).
@@ -153,6 +171,7 @@ impl Core {
             pipe: Pipeline::default(),
             sasl_nonces: 0,
             ensemble_view: None,
+            reconfig_answer: None,
         }
     }
 

@@ -1369,6 +1369,117 @@ mod tests {
         l
     }
 
+    /// A reconfig transaction installing `text` (QV text) at `zxid`.
+    fn reconfig_txn(zxid: Zxid, text: &str) -> Txn {
+        Txn {
+            header: zk_core::txn::TxnHeader {
+                client_id: zk_core::SessionId(9),
+                cxid: 1,
+                zxid,
+                time: 0,
+                txn_type: zk_core::OpCode::Reconfig.as_i32(),
+            },
+            body: zk_core::txn::TxnBody::SetData(zk_core::txn::SetDataTxn {
+                path: "/zookeeper/config".into(),
+                data: Some(text.as_bytes().to_vec().into()),
+                version: -1,
+            }),
+        }
+    }
+
+    fn sent(f: &mut Fixture) -> Vec<(LinkId, Zab)> {
+        f.out
+            .drain(..)
+            .filter_map(|o| match o {
+                ZabOut::Send(l, m) => Some((l, m)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Removing server 3 from {1, 2, 3}: the reconfig and what follows it need a quorum of
+    /// both configs ({1, 3} is one of the old, not of the new), and its commit is a
+    /// COMMITANDACTIVATE naming this leader, which stays.
+    #[test]
+    fn a_reconfig_needs_both_quorums_and_commits_with_activation() {
+        let mut f = Fixture::new();
+        let mut l = broadcasting(&mut f, false);
+        let z = Zxid::new(3, 1);
+        let next = "server.1=127.0.0.1:2001:3001\nserver.2=127.0.0.1:2002:3002\nversion=300000001";
+        l.propose(&mut f.cx(1), reconfig_txn(z, next));
+        l.synced(&mut f.cx(1), z);
+        l.message(&mut f.cx(1), LinkId(2), Zab::Ack(z));
+        assert_eq!(l.outstanding(), 1, "{{1, 3}} is no quorum of {{1, 2}}");
+        sent(&mut f);
+        l.message(&mut f.cx(2), LinkId(1), Zab::Ack(z));
+        assert_eq!(l.outstanding(), 0);
+        let out = std::mem::take(&mut f.out);
+        let activations: Vec<(LinkId, i64)> = out
+            .iter()
+            .filter_map(|o| match o {
+                ZabOut::Send(
+                    link,
+                    Zab::CommitAndActivate {
+                        zxid,
+                        designated_leader,
+                    },
+                ) => {
+                    assert_eq!(*zxid, z);
+                    Some((*link, *designated_leader))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(activations, [(LinkId(1), 1), (LinkId(2), 1)]);
+        assert!(out.iter().any(|o| matches!(o,
+            ZabOut::Activate { config, designated_leader: 1, zxid } if *zxid == z
+                && config.voters() == BTreeSet::from([1, 2]))));
+        assert!(!out.iter().any(|o| matches!(o, ZabOut::Yield { .. })));
+    }
+
+    /// Removing the leader (1): another voter of the new config is designated, the one that
+    /// acknowledged the most after the reconfig, and the leader hands over and commits
+    /// nothing more.
+    #[test]
+    fn a_leader_removed_designates_the_most_up_to_date_voter_and_hands_over() {
+        let mut f = Fixture::new();
+        let mut l = broadcasting(&mut f, false);
+        let z = Zxid::new(3, 1);
+        let next = "server.2=127.0.0.1:2002:3002\nserver.3=127.0.0.1:2003:3003\nversion=300000001";
+        l.propose(&mut f.cx(1), reconfig_txn(z, next));
+        let after = Txn {
+            header: zk_core::txn::TxnHeader {
+                zxid: z.next(),
+                txn_type: zk_core::OpCode::Error.as_i32(),
+                ..reconfig_txn(z, next).header
+            },
+            body: zk_core::txn::TxnBody::Error(zk_core::txn::ErrorTxn { err: 0 }),
+        };
+        l.propose(&mut f.cx(1), after);
+        l.synced(&mut f.cx(1), z.next());
+        // Server 3 (link 2) acknowledged both, server 2 only the reconfig.
+        l.message(&mut f.cx(1), LinkId(2), Zab::Ack(z.next()));
+        l.message(&mut f.cx(1), LinkId(2), Zab::Ack(z));
+        assert_eq!(l.outstanding(), 2, "{{1, 3}} is no quorum of {{2, 3}}");
+        f.out.clear();
+        l.message(&mut f.cx(2), LinkId(1), Zab::Ack(z));
+        let out = std::mem::take(&mut f.out);
+        assert!(out.iter().any(|o| matches!(
+            o,
+            ZabOut::Send(
+                _,
+                Zab::CommitAndActivate {
+                    designated_leader: 3,
+                    ..
+                }
+            )
+        )));
+        assert!(out.iter().any(|o| matches!(o, ZabOut::Yield { to: 3, .. })));
+        // The proposal after the reconfig is not committed by this leader.
+        l.message(&mut f.cx(3), LinkId(1), Zab::Ack(z.next()));
+        assert_eq!(l.outstanding(), 1);
+    }
+
     fn pings(f: &mut Fixture) -> Vec<LinkId> {
         f.out
             .drain(..)

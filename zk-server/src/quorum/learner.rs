@@ -407,21 +407,20 @@ impl Learner {
                 zxid,
                 designated_leader,
             } if !self.observer => {
-                let txn = self.pending.front().filter(|t| t.zxid() == zxid).cloned();
-                self.commit(cx, zxid);
-                if let Some(t) = txn {
+                // Activated before the commit answers the client, as Apache's follower does.
+                if let Some(t) = self.pending.front().filter(|t| t.zxid() == zxid).cloned() {
                     self.activate(cx, &t, designated_leader);
                 }
+                self.commit(cx, zxid);
             }
             Zab::InformAndActivate {
                 txn,
                 designated_leader,
             } => {
-                let fresh = txn.zxid() > self.last_queued;
-                self.broadcast(cx, Zab::Inform(txn.clone()));
-                if fresh {
+                if txn.zxid() > self.last_queued {
                     self.activate(cx, &txn, designated_leader);
                 }
+                self.broadcast(cx, Zab::Inform(txn));
             }
             Zab::Inform(t) => {
                 if t.zxid() <= self.last_queued {
@@ -468,11 +467,14 @@ impl Learner {
         };
         let text = String::from_utf8_lossy(body.data.as_deref().unwrap_or_default());
         match QuorumVerifier::parse_qv_text(&text, true) {
-            Ok(config) => cx.out.push_back(ZabOut::Activate {
-                config,
-                designated_leader,
-                zxid: t.zxid(),
-            }),
+            Ok(config) => {
+                cx.core.set_reconfig_answer(t.zxid(), config.to_qv_text());
+                cx.out.push_back(ZabOut::Activate {
+                    config,
+                    designated_leader,
+                    zxid: t.zxid(),
+                })
+            }
             Err(e) => self.stop(
                 cx,
                 format!("the reconfig {} has a bad config: {e}", t.zxid()),
