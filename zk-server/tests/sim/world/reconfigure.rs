@@ -163,7 +163,7 @@ impl World {
             cur_config_id: -1,
         };
         let mut kind = r.below(20);
-        if kind >= 10 && kind < 15 && removed.is_empty() {
+        if (10..15).contains(&kind) && removed.is_empty() {
             kind = 0;
         }
         if kind < 10 && voters.len() <= 2 {
