@@ -336,48 +336,73 @@ struct KnownBug {
 /// so CI stays green without calling them passing. `ZK_SIM_KNOWN_FAILING=1` runs them as
 /// ordinary seeds everywhere (they fail until the bug is fixed); once one passes, move it to
 /// the regression seeds.
-const KNOWN_BUGS: &[KnownBug] = &[
-KnownBug {
-    seed: 5004,
-    clock_jumps: false,
-    linearizable_reads: false,
-    handovers: false,
-    reconfig: true,
-    what: "a leader that proposed a reconfig crashed before committing it; restarted, it \
-           leads again with the reconfig in its history (committed by that sync) but runs \
-           the old config: Peer::new overwrote the replayed /zookeeper/config with the boot \
-           config, so Leader::start saw no newer config to activate",
-    failure: "serves (Leading) under config 0x10000000c, but its tree holds the committed \
-              reconfig 0x300000009",
-},
-KnownBug {
-    seed: 231,
-    clock_jumps: true,
-    linearizable_reads: true,
-    handovers: false,
-    reconfig: true,
-    what: "the same: a reconfig in the history of the member elected next is never activated",
-    failure: "serves (Leading) under config 0x100000000, but its tree holds the committed reconfig 0x10000004e",
-},
-KnownBug {
-    seed: 240,
-    clock_jumps: true,
-    linearizable_reads: false,
-    handovers: false,
-    reconfig: true,
-    what: "the same: a reconfig in the history of the member elected next is never activated",
-    failure: "serves (Leading) under config 0x10000001f, but its tree holds the committed reconfig 0x10000003a",
-},
-KnownBug {
-    seed: 441,
-    clock_jumps: false,
-    linearizable_reads: true,
-    handovers: false,
-    reconfig: true,
-    what: "a proposal made in the same step as a reconfig's commit (before the peer installed the new config) needs only the old config's quorum: Leader::try_commit clears pending_config before ZabOut::Activate is handled, and the removed voter's ACK commits it",
-    failure: "leader 1 committed 0x20000014e with the ACKs of {1, 3}",
-},
+const KNOWN_BUGS: &[KnownBug] = &[];
+
+/// A seed that found a reconfig bug in zk-server, now fixed: it must pass with its options.
+struct Regression {
+    seed: u64,
+    clock_jumps: bool,
+    linearizable_reads: bool,
+    handovers: bool,
+    what: &'static str,
+}
+
+/// Reconfiguration bugs the simulator found, each fixed and kept as a named seed.
+const RECONFIG_REGRESSIONS: &[Regression] = &[
+    Regression {
+        seed: 5004,
+        clock_jumps: false,
+        linearizable_reads: false,
+        handovers: false,
+        what: "a leader that proposed a reconfig crashed before committing it; restarted, it \
+               led again with the reconfig in its history (committed by that sync) but ran \
+               the old config: Peer::new overwrote the replayed /zookeeper/config with the \
+               boot config, so Leader::start saw no newer config to activate",
+    },
+    Regression {
+        seed: 231,
+        clock_jumps: true,
+        linearizable_reads: true,
+        handovers: false,
+        what: "the same: a reconfig in the history of the member elected next was never \
+               activated",
+    },
+    Regression {
+        seed: 240,
+        clock_jumps: true,
+        linearizable_reads: false,
+        handovers: false,
+        what: "the same: a reconfig in the history of the member elected next was never \
+               activated",
+    },
+    Regression {
+        seed: 441,
+        clock_jumps: false,
+        linearizable_reads: true,
+        handovers: false,
+        what: "a proposal made in the same step as a reconfig's commit, before the peer \
+               installed the new config, needed only the old config's quorum, and the \
+               removed voter's ACK committed it (the leader now uses the committed config's \
+               voters at once, as Apache's processReconfig in tryToCommit)",
+    },
 ];
+
+#[test]
+fn reconfig_regression_seeds() {
+    let mut failed = Vec::new();
+    for r in RECONFIG_REGRESSIONS {
+        if let Err(e) = run_reconfig(
+            r.seed,
+            r.clock_jumps,
+            r.linearizable_reads,
+            r.handovers,
+            true,
+        ) {
+            failed.push(format!("seed {} ({}):\n{e}", r.seed, r.what));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
 
 fn run_known_failing() -> bool {
     std::env::var_os("ZK_SIM_KNOWN_FAILING").is_some()

@@ -169,6 +169,10 @@ pub struct Leader {
     /// False once this leader committed a reconfig that designated another leader: it
     /// commits nothing more (`allowedToCommit`).
     allowed_to_commit: bool,
+    /// The config of the last reconfig committed, current from that moment on (Apache's
+    /// `processReconfig` in `tryToCommit`), while the peer has not installed it yet: the
+    /// proposals made in between need its quorum, not the old one's.
+    activated: Option<QuorumVerifier>,
 }
 
 /// A leadership transfer (`ydld`): proposals are frozen; once everything proposed is committed
@@ -225,6 +229,7 @@ impl Leader {
             transfer: None,
             pending_config: None,
             allowed_to_commit: true,
+            activated: None,
         };
         // A reconfig in the history this leader brings (logged, maybe never committed
         // before): its config is the last seen one, and NEWLEADER needs a quorum of it too.
@@ -810,7 +815,7 @@ impl Leader {
             tracing::info!(zxid = %z, version = qv.version(), "proposing a reconfiguration");
             self.pending_config = Some(qv.clone());
         }
-        let mut quorums = vec![cx.ensemble.voters.clone()];
+        let mut quorums = vec![self.current_voters(cx)];
         if let Some(p) = &self.pending_config {
             quorums.push(p.voters());
         }
@@ -1074,6 +1079,7 @@ impl Leader {
             cx.log.push(txn);
             if let (Some(qv), Some(d)) = (o.reconfig, designated) {
                 self.pending_config = None;
+                self.activated = Some(qv.clone());
                 tracing::info!(zxid = %z, version = qv.version(), designated = d, "reconfiguration committed");
                 cx.out.push_back(ZabOut::Activate {
                     config: qv,
@@ -1091,6 +1097,18 @@ impl Leader {
         }
         if self.transfer.is_some() {
             self.check_transfer(cx);
+        }
+    }
+
+    /// The voters of the current config: the last reconfig committed, until the peer's
+    /// config (`cx.ensemble`) is as new.
+    fn current_voters(&mut self, cx: &Ctx<'_>) -> BTreeSet<i64> {
+        match &self.activated {
+            Some(qv) if qv.version() > cx.ensemble.config_version => qv.voters(),
+            _ => {
+                self.activated = None;
+                cx.ensemble.voters.clone()
+            }
         }
     }
 

@@ -150,7 +150,21 @@ impl Peer {
         };
         let mut core = core;
         let mut tree = boot.tree;
-        tree.set_config_node(&ensemble.config_text, ensemble.config_version, now_ms);
+        // The config node as the config files say, unless the recovered log holds a newer
+        // reconfig (logged, maybe committed, never activated here: the member crashed first);
+        // the tree keeps that one, and a leader elected with it activates it (`Leader::start`).
+        let logged = tree
+            .node("/zookeeper/config")
+            .and_then(|n| n.data.as_deref())
+            .and_then(|d| QuorumVerifier::parse_qv_text(&String::from_utf8_lossy(d), true).ok())
+            .filter(|qv| {
+                core.config().reconfig_enabled
+                    && qv.version() > ensemble.config_version
+                    && !qv.voters().is_empty()
+            });
+        if logged.is_none() {
+            tree.set_config_node(&ensemble.config_text, ensemble.config_version, now_ms);
+        }
         core.set_mode(now_ms, CoreMode::NotServing, 0);
         core.replace_tree(tree);
         let mut log = CommittedLog::new(cfg.timing.commit_log_count);
