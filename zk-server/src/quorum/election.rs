@@ -474,6 +474,16 @@ impl Election {
                         round.phase = Phase::Polling {
                             deadline_ms: now_ms + round.not_timeout_ms,
                         };
+                    } else if self.joins_for_the_same_vote(&n) {
+                        // A newer round already agreeing with my proposal (a member that
+                        // started looking later, or a leader that handed over): Apache drops
+                        // it and decides when its wait ends; zk-server joins that round, where
+                        // every voter may already agree, and decides as soon as they all do.
+                        let round = self.round.as_mut().expect("round is running");
+                        round.phase = Phase::Polling {
+                            deadline_ms: now_ms + round.not_timeout_ms,
+                        };
+                        self.process(now_ms, n);
                     } else {
                         // Not better: dropped, and the 200 ms wait starts again; but a vote
                         // of this round for my proposal is recorded (zk-server's shortcut:
@@ -494,6 +504,22 @@ impl Election {
 
     /// While finalizing: records a LOOKING vote of this round from a voter, and says whether
     /// every voter now votes for my proposal.
+    /// A LOOKING voter's notification of a newer round for exactly my proposal (with the
+    /// unanimous shortcut on).
+    fn joins_for_the_same_vote(&self, n: &Notification) -> bool {
+        let v = n.vote();
+        self.timing.decide_when_unanimous
+            && n.state == ServerState::Looking
+            && n.election_epoch > self.logicalclock
+            && self.verifier.is_voter(n.from)
+            && (v.leader, v.zxid, v.peer_epoch)
+                == (
+                    self.proposal.leader,
+                    self.proposal.zxid,
+                    self.proposal.peer_epoch,
+                )
+    }
+
     fn record_agreement(&mut self, n: &Notification) -> bool {
         if !self.timing.decide_when_unanimous
             || n.state != ServerState::Looking

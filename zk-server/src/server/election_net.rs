@@ -207,23 +207,40 @@ impl ElectionNet {
     }
 
     async fn dial(&self, to: i64) {
+        // A connection that broke while in use is dialed again once (see `run_with`).
+        for _ in 0..2 {
+            if !self.dial_once(to).await {
+                return;
+            }
+        }
+        if let Some(s) = self.lock().get_mut(&to) {
+            s.dialing = false;
+        }
+    }
+
+    /// One connection attempt to `to`, served until it breaks; true when it broke while in
+    /// use with a notification to send (dial again).
+    async fn dial_once(&self, to: i64) -> bool {
         let done = |n: &ElectionNet| {
             if let Some(s) = n.lock().get_mut(&to) {
                 s.dialing = false;
             }
         };
         let Some(addr) = self.peers().get(&to).copied() else {
-            return;
+            done(self);
+            return false;
         };
         let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 tracing::debug!(to, %addr, error = %e, "cannot open the election connection");
-                return done(self);
+                done(self);
+                return false;
             }
             Err(_) => {
                 tracing::debug!(to, %addr, "election connection timed out");
-                return done(self);
+                done(self);
+                return false;
             }
         };
         let _ = stream.set_nodelay(true);
@@ -232,16 +249,18 @@ impl ElectionNet {
         InitialMessage::v1(self.shared.my_id, self.shared.my_addr.clone()).encode(&mut init);
         // One write: Apache's `InitialMessage.parse` reads the address with a single read.
         if stream.write_all(&init).await.is_err() {
-            return done(self);
+            done(self);
+            return false;
         }
         if to > self.shared.my_id {
             // The larger sid keeps the connection: it will dial back.
             let _ = stream.shutdown().await;
-            return done(self);
+            done(self);
+            return false;
         }
         // `run` registers the connection and ends the dialing in one step, so no second
         // dial starts in between.
-        self.run(to, stream).await;
+        self.run(to, stream).await
     }
 
     async fn accepted(&self, mut s: TcpStream, remote: SocketAddr) {
@@ -320,16 +339,20 @@ impl ElectionNet {
             }
             return;
         }
-        self.run_with(sid, s, buf).await;
+        if self.run_with(sid, s, buf).await {
+            self.dial(sid).await;
+        }
     }
 
-    async fn run(&self, sid: i64, s: TcpStream) {
+    async fn run(&self, sid: i64, s: TcpStream) -> bool {
         self.run_with(sid, s, Vec::new()).await
     }
 
     /// Serves an established connection with `sid` until it breaks (or a newer one replaces
     /// it).
-    async fn run_with(&self, sid: i64, s: TcpStream, mut buf: Vec<u8>) {
+    /// Returns true when this connection was the one in use and broke with a notification to
+    /// send: the caller dials again (marked dialing already).
+    async fn run_with(&self, sid: i64, s: TcpStream, mut buf: Vec<u8>) -> bool {
         let id = {
             let mut n = self
                 .shared
@@ -342,7 +365,7 @@ impl ElectionNet {
         let mut latest = {
             let mut slots = self.lock();
             let Some(slot) = slots.get_mut(&sid) else {
-                return;
+                return false;
             };
             slot.conn = Some(id);
             slot.dialing = false;
@@ -363,6 +386,7 @@ impl ElectionNet {
                 if wr.write_all(&frame).await.is_err() {
                     break;
                 }
+                tracing::trace!(to = sid, conn = id, bytes = m.len(), "notification written");
             }
         };
         let inbound = self.shared.inbound.clone();
@@ -373,6 +397,7 @@ impl ElectionNet {
                     Ok(Some((used, payload))) => {
                         match wire::Notification::decode(payload) {
                             Ok(n) => {
+                                tracing::trace!(from = sid, conn = id, "notification read");
                                 let _ = inbound.send(notification_in(sid, n));
                             }
                             Err(e) => {
@@ -388,13 +413,15 @@ impl ElectionNet {
                         return;
                     }
                 }
+                // Replaced by a newer connection: stop reading this one, once every whole
+                // notification it brought was delivered (the peer may have sent them before
+                // it saw the newer connection: they are its latest votes).
+                if self.lock().get(&sid).is_some_and(|s| s.conn != Some(id)) {
+                    return;
+                }
                 match rd.read(&mut chunk).await {
                     Ok(0) | Err(_) => return,
                     Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-                // Replaced by a newer connection: stop reading this one.
-                if self.lock().get(&sid).is_some_and(|s| s.conn != Some(id)) {
-                    return;
                 }
             }
         };
@@ -404,10 +431,20 @@ impl ElectionNet {
             _ = reader => {}
             _ = writer => {}
         }
-        if let Some(slot) = self.lock().get_mut(&sid) {
-            if slot.conn == Some(id) {
+        let mut slots = self.lock();
+        match slots.get_mut(&sid) {
+            Some(slot) if slot.conn == Some(id) => {
                 slot.conn = None;
+                // The connection in use broke: dial again at once (once), so the latest
+                // notification reaches the peer without waiting for this member's next one.
+                // A refused dial ends there; the next notification dials again.
+                let redial = slot.latest.borrow().is_some() && !slot.dialing;
+                if redial {
+                    slot.dialing = true;
+                }
+                redial
             }
+            _ => false,
         }
     }
 }
