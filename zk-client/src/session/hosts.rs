@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 
 use super::rebalance::{same_host, Rebalance, Rng};
 
-/// The pause after the first full pass over the hosts without a connection.
-pub(crate) const FIRST_PASS_BACKOFF: Duration = Duration::from_millis(100);
+/// The pause after the first full pass over the hosts without a connection. Short, because
+/// the common reason a whole ensemble refuses is an election (tens of ms on a LAN): the next
+/// pass then finds the new leader's members serving. It doubles with every pass after.
+pub(crate) const FIRST_PASS_BACKOFF: Duration = Duration::from_millis(20);
 /// The longest pause between passes (Apache ZooKeeper's client sleeps 1 s after every pass).
 pub(crate) const MAX_PASS_BACKOFF: Duration = Duration::from_secs(1);
 
