@@ -26,6 +26,10 @@ use super::tree::TxnResult;
 use super::watch::ConnId;
 use zk_core::txn::TxnBody;
 
+/// The path of the sync a learner forwards as a linearizable read's barrier with nothing of
+/// its session ahead: its leader waits only for what it committed (see `queue_sync`).
+const BARRIER_PATH: &str = "";
+
 /// True for the op codes an ensemble member cannot answer alone: writes, check, sync,
 /// closeSession (`FollowerRequestProcessor`'s forwarded types).
 pub(crate) fn replicates(op: i32) -> bool {
@@ -402,6 +406,19 @@ impl Core {
         } else {
             self.pipe.last_proposed
         };
+        // A learner marks such a barrier (an empty path, which no validated client path is)
+        // so its leader waits for what it has committed, not for everything it proposed: a
+        // read must see every write acknowledged before it, and those are all committed.
+        let body = if barrier && !ahead && self.mode != CoreMode::Leader {
+            let mut b = Vec::new();
+            zk_core::proto::SyncRequest {
+                path: BARRIER_PATH.into(),
+            }
+            .encode(&mut b);
+            b
+        } else {
+            body
+        };
         self.issue_sync(now_ms, conn, session, xid, target, body);
     }
 
@@ -608,7 +625,15 @@ impl Core {
             return;
         }
         if op == OpCode::Sync.as_i32() {
-            let target = self.pipe.last_proposed;
+            let barrier = matches!(
+                Request::decode(op, &mut Reader::new(&body)),
+                Ok(Request::Sync(r)) if r.path == BARRIER_PATH
+            );
+            let target = if barrier {
+                self.tree.last_zxid()
+            } else {
+                self.pipe.last_proposed
+            };
             let round = if vouched { 0 } else { self.sync_round() };
             self.pipe.leader_syncs.push_back(LeaderSync {
                 target,
