@@ -356,3 +356,31 @@ fn removing_the_leader_hands_over_and_members_restart_from_the_dynamic_file() {
     let after = configs(&rt, &ens, &[f]);
     assert_eq!(after[0], cfg, "the restarted member's config");
 }
+
+/// With `zookeeper.skipACL=yes` (Apache's `ZooKeeperServer.skipACL`) a session without the
+/// super user reconfigures: no ACL is checked.
+#[test]
+fn skip_acl_lets_any_session_reconfigure() {
+    let flavor = Flavor::ZkServer(zk_server_binary());
+    let ens = ProcessEnsemble::start_with_jvm_flags(
+        flavor,
+        3,
+        0,
+        &["reconfigEnabled=true"],
+        &["-Dzookeeper.skipACL=yes"],
+    )
+    .expect("serve");
+    let rt = tests::two_worker_runtime();
+    let plain = rt.block_on(connect(&ens.connect_string(), false));
+    let block = tests::ports::unassigned_port_block(3);
+    let joining = format!(
+        "server.50=127.0.0.1:{}:{}:observer;127.0.0.1:{}",
+        block,
+        block + 1,
+        block + 2
+    );
+    let (cfg, _) = rt
+        .block_on(plain.reconfig(Some(&joining), None, None, -1))
+        .expect("reconfig without the super user");
+    assert!(config_text(&cfg).contains(&joining));
+}

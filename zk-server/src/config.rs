@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub force_sync: bool,
     /// zookeeper.extendedTypesEnabled: TTL nodes.
     pub extended_types_enabled: bool,
+    /// zookeeper.skipACL (`yes`): no ACL is checked (Apache's `ZooKeeperServer.skipACL`).
+    pub skip_acl: bool,
     /// zookeeper.DigestAuthenticationProvider.superDigest.
     pub super_digest: Option<String>,
     /// znode.container.checkIntervalMs: container/TTL reaper period.
@@ -159,6 +161,7 @@ impl Default for ServerConfig {
             four_letter_whitelist: vec!["srvr".into()],
             force_sync: true,
             extended_types_enabled: false,
+            skip_acl: false,
             super_digest: None,
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
@@ -311,7 +314,7 @@ impl ServerConfig {
     }
 
     /// Keys accepted from the environment.
-    const ENV_KEYS: [&'static str; 21] = [
+    const ENV_KEYS: [&'static str; 22] = [
         "zookeeper.maxCnxns",
         "zookeeper.maxOutstandingPerConnection",
         "zookeeper.maxQueuedBytesPerConnection",
@@ -325,6 +328,7 @@ impl ServerConfig {
         "zookeeper.linearizableReads",
         "readonlymode.enabled",
         "zookeeper.extendedTypesEnabled",
+        "zookeeper.skipACL",
         "zookeeper.DigestAuthenticationProvider.superDigest",
         "jute.maxbuffer",
         "znode.container.checkIntervalMs",
@@ -397,6 +401,8 @@ impl ServerConfig {
                 self.force_sync = !v.trim().eq_ignore_ascii_case("no")
             }
             "zookeeper.extendedTypesEnabled" => self.extended_types_enabled = parse_bool(v),
+            // Apache compares with "yes" exactly.
+            "zookeeper.skipACL" => self.skip_acl = v.trim() == "yes",
             "zookeeper.DigestAuthenticationProvider.superDigest" => {
                 self.super_digest = Some(v.trim().to_owned()).filter(|s| !s.is_empty())
             }
@@ -570,6 +576,7 @@ impl ServerConfig {
             local_sessions_enabled: self.local_sessions_enabled,
             quorum_sync: self.quorum_sync,
             linearizable_reads: self.linearizable_reads,
+            skip_acl: self.skip_acl,
         }
     }
 

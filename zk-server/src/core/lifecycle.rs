@@ -241,6 +241,7 @@ impl Core {
                 reconfig_enabled: self.cfg.reconfig_enabled,
                 ensemble: None,
                 sasl_scheme: self.cfg.sasl_scheme,
+                skip_acl: self.cfg.skip_acl,
                 internal: true,
             };
             let (txn_type, body) = Preparer::new(&self.tree, ctx).prepare(&req);

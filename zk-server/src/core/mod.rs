@@ -81,6 +81,9 @@ pub struct CoreConfig {
     /// ensemble needs the same setting (a learner's barrier is a quorum sync only when its
     /// leader makes syncs quorum syncs).
     pub linearizable_reads: bool,
+    /// `zookeeper.skipACL=yes`: no ACL is checked, reads, writes and watch events alike
+    /// (Apache's `ZooKeeperServer.skipACL`); ACLs are still stored as given.
+    pub skip_acl: bool,
 }
 
 impl Default for CoreConfig {
@@ -101,6 +104,7 @@ impl Default for CoreConfig {
             local_sessions_enabled: false,
             quorum_sync: false,
             linearizable_reads: false,
+            skip_acl: false,
         }
     }
 }

@@ -182,6 +182,7 @@ proptest! {
                 reconfig_enabled: false,
                 ensemble: None,
                 sasl_scheme: false,
+                skip_acl: false,
                 internal: false,
             };
             let req = request(op);

@@ -732,6 +732,7 @@ impl Core {
                         reconfig_enabled: self.cfg.reconfig_enabled,
                         ensemble: self.ensemble_view.as_ref(),
                         sasl_scheme: self.cfg.sasl_scheme,
+                        skip_acl: self.cfg.skip_acl,
                         internal: false,
                     };
                     let mut p = Preparer::with_pending(&self.tree, &self.pipe.pending, ctx);
@@ -835,6 +836,7 @@ impl Core {
             reconfig_enabled: self.cfg.reconfig_enabled,
             ensemble: None,
             sasl_scheme: self.cfg.sasl_scheme,
+            skip_acl: self.cfg.skip_acl,
             internal: true,
         };
         let mut p = Preparer::with_pending(&self.tree, &self.pipe.pending, ctx);
