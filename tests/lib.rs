@@ -47,6 +47,7 @@ pub mod ports;
 pub mod process_ensemble;
 pub mod recipes_support;
 pub mod replay;
+pub mod zkcli_support;
 
 pub use peer::{require_peer, under_ci};
 

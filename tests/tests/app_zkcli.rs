@@ -2,15 +2,13 @@
 //! by zkcli's shell against one Apache ZooKeeper server, prints the same stdout and stderr once
 //! times, zxids and session ids are normalized.
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use tests::zkcli_support::{assert_same, run_zkcli, run_zkcli_sh, split_events, ZKCLI_SH};
 use tests::ApacheZk;
 use zk_client::Version;
-use zk_server::cli::{Console, Outcome, Shell};
-
-const ZKCLI_SH: &str = "/usr/share/zookeeper/bin/zkCli.sh";
+use zk_server::cli::{Console, Shell};
 
 /// Ok when zkCli.sh and a Java runtime are there.
 fn zkcli_sh() -> Result<(), String> {
@@ -143,87 +141,6 @@ fn normalize(text: &str) -> String {
         .join("\n")
 }
 
-/// Splits stdout into its watch events (sorted) and the rest: events are printed by another
-/// thread (zkCli.sh) or task (zkcli), so where they land between command outputs is timing.
-fn split_events(stdout: &str) -> (String, Vec<String>) {
-    let lines: Vec<&str> = stdout.lines().collect();
-    let mut rest = Vec::new();
-    let mut events = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i] == "WATCHER::" {
-            // "", "WATCHER::", "", "WatchedEvent ...": the blank before was already pushed.
-            if rest.last() == Some(&"") {
-                rest.pop();
-            }
-            // zkCli.sh prints the block from its event thread in pieces, so a line of the
-            // main thread (such as "Not connected") can land inside it: keep such lines.
-            let mut j = i + 1;
-            while j < lines.len() && j <= i + 3 && !lines[j].starts_with("WatchedEvent ") {
-                if !lines[j].is_empty() {
-                    rest.push(lines[j]);
-                }
-                j += 1;
-            }
-            if let Some(e) = lines.get(j).filter(|l| l.starts_with("WatchedEvent ")) {
-                events.push((*e).to_owned());
-                j += 1;
-            }
-            i = j;
-            continue;
-        }
-        rest.push(lines[i]);
-        i += 1;
-    }
-    events.sort();
-    (rest.join("\n"), events)
-}
-
-fn run_zkcli_sh(server: &str, script: &str) -> (String, String) {
-    let mut child = Command::new(ZKCLI_SH)
-        .args(["-server", server])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run zkCli.sh");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(script.as_bytes())
-        .expect("write the script");
-    let out = child.wait_with_output().expect("zkCli.sh output");
-    let stdout = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| *l != "Welcome to ZooKeeper!" && *l != "JLine support is disabled")
-        .collect::<Vec<_>>()
-        .join("\n");
-    let stderr = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| !l.starts_with("SLF4J:"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    (stdout, stderr)
-}
-
-async fn run_zkcli(server: &str, script: &[String]) -> (String, String) {
-    let (console, out, err) = Console::buffers();
-    let mut shell = Shell::new(console);
-    assert!(shell.open(server).await, "zkcli connects");
-    shell.announce();
-    for line in script {
-        if shell.run_line(line).await == Outcome::Quit {
-            break;
-        }
-    }
-    // Every event the server sent is printed before the output is compared.
-    shell.settle().await;
-    // The script ends without `quit`: zkCli.sh exits at the end of its input without closing.
-    shell.disconnect_quietly().await;
-    (out.contents(), err.contents())
-}
-
 /// Deletes `root` and everything under it as the super user (the session leaves nodes whose
 /// ACLs lock a normal user out).
 async fn remove_tree(server: &str, root: &str) {
@@ -249,25 +166,6 @@ async fn remove_tree(server: &str, root: &str) {
         "{root} removed"
     );
     let _ = client.close().await;
-}
-
-fn lines(s: &str) -> Vec<String> {
-    s.lines().map(str::to_owned).collect()
-}
-
-/// Asserts two outputs are equal, showing the first difference with some context.
-fn assert_same(what: &str, rust: &str, java: &str) {
-    let (r, j) = (lines(rust), lines(java));
-    if r == j {
-        return;
-    }
-    let at = r.iter().zip(&j).take_while(|(a, b)| a == b).count();
-    let from = at.saturating_sub(3);
-    panic!(
-        "{what} differs at line {at}\n--- zkcli:\n{}\n--- zkCli.sh:\n{}",
-        r[from..(at + 8).min(r.len())].join("\n"),
-        j[from..(at + 8).min(j.len())].join("\n")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

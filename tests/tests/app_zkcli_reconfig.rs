@@ -11,14 +11,10 @@
 //!
 //! Apache ZooKeeper and zkCli.sh are required: the test fails, not skips, without them.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tests::process_ensemble::{Flavor, ProcessEnsemble};
-use zk_server::cli::{Console, Outcome, Shell};
-
-const ZKCLI_SH: &str = "/usr/share/zookeeper/bin/zkCli.sh";
+use tests::zkcli_support::{assert_same, run_zkcli, run_zkcli_sh, split_events, ZKCLI_SH};
 
 const SUPER_DIGEST: &str =
     "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=";
@@ -85,95 +81,6 @@ fn normalize(text: &str) -> String {
         .join("\n")
 }
 
-/// Splits stdout into its watch events (sorted) and the rest: events are printed by another
-/// thread (zkCli.sh) or task (zkcli), so where they land is timing.
-fn split_events(stdout: &str) -> (String, Vec<String>) {
-    let lines: Vec<&str> = stdout.lines().collect();
-    let (mut rest, mut events) = (Vec::new(), Vec::new());
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i] == "WATCHER::" {
-            if rest.last() == Some(&"") {
-                rest.pop();
-            }
-            let mut j = i + 1;
-            while j < lines.len() && j <= i + 3 && !lines[j].starts_with("WatchedEvent ") {
-                if !lines[j].is_empty() {
-                    rest.push(lines[j]);
-                }
-                j += 1;
-            }
-            if let Some(e) = lines.get(j).filter(|l| l.starts_with("WatchedEvent ")) {
-                events.push((*e).to_owned());
-                j += 1;
-            }
-            i = j;
-            continue;
-        }
-        rest.push(lines[i]);
-        i += 1;
-    }
-    events.sort();
-    (rest.join("\n"), events)
-}
-
-fn run_zkcli_sh(server: &str, script: &str) -> (String, String) {
-    let mut child = Command::new(ZKCLI_SH)
-        .args(["-server", server])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run zkCli.sh");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(script.as_bytes())
-        .expect("write the script");
-    let out = child.wait_with_output().expect("zkCli.sh output");
-    let stdout = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| *l != "Welcome to ZooKeeper!" && *l != "JLine support is disabled")
-        .collect::<Vec<_>>()
-        .join("\n");
-    let stderr = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| !l.starts_with("SLF4J:"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    (stdout, stderr)
-}
-
-async fn run_zkcli(server: &str, script: &[String]) -> (String, String) {
-    let (console, out, err) = Console::buffers();
-    let mut shell = Shell::new(console);
-    assert!(shell.open(server).await, "zkcli connects");
-    shell.announce();
-    for line in script {
-        if shell.run_line(line).await == Outcome::Quit {
-            break;
-        }
-    }
-    shell.settle().await;
-    shell.disconnect_quietly().await;
-    (out.contents(), err.contents())
-}
-
-fn assert_same(what: &str, rust: &str, java: &str) {
-    let (r, j): (Vec<&str>, Vec<&str>) = (rust.lines().collect(), java.lines().collect());
-    if r == j {
-        return;
-    }
-    let at = r.iter().zip(&j).take_while(|(a, b)| a == b).count();
-    let from = at.saturating_sub(3);
-    panic!(
-        "{what} differs at line {at}\n--- zkcli:\n{}\n--- zkCli.sh:\n{}",
-        r[from..(at + 8).min(r.len())].join("\n"),
-        j[from..(at + 8).min(j.len())].join("\n")
-    );
-}
-
 /// The `server.<id>=...` line of a config.
 fn server_line(config: &str, id: i64) -> String {
     let prefix = format!("server.{id}=");
@@ -237,7 +144,12 @@ fn config_and_reconfig_match_zkcli_sh(flavor: Flavor) {
         .filter(|id| **id != victim)
         .map(|id| server_line(&config, *id))
         .collect();
-    let file = std::env::temp_dir().join(format!("zkcli-reconfig-{}.cfg", std::process::id()));
+    // One file per ensemble: both flavours' tests run at once in this process.
+    let file = std::env::temp_dir().join(format!(
+        "zkcli-reconfig-{}-{}.cfg",
+        std::process::id(),
+        ens.client_addr(leader).port()
+    ));
     std::fs::write(&file, lines.join("\n") + "\n").expect("write the membership file");
     let script: Vec<String> = SCRIPT
         .iter()
