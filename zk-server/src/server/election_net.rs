@@ -42,6 +42,9 @@ struct Shared {
     /// The other members' election addresses: the config's, and those of servers outside it
     /// that connected (a joiner, from its initial message), which must hear answers.
     peers: Mutex<BTreeMap<i64, SocketAddr>>,
+    /// Whether a server outside the config may connect (reconfig enabled: a joiner), at the
+    /// address its initial message names; otherwise such a connection is closed.
+    accept_strangers: bool,
     slots: Mutex<BTreeMap<i64, Slot>>,
     next_conn: Mutex<u64>,
     inbound: mpsc::UnboundedSender<Notification>,
@@ -59,6 +62,7 @@ impl ElectionNet {
     /// Binds `listen`, and delivers every notification received to `inbound`. `peers` are
     /// the election addresses of the other members; `my_addr` is what the initial message
     /// names as this member's election address.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn start(
         my_id: i64,
         listen: SocketAddr,
@@ -66,6 +70,7 @@ impl ElectionNet {
         peers: BTreeMap<i64, SocketAddr>,
         inbound: mpsc::UnboundedSender<Notification>,
         bind_retries: u32,
+        accept_strangers: bool,
         tasks: Tasks,
     ) -> std::io::Result<ElectionNet> {
         let mut tries = 0;
@@ -101,6 +106,7 @@ impl ElectionNet {
                 my_id,
                 my_addr,
                 peers: Mutex::new(peers),
+                accept_strangers,
                 slots: Mutex::new(slots),
                 next_conn: Mutex::new(1),
                 inbound,
@@ -304,6 +310,10 @@ impl ElectionNet {
         if !known {
             if sid == self.shared.my_id {
                 tracing::warn!(%remote, "an election connection claims my own id; closing");
+                return;
+            }
+            if !self.shared.accept_strangers {
+                tracing::warn!(%remote, sid, "election connection from a server not in the configuration; closing");
                 return;
             }
             // A server outside the config (a joiner before its reconfig): Apache's

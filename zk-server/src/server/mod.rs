@@ -257,6 +257,7 @@ impl Server {
             others,
             el_tx,
             q.election_port_bind_retry,
+            q.reconfig_enabled,
             tasks.clone(),
         )
         .await?;
