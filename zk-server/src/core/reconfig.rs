@@ -111,8 +111,7 @@ pub fn next_config(
         );
         return Err(ErrorCode::BadArguments);
     }
-    let synced = view.synced.iter().filter(|s| next.is_voter(**s)).count();
-    if synced <= voters / 2 {
+    if !next.has_quorum(view.synced.iter().copied()) {
         tracing::warn!(
             "reconfig refused: there must be a connected and synced quorum in the new configuration"
         );

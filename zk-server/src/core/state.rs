@@ -137,6 +137,22 @@ impl Core {
         }
     }
 
+    /// With reconfig on, the config `/zookeeper/config` holds when it is newer than
+    /// `version` (the active config's): a reconfig logged, maybe committed, and not activated
+    /// here yet (the member crashed first, or was a follower when its leader went).
+    pub(crate) fn newer_logged_config(
+        &self,
+        version: i64,
+    ) -> Option<crate::quorum::verifier::QuorumVerifier> {
+        if !self.cfg.reconfig_enabled {
+            return None;
+        }
+        let data = self.config_data();
+        crate::quorum::verifier::QuorumVerifier::from_config_data(data.as_deref())
+            .ok()
+            .filter(|qv| qv.version() > version && !qv.voters().is_empty())
+    }
+
     /// The data of `/zookeeper/config` (what a reconfig answers).
     pub(crate) fn config_data(&self) -> Option<bytes::Bytes> {
         self.tree

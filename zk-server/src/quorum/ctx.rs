@@ -24,6 +24,16 @@ pub struct Ensemble {
 }
 
 impl Ensemble {
+    /// The ensemble of a config.
+    pub fn of(qv: &super::verifier::QuorumVerifier) -> Ensemble {
+        Ensemble {
+            voters: qv.voters(),
+            observers: qv.observers(),
+            config_text: qv.to_qv_text(),
+            config_version: qv.version(),
+        }
+    }
+
     /// True when `sids` hold a majority of the voters (`QuorumMaj.containsQuorum`).
     pub fn has_quorum<'a>(&self, sids: impl IntoIterator<Item = &'a i64>) -> bool {
         let n = sids

@@ -196,8 +196,7 @@ fn reconfig_config(txn: &Txn) -> Option<QuorumVerifier> {
     let zk_core::txn::TxnBody::SetData(t) = &txn.body else {
         return None;
     };
-    let text = String::from_utf8_lossy(t.data.as_deref().unwrap_or_default());
-    match QuorumVerifier::parse_qv_text(&text, true) {
+    match QuorumVerifier::from_config_data(t.data.as_deref()) {
         Ok(qv) => Some(qv),
         Err(e) => {
             tracing::error!(error = %e, "a reconfig transaction whose config cannot be read");
@@ -233,17 +232,12 @@ impl Leader {
         };
         // A reconfig in the history this leader brings (logged, maybe never committed
         // before): its config is the last seen one, and NEWLEADER needs a quorum of it too.
-        if cx.core.config().reconfig_enabled {
-            let text = cx.core.config_data().unwrap_or_default();
-            if let Ok(qv) = QuorumVerifier::parse_qv_text(&String::from_utf8_lossy(&text), true) {
-                if qv.version() > cx.ensemble.config_version && !qv.voters().is_empty() {
-                    tracing::info!(
-                        version = qv.version(),
-                        "leading with a newer config in the history"
-                    );
-                    l.pending_config = Some(qv);
-                }
-            }
+        if let Some(qv) = cx.core.newer_logged_config(cx.ensemble.config_version) {
+            tracing::info!(
+                version = qv.version(),
+                "leading with a newer config in the history"
+            );
+            l.pending_config = Some(qv);
         }
         l.check_epoch_quorum(cx);
         l
@@ -726,14 +720,10 @@ impl Leader {
     }
 
     fn check_newleader_quorum(&mut self, cx: &mut Ctx<'_>) {
-        let pending_quorum = self.pending_config.as_ref().is_none_or(|p| {
-            let voters = p.voters();
-            voters
-                .iter()
-                .filter(|s| self.newleader_acks.contains(s))
-                .count()
-                > voters.len() / 2
-        });
+        let pending_quorum = self
+            .pending_config
+            .as_ref()
+            .is_none_or(|p| p.has_quorum(self.newleader_acks.iter().copied()));
         if self.phase != LeaderPhase::Synchronization
             || !cx.ensemble.has_quorum(&self.newleader_acks)
             || !pending_quorum

@@ -465,8 +465,7 @@ impl Learner {
         let zk_core::txn::TxnBody::SetData(body) = &t.body else {
             return self.stop(cx, format!("the reconfig {} is not a SetDataTxn", t.zxid()));
         };
-        let text = String::from_utf8_lossy(body.data.as_deref().unwrap_or_default());
-        match QuorumVerifier::parse_qv_text(&text, true) {
+        match QuorumVerifier::from_config_data(body.data.as_deref()) {
             Ok(config) => {
                 cx.core.set_reconfig_answer(t.zxid(), config.to_qv_text());
                 cx.out.push_back(ZabOut::Activate {

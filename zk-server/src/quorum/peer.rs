@@ -142,31 +142,16 @@ pub struct Peer {
 impl Peer {
     /// A member over its recovered state; it starts looking for a leader at once.
     pub fn new(cfg: PeerConfig, core: Core, boot: Boot, now_ms: i64) -> Peer {
-        let ensemble = Ensemble {
-            voters: cfg.verifier.voters(),
-            observers: cfg.verifier.observers(),
-            config_text: cfg.verifier.to_qv_text(),
-            config_version: cfg.verifier.version(),
-        };
+        let ensemble = Ensemble::of(&cfg.verifier);
         let mut core = core;
-        let mut tree = boot.tree;
-        // The config node as the config files say, unless the recovered log holds a newer
-        // reconfig (logged, maybe committed, never activated here: the member crashed first);
-        // the tree keeps that one, and a leader elected with it activates it (`Leader::start`).
-        let logged = tree
-            .node("/zookeeper/config")
-            .and_then(|n| n.data.as_deref())
-            .and_then(|d| QuorumVerifier::parse_qv_text(&String::from_utf8_lossy(d), true).ok())
-            .filter(|qv| {
-                core.config().reconfig_enabled
-                    && qv.version() > ensemble.config_version
-                    && !qv.voters().is_empty()
-            });
-        if logged.is_none() {
-            tree.set_config_node(&ensemble.config_text, ensemble.config_version, now_ms);
-        }
         core.set_mode(now_ms, CoreMode::NotServing, 0);
-        core.replace_tree(tree);
+        core.replace_tree(boot.tree);
+        // The config node as the config files say, unless the recovered log holds a newer
+        // reconfig (never activated here: the member crashed first); the tree keeps that one,
+        // and a leader elected with it activates it (`Leader::start`).
+        if core.newer_logged_config(ensemble.config_version).is_none() {
+            core.set_config_node(&ensemble.config_text, ensemble.config_version, now_ms);
+        }
         let mut log = CommittedLog::new(cfg.timing.commit_log_count);
         for t in boot.recent {
             log.push_replayed(t);
@@ -676,12 +661,8 @@ impl Peer {
                     }
                     ElectionOutput::Restart(qv) => {
                         if matches!(self.role, Role::Looking) && self.draining.is_none() {
+                            // The election stopped: `start_election` makes it anew.
                             self.adopt_config(qv);
-                            self.election = Election::new(
-                                self.cfg.my_id,
-                                &self.cfg.verifier,
-                                self.cfg.election,
-                            );
                             self.start_election(now_ms);
                         }
                     }
@@ -728,12 +709,7 @@ impl Peer {
     /// Makes `qv` this member's config: membership, the election's next view, the driver's
     /// address book and dynamic config file.
     fn install_config(&mut self, qv: QuorumVerifier) {
-        self.ensemble = Ensemble {
-            voters: qv.voters(),
-            observers: qv.observers(),
-            config_text: qv.to_qv_text(),
-            config_version: qv.version(),
-        };
+        self.ensemble = Ensemble::of(&qv);
         self.cfg.verifier = qv.clone();
         self.config_changed = true;
         self.out.push_back(PeerOutput::Config(qv));
@@ -786,57 +762,22 @@ impl Peer {
     }
 
     /// `QuorumPeer.processReconfig` for the newer config a notification carried, before the
-    /// election restarts. With reconfig enabled an Apache leader re-versions a version-0
+    /// election restarts (the responder restarts it only for a newer version that differs
+    /// from this member's). With reconfig enabled an Apache leader re-versions a version-0
     /// config to `newEpoch << 32` (`Leader.lead`, ZOOKEEPER-1783) and every member adopts it,
-    /// so a member that joins later hears that version; Apache's receiver adopts it and
-    /// restarts its election once. Without adopting it this member would restart at every
-    /// notification, forever. Only a new version of the same members is adopted (zk-server
-    /// does not change its membership); with reconfig off Apache does not adopt either.
+    /// and a joiner learns the current members this way; without adopting it this member would
+    /// restart at every notification, forever. With reconfig off Apache does not adopt either.
     fn adopt_config(&mut self, qv: QuorumVerifier) {
-        if !self.core.config().reconfig_enabled {
-            return;
-        }
-        if qv.version() > self.cfg.verifier.version() && !qv.quorum_maj_equals(&self.cfg.verifier) {
-            tracing::info!(
-                my_id = self.cfg.my_id,
-                from = self.cfg.verifier.version(),
-                to = qv.version(),
-                "adopting a peer's newer config"
-            );
-            self.install_config(qv);
-            return;
-        }
-        let same_members = {
-            let bare = |m: &super::server::QuorumServer| super::server::QuorumServer {
-                client_addr: None,
-                client_addr_from_static: false,
-                ..m.clone()
-            };
-            let mine = self.cfg.verifier.members();
-            mine.len() == qv.members().len()
-                && mine.iter().all(|m| {
-                    qv.member(m.sid)
-                        .is_some_and(|o| bare(m).quorum_server_equals(&bare(o)))
-                })
-        };
-        if !same_members {
-            tracing::warn!(
-                my_id = self.cfg.my_id,
-                version = qv.version(),
-                "a peer has a config with other members: dynamic reconfiguration is not \
-                 supported, keeping mine"
-            );
+        if !self.core.config().reconfig_enabled || qv.version() <= self.cfg.verifier.version() {
             return;
         }
         tracing::info!(
             my_id = self.cfg.my_id,
             from = self.cfg.verifier.version(),
             to = qv.version(),
-            "adopting a peer's newer version of the config"
+            "adopting a peer's newer config"
         );
-        self.ensemble.config_text = qv.to_qv_text();
-        self.ensemble.config_version = qv.version();
-        self.cfg.verifier = qv;
+        self.install_config(qv);
     }
 
     fn replicate(&mut self, now_ms: i64, r: ToReplicate) {

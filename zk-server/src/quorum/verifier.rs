@@ -76,6 +76,12 @@ impl QuorumVerifier {
         QuorumVerifier { members, version }
     }
 
+    /// The config a `/zookeeper/config` node or a reconfig's `SetDataTxn` holds (QV text as
+    /// bytes; a member line may list `|` alternatives, as a peer's may).
+    pub fn from_config_data(data: Option<&[u8]>) -> Result<QuorumVerifier, QvTextError> {
+        Self::parse_qv_text(&String::from_utf8_lossy(data.unwrap_or_default()), true)
+    }
+
     /// A verifier over `members` listed in `order` (sids; members missing from it last).
     pub fn in_order(members: Vec<QuorumServer>, version: i64, order: &[i64]) -> QuorumVerifier {
         let mut members = members;
