@@ -48,18 +48,7 @@ pub struct SimAdmin {
 impl SimAdmin {
     /// The handshake for a new connection.
     pub fn connect_request(&self) -> ConnectRequest {
-        let (session_id, passwd) = match &self.session {
-            Some((s, p)) => (*s, p.clone()),
-            None => (SessionId(0), vec![0; 16]),
-        };
-        ConnectRequest {
-            protocol_version: 0,
-            last_zxid_seen: self.last_zxid,
-            timeout_ms: SESSION_TIMEOUT_MS,
-            session_id,
-            passwd: passwd.into(),
-            read_only: Some(false),
-        }
+        super::client::connect_request(self.session.as_ref(), self.last_zxid)
     }
 
     /// The connection went away: a reconfig in flight has an unknown outcome.

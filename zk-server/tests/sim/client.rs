@@ -62,6 +62,23 @@ fn key(i: usize) -> String {
     format!("/k{i}")
 }
 
+/// The handshake of a sim session: a new session, or `session` resumed, having seen
+/// `last_zxid`.
+pub fn connect_request(session: Option<&(SessionId, Vec<u8>)>, last_zxid: Zxid) -> ConnectRequest {
+    let (session_id, passwd) = match session {
+        Some((s, p)) => (*s, p.clone()),
+        None => (SessionId(0), vec![0; 16]),
+    };
+    ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: last_zxid,
+        timeout_ms: SESSION_TIMEOUT_MS,
+        session_id,
+        passwd: passwd.into(),
+        read_only: Some(false),
+    }
+}
+
 impl SimClient {
     pub fn new(index: usize, hist: ClientId) -> SimClient {
         SimClient {
@@ -84,18 +101,7 @@ impl SimClient {
 
     /// The handshake for a new connection.
     pub fn connect_request(&self) -> ConnectRequest {
-        let (session_id, passwd) = match &self.session {
-            Some((s, p)) => (*s, p.clone()),
-            None => (SessionId(0), vec![0; 16]),
-        };
-        ConnectRequest {
-            protocol_version: 0,
-            last_zxid_seen: self.last_zxid,
-            timeout_ms: SESSION_TIMEOUT_MS,
-            session_id,
-            passwd: passwd.into(),
-            read_only: Some(false),
-        }
+        connect_request(self.session.as_ref(), self.last_zxid)
     }
 
     /// The connection went away: every request in flight has an unknown outcome.

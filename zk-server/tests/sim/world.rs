@@ -953,6 +953,40 @@ impl World {
         self.clients[client].lost(now, &mut self.history);
     }
 
+    /// Opens connection `conn` of `owner` (a client, or the administrator) to member `node`
+    /// with the handshake `req`; a member that is down refuses it (`ClientLost`).
+    fn open_connection(
+        &mut self,
+        owner: usize,
+        node: usize,
+        conn: ConnId,
+        req: zk_core::proto::ConnectRequest,
+    ) {
+        let now = self.now;
+        let d = self.delay();
+        if self.nodes[node].peer.is_none() {
+            self.at(
+                now + d,
+                Ev::ClientLost {
+                    client: owner,
+                    conn,
+                },
+            );
+            return;
+        }
+        self.nodes[node].conns.insert(conn, owner);
+        let inc = self.nodes[node].inc;
+        self.at(
+            now + d,
+            Ev::ToServer {
+                node,
+                inc,
+                conn,
+                msg: ToServer::Connect(req),
+            },
+        );
+    }
+
     fn client_step(&mut self, client: usize) {
         let now = self.now;
         if self.clients[client].conn.is_none() {
@@ -961,24 +995,8 @@ impl World {
             let conn = ConnId(self.next_conn);
             self.next_conn += 1;
             self.clients[client].conn = Some((conn, node));
-            if self.nodes[node].peer.is_none() {
-                let d = self.delay();
-                self.at(now + d, Ev::ClientLost { client, conn });
-                return;
-            }
-            self.nodes[node].conns.insert(conn, client);
             let req = self.clients[client].connect_request();
-            let inc = self.nodes[node].inc;
-            let d = self.delay();
-            self.at(
-                now + d,
-                Ev::ToServer {
-                    node,
-                    inc,
-                    conn,
-                    msg: ToServer::Connect(req),
-                },
-            );
+            self.open_connection(client, node, conn, req);
             return;
         }
         let mut rng = self.rng.fork();

@@ -12,7 +12,6 @@ use zk_server::core::ConnId;
 use zk_server::quorum::{QuorumVerifier, ServerState};
 
 use super::{Ev, World, ADMIN};
-use crate::sim::client::ToServer;
 
 impl World {
     /// The newest config any member activated.
@@ -43,30 +42,8 @@ impl World {
             let conn = ConnId(self.next_conn);
             self.next_conn += 1;
             a.conn = Some((conn, node));
-            if self.nodes[node].peer.is_none() {
-                let d = self.delay();
-                self.at(
-                    now + d,
-                    Ev::ClientLost {
-                        client: ADMIN,
-                        conn,
-                    },
-                );
-                return;
-            }
             let req = a.connect_request();
-            self.nodes[node].conns.insert(conn, ADMIN);
-            let inc = self.nodes[node].inc;
-            let d = self.delay();
-            self.at(
-                now + d,
-                Ev::ToServer {
-                    node,
-                    inc,
-                    conn,
-                    msg: ToServer::Connect(req),
-                },
-            );
+            self.open_connection(ADMIN, node, conn, req);
             return;
         };
         let msg = match a.housekeeping(now) {
