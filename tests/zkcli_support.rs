@@ -9,6 +9,22 @@ use zk_server::cli::{Console, Outcome, Shell};
 /// Debian's zkCli.sh.
 pub const ZKCLI_SH: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 
+/// A stat line's value that legitimately differs between two runs (its times and zxids),
+/// replaced by a placeholder; None for any other line.
+pub fn normalized_stat_line(line: &str) -> Option<String> {
+    for key in ["ctime", "mtime"] {
+        if line.starts_with(&format!("{key} = ")) {
+            return Some(format!("{key} = TIME"));
+        }
+    }
+    for key in ["cZxid", "mZxid", "pZxid"] {
+        if line.starts_with(&format!("{key} = ")) {
+            return Some(format!("{key} = ZXID"));
+        }
+    }
+    None
+}
+
 /// Splits stdout into its watch events (sorted) and the rest: events are printed by another
 /// thread (zkCli.sh) or task (zkcli), so where they land between command outputs is timing.
 pub fn split_events(stdout: &str) -> (String, Vec<String>) {

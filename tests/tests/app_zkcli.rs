@@ -5,7 +5,9 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use tests::zkcli_support::{assert_same, run_zkcli, run_zkcli_sh, split_events, ZKCLI_SH};
+use tests::zkcli_support::{
+    assert_same, normalized_stat_line, run_zkcli, run_zkcli_sh, split_events, ZKCLI_SH,
+};
 use tests::ApacheZk;
 use zk_client::Version;
 use zk_server::cli::{Console, Shell};
@@ -122,15 +124,8 @@ const SCRIPT: &[&str] = &[
 fn normalize(text: &str) -> String {
     text.lines()
         .map(|l| {
-            for key in ["ctime", "mtime"] {
-                if l.starts_with(&format!("{key} = ")) {
-                    return format!("{key} = TIME");
-                }
-            }
-            for key in ["cZxid", "mZxid", "pZxid"] {
-                if l.starts_with(&format!("{key} = ")) {
-                    return format!("{key} = ZXID");
-                }
+            if let Some(n) = normalized_stat_line(l) {
+                return n;
             }
             if l.starts_with("ephemeralOwner = ") && l != "ephemeralOwner = 0x0" {
                 return "ephemeralOwner = SESSION".into();

@@ -14,7 +14,9 @@
 use std::time::Duration;
 
 use tests::process_ensemble::{Flavor, ProcessEnsemble};
-use tests::zkcli_support::{assert_same, run_zkcli, run_zkcli_sh, split_events, ZKCLI_SH};
+use tests::zkcli_support::{
+    assert_same, normalized_stat_line, run_zkcli, run_zkcli_sh, split_events, ZKCLI_SH,
+};
 
 const SUPER_DIGEST: &str =
     "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=";
@@ -56,15 +58,8 @@ fn normalize(text: &str) -> String {
             if l.starts_with("version=") {
                 return "version=VERSION".to_owned();
             }
-            for key in ["ctime", "mtime"] {
-                if l.starts_with(&format!("{key} = ")) {
-                    return format!("{key} = TIME");
-                }
-            }
-            for key in ["cZxid", "mZxid", "pZxid"] {
-                if l.starts_with(&format!("{key} = ")) {
-                    return format!("{key} = ZXID");
-                }
+            if let Some(n) = normalized_stat_line(l) {
+                return n;
             }
             // `config -c`: "<hex version> host:port,...".
             if let Some((v, hosts)) = l.split_once(' ') {

@@ -78,6 +78,17 @@ fn server_line(rt: &tokio::runtime::Runtime, ens: &ProcessEnsemble, id: i64) -> 
         .to_owned()
 }
 
+/// A `server.N` line for an observer `sid` at `host`, on ports nobody listens on.
+fn idle_observer_line(sid: i64, host: &str) -> String {
+    let block = tests::ports::unassigned_port_block(3);
+    format!(
+        "server.{sid}={host}:{}:{}:observer;{host}:{}",
+        block,
+        block + 1,
+        block + 2
+    )
+}
+
 fn config_text(data: &[u8]) -> String {
     String::from_utf8(data.to_vec()).expect("utf-8 config")
 }
@@ -127,13 +138,7 @@ fn reconfig_refusals_and_an_observer_added_and_removed() {
         ));
     });
     // kazoo's test_add_remove_observer, with ports nobody listens on.
-    let block = tests::ports::unassigned_port_block(3);
-    let joining = format!(
-        "server.100=0.0.0.0:{}:{}:observer;0.0.0.0:{}",
-        block,
-        block + 1,
-        block + 2
-    );
+    let joining = idle_observer_line(100, "0.0.0.0");
     let (added, stat) = rt
         .block_on(admin.reconfig(Some(&joining), None, None, -1))
         .expect("add the observer");
@@ -372,13 +377,7 @@ fn skip_acl_lets_any_session_reconfigure() {
     .expect("serve");
     let rt = tests::two_worker_runtime();
     let plain = rt.block_on(connect(&ens.connect_string(), false));
-    let block = tests::ports::unassigned_port_block(3);
-    let joining = format!(
-        "server.50=127.0.0.1:{}:{}:observer;127.0.0.1:{}",
-        block,
-        block + 1,
-        block + 2
-    );
+    let joining = idle_observer_line(50, "127.0.0.1");
     let (cfg, _) = rt
         .block_on(plain.reconfig(Some(&joining), None, None, -1))
         .expect("reconfig without the super user");
