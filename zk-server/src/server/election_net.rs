@@ -36,6 +36,17 @@ struct Slot {
     dialing: bool,
 }
 
+impl Slot {
+    /// A member with nothing to send and no connection yet.
+    fn empty() -> Slot {
+        Slot {
+            latest: watch::channel(None).0,
+            conn: None,
+            dialing: false,
+        }
+    }
+}
+
 struct Shared {
     my_id: i64,
     my_addr: String,
@@ -90,17 +101,7 @@ impl ElectionNet {
                 }
             }
         };
-        let mut slots = BTreeMap::new();
-        for sid in peers.keys() {
-            slots.insert(
-                *sid,
-                Slot {
-                    latest: watch::channel(None).0,
-                    conn: None,
-                    dialing: false,
-                },
-            );
-        }
+        let slots = peers.keys().map(|sid| (*sid, Slot::empty())).collect();
         let net = ElectionNet {
             shared: Arc::new(Shared {
                 my_id,
@@ -144,11 +145,7 @@ impl ElectionNet {
     /// Adds (or moves) member `sid`'s election address, with an empty slot for it.
     fn add_peer(&self, sid: i64, addr: SocketAddr) {
         self.peers().insert(sid, addr);
-        self.lock().entry(sid).or_insert_with(|| Slot {
-            latest: watch::channel(None).0,
-            conn: None,
-            dialing: false,
-        });
+        self.lock().entry(sid).or_insert_with(Slot::empty);
     }
 
     /// A new config's members (a reconfig): new members get a slot, moved ones their new
