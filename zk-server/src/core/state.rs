@@ -111,9 +111,7 @@ impl Core {
     /// The ensemble a leader's reconfig starts from (the peer keeps it fresh while leading;
     /// None otherwise).
     pub fn set_ensemble_view(&mut self, view: Option<super::reconfig::EnsembleView>) {
-        if self.ensemble_view != view {
-            self.ensemble_view = view;
-        }
+        self.ensemble_view = view;
     }
 
     /// Writes the quorum config into `/zookeeper/config` (`initConfigInZKDatabase`).
